@@ -1,0 +1,1 @@
+"""Raw annotation formats, the canonical RLE mask type, validation and drawing."""

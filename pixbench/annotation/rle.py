@@ -1,0 +1,222 @@
+"""COCO run-length encoding (RLE): pixbench's one mask format.
+
+An RLE is a dict ``{"size": [h, w], "counts": str}``. ``counts`` is COCO's compressed string: the run
+lengths of a column-major (Fortran-order) scan of the ``h x w`` binary mask, starting with a run of
+zeros, packed by pycocotools into printable ASCII. Uncompressed RLE (``counts`` a list of ints) is
+accepted on input and converted. Everything pixbench stores, compares or scores is this dict, so the
+functions here take and return it, never pycocotools' bytes form.
+
+All geometry is in pixels: polygons are flat ``[x1, y1, x2, y2, ...]`` lists (x = column, y = row)
+rasterised exactly as COCO does (``frPyObjects`` then ``merge``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypedDict
+
+import numpy as np
+from PIL import Image
+from pycocotools import mask as coco_mask
+
+# pycocotools' area() overflows on lists of 256 or more RLEs under numpy 2.
+_AREA_BATCH = 255
+
+
+class Rle(TypedDict):
+    """Compressed COCO RLE with text counts."""
+
+    size: list[int]
+    counts: str
+
+
+class MaskError(ValueError):
+    """A mask that cannot be decoded or does not fit where it is used."""
+
+
+def _to_coco(rle: Mapping[str, Any]) -> dict[str, Any]:
+    """The pycocotools form of a compressed RLE (counts as bytes)."""
+    counts = rle["counts"]
+    return {"size": [int(rle["size"][0]), int(rle["size"][1])],
+            "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+
+
+def _from_coco(coco: Mapping[str, Any]) -> Rle:
+    counts = coco["counts"]
+    return {"size": [int(coco["size"][0]), int(coco["size"][1])],
+            "counts": counts.decode("ascii") if isinstance(counts, bytes) else str(counts)}
+
+
+def encode(mask: np.ndarray) -> Rle:
+    """Encode a 2-D binary mask (any dtype; non-zero is foreground) as compressed RLE."""
+    if mask.ndim != 2:
+        raise MaskError(f"Expected a 2-D mask, but got shape {mask.shape}")
+    binary = np.asfortranarray(mask != 0, dtype=np.uint8)
+    return _from_coco(coco_mask.encode(binary))
+
+
+def decode(rle: Mapping[str, Any]) -> np.ndarray:
+    """Decode an RLE to a boolean ``h x w`` array."""
+    return coco_mask.decode(_to_coco(normalize(rle))).astype(bool)
+
+
+def empty(height: int, width: int) -> Rle:
+    """The all-background mask of the given size."""
+    return encode(np.zeros((height, width), dtype=np.uint8))
+
+
+def size_of(rle: Mapping[str, Any]) -> tuple[int, int]:
+    """``(height, width)`` of an RLE."""
+    return int(rle["size"][0]), int(rle["size"][1])
+
+
+def normalize(rle: Mapping[str, Any]) -> Rle:
+    """Return a compressed, text-counts RLE; accept compressed (str/bytes) or uncompressed counts.
+
+    Raises :class:`MaskError` when the dict is not an RLE or its runs do not add up to ``h * w``.
+    """
+    if not isinstance(rle, Mapping) or "size" not in rle or "counts" not in rle:
+        raise MaskError(f"Expected an RLE dict with 'size' and 'counts', but got {_short(rle)}")
+    size = rle["size"]
+    if (not isinstance(size, Sequence) or len(size) != 2
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0
+                       for v in size)):
+        raise MaskError(f"Expected RLE 'size' to be [height, width] of non-negative ints, but got {size!r}")
+    height, width = int(size[0]), int(size[1])
+    counts = rle["counts"]
+    if isinstance(counts, list):
+        if not all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) and c >= 0 for c in counts):
+            raise MaskError("Expected uncompressed RLE 'counts' to be non-negative ints")
+        if sum(int(c) for c in counts) != height * width:
+            raise MaskError(f"Uncompressed RLE runs sum to {sum(int(c) for c in counts)}, "
+                            f"expected height*width = {height * width}")
+        coco = coco_mask.frPyObjects({"size": [height, width], "counts": [int(c) for c in counts]},
+                                     height, width)
+        return _from_coco(coco)
+    if isinstance(counts, bytes):
+        counts = counts.decode("ascii", errors="replace")
+    if not isinstance(counts, str):
+        raise MaskError(f"Expected RLE 'counts' to be a string or a list of ints, but got {type(counts).__name__}")
+    result: Rle = {"size": [height, width], "counts": counts}
+    _check_runs(result)
+    return result
+
+
+def run_lengths(counts: str) -> np.ndarray:
+    """Decode COCO's compressed ``counts`` string to its run lengths (int64), vectorised.
+
+    pycocotools does not validate compressed strings (a corrupt one makes it write past its buffer),
+    so pixbench decodes the runs itself to reject bad input before it reaches the C code. Each run is
+    a little-endian sequence of 5-bit groups (bit 0x20 = more follows, bit 0x10 of the last group =
+    negative); from the fourth run on, each value is a difference to the run two places before.
+    """
+    codes = np.frombuffer(counts.encode("ascii", errors="replace"), dtype=np.uint8).astype(np.int64) - 48
+    if codes.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if codes.min() < 0 or codes.max() > 63:
+        raise MaskError("RLE 'counts' holds characters outside COCO's alphabet ('0'..'o')")
+    last = (codes & 0x20) == 0
+    if not last[-1]:
+        raise MaskError("RLE 'counts' ends in the middle of a run")
+    run_index = np.concatenate(([0], np.cumsum(last)[:-1]))
+    starts = np.flatnonzero(np.concatenate(([True], last[:-1])))
+    position = np.arange(codes.size) - starts[run_index]
+    if position.max() > 11:
+        raise MaskError("RLE 'counts' holds a run longer than 60 bits")
+    values = np.bincount(run_index, weights=(codes & 0x1F) << (5 * position)).astype(np.int64)
+    lengths = position[last] + 1
+    negative = (codes[last] & 0x10) != 0
+    values[negative] -= np.left_shift(1, 5 * lengths[negative])
+    runs = values.copy()
+    if runs.size > 3:
+        runs[3::2] = np.cumsum(values[1::2])[1:]
+        runs[4::2] = np.cumsum(values[2::2])[1:]
+    return runs
+
+
+def _check_runs(rle: Rle) -> None:
+    """Raise :class:`MaskError` unless the runs are non-negative and cover exactly ``h * w`` pixels."""
+    runs = run_lengths(rle["counts"])
+    if runs.size and runs.min() < 0:
+        raise MaskError("RLE 'counts' decodes to a negative run length")
+    height, width = rle["size"]
+    if int(runs.sum()) != height * width:
+        raise MaskError(f"RLE runs cover {int(runs.sum())} pixels, expected height*width = {height * width}")
+
+
+def from_polygons(polygons: Sequence[Sequence[float]], height: int, width: int) -> Rle:
+    """Rasterise polygons (flat ``[x1, y1, ...]`` pixel lists) as COCO does, union of all parts."""
+    parts = [[float(v) for v in polygon] for polygon in polygons if len(polygon) >= 6]
+    if not parts:
+        return empty(height, width)
+    return _from_coco(coco_mask.merge(coco_mask.frPyObjects(parts, height, width)))
+
+
+def area(rles: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """Foreground pixel count of each RLE (int64), computed on the runs without decoding."""
+    coco = [_to_coco(r) for r in rles]
+    out = np.zeros(len(coco), dtype=np.int64)
+    for start in range(0, len(coco), _AREA_BATCH):
+        batch = coco[start:start + _AREA_BATCH]
+        out[start:start + len(batch)] = np.asarray(coco_mask.area(batch), dtype=np.int64)
+    return out
+
+
+def union(rles: Sequence[Mapping[str, Any]], height: int, width: int) -> Rle:
+    """Pixel-wise OR of RLEs of size ``(height, width)``; the empty mask for an empty list."""
+    if not rles:
+        return empty(height, width)
+    for rle in rles:
+        if size_of(rle) != (height, width):
+            raise MaskError(f"Cannot unite masks of size {list(size_of(rle))} into [{height}, {width}]")
+    return _from_coco(coco_mask.merge([_to_coco(r) for r in rles], intersect=0))
+
+
+def intersection_area(first: Mapping[str, Any], second: Mapping[str, Any]) -> int:
+    """``|first AND second|`` in pixels, on the runs."""
+    if size_of(first) != size_of(second):
+        raise MaskError(f"Mask sizes differ: {list(size_of(first))} != {list(size_of(second))}")
+    merged = coco_mask.merge([_to_coco(first), _to_coco(second)], intersect=1)
+    return int(coco_mask.area(merged))
+
+
+def resize_nearest(rle: Mapping[str, Any], height: int, width: int) -> Rle:
+    """Resize a mask to ``(height, width)`` by nearest-neighbour sampling at pixel centres.
+
+    Output pixel ``(r, c)`` takes the source pixel ``(floor((r + 0.5) * h_src / height),
+    floor((c + 0.5) * w_src / width))`` (PIL's ``NEAREST``). A mask already of that size is returned as is.
+    """
+    if size_of(rle) == (height, width):
+        return normalize(rle)
+    source = decode(rle)
+    if source.size == 0:
+        return empty(height, width)
+    rows = np.minimum(((np.arange(height) + 0.5) * source.shape[0] / height).astype(np.int64),
+                      source.shape[0] - 1)
+    cols = np.minimum(((np.arange(width) + 0.5) * source.shape[1] / width).astype(np.int64),
+                      source.shape[1] - 1)
+    return encode(source[np.ix_(rows, cols)])
+
+
+def read_png(path: str | Any) -> np.ndarray:
+    """A mask from a PNG file: any non-zero pixel (any channel) is foreground."""
+    with Image.open(path) as image:
+        array = np.asarray(image)
+    if array.ndim == 3:
+        array = array.any(axis=2)
+    return array != 0
+
+
+def bbox(rle: Mapping[str, Any]) -> list[float]:
+    """``[x, y, w, h]`` bounding box of the foreground (COCO convention); zeros when empty."""
+    return [float(v) for v in coco_mask.toBbox(_to_coco(rle))]
+
+
+def encode_many(masks: Iterable[np.ndarray]) -> list[Rle]:
+    """Encode several 2-D masks."""
+    return [encode(mask) for mask in masks]
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."

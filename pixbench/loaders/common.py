@@ -1,0 +1,230 @@
+"""What both builders share: the RLE feature, reading small CSV inputs, and writing a hub folder.
+
+A hub folder is what ``huggingface_hub.upload_folder`` pushes and ``datasets.load_dataset(folder)``
+reads: ``README.md`` (dataset card with a YAML header holding ``configs:`` and ``dataset_info``) and
+``data/test-*.parquet``. Writing is deterministic: rows in the order given (by id), a fixed number of
+rows per shard and per row group, no timestamps, so the same inputs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datasets import Features, List, Value
+
+from pixbench import __version__
+from pixbench.annotation.report import Report
+
+#: A COCO RLE as a ``datasets`` struct: ``{"size": [h, w], "counts": str}``.
+RLE_FEATURE = {"size": List(Value("int32")), "counts": Value("string")}
+
+SPLIT = "test"
+ROWS_PER_SHARD = 1000
+ROWS_PER_ROW_GROUP = 100
+BUILD_SUMMARY_FILE = "build_summary.json"
+
+
+@dataclass(frozen=True)
+class ConfigSpec:
+    """One dataset config: its name and the shard-name prefix (under ``data/``) of its rows."""
+
+    name: str
+    shard_prefix: str
+    default: bool = False
+
+
+@dataclass
+class BuildResult:
+    """Where the build went, its summary (also in the card) and the non-fatal findings."""
+
+    out_dir: Path
+    summary: dict[str, Any]
+    report: Report = field(default_factory=Report)
+    files: list[str] = field(default_factory=list)
+
+
+def read_csv_rows(path: Path, required: Sequence[str], report: Report,
+                  aliases: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+    """Rows of a CSV file as dicts keyed by stripped header names; report missing columns.
+
+    ``aliases`` renames headers (``{"lndex": "Index"}`` for MMVP's misspelt header). Each row carries
+    its 1-based line number under ``"__line__"`` for messages.
+    """
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        report.error(name, "", "", "file not found")
+        return []
+    except UnicodeDecodeError as exc:
+        report.error(name, "", "", f"not UTF-8 text: {exc}")
+        return []
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        report.error(name, "", "", "empty file")
+        return []
+    header = [(aliases or {}).get(h, h) for h in header]
+    missing = [column for column in required if column not in header]
+    if missing:
+        report.error(name, "line 1", "header", f"missing column(s) {missing}; found {header}")
+        return []
+    rows = []
+    for line_number, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            report.error(name, f"line {line_number}", "",
+                         f"expected {len(header)} fields, but got {len(values)}")
+            continue
+        row = dict(zip(header, values))
+        row["__line__"] = str(line_number)
+        rows.append(row)
+    return rows
+
+
+def parse_int(value: str, file: str, record: str, field_name: str, report: Report) -> int | None:
+    """An int from a CSV cell, or ``None`` with an error in ``report``."""
+    try:
+        return int(value.strip())
+    except ValueError:
+        report.error(file, record, field_name, f"expected an integer, but got {value!r}")
+        return None
+
+
+def card_template(name: str) -> str:
+    """The text of ``dataset_cards/<name>.md`` (inside the wheel, or beside the package in a checkout)."""
+    here = Path(__file__).resolve().parent.parent
+    for folder in (here / "dataset_cards", here.parent / "dataset_cards"):
+        candidate = folder / f"{name}.md"
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    raise FileNotFoundError(f"dataset card template {name}.md not found beside {here}")
+
+
+def card_header(*, features: Features, configs: Sequence[ConfigSpec], num_rows: int, num_bytes: int,
+                pretty_name: str, license: str, extra: Mapping[str, Any]) -> str:
+    """The YAML front matter of the card: configs (one per shard prefix), features, split size."""
+    from huggingface_hub import DatasetCardData
+
+    config_entries = []
+    for config in configs:
+        entry: dict[str, Any] = {"config_name": config.name,
+                                 "data_files": [{"split": SPLIT, "path": f"data/{config.shard_prefix}-*.parquet"}]}
+        if config.default:
+            entry["default"] = True
+        config_entries.append(entry)
+    data = DatasetCardData(
+        pretty_name=pretty_name, license=license, language="en",
+        task_categories=["visual-question-answering", "image-segmentation"],
+        size_categories="n<1K" if num_rows < 1000 else "1K<n<10K",
+        configs=config_entries,
+        dataset_info={"features": features._to_yaml_list(), "splits": [{"name": SPLIT, "num_bytes": num_bytes, "num_examples": num_rows}],
+                      "dataset_size": num_bytes},
+        **extra,
+    )
+    return "---\n" + data.to_yaml() + "\n---\n"
+
+
+def fill_card(template: str, values: Mapping[str, str]) -> str:
+    """Replace ``{{key}}`` placeholders; unknown placeholders are an error (a stale template)."""
+    text = template
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", value)
+    if "{{" in text:
+        start = text.index("{{")
+        raise KeyError(f"dataset card template has an unfilled placeholder {text[start:text.index('}}', start) + 2]}")
+    return text
+
+
+def rows_to_table(rows: Sequence[Mapping[str, Any]], features: Features) -> pa.Table:
+    """Encode rows with the ``datasets`` features into an Arrow table carrying the features metadata."""
+    encoded = [features.encode_example(dict(row)) for row in rows]
+    columns = {name: [row[name] for row in encoded] for name in features}
+    return pa.Table.from_pydict(columns, schema=features.arrow_schema)
+
+
+def write_hub_folder(out_dir: Path, *, shards: Mapping[str, Sequence[Mapping[str, Any]]], features: Features,
+                     card_for: Callable[[int], str], summary: Mapping[str, Any]) -> list[str]:
+    """Write ``data/<prefix>-NNNNN-of-MMMMM.parquet`` shards, ``README.md`` and the build summary.
+
+    Everything is written to a temporary folder first and moved into place only when complete, so a
+    failed build never leaves a half-written dataset; stale shards of an earlier build are removed.
+    ``card_for`` receives the Arrow size of the data in bytes (the card's ``num_bytes``) and returns
+    the card text. Returns the relative paths written.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    num_bytes = 0
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".build-") as tmp:
+        staging = Path(tmp)
+        (staging / "data").mkdir()
+        for prefix, rows in shards.items():
+            count = max(1, -(-len(rows) // ROWS_PER_SHARD))
+            for index in range(count):
+                part = rows[index * ROWS_PER_SHARD:(index + 1) * ROWS_PER_SHARD]
+                relative = f"data/{prefix}-{index:05d}-of-{count:05d}.parquet"
+                table = rows_to_table(part, features)
+                num_bytes += table.nbytes
+                pq.write_table(table, staging / relative,
+                               row_group_size=ROWS_PER_ROW_GROUP, compression="zstd", write_statistics=True)
+                written.append(relative)
+        (staging / "README.md").write_text(card_for(num_bytes), encoding="utf-8")
+        (staging / BUILD_SUMMARY_FILE).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n",
+                                                  encoding="utf-8")
+        old_data = out_dir / "data"
+        if old_data.exists():
+            shutil.rmtree(old_data)
+        for name in ("data", "README.md", BUILD_SUMMARY_FILE):
+            target = out_dir / name
+            if target.is_file():
+                target.unlink()
+            shutil.move(str(staging / name), str(target))
+    return [*written, "README.md", BUILD_SUMMARY_FILE]
+
+
+def content_hash(folder: Path) -> str:
+    """sha256 over the data shards' names and bytes: identifies a local build's content."""
+    digest = hashlib.sha256()
+    for path in sorted((folder / "data").rglob("*.parquet")):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def summary_header(benchmark: str, rows: int, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields every build summary starts with."""
+    return {"benchmark": benchmark, "pixbench_version": __version__, "rows": rows, **extra}
+
+
+def format_summary_markdown(summary: Mapping[str, Any]) -> str:
+    """The summary as a Markdown bullet list for the card."""
+    lines = []
+    for key, value in summary.items():
+        shown = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
+        lines.append(f"- **{key}**: {shown}")
+    return "\n".join(lines)
+
+
+def ensure_no_errors(report: Report, what: str) -> None:
+    """Raise :class:`AnnotationError` with the whole report when it holds errors."""
+    from pixbench.annotation.report import AnnotationError
+
+    if not report.ok:
+        raise AnnotationError(report, what)
+
+
+def iter_nonempty(values: Iterable[str]) -> list[str]:
+    return [v for v in (value.strip() for value in values) if v]
