@@ -184,17 +184,17 @@ def resize_nearest(rle: Mapping[str, Any], height: int, width: int) -> Rle:
     """Resize a mask to ``(height, width)`` by nearest-neighbour sampling at pixel centres.
 
     Output pixel ``(r, c)`` takes the source pixel ``(floor((r + 0.5) * h_src / height),
-    floor((c + 0.5) * w_src / width))`` (PIL's ``NEAREST``). A mask already of that size is returned as is.
+    floor((c + 0.5) * w_src / width))``, computed exactly
+    in integers (PIL's ``NEAREST`` rule, without its float rounding). A mask already of that size is returned as is.
     """
     if size_of(rle) == (height, width):
         return normalize(rle)
     source = decode(rle)
     if source.size == 0:
         return empty(height, width)
-    rows = np.minimum(((np.arange(height) + 0.5) * source.shape[0] / height).astype(np.int64),
-                      source.shape[0] - 1)
-    cols = np.minimum(((np.arange(width) + 0.5) * source.shape[1] / width).astype(np.int64),
-                      source.shape[1] - 1)
+    # Exact integer form of floor((i + 0.5) * src / dst), free of float rounding at half-way points.
+    rows = (2 * np.arange(height, dtype=np.int64) + 1) * source.shape[0] // (2 * height)
+    cols = (2 * np.arange(width, dtype=np.int64) + 1) * source.shape[1] // (2 * width)
     return encode(source[np.ix_(rows, cols)])
 
 
@@ -202,9 +202,7 @@ def read_png(path: str | Any) -> np.ndarray:
     """A mask from a PNG file: any non-zero pixel (any channel) is foreground."""
     with Image.open(path) as image:
         array = np.asarray(image)
-    if array.ndim == 3:
-        array = array.any(axis=2)
-    return array != 0
+    return np.asarray(array.any(axis=2) if array.ndim == 3 else array != 0, dtype=bool)
 
 
 def bbox(rle: Mapping[str, Any]) -> list[float]:

@@ -33,7 +33,7 @@ def polygon_findings(polygon: Sequence[float], height: int | None = None,
     if any(not math.isfinite(v) for v in polygon):
         return [("error", "NaN or infinite coordinate")]
     shape = Polygon(list(zip(polygon[0::2], polygon[1::2])))
-    if shape.area == 0:
+    if shape.convex_hull.area == 0:
         findings.append(("error", "zero area (collinear or repeated points)"))
     elif not shape.is_valid:
         findings.append(("warning", f"self-intersection: {explain_validity(shape)} "
@@ -66,7 +66,7 @@ def check_annotation_set(annotations: AnnotationSet, report: Report,
     """Check every region; ``sizes`` maps image id to ``(height, width)`` where the file lacks them."""
     for image_id, regions in annotations.regions.items():
         image = annotations.images[image_id]
-        height, width = (sizes or {}).get(image_id, (image.height, image.width))  # type: ignore[arg-type]
+        height, width = (sizes or {}).get(image_id, (image.height, image.width))
         for region in regions:
             check_region(region, annotations.path, report, height, width)
 

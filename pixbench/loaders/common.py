@@ -131,7 +131,8 @@ def card_header(*, features: Features, configs: Sequence[ConfigSpec], num_rows: 
         task_categories=["visual-question-answering", "image-segmentation"],
         size_categories="n<1K" if num_rows < 1000 else "1K<n<10K",
         configs=config_entries,
-        dataset_info={"features": features._to_yaml_list(), "splits": [{"name": SPLIT, "num_bytes": num_bytes, "num_examples": num_rows}],
+        dataset_info={"features": features._to_yaml_list(),
+                      "splits": [{"name": SPLIT, "num_bytes": num_bytes, "num_examples": num_rows}],
                       "dataset_size": num_bytes},
         **extra,
     )

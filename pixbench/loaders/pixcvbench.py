@@ -304,7 +304,7 @@ def build_rows(inputs: Inputs, cvbench: dict[int, CvBenchRow], *, with_images: b
 
 def summarize(rows: list[dict[str, Any]], report: Report, *, with_images: bool) -> dict[str, Any]:
     """Counts per source and task, empty masks and findings, for the card and the console."""
-    areas = rle_ops.area([row["mask"] for row in rows]) if rows else []
+    areas = rle_ops.area([row["mask"] for row in rows])
     per_source = Counter(row["source"] for row in rows)
     per_task = Counter(f"{row['source']}/{row['task']}" for row in rows)
     return common.summary_header(NAME, len(rows), {
@@ -326,9 +326,11 @@ def build(*, cvbench_paths: Sequence[Path], annotations_dir: Path, out_dir: Path
     report = Report()
     inputs = read_inputs(annotations_dir, report)
     cvbench = read_cvbench(cvbench_paths, report)
-    common.ensure_no_errors(report, "PixCV-Bench inputs")
     name = ", ".join(str(p) for p in cvbench_paths)
-    rows = build_rows(inputs, cvbench, with_images=with_images, cvbench_name=name, report=report)
+    # Rows are built even after input errors (so one run lists image and mask problems too), unless
+    # CV-Bench itself could not be read, which would only repeat one error per row.
+    rows = build_rows(inputs, cvbench, with_images=with_images, cvbench_name=name, report=report) \
+        if cvbench else []
     report_question_masks(inputs, report)
     common.ensure_no_errors(report, "PixCV-Bench inputs")
     summary = summarize(rows, report, with_images=with_images)

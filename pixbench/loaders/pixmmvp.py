@@ -235,7 +235,8 @@ def _cross_check(inputs: Inputs, annotations_dir: Path, report: Report) -> None:
         letter = question.answer.strip("()").lower()
         if len(letter) != 1 or not 0 <= ord(letter) - ord("a") < len(options):
             report.error(str(annotations_dir / "visual_patterns.csv"), f"id {qid}", "Correct Answer",
-                         f"expected one of {[f'({chr(97 + k)})' for k in range(len(options))]}, but got {question.answer!r}")
+                         f"expected one of {[f'({chr(97 + k)})' for k in range(len(options))]}, "
+                         f"but got {question.answer!r}")
 
 
 def _image_bytes_and_size(path: Path, report: Report, qid: int) -> tuple[bytes, int, int] | None:
@@ -345,7 +346,7 @@ def build(*, annotations_dir: Path, out_dir: Path, mmvp_dir: Path | None = None,
                          "annotations-only build")
     report = Report()
     inputs = read_inputs(annotations_dir, mmvp_dir, report)
-    common.ensure_no_errors(report, "PixMMVP inputs")
+    # Rows are built even after input errors, so that one run lists image and polygon problems too.
     rows = build_rows(inputs, mmvp_dir=mmvp_dir, with_images=with_images, corrections=corrections, report=report)
     common.ensure_no_errors(report, "PixMMVP inputs")
     summary = summarize(rows, report, corrections=corrections, with_images=with_images)

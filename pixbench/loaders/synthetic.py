@@ -80,12 +80,14 @@ def write_mmvp_release(annotations_dir: Path, out_dir: Path) -> Path:
     return out_dir
 
 
-def cvbench_image_size(regions: Sequence[Any]) -> tuple[int, int]:
-    """Image size for a stand-in CV-Bench image: the canvas of the first RLE mask of the question, else
-    the polygons' extent rounded up to a multiple of 32, else 480x640."""
+def cvbench_image_size(regions: Sequence[Any], scale: float = 1.0) -> tuple[int, int]:
+    """Image size for a stand-in CV-Bench image: the canvas of the first RLE mask of the question
+    times ``scale`` (>= 1, so polygons stay inside), else the polygons' extent rounded up to a multiple
+    of 32, else 480x640."""
     for region in regions:
         if region.rle is not None:
-            return rle_ops.size_of(region.rle)
+            height, width = rle_ops.size_of(region.rle)
+            return round(height * scale), round(width * scale)
     coordinates = [v for region in regions for polygon in region.polygons for v in polygon]
     if coordinates:
         width = int(max(coordinates[0::2])) + 1
@@ -94,9 +96,13 @@ def cvbench_image_size(regions: Sequence[Any]) -> tuple[int, int]:
     return 480, 640
 
 
-def write_cvbench_parquet(annotations_dir: Path, out_path: Path, *, extra_3d_rows: int = 2) -> Path:
+def write_cvbench_parquet(annotations_dir: Path, out_path: Path, *, extra_3d_rows: int = 2,
+                          scale: float = 1.0) -> Path:
     """A CV-Bench-like ``test.parquet`` for the PixCV-Bench annotation folder: one 2D row per
-    ``Objects.csv`` line (task from the object count), plus a few 3D rows the builder must skip."""
+    ``Objects.csv`` line (task from the object count), plus a few 3D rows the builder must skip.
+    ``scale`` > 1 makes images larger than the masks' canvases, so that every RLE mask is resized."""
+    if scale < 1:
+        raise ValueError(f"Expected scale >= 1 (polygons are in image pixels), but got {scale}")
     report = Report()
     inputs = pixcvbench.read_inputs(annotations_dir, report)
     if not report.ok:
@@ -104,7 +110,7 @@ def write_cvbench_parquet(annotations_dir: Path, out_path: Path, *, extra_3d_row
     records: list[dict[str, Any]] = []
     for qid in sorted(inputs.entry_of):
         obj, entry = inputs.objects[qid], inputs.entry_of[qid]
-        height, width = cvbench_image_size(pixcvbench.regions_of(inputs, qid))
+        height, width = cvbench_image_size(pixcvbench.regions_of(inputs, qid), scale)
         records.append(_cvbench_record(qid, obj.source, entry.file_name, obj.objects, height, width))
     next_idx = max(inputs.entry_of, default=-1) + 1
     for k in range(extra_3d_rows):
@@ -182,7 +188,8 @@ def _tiny_polygon(shape: str, height: int, width: int) -> list[float]:
     raise ValueError(shape)
 
 
-def _draw(height: int, width: int, polygons: Sequence[Sequence[float]], seed: int, colour: tuple[int, int, int]) -> bytes:
+def _draw(height: int, width: int, polygons: Sequence[Sequence[float]], seed: int,
+          colour: tuple[int, int, int]) -> bytes:
     image = Image.open(io.BytesIO(flat_image(height, width, seed, fmt="PNG"))).convert("RGB")
     draw = ImageDraw.Draw(image)
     for polygon in polygons:
@@ -197,7 +204,8 @@ def _write_tiny_mmvp(root: Path) -> tuple[Path, Path]:
     (mmvp / pixmmvp.IMAGES_FOLDER).mkdir(parents=True, exist_ok=True)
     ann.mkdir(parents=True, exist_ok=True)
     height, width = _TINY_SIZE
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     with open(ann / "visual_patterns.csv", "w", newline="", encoding="utf-8") as patterns, \
             open(mmvp / "Questions.csv", "w", newline="", encoding="utf-8") as questions, \
             open(ann / "Objects.csv", "w", encoding="utf-8") as objects:

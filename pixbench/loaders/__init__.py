@@ -1,0 +1,1 @@
+"""One builder per benchmark (:mod:`.pixmmvp`, :mod:`.pixcvbench`), hub folders and loading (:mod:`.hub`)."""

@@ -1,0 +1,54 @@
+"""Shared pytest setup: helper modules in tests/ importable, offline hub, tiny and real inputs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+_TESTS = str(Path(__file__).resolve().parent)
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
+
+# Tests never reach the hub; loading built folders must work offline.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_data_dir() -> Path:
+    """``../shared/data`` beside the checkout, or ``$PIXBENCH_SHARED_DATA``."""
+    return Path(os.environ.get("PIXBENCH_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real annotation files; tests using them skip when the folder is absent."""
+    path = shared_data_dir()
+    if not (path / "pixmmvp" / "Segmentations.json").is_file():
+        pytest.skip(f"real annotations not found at {path} (set PIXBENCH_SHARED_DATA to run these tests)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_inputs(tmp_path_factory: pytest.TempPathFactory):
+    """Raw inputs of the package's tiny synthetic benchmark (read-only for tests: copy before editing)."""
+    from pixbench.loaders.synthetic import write_tiny_inputs
+
+    return write_tiny_inputs(tmp_path_factory.mktemp("tiny-raw"))
+
+
+@pytest.fixture(scope="session")
+def tiny_built(tiny_inputs, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The tiny benchmark built into hub folders: ``{"pixmmvp": path, "pixcvbench": path}``."""
+    from pixbench.loaders import pixcvbench, pixmmvp
+
+    out = tmp_path_factory.mktemp("tiny-built")
+    pixmmvp.build(annotations_dir=tiny_inputs.pixmmvp_annotations, mmvp_dir=tiny_inputs.mmvp_dir,
+                  out_dir=out / "PixMMVP")
+    pixcvbench.build(cvbench_paths=[tiny_inputs.cvbench_parquet],
+                     annotations_dir=tiny_inputs.pixcvbench_annotations, out_dir=out / "PixCV-Bench")
+    return {"pixmmvp": out / "PixMMVP", "pixcvbench": out / "PixCV-Bench"}
