@@ -1,0 +1,182 @@
+"""Mask scores on COCO RLE: per-row IoU, mIoU, cIoU and the oracle-best candidate.
+
+Conventions (the scoring contract, section 3):
+
+- Masks are compressed COCO RLE dicts (:class:`pixbench.annotation.rle.Rle`, text or bytes ``counts``),
+  as produced by :func:`pixbench.annotation.rle.normalize` or :func:`~pixbench.annotation.rle.encode`.
+  Nothing here decodes a mask: areas and intersections are computed on the runs by pycocotools.
+- ``IoU(p, g) = |p AND g| / |p OR g|``, and **IoU = 1 when both masks are empty** (the prediction
+  correctly says "nothing there"). pycocotools' own ``iou`` returns 0 in that case and silently 0 for
+  masks of different sizes, so it is never used; a size mismatch raises :class:`MaskError` with both sizes.
+- Pairs are always *matched* (prediction ``k`` against ground truth ``k``); no N x M matrix is built.
+- Reductions are named: :func:`miou` is the mean of per-row IoU, :func:`ciou` the ratio of summed
+  intersections to summed unions. Both return percents (0..100); per-row IoU stays a fraction (0..1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from pycocotools import mask as coco_mask
+
+from pixbench.annotation.rle import MaskError, Rle
+
+__all__ = [
+    "area_fractions",
+    "best_iou_index",
+    "ciou",
+    "intersections_and_unions",
+    "iou",
+    "ious_from_counts",
+    "matched_ious",
+    "miou",
+]
+
+
+# pycocotools' area() overflows on lists of 256 or more RLEs under numpy 2 (see annotation.rle).
+_AREA_BATCH = 255
+
+
+def _coco_form(rle: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """The pycocotools form of a compressed RLE (bytes counts), rejecting anything else."""
+    try:
+        counts = rle["counts"]
+        size = [int(rle["size"][0]), int(rle["size"][1])]
+    except (TypeError, KeyError, IndexError, ValueError):
+        raise MaskError(f"Expected `{what}` to be an RLE dict with 'size' [h, w] and 'counts', "
+                        f"but got {type(rle).__name__}") from None
+    if isinstance(counts, str):
+        counts = counts.encode("ascii")
+    elif not isinstance(counts, bytes):
+        raise MaskError(f"Expected `{what}` to be a compressed RLE (normalize it first), "
+                        f"but got counts of type {type(counts).__name__}")
+    return {"size": size, "counts": counts}
+
+
+def _coco_areas(coco: Sequence[dict[str, Any]]) -> np.ndarray:
+    """Foreground pixel counts of RLEs already in pycocotools form (int64), in batches."""
+    out = np.zeros(len(coco), dtype=np.int64)
+    for start in range(0, len(coco), _AREA_BATCH):
+        batch = list(coco[start:start + _AREA_BATCH])
+        out[start:start + len(batch)] = coco_mask.area(batch)
+    return out
+
+
+def intersections_and_unions(*, preds: Sequence[Rle], gts: Sequence[Rle]) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel counts ``|p AND g|`` and ``|p OR g|`` of matched pairs ``(preds[k], gts[k])`` (int64 arrays).
+
+    Computed on the runs: one batched area call for the predictions, one per distinct ground-truth
+    object (a ground truth repeated by reference, e.g. ``[gt] * n``, is measured once), one
+    ``merge(intersect=1)`` per pair whose masks are both non-empty, then ``union = a + b - i``.
+    Raises :class:`MaskError` when the lengths differ or a pair's sizes differ.
+    """
+    if len(preds) != len(gts):
+        raise MaskError(f"Expected `preds` and `gts` to have the same length, "
+                        f"but got {len(preds)} != {len(gts)}")
+    n = len(preds)
+    pred_coco = [_coco_form(p, f"preds[{k}]") for k, p in enumerate(preds)]
+    gt_slot: dict[int, int] = {}
+    gt_unique: list[dict[str, Any]] = []
+    gt_index = np.empty(n, dtype=np.int64)
+    for k, gt in enumerate(gts):
+        slot = gt_slot.get(id(gt))
+        if slot is None:
+            slot = gt_slot[id(gt)] = len(gt_unique)
+            gt_unique.append(_coco_form(gt, f"gts[{k}]"))
+        gt_index[k] = slot
+        if pred_coco[k]["size"] != gt_unique[slot]["size"]:
+            raise MaskError(f"Mask sizes differ at pair {k}: prediction {pred_coco[k]['size']} "
+                            f"!= ground truth {gt_unique[slot]['size']}")
+    pred_areas = _coco_areas(pred_coco)
+    gt_areas = _coco_areas(gt_unique)[gt_index]
+    inters = np.zeros(n, dtype=np.int64)
+    overlapping = np.flatnonzero((pred_areas > 0) & (gt_areas > 0))
+    if overlapping.size:
+        merged = [coco_mask.merge([pred_coco[k], gt_unique[gt_index[k]]], intersect=1)
+                  for k in overlapping.tolist()]
+        inters[overlapping] = _coco_areas(merged)
+    return inters, pred_areas + gt_areas - inters
+
+
+def ious_from_counts(inters: np.ndarray | Sequence[int], unions: np.ndarray | Sequence[int]) -> np.ndarray:
+    """Per-row IoU (float64 fractions) from intersection and union counts; 1.0 where the union is 0."""
+    inter = np.asarray(inters, dtype=np.float64)
+    uni = np.asarray(unions, dtype=np.float64)
+    if inter.shape != uni.shape:
+        raise ValueError(f"Expected `inters` and `unions` to have the same shape, "
+                         f"but got {inter.shape} != {uni.shape}")
+    safe = np.where(uni > 0, uni, 1.0)
+    return np.where(uni > 0, inter / safe, 1.0)
+
+
+def matched_ious(*, preds: Sequence[Rle], gts: Sequence[Rle]) -> np.ndarray:
+    """IoU of each matched pair ``(preds[k], gts[k])`` as float64 fractions (1.0 when both are empty)."""
+    inters, unions = intersections_and_unions(preds=preds, gts=gts)
+    return ious_from_counts(inters, unions)
+
+
+def iou(*, pred: Rle, gt: Rle) -> float:
+    """``|pred AND gt| / |pred OR gt|`` as a fraction; 1.0 when both are empty.
+
+    Raises :class:`MaskError` naming both sizes when the masks differ in size.
+    """
+    return float(matched_ious(preds=[pred], gts=[gt])[0])
+
+
+def miou(ious: np.ndarray | Sequence[float]) -> float:
+    """Mean of per-row IoU fractions, in percent: the benchmark's **M**.
+
+    Raises ``ValueError`` on an empty input (the metric is then not measured: report it as null) and
+    on values outside ``[0, 1]`` (per-row IoU is a fraction, so a percent passed here is caught).
+    """
+    values = np.asarray(ious, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"Expected `ious` to be a non-empty 1-D sequence, but got shape {values.shape}")
+    if not np.all((values >= 0.0) & (values <= 1.0)):
+        bad = values[~((values >= 0.0) & (values <= 1.0))][0]
+        raise ValueError(f"Expected every IoU to be a fraction in [0, 1], but got {bad!r}")
+    return float(values.mean() * 100.0)
+
+
+def ciou(inters: np.ndarray | Sequence[int], unions: np.ndarray | Sequence[int]) -> float:
+    """Cumulative IoU in percent: ``sum(intersections) / sum(unions) * 100``.
+
+    When every union is 0 (all rows pair an empty prediction with an empty ground truth) the result is
+    100.0, consistent with the per-row rule IoU(empty, empty) = 1. Raises ``ValueError`` on empty or
+    mismatched inputs and on counts that are negative or have an intersection above its union.
+    """
+    inter = np.asarray(inters, dtype=np.int64)
+    uni = np.asarray(unions, dtype=np.int64)
+    if inter.ndim != 1 or inter.size == 0 or inter.shape != uni.shape:
+        raise ValueError(f"Expected `inters` and `unions` to be non-empty 1-D sequences of one length, "
+                         f"but got shapes {inter.shape} and {uni.shape}")
+    if np.any(inter < 0) or np.any(inter > uni):
+        raise ValueError("Expected 0 <= intersection <= union for every row, but got a row outside it")
+    total_union = int(uni.sum())
+    if total_union == 0:
+        return 100.0
+    return float(int(inter.sum()) / total_union * 100.0)
+
+
+def best_iou_index(*, candidates: Sequence[Rle], gt: Rle) -> tuple[int | None, float]:
+    """Index and IoU of the candidate that best matches ``gt`` (the oracle choice).
+
+    Ties go to the **later** candidate. No candidates gives ``(None, 0.0)``. With an empty ``gt`` an
+    empty candidate scores 1.0 like any empty/empty pair (the oracle selection mode handles empty
+    ground truth before calling this). Raises :class:`MaskError` when a candidate's size differs.
+    """
+    if not candidates:
+        return None, 0.0
+    values = matched_ious(preds=candidates, gts=[gt] * len(candidates))
+    last = len(values) - 1 - int(np.argmax(values[::-1]))
+    return last, float(values[last])
+
+
+def area_fractions(rles: Sequence[Rle]) -> np.ndarray:
+    """Foreground pixels over image pixels for each mask (float64 in ``[0, 1]``; 0 for a 0-pixel image)."""
+    coco = [_coco_form(r, f"rles[{k}]") for k, r in enumerate(rles)]
+    pixels = np.array([s[0] * s[1] for s in (c["size"] for c in coco)], dtype=np.float64)
+    counts = _coco_areas(coco).astype(np.float64)
+    return np.divide(counts, pixels, out=np.zeros_like(counts), where=pixels > 0)
