@@ -1,4 +1,4 @@
-"""The ``pixbench`` command: build, check, push, show and demo (score comes with the metrics).
+"""The ``pixbench`` command: build, check, push, show, score and demo.
 
 Every subcommand is a function ``(args) -> int`` (the exit code); ``main(argv)`` parses and dispatches,
 so tests call ``main([...])`` directly. Results go to stdout, problems and progress to stderr.
@@ -112,21 +112,104 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_data(values: Sequence[str] | None) -> dict[str, str]:
+    data: dict[str, str] = {}
+    for value in values or []:
+        name, sep, where = value.partition("=")
+        if not sep or name not in BENCHMARKS or not where:
+            raise ValueError(f"--data expects pixmmvp=PATH_OR_HUB_ID or pixcvbench=PATH_OR_HUB_ID, but got {value!r}")
+        data[name] = where
+    return data
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score predictions files: exit 0 on success, 1 on invalid input, 3 on judge errors."""
+    from pixbench import report
+    from pixbench.evaluate import evaluate, make_judge, report_context
+    from pixbench.score import ScoreSettings
+
+    try:
+        data = _parse_data(args.data)
+        judge = make_judge(no_judge=args.no_judge, model=args.judge_model, base_url=args.judge_base_url,
+                           cache_path=args.judge_cache, refresh=args.refresh_judge, retries=args.judge_retries,
+                           timeout=args.judge_timeout, concurrency=args.judge_concurrency)
+    except (ValueError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    settings = ScoreSettings(select=args.select, score_threshold=args.score_threshold,
+                             include_none=args.include_none, letter_parser=args.letter_parser,
+                             allow_judge_errors=args.allow_judge_errors)
+    run = evaluate(args.predictions, data=data, settings=settings, judge=judge, strict=args.strict,
+                   progress=sys.stderr.isatty())
+    if run.problems or run.errors:
+        for problem in run.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        for error in run.errors:
+            print(f"error: {error}", file=sys.stderr)
+        print(f"error: nothing scored ({len(run.problems) + len(run.errors)} problem(s))", file=sys.stderr)
+        return 1
+    document = report.report_document(run.results, **report_context(run, settings, judge))
+    text = report.render(document, args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    if args.per_sample:
+        with open(args.per_sample, "w", encoding="utf-8") as handle:
+            for record in run.per_sample:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    for result in run.results:
+        missing = {probe: n for probe, n in result["counts"]["missing"].items() if n}
+        if missing:
+            print(f"{result['model']} / {result['benchmark']}: missing predictions {missing} "
+                  "(scored as wrong, IoU 0)", file=sys.stderr)
+    judge_errors = sum(result["counts"]["judge_errors"] for result in run.results)
+    if judge_errors and not args.allow_judge_errors:
+        print(f"error: {judge_errors} judge request(s) failed at {judge.judge.endpoint if judge.judge else '?'}; "
+              "verdicts obtained so far are cached. Rerun to resume, or pass --allow-judge-errors.", file=sys.stderr)
+        return 3
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Build the tiny synthetic benchmark (no network) and print what was built."""
+    """Build the tiny synthetic benchmark, write predictions of two made-up models and score them."""
+    from pixbench import report
+    from pixbench.demo import keyword_judge_reply, write_demo_predictions
+    from pixbench.evaluate import JudgeChoice, evaluate, report_context
     from pixbench.loaders import pixcvbench, pixmmvp, synthetic
+    from pixbench.metrics.judge import FakeJudge
+    from pixbench.references import load_reference
+    from pixbench.score import ScoreSettings
 
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="pixbench-demo-"))
     inputs = synthetic.write_tiny_inputs(out / "raw")
-    mmvp = pixmmvp.build(annotations_dir=inputs.pixmmvp_annotations, mmvp_dir=inputs.mmvp_dir,
-                         out_dir=out / "PixMMVP")
-    cv = pixcvbench.build(cvbench_paths=[inputs.cvbench_parquet], annotations_dir=inputs.pixcvbench_annotations,
-                          out_dir=out / "PixCV-Bench")
-    for name, result in (("PixMMVP", mmvp), ("PixCV-Bench", cv)):
+    built = {
+        "pixmmvp": pixmmvp.build(annotations_dir=inputs.pixmmvp_annotations, mmvp_dir=inputs.mmvp_dir,
+                                 out_dir=out / "PixMMVP"),
+        "pixcvbench": pixcvbench.build(cvbench_paths=[inputs.cvbench_parquet],
+                                       annotations_dir=inputs.pixcvbench_annotations, out_dir=out / "PixCV-Bench"),
+    }
+    for name, result in built.items():
         s = result.summary
-        print(f"{name}: {s['rows']} rows, {s['instance_masks']} instance masks, "
-              f"empty masks: {s['empty_masks']} -> {result.out_dir}")
-    print(f"load with: datasets.load_dataset({str(out / 'PixMMVP')!r}, split='test')")
+        print(f"built {name}: {s['rows']} rows, {s['instance_masks']} instance masks -> {result.out_dir}")
+    data = {name: str(result.out_dir) for name, result in built.items()}
+    references = {name: load_reference(name, path) for name, path in data.items()}
+    paths = write_demo_predictions(references, out / "predictions")
+    print(f"wrote predictions of two made-up models: {', '.join(str(p) for p in paths)}")
+    judge = JudgeChoice(FakeJudge(keyword_judge_reply, model="demo-keyword-judge"),
+                        reason="", cache_path=None)
+    for select in ("given", "oracle"):
+        settings = ScoreSettings(select=select)
+        run = evaluate(paths, data=data, settings=settings, judge=judge)
+        if run.problems or run.errors:
+            for problem in [*map(str, run.problems), *run.errors]:
+                print(f"error: {problem}", file=sys.stderr)
+            return 1
+        document = report.report_document(run.results, **report_context(run, settings, judge))
+        print(f"\n== pixbench score {' '.join(p.name for p in paths)} --select {select}")
+        print(report.render(document, "table"), end="")
+    print(f"\nscore them yourself: pixbench score {out / 'predictions'}/*.jsonl "
+          f"--data pixmmvp={data['pixmmvp']} --data pixcvbench={data['pixcvbench']} --no-judge")
     return 0
 
 
@@ -181,7 +264,53 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--out", required=True, metavar="DIR")
     show.set_defaults(func=cmd_show)
 
-    demo = sub.add_parser("demo", help="build a tiny synthetic benchmark, offline, in a few seconds")
+    score = sub.add_parser(
+        "score", help="score predictions files (accuracy, judged accuracy, mIoU, S, analyses)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Score one or more predictions files (JSON lines; see the README) on PixMMVP and "
+                    "PixCV-Bench: A (option letter), A-dagger (LLM judge), M / M-dagger (mIoU), S (harmonic "
+                    "score), cIoU, breakdowns and analyses. One result per (model, benchmark).",
+        epilog="The judge's API key comes from OPENAI_API_KEY (never printed). Without a key or "
+               "--judge-base-url, A-dagger is not computed and the report says why. Judge verdicts are "
+               "cached in an SQLite file (default: $PIXBENCH_CACHE_DIR, else ~/.cache/pixbench/judge.sqlite).\n"
+               "Exit status: 0 scored, 1 invalid input, 3 judge errors (verdicts so far are kept).")
+    score.add_argument("predictions", nargs="+", metavar="PREDS.jsonl")
+    score.add_argument("--data", action="append", metavar="BENCHMARK=PATH_OR_HUB_ID",
+                       help="ground truth: a folder made by `pixbench build` or a hub id "
+                            "(default: IVUlab/PixMMVP and IVUlab/PixCV-Bench)")
+    score.add_argument("--select", choices=("given", "oracle", "score"), default="given",
+                       help="how a line's candidates become one mask: given (its mask or `selected`), "
+                            "oracle (best IoU, upper bound), score (highest score above --score-threshold)")
+    score.add_argument("--score-threshold", type=float, default=0.7, help="for --select score (default 0.7)")
+    score.add_argument("--include-none", action="store_true",
+                       help="PixMMVP: count the 14 questions without an object in M")
+    score.add_argument("--letter-parser", choices=("default", "reference"), default="default",
+                       help="option-letter parser: pixbench's (default) or the published one (reference)")
+    score.add_argument("--judge-model", default="gpt-4o", help="judge model name (default gpt-4o)")
+    score.add_argument("--judge-base-url", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+    score.add_argument("--judge-cache", metavar="PATH", help="SQLite file of cached verdicts")
+    score.add_argument("--refresh-judge", action="store_true", help="ask again even when a verdict is cached")
+    score.add_argument("--no-judge", action="store_true", help="do not compute A-dagger")
+    score.add_argument("--judge-retries", type=int, default=5,
+                       help="retries of a failed judge request, with exponential backoff (default 5)")
+    score.add_argument("--judge-timeout", type=float, default=60.0, help="seconds per judge request (default 60)")
+    score.add_argument("--judge-concurrency", type=int, default=16,
+                       help="judge requests in flight at once (default 16)")
+    score.add_argument("--allow-judge-errors", action="store_true",
+                       help="score failed judge requests as wrong instead of failing")
+    score.add_argument("--format", choices=("table", "markdown", "json", "csv", "latex"), default="table")
+    score.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+    score.add_argument("--per-sample", metavar="FILE", help="write one JSON line per (row, probe)")
+    score.add_argument("--strict", action="store_true", help="rows without a prediction are an error")
+    score.set_defaults(func=cmd_score)
+
+    from pixbench import convert
+
+    convert.configure_parser(sub.add_parser(
+        "convert", help="turn the outputs of the published reference scripts into a predictions file"))
+    sub.choices["convert"].set_defaults(func=convert.run)
+
+    demo = sub.add_parser("demo", help="build a tiny synthetic benchmark, score two made-up models (offline)")
     demo.add_argument("--out", metavar="DIR", help="where to write (default: a new temporary folder)")
     demo.set_defaults(func=cmd_demo)
     return parser

@@ -65,4 +65,6 @@ def test_usage_errors(tmp_path, capsys):
 def test_demo(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "PixMMVP: 8 rows" in out and "PixCV-Bench: 6 rows" in out
+    assert "built pixmmvp: 8 rows" in out and "built pixcvbench: 6 rows" in out
+    assert "demo-attend-segment" in out and "--select oracle" in out
+    assert (tmp_path / "predictions" / "demo-pixel-mllm.jsonl").is_file()

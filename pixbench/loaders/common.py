@@ -9,7 +9,6 @@ rows per shard and per row group, no timestamps, so the same inputs give byte-id
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import shutil
@@ -25,14 +24,13 @@ from datasets import Features, List, Value
 
 from pixbench import __version__
 from pixbench.annotation.report import Report
+from pixbench.loaders.layout import BUILD_SUMMARY_FILE, SPLIT
 
 #: A COCO RLE as a ``datasets`` struct: ``{"size": [h, w], "counts": str}``.
 RLE_FEATURE = {"size": List(Value("int32")), "counts": Value("string")}
 
-SPLIT = "test"
 ROWS_PER_SHARD = 1000
 ROWS_PER_ROW_GROUP = 100
-BUILD_SUMMARY_FILE = "build_summary.json"
 
 
 @dataclass(frozen=True)
@@ -194,15 +192,6 @@ def write_hub_folder(out_dir: Path, *, shards: Mapping[str, Sequence[Mapping[str
                 target.unlink()
             shutil.move(str(staging / name), str(target))
     return [*written, "README.md", BUILD_SUMMARY_FILE]
-
-
-def content_hash(folder: Path) -> str:
-    """sha256 over the data shards' names and bytes: identifies a local build's content."""
-    digest = hashlib.sha256()
-    for path in sorted((folder / "data").rglob("*.parquet")):
-        digest.update(path.relative_to(folder).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def summary_header(benchmark: str, rows: int, extra: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,11 +17,10 @@ from typing import Any
 import numpy as np
 
 from pixbench.annotation import rle as rle_ops
-from pixbench.loaders.common import BUILD_SUMMARY_FILE, content_hash
+from pixbench.loaders.layout import BUILD_SUMMARY_FILE, HUB_IDS, content_hash
 
 logger = logging.getLogger(__name__)
 
-HUB_IDS = {"pixmmvp": "IVUlab/PixMMVP", "pixcvbench": "IVUlab/PixCV-Bench"}
 #: Files a push uploads (and the only ones it deletes when stale).
 UPLOAD_PATTERNS = ["README.md", BUILD_SUMMARY_FILE, "data/*.parquet"]
 

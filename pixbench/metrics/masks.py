@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as coco_mask
 
-from pixbench.annotation.rle import MaskError, Rle
+from pixbench.annotation.rle import MaskError, Rle, RunBatch, decode_runs_many
 
 __all__ = [
     "area_fractions",
@@ -64,13 +64,21 @@ def _coco_areas(coco: Sequence[dict[str, Any]]) -> np.ndarray:
     return out
 
 
+#: A ground truth matched with at least this many predictions is decoded once and intersected with
+#: all of them through a prefix sum of its pixels; fewer predictions use one pycocotools merge each.
+PREFIX_SUM_MIN_PREDICTIONS = 8
+
+
 def intersections_and_unions(*, preds: Sequence[Rle], gts: Sequence[Rle]) -> tuple[np.ndarray, np.ndarray]:
     """Pixel counts ``|p AND g|`` and ``|p OR g|`` of matched pairs ``(preds[k], gts[k])`` (int64 arrays).
 
-    Computed on the runs: one batched area call for the predictions, one per distinct ground-truth
-    object (a ground truth repeated by reference, e.g. ``[gt] * n``, is measured once), one
-    ``merge(intersect=1)`` per pair whose masks are both non-empty, then ``union = a + b - i``.
-    Raises :class:`MaskError` when the lengths differ or a pair's sizes differ.
+    Computed on the runs, never decoding a prediction: prediction areas come from their runs (decoded
+    for all predictions in one vectorised pass), ground-truth areas from one batched call per distinct
+    ground-truth object (a ground truth repeated by reference, e.g. ``[gt] * n``, is measured once).
+    Intersections: a ground truth shared by many predictions (an oracle over candidates) is decoded once
+    and each prediction's foreground runs are summed on its prefix sum; otherwise one
+    ``merge(intersect=1)`` per pair. ``union = a + b - i``. Raises :class:`MaskError` when the lengths
+    differ, a pair's sizes differ or a prediction's runs do not decode.
     """
     if len(preds) != len(gts):
         raise MaskError(f"Expected `preds` and `gts` to have the same length, "
@@ -89,15 +97,52 @@ def intersections_and_unions(*, preds: Sequence[Rle], gts: Sequence[Rle]) -> tup
         if pred_coco[k]["size"] != gt_unique[slot]["size"]:
             raise MaskError(f"Mask sizes differ at pair {k}: prediction {pred_coco[k]['size']} "
                             f"!= ground truth {gt_unique[slot]['size']}")
-    pred_areas = _coco_areas(pred_coco)
+    batch = decode_runs_many([c["counts"].decode("ascii") for c in pred_coco])
+    if batch.flagged:
+        k, reason = next(iter(batch.flagged.items()))
+        raise MaskError(f"preds[{k}]: {reason}")
+    local = np.arange(batch.runs.size) - batch.first[batch.owner]
+    foreground = local % 2 == 1
+    pred_areas = np.bincount(batch.owner[foreground], weights=batch.runs[foreground], minlength=n).astype(np.int64)
     gt_areas = _coco_areas(gt_unique)[gt_index]
     inters = np.zeros(n, dtype=np.int64)
-    overlapping = np.flatnonzero((pred_areas > 0) & (gt_areas > 0))
-    if overlapping.size:
+    overlapping = (pred_areas > 0) & (gt_areas > 0)
+    per_slot = np.bincount(gt_index[overlapping], minlength=len(gt_unique))
+    shared = np.flatnonzero(per_slot >= PREFIX_SUM_MIN_PREDICTIONS)
+    if shared.size:
+        inters += _prefix_sum_intersections(batch, foreground, gt_unique, gt_index, shared, overlapping)
+    merged_pairs = np.flatnonzero(overlapping & (per_slot[gt_index] < PREFIX_SUM_MIN_PREDICTIONS))
+    if merged_pairs.size:
         merged = [coco_mask.merge([pred_coco[k], gt_unique[gt_index[k]]], intersect=1)
-                  for k in overlapping.tolist()]
-        inters[overlapping] = _coco_areas(merged)
+                  for k in merged_pairs.tolist()]
+        inters[merged_pairs] = _coco_areas(merged)
     return inters, pred_areas + gt_areas - inters
+
+
+def _prefix_sum_intersections(batch: RunBatch, foreground: np.ndarray, gt_unique: Sequence[dict[str, Any]],
+                              gt_index: np.ndarray, slots: np.ndarray, overlapping: np.ndarray) -> np.ndarray:
+    """Intersections of the predictions matched with the ground truths ``slots``, via pixel prefix sums.
+
+    A prediction's foreground run ``[start, end)`` (column-major pixel offsets) meets ``|g[start:end]|``
+    ground-truth pixels, which is ``prefix[end] - prefix[start]`` of the decoded ground truth.
+    """
+    n = gt_index.size
+    ends = np.cumsum(batch.runs)
+    ends -= np.concatenate(([0], ends))[batch.first[batch.owner]]  # per-string cumulative offsets
+    wanted = np.zeros(len(gt_unique), dtype=bool)
+    wanted[slots] = True
+    runs = np.flatnonzero(foreground & overlapping[batch.owner] & wanted[gt_index[batch.owner]])
+    run_slot = gt_index[batch.owner[runs]]
+    order = np.argsort(run_slot, kind="stable")
+    runs, run_slot = runs[order], run_slot[order]
+    bounds = np.searchsorted(run_slot, slots, side="left"), np.searchsorted(run_slot, slots, side="right")
+    contributions = np.zeros(runs.size, dtype=np.int64)
+    for slot, lo, hi in zip(slots.tolist(), *bounds):
+        pixels = coco_mask.decode(gt_unique[slot]).ravel(order="F")
+        prefix = np.concatenate(([0], np.cumsum(pixels, dtype=np.int64)))
+        chosen = runs[lo:hi]
+        contributions[lo:hi] = prefix[ends[chosen]] - prefix[ends[chosen] - batch.runs[chosen]]
+    return np.bincount(batch.owner[runs], weights=contributions, minlength=n).astype(np.int64)
 
 
 def ious_from_counts(inters: np.ndarray | Sequence[int], unions: np.ndarray | Sequence[int]) -> np.ndarray:

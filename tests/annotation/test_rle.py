@@ -114,3 +114,21 @@ def test_resize_matches_exact_centre_sampling(mask, height, width):
 def test_encode_rejects_3d():
     with pytest.raises(rle.MaskError, match="2-D"):
         rle.encode(np.zeros((2, 2, 3)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(masks, min_size=1, max_size=12))
+def test_check_counts_many_agrees_with_single_decoding(mask_list):
+    encoded = [rle.encode(m) for m in mask_list]
+    pixels = [m.size for m in mask_list]
+    assert rle.check_counts_many([e["counts"] for e in encoded], pixels) == [None] * len(encoded)
+    wrong = [p + 1 for p in pixels]
+    problems = rle.check_counts_many([e["counts"] for e in encoded], wrong)
+    assert all(p is not None and f"cover {m.size} pixels" in p for p, m in zip(problems, mask_list))
+
+
+def test_check_counts_many_mixed_batch():
+    good = rle.encode(np.eye(6, dtype=np.uint8))
+    problems = rle.check_counts_many([good["counts"], "abc", good["counts"], "~", ""], [36, 9, 36, 1, 0])
+    assert problems[0] is None and problems[2] is None and problems[4] is None
+    assert "middle of a run" in problems[1] and "alphabet" in problems[3]

@@ -1,0 +1,160 @@
+"""Score reports: one JSON document, and tables (text, Markdown, CSV, LaTeX) with one row per model.
+
+Metrics are percents; JSON keeps 6 decimals, tables show 1. A metric that was not measured is
+``null`` in JSON and ``-`` in tables. Every report states the pixbench version, the scoring protocol,
+the dataset revisions, the letter parser, the selection mode, the judge and the MMVP label set.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from pixbench import __version__
+from pixbench.score import PROTOCOL, numbers_only
+
+Format = Literal["table", "markdown", "json", "csv", "latex"]
+FORMATS: tuple[str, ...] = ("table", "markdown", "json", "csv", "latex")
+#: (metric key, table header) in the order of the paper's Table 1, then the extras.
+COLUMNS = (("A_dagger", "A†"), ("A", "A"), ("M_dagger", "M†"), ("M", "M"), ("S", "S"),
+           ("A_per_question", "A/q"), ("cIoU", "cIoU"))
+ASCII_HEADERS = {"A†": "A+", "M†": "M+"}
+
+
+def report_document(results: Sequence[Mapping[str, Any]], *, settings: Mapping[str, Any],
+                    datasets: Mapping[str, Any], judge: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON report: the contract's shape plus the provenance of every number."""
+    cleaned = []
+    for result in results:
+        entry = {key: value for key, value in result.items() if key != "per_sample"}
+        entry["metrics"] = numbers_only(entry["metrics"])
+        entry["breakdown"] = numbers_only(entry.get("breakdown", {}))
+        cleaned.append(entry)
+    return {"pixbench_version": __version__, "protocol": PROTOCOL, "settings": dict(settings),
+            "datasets": dict(datasets), "judge": dict(judge), "results": cleaned}
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _row(result: Mapping[str, Any]) -> list[str]:
+    metrics, counts = result["metrics"], result["counts"]
+    missing = sum(v for v in counts["missing"].values() if v is not None)
+    return [result["model"], result["benchmark"], result["select"],
+            *(_cell(metrics.get(key)) for key, _ in COLUMNS), str(missing)]
+
+
+def _headers(ascii_only: bool = False) -> list[str]:
+    names = [ASCII_HEADERS.get(h, h) if ascii_only else h for _, h in COLUMNS]
+    return ["model", "benchmark", "select", *names, "missing"]
+
+
+def provenance_lines(document: Mapping[str, Any]) -> list[str]:
+    """Human-readable lines saying what the numbers depend on."""
+    settings, judge = document["settings"], document["judge"]
+    lines = [f"pixbench {document['pixbench_version']}, protocol {document['protocol']}; "
+             f"letter parser: {settings['letter_parser']}; select: {settings['select']}"
+             + (f" (threshold {settings['score_threshold']})" if settings["select"] == "score" else "")
+             + ("; --include-none" if settings.get("include_none") else "")]
+    if judge.get("enabled"):
+        served = ", ".join(judge.get("served_models") or []) or "none answered"
+        lines.append(f"judge: {judge['model']} at {judge['endpoint']} (served: {served})")
+    else:
+        lines.append(f"judge: not used ({judge.get('reason', 'disabled')})")
+    for name, info in document["datasets"].items():
+        origin = info.get("origin", {})
+        where = origin.get("path") or origin.get("hub_id")
+        version = origin.get("sha256", "")[:12] or origin.get("commit", "")
+        label = f"; MMVP labels: {info['label_set']}" if info.get("label_set") else ""
+        lines.append(f"data {name}: {where} ({version}){label}")
+    for result in document["results"]:
+        for note in result.get("notes", []):
+            lines.append(f"note [{result['model']} / {result['benchmark']}]: {note}")
+        counts = result["counts"]
+        missing = {k: v for k, v in counts["missing"].items() if v}
+        if missing or counts.get("unparsed_letters") or counts.get("judge_undetermined"):
+            lines.append(f"counts [{result['model']} / {result['benchmark']}]: missing {missing or 0}, "
+                         f"unparsed letters {counts.get('unparsed_letters', 0)}, "
+                         f"judge undetermined {counts.get('judge_undetermined', 0)}")
+    return lines
+
+
+def render_table(document: Mapping[str, Any]) -> str:
+    """Fixed-width text table, then provenance lines."""
+    rows = [_headers(), *(_row(r) for r in document["results"])]
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) if k < 3 else cell.rjust(w) for k, (cell, w) in enumerate(zip(row, widths)))
+             for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join([*lines, "", *provenance_lines(document)]) + "\n"
+
+
+def render_markdown(document: Mapping[str, Any]) -> str:
+    headers = _headers()
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" if k < 3 else "---:"
+                                                           for k in range(len(headers))) + "|"]
+    lines += ["| " + " | ".join(_row(r)) + " |" for r in document["results"]]
+    return "\n".join([*lines, "", *(f"- {line}" for line in provenance_lines(document))]) + "\n"
+
+
+def render_csv(document: Mapping[str, Any]) -> str:
+    """One row per result with every top-level metric at full precision and the counts."""
+    keys: list[str] = []
+    for result in document["results"]:
+        keys += [k for k in result["metrics"] if k not in keys]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["model", "benchmark", "select", *keys, "rows", "mask_rows", "missing_vqa", "missing_segment",
+                     "missing_letter", "unparsed_letters", "judge_undetermined", "judge_errors"])
+    for result in document["results"]:
+        counts = result["counts"]
+        writer.writerow([result["model"], result["benchmark"], result["select"],
+                         *("" if result["metrics"].get(k) is None else result["metrics"][k] for k in keys),
+                         counts["rows"], counts["mask_rows"],
+                         *("" if counts["missing"][p] is None else counts["missing"][p]
+                           for p in ("vqa", "segment", "letter")),
+                         counts["unparsed_letters"], counts["judge_undetermined"], counts["judge_errors"]])
+    return buffer.getvalue()
+
+
+def _latex_escape(text: str) -> str:
+    for char, replacement in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
+                              ("#", r"\#"), ("$", r"\$"), ("{", r"\{"), ("}", r"\}")):
+        text = text.replace(char, replacement)
+    return text
+
+
+def render_latex(document: Mapping[str, Any]) -> str:
+    """A booktabs table like the paper's Table 1: a model per row, A†, A, M†, M, S per benchmark."""
+    benchmarks = list(dict.fromkeys(r["benchmark"] for r in document["results"]))
+    models = list(dict.fromkeys(r["model"] for r in document["results"]))
+    by_key = {(r["model"], r["benchmark"]): r for r in document["results"]}
+    names = {"pixmmvp": "PixMMVP", "pixcvbench": "PixCV-Bench"}
+    keys = ("A_dagger", "A", "M_dagger", "M", "S")
+    lines = [r"\begin{tabular}{l" + "rrrrr" * len(benchmarks) + "}", r"\toprule",
+             " & ".join(["", *(rf"\multicolumn{{5}}{{c}}{{{names.get(b, b)}}}" for b in benchmarks)]) + r" \\",
+             " & ".join(["Model", *([r"A$^\dagger$", "A", r"M$^\dagger$", "M", "S"] * len(benchmarks))]) + r" \\",
+             r"\midrule"]
+    for model in models:
+        cells = [_latex_escape(model)]
+        for benchmark in benchmarks:
+            result = by_key.get((model, benchmark))
+            cells += [_cell(result["metrics"].get(k)) if result else "-" for k in keys]
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    comments = [f"% {line}" for line in provenance_lines(document)]
+    return "\n".join([*comments, *lines]) + "\n"
+
+
+def render(document: Mapping[str, Any], fmt: str) -> str:
+    """The report in one of :data:`FORMATS`."""
+    if fmt == "json":
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    renderers = {"table": render_table, "markdown": render_markdown, "csv": render_csv, "latex": render_latex}
+    if fmt not in renderers:
+        raise ValueError(f"Expected format to be one of {list(FORMATS)}, but got {fmt!r}")
+    return renderers[fmt](document)
