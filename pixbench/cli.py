@@ -122,6 +122,24 @@ def _parse_data(values: Sequence[str] | None) -> dict[str, str]:
     return data
 
 
+def _write_plots(results: Sequence[dict], folder: Path) -> list[Path]:
+    """PNG histograms of the "when grounding emerges" analysis, one per (model, benchmark) that has it."""
+    from pixbench.metrics.analysis import CONCEPT_CATEGORIES, plot_histograms
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for result in results:
+        emergence = result.get("analysis", {}).get("emergence")
+        if not emergence:
+            continue
+        concepts = emergence.get("concept_histogram") or {name: 0 for name in CONCEPT_CATEGORIES.values()}
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in result["model"])
+        path = folder / f"{safe}_{result['benchmark']}_emergence.png"
+        plot_histograms(emergence["location_histogram"], concepts, path)
+        written.append(path)
+    return written
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     """Score predictions files: exit 0 on success, 1 on invalid input, 3 on judge errors."""
     from pixbench import report
@@ -158,6 +176,13 @@ def cmd_score(args: argparse.Namespace) -> int:
         with open(args.per_sample, "w", encoding="utf-8") as handle:
             for record in run.per_sample:
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if args.plots:
+        try:
+            for path in _write_plots(run.results, Path(args.plots)):
+                print(f"wrote {path}", file=sys.stderr)
+        except ImportError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     for result in run.results:
         missing = {probe: n for probe, n in result["counts"]["missing"].items() if n}
         if missing:
@@ -302,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     score.add_argument("--per-sample", metavar="FILE", help="write one JSON line per (row, probe)")
     score.add_argument("--strict", action="store_true", help="rows without a prediction are an error")
+    score.add_argument("--plots", metavar="DIR",
+                       help="write PNG histograms of the 'when grounding emerges' analysis (needs matplotlib)")
     score.set_defaults(func=cmd_score)
 
     from pixbench import convert

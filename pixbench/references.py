@@ -126,14 +126,15 @@ def load_reference(benchmark: str, path_or_hub_id: str, *, revision: str | None 
     columns = _COLUMNS[benchmark]
     rows: dict[int, ReferenceRow] = {}
     for shard in shards:
-        schema_names = pq.read_schema(shard).names
+        parquet = pq.ParquetFile(shard)
+        schema_names = parquet.schema_arrow.names
         missing = [c for c in columns if c not in schema_names]
         if missing:
             other = next((b for b, cols in _COLUMNS.items() if b != benchmark and set(cols) <= set(schema_names)),
                          None)
             hint = f" (it looks like {other})" if other else ""
             raise ReferenceError(f"{shard} lacks column(s) {missing} of {benchmark}{hint}")
-        table = pq.read_table(shard, columns=list(columns)).to_pydict()
+        table = parquet.read(columns=list(columns)).to_pydict()
         for k in range(len(table["id"])):
             rows[int(table["id"][k])] = _row(benchmark, {name: table[name][k] for name in columns})
     return Reference(benchmark, dict(sorted(rows.items())), origin,

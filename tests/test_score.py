@@ -250,3 +250,13 @@ def test_cli_judge_on_local_server_with_cache(tmp_path, data, mmvp, capsys, monk
         assert main([*args, "--allow-judge-errors"]) == 0
         result = json.loads(capsys.readouterr().out)["results"][0]
         assert result["metrics"]["A_dagger"] == 0.0 and result["counts"]["judge_errors"] == 8
+
+
+def test_cli_plots(tmp_path, data, mmvp):
+    path = write(tmp_path / "m.jsonl", vqa_lines(mmvp))
+    assert main(["score", str(path), "--data", f"pixmmvp={data['pixmmvp']}", "--no-judge", "--select", "oracle",
+                 "--plots", str(tmp_path / "plots")]) == 0
+    from PIL import Image
+
+    with Image.open(tmp_path / "plots" / "m_pixmmvp_emergence.png") as image:
+        assert image.size[0] > 400

@@ -190,21 +190,22 @@ def decode_runs_many(counts: Sequence[str]) -> RunBatch:
     values = np.add.reduceat((codes & 0x1F).astype(np.int64) << (5 * position), run_first)
     negative = (codes[run_last] & 0x10) != 0
     values[negative] -= np.left_shift(1, 5 * np.minimum(run_chars[negative], 7))
-    run_owner = np.searchsorted(string_start, run_first, side="right") - 1
-    first = np.searchsorted(run_owner, np.arange(count + 1))
+    runs_before = np.concatenate(([0], np.cumsum(last)))  # runs ending before each character
+    runs_per_string = runs_before[string_start + lengths] - runs_before[string_start]
+    run_owner = np.repeat(np.arange(count), runs_per_string)
+    first = np.concatenate(([0], np.cumsum(runs_per_string)))
     local = np.arange(values.size) - first[run_owner]
-    runs = values.copy()
-    # From the fourth run on, a value is a difference to the run two places before: a cumulative sum
-    # along each string's odd runs and along its even runs from the third on (runs are in string order).
-    for parity in (0, 1):
-        chain = np.flatnonzero((local >= 1) & (local % 2 == parity))
-        if chain.size == 0:
-            continue
-        sums = np.cumsum(values[chain])
-        owners = run_owner[chain]
-        starts = np.concatenate(([True], owners[1:] != owners[:-1]))
-        first_of_chain = np.maximum.accumulate(np.where(starts, np.arange(chain.size), 0))
-        runs[chain] = sums - (sums - values[chain])[first_of_chain]
+    # From the fourth run on, a value is a difference to the run two places before: within a string,
+    # odd runs are the cumulative sum of odd values, even runs from the third on that of even values.
+    odd = (local & 1) == 1
+    even_chain = ~odd & (local >= 2)
+    odd_sums = np.cumsum(np.where(odd, values, 0))
+    even_sums = np.cumsum(np.where(even_chain, values, 0))
+    before = first[:-1] - 1  # last run of the previous strings
+    odd_base = np.where(before >= 0, odd_sums[np.maximum(before, 0)], 0)
+    even_base = np.where(before >= 0, even_sums[np.maximum(before, 0)], 0)
+    runs = np.where(odd, odd_sums - odd_base[run_owner],
+                    np.where(even_chain, even_sums - even_base[run_owner], values))
     return RunBatch(runs, run_owner, first, flagged)
 
 
