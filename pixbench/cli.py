@@ -143,7 +143,7 @@ def _write_plots(results: Sequence[dict], folder: Path) -> list[Path]:
 def cmd_score(args: argparse.Namespace) -> int:
     """Score predictions files: exit 0 on success, 1 on invalid input, 3 on judge errors."""
     from pixbench import report
-    from pixbench.evaluate import evaluate, make_judge, report_context
+    from pixbench.evaluate import evaluate, make_judge, report_context, sensitivity
     from pixbench.score import ScoreSettings
 
     try:
@@ -166,7 +166,8 @@ def cmd_score(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
         print(f"error: nothing scored ({len(run.problems) + len(run.errors)} problem(s))", file=sys.stderr)
         return 1
-    document = report.report_document(run.results, **report_context(run, settings, judge))
+    document = report.report_document(run.results, **report_context(run, settings, judge),
+                                      sensitivity=sensitivity(run.results))
     text = report.render(document, args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

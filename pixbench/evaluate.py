@@ -86,32 +86,90 @@ def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: 
         run.problems.extend(predictions_file.problems)
     if run.problems:
         return run
-    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    groups: dict[tuple[str, str, str | None], list[Any]] = defaultdict(list)
     for predictions_file in files:
         for pred in predictions_file.predictions:
-            groups[(pred.model, pred.benchmark)].append(pred)
-    for (model, benchmark), predictions in groups.items():
+            groups[(pred.model, pred.benchmark, pred.variant)].append(pred)
+    run.errors.extend(variant_problems(groups))
+    if run.errors:
+        return run
+    for (model, benchmark, variant), predictions in groups.items():
         reference = run.references[benchmark]
+        label = f"{model} / {benchmark}" + (f" / variant {variant}" if variant is not None else "")
         if strict:
-            present = defaultdict(set)
-            for pred in predictions:
-                present[pred.probe].add(pred.id)
-            for probe, ids in sorted(present.items()):
-                missing = sorted(set(reference.rows) - ids)
-                if missing:
-                    run.errors.append(f"{model} / {benchmark} / {probe}: {len(missing)} row(s) without a prediction "
-                                      f"(--strict): ids {missing[:10]}{' ...' if len(missing) > 10 else ''}")
+            run.errors.extend(missing_rows(label, predictions, reference))
             if run.errors:
                 continue
         try:
-            run.results.append(score_model(model=model, predictions=predictions, reference=reference,
-                                           settings=settings, judge=judge.judge, judge_note=judge.reason,
-                                           progress=progress))
+            result = score_model(model=model, predictions=predictions, reference=reference, settings=settings,
+                                 judge=judge.judge, judge_note=judge.reason, progress=progress)
         except ValueError as exc:
-            run.errors.append(f"{model} / {benchmark}: {exc}")
+            run.errors.append(f"{label}: {exc}")
+            continue
+        if variant is not None:
+            result["variant"] = variant
+            for record in result["per_sample"]:
+                record["variant"] = variant
+        run.results.append(result)
     if run.errors:
         run.results = []
     return run
+
+
+def variant_problems(groups: Mapping[tuple[str, str, str | None], Sequence[Any]]) -> list[str]:
+    """Lines of one (model, benchmark) must all name a prompt variant, or none of them may."""
+    problems = []
+    by_model: dict[tuple[str, str], dict[str | None, int]] = defaultdict(dict)
+    for (model, benchmark, variant), predictions in groups.items():
+        by_model[(model, benchmark)][variant] = len(predictions)
+    for (model, benchmark), counts in sorted(by_model.items()):
+        if None in counts and len(counts) > 1:
+            named = sorted(v for v in counts if v is not None)
+            problems.append(f"{model} / {benchmark}: {counts[None]} line(s) have no `variant` while others name "
+                            f"variants {named}; give every line a variant, or none")
+    return problems
+
+
+def missing_rows(label: str, predictions: Sequence[Any], reference: Reference) -> list[str]:
+    """``--strict``: one message per probe that lacks rows."""
+    present: dict[str, set[int]] = defaultdict(set)
+    for pred in predictions:
+        present[pred.probe].add(pred.id)
+    messages = []
+    for probe, ids in sorted(present.items()):
+        missing = sorted(set(reference.rows) - ids)
+        if missing:
+            messages.append(f"{label} / {probe}: {len(missing)} row(s) without a prediction (--strict): "
+                            f"ids {missing[:10]}{' ...' if len(missing) > 10 else ''}")
+    return messages
+
+
+def sensitivity(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Spread of every metric across prompt variants, per (model, benchmark) with two or more variants.
+
+    Per metric: ``mean``, ``std`` (population standard deviation, ddof = 0), ``min``, ``max`` and
+    ``spread`` (max - min) over the variants where the metric was measured.
+    """
+    import numpy as np
+
+    grouped: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for result in results:
+        if result.get("variant") is not None:
+            grouped[(result["model"], result["benchmark"])].append(result)
+    tables = []
+    for (model, benchmark), members in grouped.items():
+        if len(members) < 2:
+            continue
+        metrics: dict[str, Any] = {}
+        for name in members[0]["metrics"]:
+            values = np.array([m["metrics"][name] for m in members if m["metrics"].get(name) is not None], float)
+            if values.size:
+                metrics[name] = {"mean": float(values.mean()), "std": float(values.std()), "min": float(values.min()),
+                                 "max": float(values.max()), "spread": float(values.max() - values.min()),
+                                 "variants": int(values.size)}
+        tables.append({"model": model, "benchmark": benchmark,
+                       "variants": [m["variant"] for m in members], "metrics": metrics})
+    return tables
 
 
 def report_context(run: Evaluation, settings: ScoreSettings, judge: JudgeChoice) -> dict[str, Any]:

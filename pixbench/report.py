@@ -25,16 +25,43 @@ ASCII_HEADERS = {"A†": "A+", "M†": "M+"}
 
 
 def report_document(results: Sequence[Mapping[str, Any]], *, settings: Mapping[str, Any],
-                    datasets: Mapping[str, Any], judge: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON report: the contract's shape plus the provenance of every number."""
+                    datasets: Mapping[str, Any], judge: Mapping[str, Any],
+                    sensitivity: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The JSON report: the contract's shape plus the provenance of every number.
+
+    ``sensitivity`` (prompt variants, see :func:`pixbench.evaluate.sensitivity`) is added when given.
+    """
     cleaned = []
     for result in results:
         entry = {key: value for key, value in result.items() if key != "per_sample"}
         entry["metrics"] = numbers_only(entry["metrics"])
         entry["breakdown"] = numbers_only(entry.get("breakdown", {}))
         cleaned.append(entry)
-    return {"pixbench_version": __version__, "protocol": PROTOCOL, "settings": dict(settings),
-            "datasets": dict(datasets), "judge": dict(judge), "results": cleaned}
+    document = {"pixbench_version": __version__, "protocol": PROTOCOL, "settings": dict(settings),
+                "datasets": dict(datasets), "judge": dict(judge), "results": cleaned}
+    if sensitivity:
+        document["sensitivity"] = [{**table, "metrics": {name: numbers_only(stats)
+                                                         for name, stats in table["metrics"].items()}}
+                                   for table in sensitivity]
+    return document
+
+
+STATISTICS = ("mean", "std", "min", "max", "spread")
+
+
+def _label(result: Mapping[str, Any]) -> str:
+    variant = result.get("variant")
+    return result["model"] if variant is None else f"{result['model']} [{variant}]"
+
+
+def _sensitivity_rows(document: Mapping[str, Any]) -> list[list[str]]:
+    rows = []
+    for table in document.get("sensitivity", []):
+        for statistic in STATISTICS:
+            cells = [table["model"], table["benchmark"], statistic]
+            cells += [_cell(table["metrics"].get(key, {}).get(statistic)) for key, _ in COLUMNS]
+            rows.append([*cells, str(len(table["variants"]))])
+    return rows
 
 
 def _cell(value: Any) -> str:
@@ -44,7 +71,7 @@ def _cell(value: Any) -> str:
 def _row(result: Mapping[str, Any]) -> list[str]:
     metrics, counts = result["metrics"], result["counts"]
     missing = sum(v for v in counts["missing"].values() if v is not None)
-    return [result["model"], result["benchmark"], result["select"],
+    return [_label(result), result["benchmark"], result["select"],
             *(_cell(metrics.get(key)) for key, _ in COLUMNS), str(missing)]
 
 
@@ -90,6 +117,13 @@ def render_table(document: Mapping[str, Any]) -> str:
     lines = ["  ".join(cell.ljust(w) if k < 3 else cell.rjust(w) for k, (cell, w) in enumerate(zip(row, widths)))
              for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    extra = _sensitivity_rows(document)
+    if extra:
+        rows = [["model", "benchmark", "statistic", *[h for _, h in COLUMNS], "variants"], *extra]
+        widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+        lines += ["", "prompt sensitivity (across variants):"]
+        lines += ["  ".join(c.ljust(w) if k < 3 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths)))
+                  for row in rows]
     return "\n".join([*lines, "", *provenance_lines(document)]) + "\n"
 
 
@@ -98,6 +132,12 @@ def render_markdown(document: Mapping[str, Any]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" if k < 3 else "---:"
                                                            for k in range(len(headers))) + "|"]
     lines += ["| " + " | ".join(_row(r)) + " |" for r in document["results"]]
+    extra = _sensitivity_rows(document)
+    if extra:
+        header = ["model", "benchmark", "statistic", *[h for _, h in COLUMNS], "variants"]
+        lines += ["", "Prompt sensitivity (across variants):", "", "| " + " | ".join(header) + " |",
+                  "|" + "|".join("---" if k < 3 else "---:" for k in range(len(header))) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in extra]
     return "\n".join([*lines, "", *(f"- {line}" for line in provenance_lines(document))]) + "\n"
 
 
@@ -108,16 +148,20 @@ def render_csv(document: Mapping[str, Any]) -> str:
         keys += [k for k in result["metrics"] if k not in keys]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["model", "benchmark", "select", *keys, "rows", "mask_rows", "missing_vqa", "missing_segment",
-                     "missing_letter", "unparsed_letters", "judge_undetermined", "judge_errors"])
+    writer.writerow(["model", "variant", "benchmark", "select", *keys, "rows", "mask_rows", "missing_vqa",
+                     "missing_segment", "missing_letter", "unparsed_letters", "judge_undetermined", "judge_errors"])
     for result in document["results"]:
         counts = result["counts"]
-        writer.writerow([result["model"], result["benchmark"], result["select"],
+        writer.writerow([result["model"], result.get("variant") or "", result["benchmark"], result["select"],
                          *("" if result["metrics"].get(k) is None else result["metrics"][k] for k in keys),
                          counts["rows"], counts["mask_rows"],
                          *("" if counts["missing"][p] is None else counts["missing"][p]
                            for p in ("vqa", "segment", "letter")),
                          counts["unparsed_letters"], counts["judge_undetermined"], counts["judge_errors"]])
+    for table in document.get("sensitivity", []):
+        for statistic in STATISTICS:
+            writer.writerow([table["model"], f"({statistic})", table["benchmark"], "",
+                             *("" if k not in table["metrics"] else table["metrics"][k][statistic] for k in keys)])
     return buffer.getvalue()
 
 
@@ -131,8 +175,8 @@ def _latex_escape(text: str) -> str:
 def render_latex(document: Mapping[str, Any]) -> str:
     """A booktabs table like the paper's Table 1: a model per row, A†, A, M†, M, S per benchmark."""
     benchmarks = list(dict.fromkeys(r["benchmark"] for r in document["results"]))
-    models = list(dict.fromkeys(r["model"] for r in document["results"]))
-    by_key = {(r["model"], r["benchmark"]): r for r in document["results"]}
+    models = list(dict.fromkeys(_label(r) for r in document["results"]))
+    by_key = {(_label(r), r["benchmark"]): r for r in document["results"]}
     names = {"pixmmvp": "PixMMVP", "pixcvbench": "PixCV-Bench"}
     keys = ("A_dagger", "A", "M_dagger", "M", "S")
     lines = [r"\begin{tabular}{l" + "rrrrr" * len(benchmarks) + "}", r"\toprule",

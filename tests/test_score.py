@@ -176,7 +176,7 @@ def test_cli_json_shape_and_formats(tmp_path, data, mmvp, capsys):
     assert document["datasets"]["pixmmvp"]["label_set"] == "original MMVP labels"
     rows = [json.loads(line) for line in (tmp_path / "rows.jsonl").read_text().splitlines()]
     assert len(rows) == 16 and {r["probe"] for r in rows} == {"letter", "segment"}
-    for fmt, marker in (("table", "model-a"), ("markdown", "| model-a |"), ("csv", "model,benchmark,select"),
+    for fmt, marker in (("table", "model-a"), ("markdown", "| model-a |"), ("csv", "model,variant,benchmark,select"),
                         ("latex", r"\begin{tabular}")):
         assert main([*args, "--format", fmt]) == 0
         assert marker in capsys.readouterr().out
@@ -260,3 +260,31 @@ def test_cli_plots(tmp_path, data, mmvp):
 
     with Image.open(tmp_path / "plots" / "m_pixmmvp_emergence.png") as image:
         assert image.size[0] > 400
+
+
+def test_variants_and_sensitivity_table(tmp_path, data, capsys):
+    answers = {"qa-1": {1: "A", 2: "B", 3: "A", 4: "B"}, "qa-2": {1: "A", 2: "A", 3: "A", 4: "B"},
+               "qa-3": {1: "B", 2: "A", 3: "B", 4: "A"}}
+    lines = [{"benchmark": "pixmmvp", "id": i, "probe": "letter", "response": r, "variant": v}
+             for v, rows in answers.items() for i, r in rows.items()]
+    path = write(tmp_path / "m.jsonl", lines)
+    assert main(["score", str(path), "--data", f"pixmmvp={data['pixmmvp']}", "--no-judge", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    per_variant = {r["variant"]: r["metrics"]["A_per_question"] for r in document["results"]}
+    assert per_variant == {"qa-1": 50.0, "qa-2": 37.5, "qa-3": 0.0}  # of 8 rows, 4 answered
+    (table,) = document["sensitivity"]
+    stats = table["metrics"]["A_per_question"]
+    assert stats["mean"] == pytest.approx(87.5 / 3, abs=1e-6) and stats["spread"] == 50.0
+    assert stats["std"] == pytest.approx(float(__import__("numpy").std([50.0, 37.5, 0.0])), abs=1e-6)
+    assert table["metrics"]["A"]["max"] == 50.0  # qa-1: pairs 1 and 2 right of 4
+    assert main(["score", str(path), "--data", f"pixmmvp={data['pixmmvp']}", "--no-judge"]) == 0
+    out = capsys.readouterr().out
+    assert "m [qa-2]" in out and "prompt sensitivity" in out and "spread" in out
+
+
+def test_variants_for_some_lines_only_is_an_error(tmp_path, data, capsys):
+    lines = [{"benchmark": "pixmmvp", "id": 1, "probe": "letter", "response": "A", "variant": "qa-1"},
+             {"benchmark": "pixmmvp", "id": 2, "probe": "letter", "response": "B"}]
+    path = write(tmp_path / "m.jsonl", lines)
+    assert main(["score", str(path), "--data", f"pixmmvp={data['pixmmvp']}", "--no-judge"]) == 1
+    assert "1 line(s) have no `variant` while others name variants ['qa-1']" in capsys.readouterr().err
