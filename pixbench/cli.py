@@ -112,6 +112,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _level(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a confidence level between 0 and 1, e.g. 0.95, but got {text}")
+    return value
+
+
 def _parse_data(values: Sequence[str] | None) -> dict[str, str]:
     data: dict[str, str] = {}
     for value in values or []:
@@ -166,6 +173,12 @@ def cmd_score(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
         print(f"error: nothing scored ({len(run.problems) + len(run.errors)} problem(s))", file=sys.stderr)
         return 1
+    if args.ci is not None:
+        from pixbench.uncertainty import confidence_intervals
+
+        for result in run.results:
+            result["ci"] = confidence_intervals(result["units"], level=args.ci, resamples=args.bootstrap,
+                                                seed=args.seed)
     document = report.report_document(run.results, **report_context(run, settings, judge),
                                       sensitivity=sensitivity(run.results))
     text = report.render(document, args.format)
@@ -194,6 +207,62 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(f"error: {judge_errors} judge request(s) failed at {judge.judge.endpoint if judge.judge else '?'}; "
               "verdicts obtained so far are cached. Rerun to resume, or pass --allow-judge-errors.", file=sys.stderr)
         return 3
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare two predictions files: paired differences, bootstrap intervals and p-values, McNemar."""
+    from pixbench import report
+    from pixbench.evaluate import evaluate, make_judge
+    from pixbench.score import ScoreSettings
+    from pixbench.uncertainty import ComparisonError, compare
+
+    try:
+        data = _parse_data(args.data)
+        judge = make_judge(no_judge=args.no_judge, model=args.judge_model, base_url=args.judge_base_url,
+                           cache_path=args.judge_cache, refresh=False, retries=args.judge_retries)
+    except (ValueError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    settings = ScoreSettings(select=args.select, score_threshold=args.score_threshold,
+                             include_none=args.include_none, letter_parser=args.letter_parser)
+    by_file = []
+    for path in (args.a, args.b):
+        run = evaluate([path], data=data, settings=settings, judge=judge, progress=sys.stderr.isatty())
+        problems = [*map(str, run.problems), *run.errors]
+        results: dict[str, dict] = {}
+        for result in run.results:
+            if result.get("variant") is not None or result["benchmark"] in results:
+                problems.append(f"{path}: compare takes one model and no prompt variants per benchmark; found "
+                                f"several results for {result['benchmark']}")
+            results[result["benchmark"]] = result
+        if problems:
+            for problem in problems:
+                print(f"error: {problem}", file=sys.stderr)
+            return 1
+        by_file.append(results)
+    common = sorted(set(by_file[0]) & set(by_file[1]))
+    if not common:
+        print(f"error: {args.a} and {args.b} share no benchmark ({sorted(by_file[0])} vs {sorted(by_file[1])})",
+              file=sys.stderr)
+        return 1
+    comparisons = []
+    for benchmark in common:
+        a, b = by_file[0][benchmark], by_file[1][benchmark]
+        try:
+            outcome = compare(a["units"], b["units"], level=args.ci, resamples=args.bootstrap, seed=args.seed)
+        except ComparisonError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        comparisons.append({"model_a": a["model"], "model_b": b["model"], **outcome})
+    document = report.comparison_document(comparisons, settings={"select": args.select,
+                                                                 "letter_parser": args.letter_parser,
+                                                                 "include_none": args.include_none})
+    text = report.render_comparison(document, args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -328,9 +397,39 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     score.add_argument("--per-sample", metavar="FILE", help="write one JSON line per (row, probe)")
     score.add_argument("--strict", action="store_true", help="rows without a prediction are an error")
+    score.add_argument("--ci", type=_level, metavar="LEVEL",
+                       help="add bootstrap confidence intervals at this level, e.g. 0.95 (PixMMVP pair accuracy "
+                            "resamples pairs, other metrics rows; PixCV-Bench rows within each source)")
+    score.add_argument("--bootstrap", type=int, default=10_000, metavar="N",
+                       help="bootstrap resamples for --ci and compare (default 10000)")
+    score.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
     score.add_argument("--plots", metavar="DIR",
                        help="write PNG histograms of the 'when grounding emerges' analysis (needs matplotlib)")
     score.set_defaults(func=cmd_score)
+
+    compare = sub.add_parser(
+        "compare", help="compare two models: paired differences with intervals, p-values and McNemar tests",
+        description="Score A.jsonl and B.jsonl (one model each) on the rows both cover, then report per metric "
+                    "A, B, the difference A - B, its paired bootstrap interval and p-value, and for accuracies "
+                    "an exact McNemar test (PixMMVP pair accuracy on pairs, per-question accuracy on rows).")
+    compare.add_argument("a", metavar="A.jsonl")
+    compare.add_argument("b", metavar="B.jsonl")
+    compare.add_argument("--data", action="append", metavar="BENCHMARK=PATH_OR_HUB_ID")
+    compare.add_argument("--select", choices=("given", "oracle", "score"), default="given")
+    compare.add_argument("--score-threshold", type=float, default=0.7)
+    compare.add_argument("--include-none", action="store_true")
+    compare.add_argument("--letter-parser", choices=("default", "reference"), default="default")
+    compare.add_argument("--judge-model", default="gpt-4o")
+    compare.add_argument("--judge-base-url")
+    compare.add_argument("--judge-cache", metavar="PATH")
+    compare.add_argument("--judge-retries", type=int, default=5)
+    compare.add_argument("--no-judge", action="store_true")
+    compare.add_argument("--ci", type=_level, default=0.95, metavar="LEVEL", help="interval level (default 0.95)")
+    compare.add_argument("--bootstrap", type=int, default=10_000, metavar="N", help="resamples (default 10000)")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--format", choices=("table", "markdown", "json", "csv"), default="table")
+    compare.add_argument("--output", metavar="FILE")
+    compare.set_defaults(func=cmd_compare)
 
     from pixbench import convert
 

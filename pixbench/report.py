@@ -33,9 +33,12 @@ def report_document(results: Sequence[Mapping[str, Any]], *, settings: Mapping[s
     """
     cleaned = []
     for result in results:
-        entry = {key: value for key, value in result.items() if key != "per_sample"}
+        entry = {key: value for key, value in result.items() if key not in ("per_sample", "units")}
         entry["metrics"] = numbers_only(entry["metrics"])
         entry["breakdown"] = numbers_only(entry.get("breakdown", {}))
+        if "ci" in entry:
+            entry["ci"] = {**entry["ci"], "metrics": {name: [round(v, 6) for v in bounds]
+                                                      for name, bounds in entry["ci"]["metrics"].items()}}
         cleaned.append(entry)
     document = {"pixbench_version": __version__, "protocol": PROTOCOL, "settings": dict(settings),
                 "datasets": dict(datasets), "judge": dict(judge), "results": cleaned}
@@ -68,11 +71,18 @@ def _cell(value: Any) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def _with_interval(value: Any, interval: Sequence[float] | None) -> str:
+    if value is None or interval is None:
+        return _cell(value)
+    return f"{value:.1f} [{interval[0]:.1f}, {interval[1]:.1f}]"
+
+
 def _row(result: Mapping[str, Any]) -> list[str]:
     metrics, counts = result["metrics"], result["counts"]
     missing = sum(v for v in counts["missing"].values() if v is not None)
+    intervals = result.get("ci", {}).get("metrics", {})
     return [_label(result), result["benchmark"], result["select"],
-            *(_cell(metrics.get(key)) for key, _ in COLUMNS), str(missing)]
+            *(_with_interval(metrics.get(key), intervals.get(key)) for key, _ in COLUMNS), str(missing)]
 
 
 def _headers(ascii_only: bool = False) -> list[str]:
@@ -148,12 +158,17 @@ def render_csv(document: Mapping[str, Any]) -> str:
         keys += [k for k in result["metrics"] if k not in keys]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["model", "variant", "benchmark", "select", *keys, "rows", "mask_rows", "missing_vqa",
+    with_ci = any("ci" in result for result in document["results"])
+    ci_keys = [f"{k}_ci_{end}" for k in keys for end in ("low", "high")] if with_ci else []
+    writer.writerow(["model", "variant", "benchmark", "select", *keys, *ci_keys, "rows", "mask_rows", "missing_vqa",
                      "missing_segment", "missing_letter", "unparsed_letters", "judge_undetermined", "judge_errors"])
     for result in document["results"]:
         counts = result["counts"]
+        intervals = result.get("ci", {}).get("metrics", {})
+        ci_cells = [intervals[k][end] if k in intervals else "" for k in keys for end in (0, 1)] if with_ci else []
         writer.writerow([result["model"], result.get("variant") or "", result["benchmark"], result["select"],
                          *("" if result["metrics"].get(k) is None else result["metrics"][k] for k in keys),
+                         *ci_cells,
                          counts["rows"], counts["mask_rows"],
                          *("" if counts["missing"][p] is None else counts["missing"][p]
                            for p in ("vqa", "segment", "letter")),
@@ -172,6 +187,12 @@ def _latex_escape(text: str) -> str:
     return text
 
 
+def _latex_cell(value: Any, interval: Sequence[float] | None) -> str:
+    if value is None or interval is None:
+        return _cell(value)
+    return rf"{value:.1f} {{\scriptsize[{interval[0]:.1f}, {interval[1]:.1f}]}}"
+
+
 def render_latex(document: Mapping[str, Any]) -> str:
     """A booktabs table like the paper's Table 1: a model per row, A†, A, M†, M, S per benchmark."""
     benchmarks = list(dict.fromkeys(r["benchmark"] for r in document["results"]))
@@ -187,7 +208,8 @@ def render_latex(document: Mapping[str, Any]) -> str:
         cells = [_latex_escape(model)]
         for benchmark in benchmarks:
             result = by_key.get((model, benchmark))
-            cells += [_cell(result["metrics"].get(k)) if result else "-" for k in keys]
+            intervals = result.get("ci", {}).get("metrics", {}) if result else {}
+            cells += [_latex_cell(result["metrics"].get(k), intervals.get(k)) if result else "-" for k in keys]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     comments = [f"% {line}" for line in provenance_lines(document)]
@@ -202,3 +224,67 @@ def render(document: Mapping[str, Any], fmt: str) -> str:
     if fmt not in renderers:
         raise ValueError(f"Expected format to be one of {list(FORMATS)}, but got {fmt!r}")
     return renderers[fmt](document)
+
+
+# ------------------------------------------------------------------------------------------ compare
+
+
+def comparison_document(comparisons: Sequence[Mapping[str, Any]], *, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON of ``pixbench compare``: one entry per benchmark both files cover."""
+    rounded = []
+    for comparison in comparisons:
+        metrics = {}
+        for name, entry in comparison["metrics"].items():
+            metrics[name] = {k: (round(v, 6) if isinstance(v, float) and k != "p_value" else v)
+                             for k, v in entry.items()}
+        rounded.append({**comparison, "metrics": metrics})
+    return {"pixbench_version": __version__, "protocol": PROTOCOL, "settings": dict(settings),
+            "comparisons": rounded}
+
+
+def _p(value: float | None) -> str:
+    return "-" if value is None else (f"{value:.4f}" if value >= 1e-4 else f"{value:.1e}")
+
+
+def _comparison_rows(document: Mapping[str, Any]) -> list[list[str]]:
+    rows = []
+    for comparison in document["comparisons"]:
+        for name, entry in comparison["metrics"].items():
+            mcnemar = entry.get("mcnemar")
+            rows.append([comparison["benchmark"], name, f"{entry['a']:.1f}", f"{entry['b']:.1f}",
+                         f"{entry['difference']:+.1f}", f"[{entry['low']:+.1f}, {entry['high']:+.1f}]",
+                         _p(entry["p_value"]),
+                         f"{mcnemar['a_only']}/{mcnemar['b_only']}" if mcnemar else "-",
+                         _p(mcnemar["p_value"]) if mcnemar else "-", str(entry.get("units") or "")])
+    return rows
+
+
+COMPARISON_HEADERS = ["benchmark", "metric", "A", "B", "A-B", "interval", "p (bootstrap)", "McNemar A/B only",
+                      "p (McNemar)", "units"]
+
+
+def render_comparison(document: Mapping[str, Any], fmt: str) -> str:
+    """``pixbench compare`` output as a text table, Markdown, CSV or JSON."""
+    if fmt == "json":
+        return json.dumps(document, indent=2) + "\n"
+    rows = _comparison_rows(document)
+    head = [f"A = {c['model_a']}, B = {c['model_b']} on {c['benchmark']}: {c['rows']} common rows, "
+            f"{c['level']:.0%} paired bootstrap ({c['resamples']} resamples, seed {c['seed']})"
+            for c in document["comparisons"]]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(COMPARISON_HEADERS)
+        writer.writerows(rows)
+        return buffer.getvalue()
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(COMPARISON_HEADERS) + " |",
+                 "|" + "|".join("---" if k < 2 else "---:" for k in range(len(COMPARISON_HEADERS))) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join([*lines, "", *(f"- {h}" for h in head)]) + "\n"
+    table = [COMPARISON_HEADERS, *rows]
+    widths = [max(len(row[k]) for row in table) for k in range(len(COMPARISON_HEADERS))]
+    lines = ["  ".join(c.ljust(w) if k < 2 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths)))
+             for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join([*lines, "", *head]) + "\n"

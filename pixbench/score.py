@@ -410,7 +410,56 @@ def score_model(*, model: str, predictions: Sequence[Prediction], reference: Ref
     analyses["emergence"] = emergence_analysis(by_probe, reference, judge, progress=progress, oracle=oracle)
     result["analysis"] = analyses
     result["per_sample"] = per_sample_records(model, reference, by_probe, letter, judged, mask_results)
+    result["units"] = row_units(reference, settings, answers, mask_results, by_probe)
     return result
+
+
+@dataclass
+class RowUnits:
+    """Per-row outcomes of one result, aligned with ``ids`` (the reference's row order), for resampling.
+
+    ``answers[name]`` (``A``, ``A_dagger``) holds (correct, covered) boolean arrays; ``masks[metric]``
+    (``M``, ``M_dagger``) holds (iou, intersection, union, covered) arrays. ``covered`` is False where the
+    file has no line for the row (the row is then scored as missing). ``mask_rows`` marks the rows that
+    enter M; ``pair`` (PixMMVP) and ``source`` (PixCV-Bench) say how rows group.
+    """
+
+    benchmark: str
+    ids: np.ndarray
+    mask_rows: np.ndarray
+    pair: np.ndarray | None
+    source: np.ndarray | None
+    answers: dict[str, tuple[np.ndarray, np.ndarray]]
+    masks: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
+def row_units(reference: Reference, settings: ScoreSettings,
+              answers: Mapping[str, Mapping[int, AnswerOutcome] | None],
+              mask_results: Mapping[str, Mapping[int, MaskOutcome] | None],
+              by_probe: Mapping[str, Mapping[int, Prediction]]) -> RowUnits:
+    """The per-row outcomes behind a result's metrics (for confidence intervals and comparisons)."""
+    ids = list(reference.rows)
+    mask_ids = set(mask_row_ids(reference, settings.include_none))
+    rows = reference.rows.values()
+    unit_answers = {}
+    for name, outcomes in answers.items():
+        if outcomes is not None:
+            unit_answers[name] = (np.array([outcomes[i].correct for i in ids], dtype=bool),
+                                  np.array([not outcomes[i].missing for i in ids], dtype=bool))
+    unit_masks = {}
+    for probe, metric in MASK_METRIC.items():
+        scored = mask_results.get(probe)
+        if scored is not None:
+            unit_masks[metric] = (np.array([scored[i].iou for i in ids], dtype=np.float64),
+                                  np.array([scored[i].intersection for i in ids], dtype=np.int64),
+                                  np.array([scored[i].union for i in ids], dtype=np.int64),
+                                  np.array([i in by_probe.get(probe, {}) for i in ids], dtype=bool))
+    return RowUnits(
+        benchmark=reference.benchmark, ids=np.array(ids, dtype=np.int64),
+        mask_rows=np.array([i in mask_ids for i in ids], dtype=bool),
+        pair=np.array([row.pair_id for row in rows], dtype=np.int64) if reference.benchmark == "pixmmvp" else None,
+        source=np.array([row.source for row in rows]) if reference.benchmark == "pixcvbench" else None,
+        answers=unit_answers, masks=unit_masks)
 
 
 def per_sample_records(model: str, reference: Reference, by_probe: Mapping[str, Mapping[int, Prediction]],

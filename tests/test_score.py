@@ -288,3 +288,22 @@ def test_variants_for_some_lines_only_is_an_error(tmp_path, data, capsys):
     path = write(tmp_path / "m.jsonl", lines)
     assert main(["score", str(path), "--data", f"pixmmvp={data['pixmmvp']}", "--no-judge"]) == 1
     assert "1 line(s) have no `variant` while others name variants ['qa-1']" in capsys.readouterr().err
+
+
+def test_confidence_intervals_in_every_format(tmp_path, data, mmvp, capsys):
+    path = write(tmp_path / "m.jsonl", letter_lines() + segment_lines(mmvp))
+    args = ["score", str(path), "--data", f"pixmmvp={data['pixmmvp']}", "--no-judge", "--ci", "0.9",
+            "--bootstrap", "500", "--seed", "3"]
+    assert main([*args, "--format", "json"]) == 0
+    result = json.loads(capsys.readouterr().out)["results"][0]
+    ci = result["ci"]
+    assert ci["level"] == 0.9 and ci["resamples"] == 500 and ci["seed"] == 3
+    for name in ("A", "A_per_question", "M", "cIoU", "S"):
+        low, high = ci["metrics"][name]
+        assert 0 <= low <= result["metrics"][name] <= high <= 100, name
+    assert ci["metrics"]["A"][0] < ci["metrics"]["A"][1]  # 4 pairs resampled: the interval is wide
+    assert main([*args, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["ci"] == ci  # fixed seed, same intervals
+    for fmt, marker in (("table", "50.0 ["), ("markdown", "50.0 ["), ("csv", "A_ci_low"), ("latex", r"\scriptsize[")):
+        assert main([*args, "--format", fmt]) == 0
+        assert marker in capsys.readouterr().out
