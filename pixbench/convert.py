@@ -70,7 +70,7 @@ ID_RANGES: dict[str, Collection[int]] = {"pixmmvp": range(1, 301), "pixcvbench":
 REFERENCE_ID_BASE = {"pixmmvp": 1, "pixcvbench": 0}
 #: The selection file's ``question_id`` counts from 0.
 SELECTION_ID_BASE = 0
-SOURCE_FORMATS = ("reference",)
+SOURCE_FORMATS = ("reference", "lmms-eval", "vlmevalkit")
 MAX_PROBLEMS = 50
 
 _MASK_NAME = re.compile(r"^(?:output(?=\d+\.png$))?(?P<key>[^/\\]+)\.png$")
@@ -699,14 +699,21 @@ written)."""
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``convert`` arguments (and a manual-like description) to ``parser``."""
     parser.description = parser.description or _DESCRIPTION
-    parser.epilog = parser.epilog or _EPILOG
+    from pixbench import bridges
+
+    parser.epilog = parser.epilog or _EPILOG + "\n" + bridges.EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     what = parser.add_argument_group("what is converted")
     what.add_argument("--from", dest="source_format", choices=SOURCE_FORMATS, default="reference",
-                      help="the layout of the inputs (default: reference, the PixFoundation scripts)")
-    what.add_argument("--benchmark", required=True, choices=BENCHMARKS, help="the benchmark the files are for")
-    what.add_argument("--probe", required=True, choices=PROBES,
-                      help="the probe: vqa (protocol1), letter (protocol2) or segment (protocol3)")
+                      help="the layout of the inputs (default: reference, the PixFoundation scripts; "
+                           "lmms-eval and vlmevalkit read FILE)")
+    what.add_argument("source", nargs="?", metavar="FILE",
+                      help="with --from lmms-eval|vlmevalkit: the samples .jsonl or the .xlsx/.tsv file")
+    what.add_argument("--benchmark", choices=BENCHMARKS,
+                      help="the benchmark the files are for (required with --from reference)")
+    what.add_argument("--probe", choices=PROBES,
+                      help="the probe: vqa (protocol1), letter (protocol2) or segment (protocol3); required "
+                           "with --from reference")
     what.add_argument("--model", metavar="NAME",
                       help="the model name written on every line (default: the --out file's stem)")
     inputs = parser.add_argument_group("inputs (at least one of --answers, --masks, --candidates)")
@@ -735,6 +742,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                       help="add to an existing file (refused if a line for the same model, id and probe is "
                            "already there)")
     mode.add_argument("--force", action="store_true", help="overwrite an existing file")
+    bridges.add_arguments(parser)
 
 
 def _existing_keys(path: Path) -> set[tuple[str, str, int, str]]:
@@ -766,6 +774,17 @@ def _summary(predictions: list[Prediction], args: argparse.Namespace, model: str
 
 def run(args: argparse.Namespace) -> int:
     """``pixbench convert``: convert, write, print a one-line summary to stderr; 1 on any problem."""
+    if args.source_format != "reference":
+        from pixbench import bridges
+
+        return bridges.run(args)
+    missing = [f"--{name}" for name in ("benchmark", "probe") if getattr(args, name) is None]
+    if missing or args.source is not None or args.report or args.allow_unmapped:
+        print(f"error: --from reference needs {' and '.join(missing)}" if missing else
+              f"error: --from reference takes no FILE ({args.source}); use --answers, --masks, --candidates"
+              if args.source is not None else
+              "error: --report and --allow-unmapped apply to --from lmms-eval|vlmevalkit", file=sys.stderr)
+        return 1
     out = Path(args.out)
     model = args.model or out.stem
     if out.exists() and not (args.append or args.force):
