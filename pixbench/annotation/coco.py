@@ -109,19 +109,28 @@ def parse_segmentation(segmentation: Any) -> tuple[tuple[tuple[float, ...], ...]
     return parse_polygons(segmentation), None
 
 
+UNREADABLE = object()
+
+
+def load_json(path: Path, report: Report) -> Any:
+    """The decoded file, or a sentinel after reporting that it is missing or not JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        report.error(str(path), "", "", "file not found")
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+        report.error(str(path), "", "", f"not valid JSON: {exc}")
+    return UNREADABLE
+
+
 def read_coco_json(path: str | Path, report: Report) -> AnnotationSet:
     """Read a COCO-style annotation file; problems go to ``report`` and bad records are skipped."""
     path = Path(path)
+    result = AnnotationSet(path=str(path))
+    data = load_json(path, report)
+    if data is UNREADABLE:
+        return result
     name = str(path)
-    result = AnnotationSet(path=name)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        report.error(name, "", "", "file not found")
-        return result
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        report.error(name, "", "", f"not valid JSON: {exc}")
-        return result
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) \
             or not isinstance(data.get("annotations"), list):
         report.error(name, "", "", "expected a COCO json object with 'images' and 'annotations' lists")

@@ -11,12 +11,11 @@ no area and are reported. Images get ids 1, 2, ... in file order (VIA has no num
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
-from pixbench.annotation.coco import AnnotationSet, ImageEntry, Region
+from pixbench.annotation.coco import UNREADABLE, AnnotationSet, ImageEntry, Region, load_json
 from pixbench.annotation.report import Report
 
 _ELLIPSE_POINTS = 64
@@ -62,13 +61,8 @@ def read_via_json(path: str | Path, report: Report) -> AnnotationSet:
     path = Path(path)
     name = str(path)
     result = AnnotationSet(path=name)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        report.error(name, "", "", "file not found")
-        return result
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        report.error(name, "", "", f"not valid JSON: {exc}")
+    data = load_json(path, report)
+    if data is UNREADABLE:
         return result
     if isinstance(data, dict) and isinstance(data.get("_via_img_metadata"), dict):
         metadata = data["_via_img_metadata"]
