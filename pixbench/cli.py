@@ -431,6 +431,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--output", metavar="FILE")
     compare.set_defaults(func=cmd_compare)
 
+    from pixbench.baselines.cli import configure_parser as configure_baseline
+
+    configure_baseline(sub.add_parser(
+        "baseline", help='training-free baselines: attend-segment, explain (pip install "pixbench[baselines]")',
+        description="Training-free baselines of PixFoundation: read where a vanilla MLLM's answer looks in the "
+                    "image, prompt SAM there, and write candidates that `pixbench score` turns into the a+s, "
+                    "PixFoundation and PixFoundation-dagger rows."))
+
     from pixbench import convert
 
     convert.configure_parser(sub.add_parser(

@@ -1,0 +1,478 @@
+"""Run attend-and-segment over a benchmark and write a predictions file (``pixbench baseline attend-segment``).
+
+One line per (row, probe) of the model, as ``metrics.md`` section 2 says: ``vqa`` and ``segment`` lines
+carry the ``response`` and ``candidates`` (three SAM masks per noun phrase, with phrase, character span,
+first token, point and phrase-to-expression ``score``); ``letter`` lines carry the ``response`` only. A
+``segment`` line for a row without an expression (PixMMVP's "None" questions) has no prompt to run: it
+is written with no candidates and ``selected: "none"``. Rows without an expression get ``score`` 0.0.
+
+Resuming
+    Lines already in the output (or in shards left by an interrupted run) are skipped; a partial last
+    line of a shard is ignored and redone. The settings of a run are stored beside the output in
+    ``OUT.run.json``; resuming with different settings is refused (start over with ``overwrite``).
+
+Determinism
+    Each (row, probe) seeds torch with a value derived from (seed, benchmark, id, probe), so a row's
+    output does not depend on which process ran it or on what ran before. The final file is sorted
+    (model, benchmark, dataset order, probe order ``vqa, segment, letter``), so a run split across
+    processes gives the same file as one process.
+
+Data parallel
+    Under ``accelerate launch`` (or ``torchrun``), process ``r`` of ``n`` takes every ``n``-th row still
+    to do, starting at ``r``, and appends its lines to ``OUT.shard-r-of-n.jsonl``, flushing each line.
+    After a barrier the main process merges the output and all shards into ``OUT`` (written to a
+    temporary file and renamed), deletes the shards, checks the file against the dataset, and then runs
+    the automatic selection if asked (judge calls are made by the main process only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pixbench import __version__
+from pixbench.baselines.attention import GenerationSettings, VisionLanguageAdapter
+from pixbench.baselines.autoselect import AutoSelection, SelectionRequest, auto_select
+from pixbench.baselines.phrases import PhraseTools
+from pixbench.baselines.pipeline import attend_and_segment
+from pixbench.baselines.sam import PointSegmenter
+from pixbench.metrics.judge import Judge
+from pixbench.predictions import BENCHMARKS, PROBES, Prediction, prediction_to_json, read_predictions
+from pixbench.prompts import FAMILIES, UnknownTemplateError, get_template, render_prompt
+
+__all__ = [
+    "DistributedContext",
+    "RowPlan",
+    "RunConfig",
+    "RunSummary",
+    "SelectSummary",
+    "distributed_context",
+    "merge_outputs",
+    "plan_rows",
+    "process_rows",
+    "run_attend_segment",
+    "select_in_file",
+]
+
+logger = logging.getLogger(__name__)
+
+MASK_PROBES = ("vqa", "segment")
+SELECT_CHUNK = 16
+
+
+class RunError(RuntimeError):
+    """A run that cannot start or finish (settings differ from the output's, a dataset without images...)."""
+
+
+# ------------------------------------------------------------------------------------ configuration
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What one run does. ``model_name`` is written in every line's ``model`` field."""
+
+    benchmark: str
+    data: str
+    out: Path
+    model_name: str
+    model_path: str
+    probes: tuple[str, ...] = ("segment",)
+    dataset_config: str | None = None
+    segmenter_name: str = ""
+    phrases_name: str = ""
+    settings: GenerationSettings = field(default_factory=GenerationSettings)
+    seed: int = 0
+    ids: tuple[int, ...] | None = None
+    limit: int | None = None
+    overwrite: bool = False
+    progress: bool = True
+    template: str | None = None
+    family: str = "vanilla"
+
+    def __post_init__(self) -> None:
+        if self.benchmark not in BENCHMARKS:
+            raise ValueError(f"Expected benchmark to be one of {list(BENCHMARKS)}, but got {self.benchmark!r}")
+        unknown = [p for p in self.probes if p not in PROBES]
+        if unknown or not self.probes:
+            raise ValueError(f"Expected probes among {list(PROBES)}, but got {list(self.probes)}")
+        if not self.model_name:
+            raise ValueError("Expected a non-empty model name")
+        if self.template is not None:
+            get_template(self.template)  # UnknownTemplateError (a ValueError) listing the valid ids
+        if self.family not in FAMILIES:
+            raise UnknownTemplateError(f"unknown model family {self.family!r}; valid families: {', '.join(FAMILIES)}")
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The settings that must match for a resumed run to continue the same output."""
+        return {"benchmark": self.benchmark, "data": self.data, "dataset_config": self.dataset_config,
+                "model": self.model_name, "model_path": self.model_path, "segmenter": self.segmenter_name,
+                "phrases": self.phrases_name, "generation": asdict(self.settings), "seed": self.seed,
+                "template": self.template, "family": self.family}
+
+    def prompt(self, row: Mapping[str, Any], probe: str) -> str | None:
+        """The prompt of ``probe`` for ``row``: the run's template where it fits the probe (a question
+        template for vqa/letter, a grounding one for segment), else the published prompt of ``family``;
+        ``None`` for ``segment`` on a row without an expression."""
+        if probe == "segment" and not row.get("expression"):
+            return None
+        template = self.template
+        if template is not None and (get_template(template).kind == "question") != (probe != "segment"):
+            template = None
+        return render_prompt(row, probe=probe, template=template, family=self.family)
+
+    @property
+    def needs_masks(self) -> bool:
+        return any(p in MASK_PROBES for p in self.probes)
+
+
+@dataclass(frozen=True)
+class DistributedContext:
+    """This process's place in a data-parallel run (rank 0 of 1 when not launched in parallel)."""
+
+    rank: int = 0
+    world: int = 1
+    device: str = "cpu"
+    barrier: Callable[[], None] = field(default=lambda: None, repr=False)
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def distributed_context(device: str | None = None) -> DistributedContext:
+    """The context of this process: from ``accelerate`` when launched with several processes
+    (``WORLD_SIZE > 1``), else a single process on ``device`` (default: ``cuda`` when available)."""
+    import torch
+
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if world <= 1:
+        return DistributedContext(0, 1, device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    try:
+        from accelerate import PartialState
+    except ImportError as exc:
+        raise ImportError('Data-parallel runs need `accelerate`: pip install "pixbench[baselines]"') from exc
+    cpu = device == "cpu" or (device is None and not torch.cuda.is_available())
+    state = PartialState(cpu=cpu)
+    return DistributedContext(int(state.process_index), int(state.num_processes), str(state.device),
+                              state.wait_for_everyone)
+
+
+# ------------------------------------------------------------------------------------ output files
+
+
+def shard_path(out: Path, rank: int, world: int) -> Path:
+    """``OUT.shard-RANK-of-WORLD.jsonl`` beside ``out``."""
+    return out.with_name(f"{out.name}.shard-{rank}-of-{world}.jsonl")
+
+
+def _shards(out: Path) -> list[Path]:
+    return sorted(out.parent.glob(f"{out.name}.shard-*-of-*.jsonl"))
+
+
+def _run_file(out: Path) -> Path:
+    return out.with_name(f"{out.name}.run.json")
+
+
+def _read_lines(path: Path, *, lenient: bool) -> list[dict[str, Any]]:
+    """JSON objects of a file; ``lenient`` skips lines that do not parse (a shard's partial last line)."""
+    objects = []
+    with path.open(encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError:
+                if not lenient:
+                    raise RunError(f"{path}:{number}: invalid JSON; not a predictions file this run can resume") \
+                        from None
+                logger.warning("%s:%d: skipping a line that does not parse (interrupted write?)", path, number)
+                continue
+            if isinstance(obj, dict):
+                objects.append(obj)
+    return objects
+
+
+def _key(obj: Mapping[str, Any]) -> tuple[str, str, int, str]:
+    return str(obj.get("model")), str(obj.get("benchmark")), int(obj.get("id", -1)), str(obj.get("probe"))
+
+
+def _existing(out: Path) -> Iterator[dict[str, Any]]:
+    if out.exists():
+        yield from _read_lines(out, lenient=False)
+    for shard in _shards(out):
+        yield from _read_lines(shard, lenient=True)
+
+
+def _check_fingerprint(config: RunConfig) -> None:
+    path = _run_file(config.out)
+    wanted = config.fingerprint()
+    has_output = config.out.exists() or bool(_shards(config.out))
+    if path.exists() and has_output:
+        stored = json.loads(path.read_text(encoding="utf-8")).get("settings", {})
+        differences = [f"{k}: {stored.get(k)!r} != {v!r}" for k, v in wanted.items() if stored.get(k) != v]
+        if differences:
+            raise RunError(f"{config.out} was written with other settings ({'; '.join(differences)}); "
+                           "pass --overwrite to start over, or choose another --out")
+    path.write_text(json.dumps({"pixbench_version": __version__, "settings": wanted}, indent=2) + "\n",
+                    encoding="utf-8")
+
+
+def merge_outputs(out: Path, order: Mapping[tuple[str, int], int]) -> int:
+    """Merge ``out`` and its shards into ``out`` (sorted, first line of a key wins); delete the shards.
+
+    ``order`` maps (benchmark, id) to the row's position in the dataset. Returns the number of lines.
+    """
+    seen: dict[tuple[str, str, int, str], dict[str, Any]] = {}
+    for obj in _existing(out):
+        seen.setdefault(_key(obj), obj)
+    probe_rank = {p: k for k, p in enumerate(PROBES)}
+
+    def sort_key(item: tuple[tuple[str, str, int, str], dict[str, Any]]) -> tuple[Any, ...]:
+        (model, benchmark, row_id, probe), _ = item
+        return model, benchmark, order.get((benchmark, row_id), sys.maxsize), row_id, probe_rank.get(probe, 99)
+
+    lines = [json.dumps(obj, ensure_ascii=False) for _, obj in sorted(seen.items(), key=sort_key)]
+    _write_atomic(out, lines)
+    for shard in _shards(out):
+        shard.unlink()
+    return len(lines)
+
+
+def _drop_partial_line(path: Path) -> None:
+    """Cut a file after its last newline (a line an interrupted run left half written)."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):
+        logger.warning("%s: dropping a partial last line (%d bytes) left by an interrupted run", path, len(data) - end)
+        with path.open("r+b") as handle:
+            handle.truncate(end)
+
+
+def _write_atomic(path: Path, lines: Iterable[str]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for line in lines:
+            handle.write(line + "\n")
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------------------------ planning
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """A dataset row still to do: its position in the dataset, its id, and the probes it lacks."""
+
+    index: int
+    id: int
+    probes: tuple[str, ...]
+
+
+def _parse_ids(ids: Sequence[int] | None, all_ids: Sequence[int]) -> set[int] | None:
+    if ids is None:
+        return None
+    missing = sorted(set(ids) - set(all_ids))
+    if missing:
+        raise RunError(f"Expected ids of the dataset, but got {missing[:10]} which it does not have")
+    return set(ids)
+
+
+def plan_rows(config: RunConfig, all_ids: Sequence[int]) -> tuple[list[RowPlan], int]:
+    """Rows still to do (in dataset order) and the number of (row, probe) lines already written."""
+    wanted = _parse_ids(config.ids, all_ids)
+    done = {_key(obj) for obj in _existing(config.out)}
+    plans: list[RowPlan] = []
+    skipped = 0
+    considered = 0
+    for index, row_id in enumerate(all_ids):
+        if wanted is not None and row_id not in wanted:
+            continue
+        if config.limit is not None and considered >= config.limit:
+            break
+        considered += 1
+        missing = tuple(p for p in config.probes if (config.model_name, config.benchmark, row_id, p) not in done)
+        skipped += len(config.probes) - len(missing)
+        if missing:
+            plans.append(RowPlan(index, int(row_id), missing))
+    return plans, skipped
+
+
+def row_seed(seed: int, benchmark: str, row_id: int, probe: str) -> int:
+    """A 31-bit seed for one (row, probe), independent of process and order."""
+    digest = hashlib.sha256(f"{seed}:{benchmark}:{row_id}:{probe}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+# ------------------------------------------------------------------------------------ processing
+
+
+def process_rows(plans: Sequence[RowPlan], dataset: Any, config: RunConfig, *, adapter: VisionLanguageAdapter,
+                 segmenter: PointSegmenter | None, phrases: PhraseTools | None, shard: Path,
+                 desc: str = "attend-segment") -> int:
+    """Run every planned (row, probe) and append its line to ``shard``; return the number of lines."""
+    import torch
+    from tqdm import tqdm
+
+    written = 0
+    _drop_partial_line(shard)
+    with shard.open("a", encoding="utf-8") as handle, \
+            tqdm(total=len(plans), desc=desc, unit="row", file=sys.stderr, disable=not config.progress) as bar:
+        for plan in plans:
+            row = dataset[plan.index]
+            image = row.get("image")
+            if image is None:
+                raise RunError(f"row {plan.id} has no image: {config.data} is an annotations-only build; "
+                               "use a build with images")
+            if (image.height, image.width) != (row["height"], row["width"]):
+                raise RunError(f"row {plan.id}: image is {image.height}x{image.width}, the dataset says "
+                               f"{row['height']}x{row['width']}")
+            for probe in plan.probes:
+                prediction = _predict(row, probe, config, adapter=adapter, segmenter=segmenter, phrases=phrases,
+                                      torch_module=torch)
+                handle.write(json.dumps(prediction_to_json(prediction), ensure_ascii=False) + "\n")
+                handle.flush()
+                written += 1
+            bar.update(1)
+    return written
+
+
+def _predict(row: Mapping[str, Any], probe: str, config: RunConfig, *, adapter: VisionLanguageAdapter,
+             segmenter: PointSegmenter | None, phrases: PhraseTools | None, torch_module: Any) -> Prediction:
+    row_id = int(row["id"])
+    prompt = config.prompt(row, probe)
+    if prompt is None:  # segment probe, no expression: nothing to ask for
+        return Prediction(benchmark=config.benchmark, id=row_id, probe=probe, model=config.model_name,
+                          candidates=(), selected="none", variant=config.template)
+    torch_module.manual_seed(row_seed(config.seed, config.benchmark, row_id, probe))
+    masks = probe in MASK_PROBES
+    result = attend_and_segment(adapter=adapter, segmenter=segmenter, phrases=phrases, image=row["image"],
+                                prompt=prompt, expression=row.get("expression"), settings=config.settings,
+                                masks=masks)
+    return Prediction(benchmark=config.benchmark, id=row_id, probe=probe, model=config.model_name, prompt=prompt,
+                      response=result.response, candidates=tuple(result.candidates()) if masks else None,
+                      variant=config.template)
+
+
+# ------------------------------------------------------------------------------------ selection
+
+
+@dataclass
+class SelectSummary:
+    """Counts of automatic-selection outcomes by status, and the rows left without a selection."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    failed: list[tuple[int, str, str]] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return self.counts.get("error", 0)
+
+
+def select_in_file(out: Path, dataset: Any, *, benchmark: str, model: str, judge: Judge,
+                   progress: bool = True, chunk: int = SELECT_CHUNK) -> SelectSummary:
+    """Fill ``selected`` on the ``vqa``/``segment`` lines of ``model`` that lack it (rewrites ``out``).
+
+    Rows are sent to the judge ``chunk`` at a time (bounding the images held in memory); lines that get
+    no selection (undetermined reply, judge error) keep none and are listed in the summary.
+    """
+    objects = _read_lines(out, lenient=False)
+    index_of = {int(i): k for k, i in enumerate(dataset["id"])}
+    todo = [obj for obj in objects
+            if obj.get("model") == model and obj.get("benchmark") == benchmark and obj.get("probe") in MASK_PROBES
+            and obj.get("selected") is None and obj.get("candidates") is not None]
+    summary = SelectSummary()
+    logger.info("automatic selection: %d line(s) to choose for", len(todo))
+    for start in range(0, len(todo), chunk):
+        batch = todo[start:start + chunk]
+        requests = []
+        for obj in batch:
+            row = dataset[index_of[int(obj["id"])]]
+            image = np.asarray(row["image"].convert("RGB"), dtype=np.uint8)
+            requests.append(SelectionRequest(row.get("expression"), image, [c["mask"] for c in obj["candidates"]]))
+        outcomes: list[AutoSelection] = auto_select(judge, requests, progress=progress)
+        for obj, outcome in zip(batch, outcomes):
+            summary.counts[outcome.status] = summary.counts.get(outcome.status, 0) + 1
+            if outcome.selected is not None:
+                obj["selected"] = outcome.selected
+            else:
+                summary.failed.append((int(obj["id"]), str(obj["probe"]), outcome.detail or outcome.status))
+    if todo:
+        _write_atomic(out, (json.dumps(obj, ensure_ascii=False) for obj in objects))
+    return summary
+
+
+# ------------------------------------------------------------------------------------ the whole run
+
+
+@dataclass
+class RunSummary:
+    """What a run did (filled on every process; ``lines``/``problems``/``selection`` on the main one)."""
+
+    planned_rows: int = 0
+    my_rows: int = 0
+    written: int = 0
+    skipped: int = 0
+    lines: int = 0
+    problems: list[str] = field(default_factory=list)
+    selection: SelectSummary | None = None
+
+
+ModelLoader = Callable[[str], tuple[VisionLanguageAdapter, PointSegmenter | None, PhraseTools | None]]
+
+
+def run_attend_segment(config: RunConfig, *, load_models: ModelLoader, context: DistributedContext | None = None,
+                       judge: Judge | None = None, dataset: Any = None) -> RunSummary:
+    """Plan, run this process's share, merge, check, and (main process, with ``judge``) select.
+
+    ``load_models(device)`` is called only when this process has rows to do. ``dataset`` defaults to
+    ``pixbench.load(config.data, config.dataset_config)``.
+    """
+    context = context or DistributedContext()
+    if dataset is None:
+        from pixbench.loaders.hub import load
+
+        dataset = load(config.data, config.dataset_config)
+    config.out.parent.mkdir(parents=True, exist_ok=True)
+    if context.is_main:
+        if config.overwrite:
+            for path in [config.out, _run_file(config.out), *_shards(config.out)]:
+                path.unlink(missing_ok=True)
+        _check_fingerprint(config)
+    context.barrier()
+    all_ids = [int(i) for i in dataset["id"]]
+    plans, skipped = plan_rows(config, all_ids)
+    context.barrier()  # every process plans from the same files before any of them writes
+    mine = list(plans[context.rank::context.world])
+    summary = RunSummary(planned_rows=len(plans), my_rows=len(mine), skipped=skipped)
+    logger.info("process %d/%d: %d row(s) to do of %d; %d line(s) already written", context.rank, context.world,
+                len(mine), len(plans), skipped)
+    if mine:
+        adapter, segmenter, phrases = load_models(context.device)
+        shard = shard_path(config.out, context.rank, context.world)
+        desc = "attend-segment" if context.world == 1 else f"attend-segment [{context.rank}/{context.world}]"
+        summary.written = process_rows(mine, dataset, config, adapter=adapter, segmenter=segmenter,
+                                       phrases=phrases, shard=shard, desc=desc)
+    context.barrier()
+    if not context.is_main:
+        return summary
+    order = {(config.benchmark, row_id): k for k, row_id in enumerate(all_ids)}
+    summary.lines = merge_outputs(config.out, order)
+    sizes = {int(i): (int(h), int(w)) for i, h, w in zip(dataset["id"], dataset["height"], dataset["width"])}
+    checked = read_predictions(config.out, index={config.benchmark: sizes})
+    summary.problems = [str(p) for p in checked.problems]
+    if judge is not None and not summary.problems:
+        summary.selection = select_in_file(config.out, dataset, benchmark=config.benchmark, model=config.model_name,
+                                           judge=judge, progress=config.progress)
+    return summary

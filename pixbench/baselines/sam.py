@@ -1,0 +1,213 @@
+"""SAM prompted with one positive point per noun phrase (``baselines.md`` step 6), behind one interface.
+
+A :class:`PointSegmenter` sets an image once (``H x W x 3`` uint8 RGB) and predicts, for ``N`` points
+``(x, y)`` in pixels of that image, ``N x 3`` binary masks at the image's size in SAM's multimask order
+(``multimask_output=True``), with SAM's predicted IoU for each.
+
+- :class:`SegmentAnythingSegmenter` wraps ``segment_anything.SamPredictor`` (build it from a checkpoint
+  with :meth:`SegmentAnythingSegmenter.from_checkpoint`, or inject any predictor). Points are mapped with
+  the predictor's ``ResizeLongestSide`` transform and predicted in batches, as published.
+- :class:`TransformersSamSegmenter` wraps ``transformers``' ``SamModel`` and ``SamProcessor`` (a hub id
+  such as ``facebook/sam-vit-huge`` or a local folder, :meth:`TransformersSamSegmenter.from_pretrained`).
+
+Both skip recomputing the image embedding when the same image (same bytes) is set again, so several
+probes of one row share it. torch, segment_anything and transformers are imported inside functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = ["PointSegmenter", "SegmentAnythingSegmenter", "TransformersSamSegmenter", "load_segmenter"]
+
+logger = logging.getLogger(__name__)
+
+INSTALL_HINT = 'pip install "pixbench[baselines]"'
+#: Points per SAM decoder call (bounds the ``[batch, 3, H, W]`` mask tensor).
+POINT_BATCH = 32
+
+
+@runtime_checkable
+class PointSegmenter(Protocol):
+    """Point-prompted segmentation of one image at a time."""
+
+    name: str
+
+    def set_image(self, image: np.ndarray) -> None:
+        """Set the image: uint8 ``[H, W, 3]`` RGB."""
+        ...
+
+    def predict_points(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Masks for ``points`` (float ``[N, 2]`` ``(x, y)`` pixels, one positive point each).
+
+        Returns ``(masks, scores)``: bool ``[N, 3, H, W]`` in SAM's order and float32 ``[N, 3]``.
+        """
+        ...
+
+
+def _check_image(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"Expected an RGB image as uint8 [H, W, 3], but got {image.dtype} {image.shape}")
+    return np.ascontiguousarray(image)
+
+
+def _check_points(points: np.ndarray) -> np.ndarray:
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"Expected points as [N, 2] (x, y), but got shape {points.shape}")
+    return points
+
+
+def _image_key(image: np.ndarray) -> tuple[tuple[int, ...], str]:
+    return image.shape, hashlib.blake2b(image.tobytes(), digest_size=16).hexdigest()
+
+
+class SegmentAnythingSegmenter:
+    """``segment_anything.SamPredictor`` behind :class:`PointSegmenter`."""
+
+    def __init__(self, predictor: Any, *, name: str = "segment-anything") -> None:
+        self.predictor = predictor
+        self.name = name
+        self._key: Any = None
+        self._size: tuple[int, int] | None = None
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: str, model_type: str = "vit_h", *,
+                        device: str = "cpu") -> SegmentAnythingSegmenter:
+        """Build SAM of ``model_type`` (``vit_h``, ``vit_l``, ``vit_b``) from a ``.pth`` checkpoint."""
+        try:
+            from segment_anything import SamPredictor, sam_model_registry
+        except ImportError as exc:
+            raise ImportError(f"SAM checkpoints need `segment-anything`: {INSTALL_HINT}") from exc
+        if model_type not in sam_model_registry:
+            raise ValueError(f"Expected a SAM model type in {sorted(sam_model_registry)}, but got {model_type!r}")
+        sam = sam_model_registry[model_type](checkpoint=checkpoint)
+        sam = sam.to(device).eval()
+        return cls(SamPredictor(sam), name=f"segment-anything:{model_type}")
+
+    def set_image(self, image: np.ndarray) -> None:
+        image = _check_image(image)
+        key = _image_key(image)
+        if key == self._key:
+            return
+        self.predictor.set_image(image, image_format="RGB")
+        self._key, self._size = key, (image.shape[0], image.shape[1])
+
+    def predict_points(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        if self._size is None:
+            raise RuntimeError("Expected set_image() before predict_points()")
+        points = _check_points(points)
+        height, width = self._size
+        if points.shape[0] == 0:
+            return np.zeros((0, 3, height, width), dtype=bool), np.zeros((0, 3), dtype=np.float32)
+        predictor = self.predictor
+        masks, scores = [], []
+        for start in range(0, points.shape[0], POINT_BATCH):
+            chunk = points[start:start + POINT_BATCH]
+            coords = predictor.transform.apply_coords(chunk.copy(), predictor.original_size)
+            coords_t = torch.as_tensor(coords, dtype=torch.float, device=predictor.device).unsqueeze(1)
+            labels_t = torch.ones((chunk.shape[0], 1), dtype=torch.int, device=predictor.device)
+            with torch.no_grad():
+                batch_masks, batch_scores, _ = predictor.predict_torch(coords_t, labels_t, multimask_output=True)
+            masks.append(batch_masks.cpu().numpy().astype(bool))
+            scores.append(batch_scores.float().cpu().numpy())
+        out = np.concatenate(masks)
+        if out.shape[1:] != (3, height, width):
+            raise RuntimeError(f"Expected SAM masks of shape [N, 3, {height}, {width}], but got {out.shape}")
+        return out, np.concatenate(scores).astype(np.float32)
+
+    def __repr__(self) -> str:
+        return f"SegmentAnythingSegmenter({self.name!r})"
+
+
+class TransformersSamSegmenter:
+    """``transformers`` ``SamModel`` + ``SamProcessor`` behind :class:`PointSegmenter`."""
+
+    def __init__(self, model: Any, processor: Any, *, name: str = "transformers-sam") -> None:
+        self.model = model
+        self.processor = processor
+        self.name = name
+        self._key: Any = None
+        self._state: dict[str, Any] | None = None
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str, *, device: str = "cpu") -> TransformersSamSegmenter:
+        """Load ``SamModel`` and ``SamProcessor`` from a hub id or a local folder."""
+        try:
+            from transformers import SamModel, SamProcessor
+        except ImportError as exc:
+            raise ImportError(f"transformers' SAM needs `transformers`: {INSTALL_HINT}") from exc
+        processor = SamProcessor.from_pretrained(name_or_path)
+        model: Any = SamModel.from_pretrained(name_or_path)
+        model = model.to(device).eval()
+        return cls(model, processor, name=f"transformers:{name_or_path}")
+
+    @property
+    def _device(self) -> Any:
+        return next(self.model.parameters()).device
+
+    def set_image(self, image: np.ndarray) -> None:
+        import torch
+
+        image = _check_image(image)
+        key = _image_key(image)
+        if key == self._key:
+            return
+        inputs = self.processor(images=image if image.flags.writeable else image.copy(), return_tensors="pt")
+        with torch.no_grad():
+            pixel_values = inputs["pixel_values"].to(self._device, next(self.model.parameters()).dtype)
+            embeddings = self.model.get_image_embeddings(pixel_values)
+        self._state = {"embeddings": embeddings, "original_sizes": inputs["original_sizes"],
+                       "reshaped_input_sizes": inputs["reshaped_input_sizes"], "size": image.shape[:2]}
+        self._key = key
+
+    def predict_points(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        if self._state is None:
+            raise RuntimeError("Expected set_image() before predict_points()")
+        points = _check_points(points)
+        state = self._state
+        height, width = state["size"]
+        if points.shape[0] == 0:
+            return np.zeros((0, 3, height, width), dtype=bool), np.zeros((0, 3), dtype=np.float32)
+        # The processor's own point normalisation: scale x and y by the resized / original size.
+        new_h, new_w = (int(v) for v in state["reshaped_input_sizes"][0].tolist())
+        scale = np.array([new_w / width, new_h / height], dtype=np.float64)
+        masks, scores = [], []
+        for start in range(0, points.shape[0], POINT_BATCH):
+            chunk = points[start:start + POINT_BATCH] * scale
+            input_points = torch.as_tensor(chunk, dtype=torch.float32, device=self._device)[None, :, None, :]
+            input_labels = torch.ones(input_points.shape[:3], dtype=torch.int64, device=self._device)
+            with torch.no_grad():
+                output = self.model(image_embeddings=state["embeddings"], input_points=input_points,
+                                    input_labels=input_labels, multimask_output=True)
+            full = self.processor.image_processor.post_process_masks(
+                output.pred_masks.cpu(), state["original_sizes"], state["reshaped_input_sizes"])[0]
+            masks.append(np.asarray(full.numpy(), dtype=bool))
+            scores.append(output.iou_scores[0].float().cpu().numpy())
+        out = np.concatenate(masks)
+        if out.shape[1:] != (3, height, width):
+            raise RuntimeError(f"Expected SAM masks of shape [N, 3, {height}, {width}], but got {out.shape}")
+        return out, np.concatenate(scores).astype(np.float32)
+
+    def __repr__(self) -> str:
+        return f"TransformersSamSegmenter({self.name!r})"
+
+
+def load_segmenter(*, checkpoint: str | None = None, model_type: str = "vit_h", pretrained: str | None = None,
+                   device: str = "cpu") -> PointSegmenter:
+    """A segment-anything checkpoint (``checkpoint`` + ``model_type``) or a transformers SAM (``pretrained``)."""
+    if (checkpoint is None) == (pretrained is None):
+        raise ValueError("Expected exactly one of a segment-anything checkpoint or a transformers SAM "
+                         f"(hub id or folder), but got checkpoint={checkpoint!r}, pretrained={pretrained!r}")
+    if checkpoint is not None:
+        return SegmentAnythingSegmenter.from_checkpoint(checkpoint, model_type, device=device)
+    return TransformersSamSegmenter.from_pretrained(str(pretrained), device=device)
