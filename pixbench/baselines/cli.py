@@ -33,8 +33,10 @@ normalised over the answer, grouped by the noun phrases of the answer, and the p
 prompts SAM with one point; its three masks become the line's candidates, each with the phrase, its
 character span, first token, point and phrase-to-expression similarity (`score`).
 
-Probes: vqa = question and options; segment = "Identify {expression} in the scene."; letter = question,
-"A. x" option lines and "Answer with the option's letter from the given choices directly." (text only).
+Probes: the published prompts of pixbench.prompts: vqa = question and options; segment = the --family's
+segment prompt ("Identify {expression} in the scene." for vanilla MLLMs); letter = question, "A. x" option
+lines and "Answer with the option's letter from the given choices directly." (text only). --template
+qa-1..qa-10 / ground-1..ground-7 swaps in a template of the sensitivity study and records it as `variant`.
 
 With --auto-select a vision judge then chooses among the candidates (PixFoundation): is the expression
 in the image (no -> "selected": "none"), then which red-highlighted candidate shows it best (groups of
