@@ -105,3 +105,53 @@ def test_check_annotations_cli_on_real_files(shared_data, capsys):
     assert main(["check-annotations", "pixcvbench", str(shared_data / "pixcvbench")]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["rows"] == 1438 and summary["polygon_masks"] == 187
+
+
+def test_scoring_tools_on_real_annotations(built, tmp_path, capsys):
+    """Variants, intervals, comparison and a harness bridge on the full 300-row PixMMVP."""
+    from pixbench.references import load_reference
+
+    reference = load_reference("pixmmvp", str(built / "PixMMVP"))
+    truth = {i: row.answer.strip("()").upper() for i, row in reference.rows.items()}
+    always_a = {i: "A" for i in reference.rows}
+    variants = []
+    for variant, answers in (("qa-1", truth), ("qa-2", always_a)):
+        variants += [{"benchmark": "pixmmvp", "id": i, "probe": "letter", "response": r, "variant": variant}
+                     for i, r in answers.items()]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(line) + "\n" for line in variants))
+    data = ["--data", f"pixmmvp={built / 'PixMMVP'}"]
+    assert main(["score", str(tmp_path / "m.jsonl"), *data, "--no-judge", "--ci", "0.95", "--bootstrap", "2000",
+                 "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    by_variant = {r["variant"]: r for r in document["results"]}
+    share_a = sum(r == "A" for r in truth.values()) / 300 * 100
+    pairs_all_a = sum(truth[2 * k - 1] == truth[2 * k] == "A" for k in range(1, 151)) / 150 * 100
+    assert by_variant["qa-1"]["metrics"]["A"] == 100.0
+    assert by_variant["qa-2"]["metrics"]["A_per_question"] == pytest.approx(share_a, abs=1e-4)
+    assert by_variant["qa-2"]["metrics"]["A"] == pytest.approx(pairs_all_a, abs=1e-4)
+    low, high = by_variant["qa-2"]["ci"]["metrics"]["A_per_question"]
+    assert low < share_a < high and high - low < 15  # 300 rows: a few points wide
+    (table,) = document["sensitivity"]
+    assert table["metrics"]["A"]["spread"] == pytest.approx(100.0 - pairs_all_a, abs=1e-4)
+
+    for name, answers in (("a", truth), ("b", always_a)):
+        (tmp_path / f"{name}.jsonl").write_text("".join(
+            json.dumps({"benchmark": "pixmmvp", "id": i, "probe": "letter", "response": r}) + "\n"
+            for i, r in answers.items()))
+    assert main(["compare", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl"), *data, "--no-judge",
+                 "--bootstrap", "2000", "--format", "json"]) == 0
+    (comparison,) = json.loads(capsys.readouterr().out)["comparisons"]
+    per_question = comparison["metrics"]["A_per_question"]
+    assert comparison["rows"] == 300
+    assert per_question["mcnemar"]["a_only"] == sum(r != "A" for r in truth.values())
+    assert per_question["mcnemar"]["b_only"] == 0 and per_question["p_value"] < 0.001
+
+    samples = [{"doc_id": i - 1, "doc": {"Index": i, "Question": reference.rows[i].question},
+                "resps": [[f"({truth[i].lower()})"]], "filtered_resps": [f"({truth[i].lower()})"]}
+               for i in reference.rows]
+    (tmp_path / "samples_mmvp.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
+    assert main(["convert", "--from", "lmms-eval", str(tmp_path / "samples_mmvp.jsonl"), "--out",
+                 str(tmp_path / "lmms.jsonl"), "--data", str(built / "PixMMVP")]) == 0
+    capsys.readouterr()
+    assert main(["score", str(tmp_path / "lmms.jsonl"), *data, "--no-judge", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["metrics"]["A"] == 100.0
