@@ -17,6 +17,7 @@ from typing import Any
 
 from pixbench.loaders.layout import HUB_IDS
 from pixbench.predictions import PredictionProblem, check_against_dataset, read_predictions
+from pixbench.prompts import TEMPLATES
 from pixbench.references import Reference, load_reference
 from pixbench.score import ScoreSettings, score_model
 
@@ -108,6 +109,9 @@ def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: 
             continue
         if variant is not None:
             result["variant"] = variant
+            if variant not in TEMPLATES:
+                result["notes"].append(f"variant {variant!r} is not a published template id of pixbench.prompts "
+                                       "(qa-1..qa-10, ground-1..ground-7, segment-*); it is kept as a label")
             for record in result["per_sample"]:
                 record["variant"] = variant
         run.results.append(result)
