@@ -200,24 +200,46 @@ def _optional(obj: Mapping[str, Any], name: str, check: Any, expected: str, what
     return value
 
 
+def _plain_rle(value: Any) -> Rle | None:
+    """Fast path of :func:`parse_mask` for the common case, a well-formed compressed RLE; else ``None``."""
+    if type(value) is dict and len(value) == 2:
+        counts, size = value.get("counts"), value.get("size")
+        if type(counts) is str and type(size) is list and len(size) == 2:
+            height, width = size
+            if (type(height) is int and type(width) is int and 0 < height <= MAX_SIDE and 0 < width <= MAX_SIDE
+                    and counts.isascii()):
+                return {"size": [height, width], "counts": counts}
+    return None
+
+
+_OFFSET_FIELDS = ("char_start", "char_end", "token_start")
+
+
 def _parse_candidate(value: Any, index: int, base_dir: Path) -> Candidate:
-    what = f"candidates[{index}]."
+    what = f"candidates[{index}]"
     if not isinstance(value, Mapping):
-        raise _LineError(f"`candidates[{index}]` must be an object, but got {_kind(value)}")
-    if "mask" not in value or value["mask"] is None:
-        raise _LineError(f"`candidates[{index}].mask` is required")
-    mask = parse_mask(value["mask"], base_dir=base_dir, what=f"candidates[{index}].mask")
-    point = _optional(value, "point", lambda p: isinstance(p, list) and len(p) == 2 and all(map(_is_number, p)),
-                      "[x, y]", what)
-    return Candidate(
-        mask=mask,
-        phrase=_optional(value, "phrase", lambda v: isinstance(v, str), "a string", what),
-        char_start=_optional(value, "char_start", lambda v: _is_int(v) and v >= 0, "a non-negative int", what),
-        char_end=_optional(value, "char_end", lambda v: _is_int(v) and v >= 0, "a non-negative int", what),
-        token_start=_optional(value, "token_start", lambda v: _is_int(v) and v >= 0, "a non-negative int", what),
-        score=_optional(value, "score", _is_number, "a finite number", what),
-        point=(float(point[0]), float(point[1])) if point is not None else None,
-    )
+        raise _LineError(f"`{what}` must be an object, but got {_kind(value)}")
+    mask_value = value.get("mask")
+    if mask_value is None:
+        raise _LineError(f"`{what}.mask` is required")
+    mask = _plain_rle(mask_value) or parse_mask(mask_value, base_dir=base_dir, what=f"{what}.mask")
+    phrase = value.get("phrase")
+    if phrase is not None and not isinstance(phrase, str):
+        raise _LineError(f"`{what}.phrase` must be a string, but got {phrase!r}"[:300])
+    offsets = []
+    for name in _OFFSET_FIELDS:
+        offset = value.get(name)
+        if offset is not None and not (_is_int(offset) and offset >= 0):
+            raise _LineError(f"`{what}.{name}` must be a non-negative int, but got {offset!r}"[:300])
+        offsets.append(offset)
+    score = value.get("score")
+    if score is not None and not _is_number(score):
+        raise _LineError(f"`{what}.score` must be a finite number, but got {score!r}"[:300])
+    point = value.get("point")
+    if point is not None and not (isinstance(point, list) and len(point) == 2 and all(map(_is_number, point))):
+        raise _LineError(f"`{what}.point` must be [x, y], but got {point!r}"[:300])
+    return Candidate(mask=mask, phrase=phrase, char_start=offsets[0], char_end=offsets[1], token_start=offsets[2],
+                     score=score, point=(float(point[0]), float(point[1])) if point is not None else None)
 
 
 def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int) -> Prediction:

@@ -156,8 +156,55 @@ class RunBatch:
     flagged: dict[int, str]
 
 
-def decode_runs_many(counts: Sequence[str]) -> RunBatch:
-    """Decode many compressed ``counts`` strings to their runs in one vectorised pass (no pixels)."""
+class _LastBatch:
+    """One-slot memo of the last batch decoded with ``remember=True`` (a predictions file's masks), so
+    that scoring the same masks again (the oracle) reuses their runs. Keyed by string content; it holds
+    the strings and runs of one file at most."""
+
+    def __init__(self) -> None:
+        self.position: dict[str, int] = {}
+        self.batch: RunBatch | None = None
+
+    def store(self, counts: Sequence[str], batch: RunBatch) -> None:
+        self.position = {text: k for k, text in enumerate(counts)}
+        self.batch = batch
+
+    def lookup(self, counts: Sequence[str]) -> RunBatch | None:
+        """The runs of ``counts`` gathered from the memo, or ``None`` unless all are there and valid."""
+        batch = self.batch
+        if batch is None or not counts:
+            return None
+        try:
+            picked = np.fromiter((self.position[text] for text in counts), dtype=np.int64, count=len(counts))
+        except (KeyError, TypeError):
+            return None
+        if batch.flagged and any(int(k) in batch.flagged for k in picked):
+            return None
+        sizes = batch.first[picked + 1] - batch.first[picked]
+        first = np.concatenate(([0], np.cumsum(sizes)))
+        owner = np.repeat(np.arange(len(counts)), sizes)
+        index = np.arange(int(first[-1])) - first[owner] + batch.first[picked][owner]
+        return RunBatch(batch.runs[index], owner, first, {})
+
+
+_last_batch = _LastBatch()
+
+
+def decode_runs_many(counts: Sequence[str], *, remember: bool = False) -> RunBatch:
+    """Decode many compressed ``counts`` strings to their runs in one vectorised pass (no pixels).
+
+    With ``remember`` the batch is memoised (one slot), and later calls for strings it holds reuse it.
+    """
+    cached = _last_batch.lookup(counts)
+    if cached is not None:
+        return cached
+    batch = _decode_runs_many(counts)
+    if remember:
+        _last_batch.store(counts, batch)
+    return batch
+
+
+def _decode_runs_many(counts: Sequence[str]) -> RunBatch:
     count = len(counts)
     lengths = np.fromiter((len(c) for c in counts), dtype=np.int64, count=count)
     raw = np.frombuffer("".join(counts).encode("ascii", errors="replace"), dtype=np.uint8)
@@ -216,7 +263,7 @@ def check_counts_many(counts: Sequence[str], pixels: Sequence[int]) -> list[str 
     masks): every run must be non-negative and the runs must cover exactly ``pixels[k]`` pixels.
     """
     count = len(counts)
-    batch = decode_runs_many(counts)
+    batch = decode_runs_many(counts, remember=count > 1000)
     problems: list[str | None] = [None] * count
     negative_run = np.bincount(batch.owner, weights=batch.runs < 0, minlength=count) > 0
     totals = np.bincount(batch.owner, weights=batch.runs, minlength=count).astype(np.int64)

@@ -97,7 +97,8 @@ def intersections_and_unions(*, preds: Sequence[Rle], gts: Sequence[Rle]) -> tup
         if pred_coco[k]["size"] != gt_unique[slot]["size"]:
             raise MaskError(f"Mask sizes differ at pair {k}: prediction {pred_coco[k]['size']} "
                             f"!= ground truth {gt_unique[slot]['size']}")
-    batch = decode_runs_many([c["counts"].decode("ascii") for c in pred_coco])
+    batch = decode_runs_many([p["counts"] if isinstance(p["counts"], str) else p["counts"].decode("ascii")
+                              for p in preds])
     if batch.flagged:
         k, reason = next(iter(batch.flagged.items()))
         raise MaskError(f"preds[{k}]: {reason}")

@@ -132,3 +132,17 @@ def test_check_counts_many_mixed_batch():
     problems = rle.check_counts_many([good["counts"], "abc", good["counts"], "~", ""], [36, 9, 36, 1, 0])
     assert problems[0] is None and problems[2] is None and problems[4] is None
     assert "middle of a run" in problems[1] and "alphabet" in problems[3]
+
+
+def test_remembered_batch_serves_subsets_in_any_order():
+    masks_list = [rle.encode(np.random.default_rng(k).random((7, 9)) < 0.4) for k in range(6)]
+    counts = [m["counts"] for m in masks_list]
+    full = rle.decode_runs_many(counts, remember=True)
+    subset = [counts[4], counts[1], counts[4]]
+    served = rle.decode_runs_many(subset)  # from the memo
+    fresh = rle._decode_runs_many(subset)
+    assert np.array_equal(served.runs, fresh.runs) and np.array_equal(served.first, fresh.first)
+    assert np.array_equal(served.owner, fresh.owner)
+    assert full.first[-1] == full.runs.size
+    other = rle.encode(np.ones((3, 3), dtype=np.uint8))["counts"]
+    assert rle.decode_runs_many([other]).runs.tolist() == [0, 9]  # not in the memo: decoded afresh
