@@ -74,6 +74,9 @@ def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: 
     run = Evaluation()
     raw = [read_predictions(path) for path in paths]
     benchmarks = sorted({p.benchmark for f in raw for p in f.predictions})
+    if not benchmarks and not any(f.problems for f in raw):
+        run.errors.append(f"no prediction lines in {', '.join(str(p) for p in paths)}")
+        return run
     for benchmark in benchmarks:
         try:
             run.references[benchmark] = load_reference(benchmark, data.get(benchmark, HUB_IDS[benchmark]))

@@ -307,3 +307,9 @@ def test_confidence_intervals_in_every_format(tmp_path, data, mmvp, capsys):
     for fmt, marker in (("table", "50.0 ["), ("markdown", "50.0 ["), ("csv", "A_ci_low"), ("latex", r"\scriptsize[")):
         assert main([*args, "--format", fmt]) == 0
         assert marker in capsys.readouterr().out
+
+
+def test_cli_empty_file_is_an_error(tmp_path, data, capsys):
+    (tmp_path / "empty.jsonl").write_text("\n\n")
+    assert main(["score", str(tmp_path / "empty.jsonl"), "--data", f"pixmmvp={data['pixmmvp']}", "--no-judge"]) == 1
+    assert "no prediction lines in" in capsys.readouterr().err
