@@ -12,7 +12,7 @@ rasterised exactly as COCO does (``frPyObjects`` then ``merge``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -337,16 +337,6 @@ def read_png(path: str | Any) -> np.ndarray:
     with Image.open(path) as image:
         array = np.asarray(image)
     return np.asarray(array.any(axis=2) if array.ndim == 3 else array != 0, dtype=bool)
-
-
-def bbox(rle: Mapping[str, Any]) -> list[float]:
-    """``[x, y, w, h]`` bounding box of the foreground (COCO convention); zeros when empty."""
-    return [float(v) for v in coco_mask.toBbox(_to_coco(rle))]
-
-
-def encode_many(masks: Iterable[np.ndarray]) -> list[Rle]:
-    """Encode several 2-D masks."""
-    return [encode(mask) for mask in masks]
 
 
 def _short(value: object, limit: int = 80) -> str:

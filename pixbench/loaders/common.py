@@ -13,7 +13,7 @@ import io
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,7 +214,3 @@ def ensure_no_errors(report: Report, what: str) -> None:
 
     if not report.ok:
         raise AnnotationError(report, what)
-
-
-def iter_nonempty(values: Iterable[str]) -> list[str]:
-    return [v for v in (value.strip() for value in values) if v]
