@@ -10,7 +10,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "decode_masks", "load"]
+__all__ = ["__version__", "decode_masks", "draw_row", "load"]
 
 
 def __getattr__(name: str) -> Any:
@@ -19,4 +19,8 @@ def __getattr__(name: str) -> Any:
         from pixbench.loaders import hub
 
         return getattr(hub, name)
+    if name == "draw_row":
+        from pixbench.loaders.review import row_overlay
+
+        return row_overlay
     raise AttributeError(f"module 'pixbench' has no attribute {name!r}")

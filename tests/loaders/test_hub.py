@@ -62,3 +62,12 @@ def test_push_creates_repo_and_uploads(tiny_built, monkeypatch):
     upload = calls[2][1]
     assert upload["repo_type"] == "dataset" and upload["delete_patterns"] == ["data/*.parquet"]
     assert "data/*.parquet" in upload["allow_patterns"]
+
+
+def test_draw_row_from_the_top_level(tiny_built):
+    import pixbench
+
+    ds = pixbench.load(str(tiny_built["pixmmvp"]))
+    picture = pixbench.draw_row(ds[0])
+    assert picture.size == (128, 96)
+    assert np.asarray(picture)[48, 56].tolist() != np.asarray(ds[0]["image"].convert("RGB"))[48, 56].tolist()
