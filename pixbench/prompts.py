@@ -46,6 +46,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from pixbench.metrics.letters import lettered_options
+
 if TYPE_CHECKING:
     from pixbench.references import ReferenceRow
 
@@ -201,7 +203,7 @@ def _is_cvbench(row: Row) -> bool:
 def _options_line(row: Row) -> str:
     """The options on one line: PixMMVP ``(a) x (b) y`` (its ``options_text``), PixCV-Bench ``(A) x (B) y``."""
     if _is_cvbench(row):
-        return " ".join(f"({chr(65 + k)}) {o}" for k, o in enumerate(_options(row)))
+        return lettered_options(_options(row))
     text = _get(row, "options_text")
     if isinstance(text, str) and text.strip():
         return text.strip()

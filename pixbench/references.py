@@ -12,13 +12,16 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
+from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import Rle
 from pixbench.loaders.layout import BUILD_SUMMARY_FILE, HUB_IDS, content_hash
+from pixbench.metrics.letters import lettered_options
 
 _COLUMNS = {
     "pixmmvp": ("id", "pair_id", "height", "width", "question", "options", "options_text", "answer", "pattern",
@@ -64,6 +67,11 @@ class Reference:
     def sizes(self) -> dict[int, tuple[int, int]]:
         return {row_id: (row.height, row.width) for row_id, row in self.rows.items()}
 
+    @cached_property
+    def gt_areas(self) -> dict[int, int]:
+        """Foreground pixels of each row's ground truth (computed once, on the runs)."""
+        return dict(zip(self.rows, (int(a) for a in rle_ops.area([row.mask for row in self.rows.values()]))))
+
     @property
     def n_pairs(self) -> int:
         return len(self.rows) // 2
@@ -71,11 +79,6 @@ class Reference:
 
 class ReferenceError(ValueError):
     """The ground truth could not be read (not a built benchmark, wrong benchmark, unreachable hub)."""
-
-
-def options_text_for(options: list[str]) -> str:
-    """CV-Bench style ``(A) x (B) y`` for a list of option texts."""
-    return " ".join(f"({chr(65 + k)}) {text}" for k, text in enumerate(options))
 
 
 def _local_folder(benchmark: str, path_or_hub_id: str, revision: str | None) -> tuple[Path, dict[str, str]]:
@@ -150,5 +153,5 @@ def _row(benchmark: str, values: Mapping[str, Any]) -> ReferenceRow:
     if benchmark == "pixmmvp":
         return ReferenceRow(**common, options_text=values["options_text"], pair_id=int(values["pair_id"]),
                             pattern=values["pattern"])
-    return ReferenceRow(**common, options_text=options_text_for(options), source=values["source"],
+    return ReferenceRow(**common, options_text=lettered_options(options), source=values["source"],
                         task=values["task"])

@@ -130,7 +130,7 @@ def oracle_choices(lines: Mapping[int, Prediction], reference: Reference) -> dic
     Returns ``{row id: (candidate index, intersection, union)}``; ties go to the later candidate, as in
     :func:`pixbench.metrics.selection.select_mask`, whose per-line form this batches for speed.
     """
-    gt_areas = dict(zip(reference.rows, rle_ops.area([row.mask for row in reference.rows.values()])))
+    gt_areas = reference.gt_areas
     rows = [i for i, pred in lines.items() if pred.candidates and i in reference.rows and gt_areas[i] > 0]
     preds = [c.mask for i in rows for c in lines[i].candidates or ()]
     gts = [reference.rows[i].mask for i in rows for _ in lines[i].candidates or ()]
@@ -156,7 +156,7 @@ def mask_outcomes(preds: Mapping[int, Prediction], reference: Reference, setting
 
     ``oracle`` may pass :func:`oracle_choices` of ``preds`` when already computed.
     """
-    gt_areas = dict(zip(reference.rows, rle_ops.area([row.mask for row in reference.rows.values()])))
+    gt_areas = reference.gt_areas
     out = {row_id: MaskOutcome(True, 0.0, 0, int(gt_areas[row_id]), 0.0)
            for row_id in reference.rows if row_id not in preds}
     oracle_lines = {}
@@ -292,7 +292,7 @@ def failure_analysis(answers: Mapping[str, Mapping[int, AnswerOutcome] | None],
     grounding = mask_results.get(mask_probe)
     if vqa is None or grounding is None:
         return None
-    gt_areas = dict(zip(reference.rows, rle_ops.area([row.mask for row in reference.rows.values()])))
+    gt_areas = reference.gt_areas
     modes = analysis.failure_modes(
         vqa_correct={i: o.correct for i, o in vqa.items()},
         ious={i: o.iou for i, o in grounding.items()},

@@ -29,6 +29,7 @@ from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.coco import read_coco_json
 from pixbench.annotation.report import Report
 from pixbench.loaders import pixcvbench, pixmmvp
+from pixbench.metrics.letters import lettered_options
 
 CVBENCH_SCHEMA = pa.schema([
     ("idx", pa.int64()), ("type", pa.string()), ("task", pa.string()),
@@ -133,7 +134,7 @@ def _cvbench_record(idx: int, source: str, file_name: str, objects: Sequence[str
         question = (f"Considering the relative positions of the {names[0]} and the {names[1]} in the image "
                     f"provided, where is the {names[0]} located with respect to the {names[1]}?")
         choices = ["above", "below"]
-    options = " ".join(f"({chr(65 + k)}) {choice}" for k, choice in enumerate(choices))
+    options = lettered_options(choices)
     return {
         "idx": idx, "type": "2D", "task": task,
         "image": {"bytes": flat_image(height, width, seed=idx), "path": None},

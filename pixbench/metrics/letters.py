@@ -57,6 +57,11 @@ def option_letter(index: int) -> str:
     return _LETTERS[index].upper()
 
 
+def lettered_options(options: Sequence[str]) -> str:
+    """CV-Bench's one-line options ``(A) x (B) y`` (what the judge is shown for PixCV-Bench)."""
+    return " ".join(f"({option_letter(k)}) {text}" for k, text in enumerate(options))
+
+
 def answer_index(answer: str) -> int:
     """0-based index of a dataset answer written as a letter: ``(a)`` -> 0, ``(C)`` -> 2, ``B`` -> 1."""
     match = _ANSWER_LETTER.fullmatch(answer.strip()) if isinstance(answer, str) else None
