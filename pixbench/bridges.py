@@ -5,17 +5,33 @@ their answers become ``letter`` probe lines (``response`` = the harness's raw mo
 ``--model`` or the output file's stem). Rows map **by the benchmark's ids, never by position**.
 
 **lmms-eval** (``--log_samples``; ``samples_*.jsonl``, one JSON object per line; a ``.json`` array of those
-objects, or an object with them under ``logs`` as older versions wrote, is read too). Fields used:
-``doc_id`` (position in the task's dataset; only named in messages), ``doc`` (the dataset row minus image
-columns), ``filtered_resps`` (else ``resps``): one entry per request, a string or a one-element list holding it,
-and ``arguments`` (its first string, the prompt, goes to ``prompt``).
+objects, or an object with them under ``logs`` as older versions wrote, is read too). Each line is read in the
+layout it has (a file may mix them; a line that fits neither is ``malformed``, with its line number):
 
-- task ``mmvp`` (dataset ``lmms-lab-eval/MMVP``): ``doc`` = ``Index`` (1..300), ``Question``, ``Options``,
-  ``Correct Answer``; row id = ``Index`` (PixMMVP ids are MMVP's). Runs on the image-only ``MMVP/MMVP`` log an
-  empty ``doc`` and cannot be mapped.
-- tasks ``cv_bench``, ``cv_bench_2d``, ``cv_bench_3d`` (``nyu-visionx/CV-Bench``): ``doc`` = ``idx``, ``type``
-  (``2D``/``3D``), ``task``, ``question``, ``choices``, ``prompt``, ``source``, ...; row id = ``idx``. 3D rows
-  (``type`` 3D or ``source`` Omni3D) are not part of PixCV-Bench: they are *skipped* and listed, not errors.
+- *current* (the writer of lmms-eval 0.4 and later, ``loggers/evaluation_tracker.py``: no ``doc``, no
+  ``arguments``): ``doc_id``, ``target``, ``input`` (the prompt text the model got), ``filtered_resps`` (and
+  ``resps`` when it differs), ``doc_hash``, ... and the task's metric dicts, which carry the id:
+
+  - task ``mmvp``: ``mmvp_accuracy`` (and ``mmvp_pair_accuracy``) = ``{"index": Index - 1, "pair_index",
+    "pred", "gt", ...}``; row id = ``index + 1`` (a run on the image-only ``MMVP/MMVP`` logs ``index`` -1 and
+    cannot be mapped).
+  - tasks ``cv_bench``, ``cv_bench_2d``, ``cv_bench_3d``: ``cv_bench_acc`` = ``{"id": idx, "type", "task",
+    "source", "pred", ...}``; row id = ``id``; ``type`` 3D or ``source`` Omni3D rows are skipped.
+
+  The benchmark comes from those keys. With the dataset, the dataset row's question must appear in ``input``
+  (case and spacing ignored), which catches a wrong id; ``input`` goes to ``prompt``.
+- *legacy* (with ``doc``, the dataset row minus image columns; before 0.4): ``doc_id`` (position in the task's
+  dataset; only named in messages), ``doc``, ``filtered_resps`` (else ``resps``) and ``arguments`` (its first
+  string, the prompt, goes to ``prompt``; else ``input``).
+
+  - task ``mmvp`` (dataset ``lmms-lab-eval/MMVP``): ``doc`` = ``Index`` (1..300), ``Question``, ``Options``,
+    ``Correct Answer``; row id = ``Index`` (PixMMVP ids are MMVP's). Runs on the image-only ``MMVP/MMVP`` log an
+    empty ``doc`` and cannot be mapped.
+  - tasks ``cv_bench``, ``cv_bench_2d``, ``cv_bench_3d`` (``nyu-visionx/CV-Bench``): ``doc`` = ``idx``, ``type``
+    (``2D``/``3D``), ``task``, ``question``, ``choices``, ``prompt``, ``source``, ...; row id = ``idx``. 3D rows
+    (``type`` 3D or ``source`` Omni3D) are not part of PixCV-Bench: they are *skipped* and listed, not errors.
+
+In both, ``filtered_resps`` holds one entry per request, a string or a one-element list holding it.
 
 **VLMEvalKit** (``{model}_{dataset}.xlsx``, or ``.tsv``: the dataset's TSV columns minus ``image`` plus
 ``prediction``). Fields used: ``index``, ``prediction``, and ``question``, ``prompt``, ``split``, ``source``.
@@ -25,10 +41,10 @@ and ``arguments`` (its first string, the prompt, goes to ``prompt``).
 - ``CV-Bench-2D``: ``index`` = CV-Bench ``idx`` (id base 0); ``split`` 3D or ``source`` Omni3D rows (a
   ``CV-Bench-3D`` file) are skipped.
 
-The benchmark comes from the rows (``doc`` keys; the columns ``split``/``source``/``prompt`` or a file name
-with ``CV-Bench``/``MMVP``) unless given. With the dataset (``reference``), ids must exist in it and a row's
-question must match the dataset row's (case and spacing ignored; one may contain the other), which catches a
-wrong id base.
+The benchmark comes from the rows (``doc`` or metric-dict keys; the columns ``split``/``source``/``prompt`` or
+a file name with ``CV-Bench``/``MMVP``) unless given. With the dataset (``reference``), ids must exist in it and
+a row's question must match the dataset row's (case and spacing ignored; one may contain the other; for a
+current lmms-eval line, ``input`` must contain it), which catches a wrong id base.
 
 A row that cannot be mapped is *unmapped*, with a reason: ``malformed`` (unreadable row or id),
 ``no-prediction`` (missing or empty prediction), ``unknown-id`` (not a row of the benchmark/dataset),
@@ -77,7 +93,9 @@ class SourceRow:
     """One row of a harness's output, read but not yet mapped to a dataset row.
 
     ``number`` is the file's own id (MMVP ``Index``, CV-Bench ``idx``, VLMEvalKit ``index``); ``problem`` is
-    ``(reason, message)`` when the row cannot be read.
+    ``(reason, message)`` when the row cannot be read. ``question`` is the row's question text (compared with
+    the dataset's either way round); ``context``, for a row without one, is a text that must contain the
+    dataset's question (a current lmms-eval line's ``input``).
     """
 
     line: int
@@ -89,6 +107,7 @@ class SourceRow:
     question: str | None = None
     is_3d: bool = False
     problem: tuple[str, str] | None = None
+    context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,16 +219,48 @@ def _lmms_response(obj: dict[str, Any]) -> tuple[str | None, tuple[str, str] | N
     return None, ("malformed", f"`{name}` must hold a string, but holds {type(value).__name__}")
 
 
+#: The metric dicts of a current (0.4+) lmms-eval sample line that carry the id: key -> (benchmark, id field).
+LMMS_METRICS: dict[str, tuple[str, str]] = {"mmvp_accuracy": ("pixmmvp", "index"),
+                                            "mmvp_pair_accuracy": ("pixmmvp", "index"),
+                                            "cv_bench_acc": ("pixcvbench", "id")}
+_IMAGE_ONLY_MMVP = ("lmms-eval's mmvp task on the image-only MMVP/MMVP dataset logs no Index: run it on "
+                    "lmms-lab-eval/MMVP")
+
+
 def _lmms_row(number: int, obj: Any) -> SourceRow:
+    """A sample line in whichever layout it has: legacy (with ``doc``) or current (metric dicts, ``input``)."""
     if not isinstance(obj, dict):
         return SourceRow(number, "sample", problem=("malformed", f"expected a JSON object, got {type(obj).__name__}"))
     key = f"doc_id {obj['doc_id']}" if "doc_id" in obj else "sample"
+    if "doc" in obj:
+        return _lmms_legacy_row(number, key, obj)
+    metrics = [name for name in LMMS_METRICS if name in obj]
+    if metrics:
+        return _lmms_current_row(number, key, obj, metrics)
+    keys = ", ".join(sorted(map(str, obj))[:12]) or "none"
+    return SourceRow(number, key, problem=(
+        "malformed", "fits neither lmms-eval sample layout: no `doc` (the legacy writer's dataset row) and no "
+                     f"`mmvp_accuracy` or `cv_bench_acc` metric dict (the current writer's); its keys: {keys}"))
+
+
+def _lmms_prompt(obj: dict[str, Any]) -> str | None:
+    """The prompt of a sample: the first string of ``arguments`` (legacy), else ``input``."""
+    arguments = obj.get("arguments")
+    if isinstance(arguments, list):
+        found = next((a for a in arguments if isinstance(a, str)), None)
+        if found is not None:
+            return found
+    value = obj.get("input")
+    return value if isinstance(value, str) else None
+
+
+def _lmms_legacy_row(number: int, key: str, obj: dict[str, Any]) -> SourceRow:
     doc = obj.get("doc")
     if not isinstance(doc, dict):
-        return SourceRow(number, key, problem=("malformed", "missing `doc` (the dataset row)"))
+        return SourceRow(number, key, problem=("malformed", "`doc` must be the dataset row (a JSON object), "
+                                                            f"but is {type(doc).__name__}"))
     response, problem = _lmms_response(obj)
-    arguments = obj.get("arguments")
-    prompt = next((a for a in arguments if isinstance(a, str)), None) if isinstance(arguments, list) else None
+    prompt = _lmms_prompt(obj)
     if "idx" in doc:
         benchmark, name, question = "pixcvbench", "idx", doc.get("question")
         is_3d = str(doc.get("type", "")).upper() == "3D" or str(doc.get("source", "")).lower() == "omni3d"
@@ -218,14 +269,49 @@ def _lmms_row(number: int, obj: Any) -> SourceRow:
         benchmark, question, is_3d = "pixmmvp", doc.get("Question", doc.get("question")), False
     else:
         return SourceRow(number, key, response=response, prompt=prompt, problem=(
-            "malformed", "`doc` holds neither MMVP's `Index` nor CV-Bench's `idx` (lmms-eval's mmvp task on the "
-                         "image-only MMVP/MMVP dataset logs no Index: run it on lmms-lab-eval/MMVP)"))
+            "malformed", f"`doc` holds neither MMVP's `Index` nor CV-Bench's `idx` ({_IMAGE_ONLY_MMVP})"))
     value = _as_int(doc[name])
     key = f"{key} ({name} {doc[name]!r})"
     if value is None:
         problem = ("malformed", f"`doc.{name}` must be an int, but got {doc[name]!r}")
     return SourceRow(number, key, benchmark, value, response, prompt,
                      question if isinstance(question, str) else None, is_3d, problem)
+
+
+def _lmms_current_row(number: int, key: str, obj: dict[str, Any], metrics: list[str]) -> SourceRow:
+    """A line of lmms-eval 0.4+'s writer: the id is in the task's metric dict, the prompt text in ``input``."""
+    response, problem = _lmms_response(obj)
+    prompt = _lmms_prompt(obj)
+    benchmarks = {LMMS_METRICS[name][0] for name in metrics}
+    if len(benchmarks) > 1:
+        return SourceRow(number, key, response=response, prompt=prompt, problem=(
+            "malformed", f"holds the metric dicts of both tasks ({', '.join(f'`{m}`' for m in metrics)})"))
+    metric = metrics[0]
+    benchmark, field_name = LMMS_METRICS[metric]
+    values = obj[metric]
+    where = f"`{metric}.{field_name}`"
+    if not isinstance(values, dict):
+        return SourceRow(number, key, benchmark, response=response, prompt=prompt, problem=(
+            "malformed", f"`{metric}` must be the task's per-sample dict (with `{field_name}`), "
+                         f"but is {type(values).__name__}"))
+    if field_name not in values:
+        return SourceRow(number, key, benchmark, response=response, prompt=prompt,
+                         problem=("malformed", f"`{metric}` has no `{field_name}` (the row id)"))
+    raw = values[field_name]
+    value = _as_int(raw)
+    key = f"{key} ({metric}.{field_name} {raw!r})"
+    is_3d = False
+    if value is None:
+        problem = ("malformed", f"{where} must be an int, but got {raw!r}")
+    elif benchmark == "pixmmvp":
+        if value < 0:  # mmvp_process_results gives -1 to a doc without an Index
+            problem = ("malformed", f"{where} is {value}: the doc had no Index ({_IMAGE_ONLY_MMVP})")
+        value += 1  # process_results logs Index - 1
+    else:
+        is_3d = str(values.get("type", "")).upper() == "3D" or str(values.get("source", "")).lower() == "omni3d"
+    context = obj.get("input")
+    return SourceRow(number, key, benchmark, value, response, prompt, None, is_3d, problem,
+                     context if isinstance(context, str) else None)
 
 
 @dataclass(frozen=True)
@@ -371,6 +457,12 @@ def _same_question(ours: str, theirs: str) -> bool:
     return bool(a) and bool(b) and (a == b or a in b or b in a)
 
 
+def _in_text(question: str, text: str) -> bool:
+    """Whether ``text`` (a whole prompt) contains ``question``, case and spacing ignored."""
+    a = _normalise(question)
+    return bool(a) and a in _normalise(text)
+
+
 def resolve_benchmark(table: SourceTable, benchmark: str | None) -> str:
     """The benchmark to map to: ``benchmark`` when given (it must agree with the file), else the file's."""
     if benchmark is not None and benchmark not in BENCHMARKS:
@@ -380,7 +472,9 @@ def resolve_benchmark(table: SourceTable, benchmark: str | None) -> str:
                           f"not {benchmark}")
     found = benchmark or table.benchmark
     if found is None:
-        raise BridgeError(f"{table.path}: cannot tell which benchmark the file is for; pass --benchmark")
+        hint = " (no line has a `doc`, nor an `mmvp_accuracy` or `cv_bench_acc` metric dict)" \
+            if table.source == "lmms-eval" else ""
+        raise BridgeError(f"{table.path}: cannot tell which benchmark the file is for{hint}; pass --benchmark")
     return found
 
 
@@ -431,6 +525,12 @@ def map_rows(table: SourceTable, *, model: str, benchmark: str | None = None, re
             unmapped(row, "question-mismatch", f"question {row.question[:80]!r} differs from dataset row {row_id}'s "
                                                f"{reference.rows[row_id].question[:80]!r} (wrong id base?)")
             continue
+        if reference is not None and row.question is None and row.context is not None \
+                and not _in_text(reference.rows[row_id].question, row.context):
+            unmapped(row, "question-mismatch", f"dataset row {row_id}'s question "
+                                               f"{reference.rows[row_id].question[:80]!r} is not in the row's "
+                                               f"`input` {row.context[:120]!r} (wrong id?)")
+            continue
         if row.problem is not None or row.response is None:
             unmapped(row, *(row.problem or ("no-prediction", "no response")))
             continue
@@ -462,12 +562,14 @@ lmms-eval and VLMEvalKit (--from lmms-eval FILE, --from vlmevalkit FILE):
   FILE               lmms-eval --log_samples output of the mmvp or cv_bench(_2d) task (samples_*.jsonl),
                      or VLMEvalKit's {model}_MMVP / {model}_CV-Bench-2D prediction file (.xlsx needs
                      openpyxl, or .tsv); becomes `letter` lines, response = the harness's output
-  ids                lmms-eval: doc Index (MMVP, 1..300) and doc idx (CV-Bench); VLMEvalKit: index,
-                     counted from 0 for MMVP (row id = index + 1; --id-base 1 if yours counts from 1)
-                     and = CV-Bench idx for CV-Bench-2D; never by position
+  ids                lmms-eval 0.4+ lines (no doc): mmvp_accuracy.index + 1 (MMVP Index) and
+                     cv_bench_acc.id (CV-Bench idx); older lines with doc: doc Index and doc idx;
+                     VLMEvalKit: index, counted from 0 for MMVP (row id = index + 1; --id-base 1 if
+                     yours counts from 1) and = CV-Bench idx for CV-Bench-2D; never by position
   --benchmark        detected from the file; --probe may only be letter
-  --data             checks ids and questions against the built dataset and counts dataset rows
-                     without a prediction
+  --data             checks ids and questions against the built dataset (lmms-eval 0.4+: the
+                     question must appear in the line's input) and counts dataset rows without
+                     a prediction
   unmapped rows      unreadable rows or ids, empty predictions, ids not in the benchmark, questions
                      that differ from the dataset's, duplicates and rows of the other benchmark are
                      listed on stderr (and in --report FILE, JSON); any of them makes the command exit 1

@@ -1,7 +1,8 @@
 """``pixbench convert --from lmms-eval|vlmevalkit``: small files in the harnesses' real formats, mapped by id.
 
-lmms-eval lines are shaped like its ``--log_samples`` output (``doc_id``, ``doc`` without images, ``target``,
-``arguments``, ``resps``, ``filtered_resps``, hashes, the task's metric dicts); VLMEvalKit tables have its
+lmms-eval lines are shaped like its ``--log_samples`` output: legacy (``doc_id``, ``doc`` without images,
+``target``, ``arguments``, ``resps``, ``filtered_resps``, hashes, the task's metric dicts) and the 0.4+ writer's
+(no ``doc`` or ``arguments``; ``input``, the metric dicts carry the id); VLMEvalKit tables have its
 dataset TSV columns plus ``prediction``. Lines are written out of order on purpose: ids, not positions, count.
 The tiny build (``tiny_built``) has PixMMVP ids 1..8 and PixCV-Bench ids 0, 1, 2, 633, 634, 635.
 """
@@ -200,6 +201,210 @@ def test_lmms_eval_without_data_checks_the_full_id_range(tmp_path: Path) -> None
     old.write_text(json.dumps({"args": {}, "model_configs": {}, "logs": [mmvp_sample(0, 1, "A")]}))
     assert [p.id for p in convert_bridge("lmms-eval", old, model="m").predictions] == [1]
     assert read_lmms_eval(source).benchmark == "pixmmvp"
+
+
+# lmms-eval 0.4 and later: the writer (``EvaluationTracker.save_results_samples``) sets ``input`` to the
+# prompt (``arguments[0]``), turns ``resps``/``filtered_resps`` into strings, unwraps one-request lists (0.7+;
+# 0.4-0.6 keep ``filtered_resps`` a one-element list), drops ``resps`` when it equals ``filtered_resps``, and
+# pops ``doc`` and ``arguments``. The task's metric dicts (``process_results``) stay as they are.
+
+
+def mmvp_current(doc_id: int, index: int, response: str, *, question: str | None = None,
+                 flat: bool = True) -> dict[str, Any]:
+    """A current-writer ``mmvp`` line: ``mmvp_accuracy.index`` = MMVP Index - 1 (-1 for a doc without one)."""
+    q, options = MMVP_Q.get(index, ("Is it there?", "(a) Yes (b) No"))
+    a, b = options[4:].split(" (b) ")
+    position = index - 1 if index > 0 else -1
+    letter = response.strip().strip("().")[:1].upper()
+    result = {"index": position, "pair_index": position // 2, "pred": response.strip(), "pred_letter": letter,
+              "gt": "A", "original_gt": "A", "correction_applied": False, "is_correct": letter == "A"}
+    line: dict[str, Any] = {"doc_id": doc_id, "target": "A", "filtered_resps": response if flat else [response]}
+    if flat:
+        line["token_counts"] = [None]
+    line.update({"doc_hash": "d" * 64, "mmvp_accuracy": result, "mmvp_pair_accuracy": dict(result),
+                 "input": f"{question or q}\nA. {a}\nB. {b}\n{LETTER}"})
+    return line
+
+
+def cv_current(doc_id: int, idx: int, response: str, *, kind: str = "2D", question: str | None = None,
+               raw: str | None = None) -> dict[str, Any]:
+    """A current-writer ``cv_bench`` line: ``cv_bench_acc.id`` = CV-Bench idx; ``raw`` keeps ``resps``."""
+    question = question or CV_Q.get(idx, "How far is the chair from the camera?")
+    choices = ["0", "1", "2", "3"] if "How many" in question else ["above", "below"]
+    letters = ", ".join("ABCD"[: len(choices)])
+    prompt = f"{question} Select from the following choices.\n" + \
+        "\n".join(f"({chr(65 + k)}) {c}" for k, c in enumerate(choices))
+    note = f"Note: You only need to respond with {letters} without providing any additional information.\n"
+    line: dict[str, Any] = {"doc_id": doc_id, "target": "(A)"}
+    if raw is not None:
+        line["resps"] = [raw]
+    line.update({"filtered_resps": response, "token_counts": [None], "doc_hash": "d" * 64,
+                 "cv_bench_acc": {"id": idx, "gt_content": "A", "pred_parsed": response.strip("() ")[:1],
+                                  "pred": response.strip(), "type": kind, "task": "Count" if kind == "2D" else
+                                  "Depth", "source": ("COCO" if idx >= 633 else "ADE20K") if kind == "2D" else
+                                  "Omni3D", "is_correct": response.strip("() ")[:1] == "A"},
+                 "input": note + "\n" + prompt})
+    return line
+
+
+def test_lmms_eval_current_mmvp(tiny_built: dict[str, Path], tmp_path: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    # No doc: the id is mmvp_accuracy.index + 1; doc_id and line order do not count. Line 2 is 0.4-0.6's
+    # writer (filtered_resps still a list).
+    samples = [mmvp_current(7, 8, "B"), mmvp_current(0, 1, "A", flat=False), mmvp_current(2, 3, " (a) Left"),
+               mmvp_current(1, 2, "B."), mmvp_current(3, 4, "B"), mmvp_current(4, 5, "A"), mmvp_current(5, 6, "B"),
+               mmvp_current(6, 7, "")]
+    assert "doc" not in samples[0] and "arguments" not in samples[0] and samples[0]["mmvp_accuracy"]["index"] == 7
+    source = write_jsonl(tmp_path / "20250101_120000_samples_mmvp.jsonl", samples)
+    table = read_lmms_eval(source)
+    assert table.benchmark == "pixmmvp" and [r.number for r in table.rows] == [8, 1, 3, 2, 4, 5, 6, 7]
+    assert table.rows[0].key == "doc_id 7 (mmvp_accuracy.index 7)"
+    out = tmp_path / "llava.jsonl"
+    assert cli(["--from", "lmms-eval", str(source), "--data", str(tiny_built["pixmmvp"]), "--out", str(out)]) == 0
+    assert "8 row(s) read: 8 mapped, 0 could not be mapped" in capsys.readouterr().err
+    lines = [json.loads(t) for t in out.read_text().splitlines()]
+    assert [line["id"] for line in lines] == list(range(1, 9))
+    assert lines[0] == {"benchmark": "pixmmvp", "id": 1, "probe": "letter", "model": "llava",
+                        "prompt": f"Is the square red or blue?\nA. Red\nB. Blue\n{LETTER}", "response": "A"}
+    by_id = {line["id"]: line for line in lines}
+    assert by_id[2]["response"] == "B." and by_id[3]["response"] == " (a) Left" and by_id[7]["response"] == ""
+    assert read_predictions(out).problems == []
+
+
+def test_lmms_eval_current_cv_bench_skips_3d(tiny_built: dict[str, Path], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    samples = [cv_current(0, 0, "(A)"), cv_current(633, 633, "B", raw="<think>two</think>B"),
+               cv_current(2, 2, "A"), cv_current(1500, 1500, "C", kind="3D"), cv_current(1, 1, "D")]
+    source = write_jsonl(tmp_path / "samples_cv_bench.jsonl", samples)
+    assert read_lmms_eval(source).benchmark == "pixcvbench"
+    out, report = tmp_path / "cv.jsonl", tmp_path / "report.json"
+    assert cli(["--from", "lmms-eval", str(source), "--model", "qwen", "--data", str(tiny_built["pixcvbench"]),
+                "--out", str(out), "--report", str(report)]) == 0
+    err = capsys.readouterr().err
+    assert "5 row(s) read: 4 mapped, 1 skipped (CV-Bench 3D, not in PixCV-Bench), 0 could not be mapped" in err
+    lines = [json.loads(t) for t in out.read_text().splitlines()]
+    assert [(line["id"], line["response"]) for line in lines] == [(0, "(A)"), (1, "D"), (2, "A"), (633, "B")]
+    assert lines[0]["prompt"] == samples[0]["input"] and lines[0]["prompt"].startswith(
+        "Note: You only need to respond with A, B, C, D without providing any additional information.\n\n")
+    data = json.loads(report.read_text())
+    assert data["unmapped"] == [] and data["missing_ids"] == [634, 635]
+    assert [(s["line"], s["key"], s["reason"]) for s in data["skipped"]] == \
+        [(4, "doc_id 1500 (cv_bench_acc.id 1500)", "cvbench-3d")]
+    # Without the dataset: the 3D row is still skipped from its metric dict's type (or source).
+    three_d = cv_current(1438, 1438, "A", kind="3D")
+    del three_d["cv_bench_acc"]["type"]
+    result = convert_bridge("lmms-eval", write_jsonl(tmp_path / "3d.jsonl", [three_d, cv_current(0, 0, "A")]),
+                            model="m")
+    assert [p.id for p in result.predictions] == [0] and [s.line for s in result.skipped] == [1]
+    assert result.unmapped == []
+
+
+def test_lmms_eval_current_question_check(tiny_built: dict[str, Path], tmp_path: Path) -> None:
+    # With the dataset, the dataset row's question must appear in `input` (case and spacing ignored).
+    reference = load_reference("pixmmvp", str(tiny_built["pixmmvp"]))
+    shouted = mmvp_current(0, 1, "A")
+    shouted["input"] = "  IS THE SQUARE\n red   or blue?\nA. Red\nB. Blue"
+    samples = [shouted,                                                            # line 1: fine
+               mmvp_current(2, 3, "A", question="Is the square red or blue?"),     # line 2: row 3 asks another
+               mmvp_current(4, 5, "B")]                                            # line 3: fine
+    source = write_jsonl(tmp_path / "samples_mmvp.jsonl", samples)
+    result = convert_bridge("lmms-eval", source, model="m", reference=reference)
+    assert [p.id for p in result.predictions] == [1, 5]
+    [issue] = result.unmapped
+    assert (issue.line, issue.key, issue.reason) == (2, "doc_id 2 (mmvp_accuracy.index 2)", "question-mismatch")
+    assert issue.message == "dataset row 3's question 'Is the disc on the left or the right?' is not in the " \
+                            f"row's `input` {samples[1]['input']!r} (wrong id?)"
+    # Without the dataset nothing is compared.
+    assert [p.id for p in convert_bridge("lmms-eval", source, model="m").predictions] == [1, 3, 5]
+    cv = write_jsonl(tmp_path / "samples_cv_bench_2d.jsonl",
+                     [cv_current(633, 633, "A", question=CV_Q[0]), cv_current(0, 0, "A")])
+    result = convert_bridge("lmms-eval", cv, model="m", reference=load_reference("pixcvbench",
+                                                                              str(tiny_built["pixcvbench"])))
+    assert [p.id for p in result.predictions] == [0]
+    assert [(u.line, u.reason) for u in result.unmapped] == [(1, "question-mismatch")]
+    assert "dataset row 633's question 'How many trains are in the image?' is not in" in result.unmapped[0].message
+
+
+def test_lmms_eval_mixed_layouts_and_garbage(tiny_built: dict[str, Path], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    both = mmvp_current(9, 3, "A")
+    both["cv_bench_acc"] = cv_current(3, 3, "A")["cv_bench_acc"]
+    image_only = mmvp_current(10, 0, "A")  # MMVP/MMVP: the doc has no Index, process_results logs -1
+    no_index = mmvp_current(11, 4, "A")
+    del no_index["mmvp_accuracy"]["index"], no_index["mmvp_pair_accuracy"]
+    bad_index = mmvp_current(12, 4, "A")
+    bad_index["mmvp_accuracy"]["index"] = "4x"
+    aggregated = {"doc_id": 13, "target": "A", "filtered_resps": "A", "mmvp_accuracy": 0.5, "input": "q"}
+    old_v03 = mmvp_sample(14, 6, "B")  # 0.3.x: doc kept, `arguments` a dict, `input` the prompt
+    old_v03["input"], old_v03["arguments"] = old_v03["arguments"][0], {"0": "max_new_tokens"}
+    samples = [mmvp_current(0, 1, "A"),                                          # line 1: current, fine
+               mmvp_sample(1, 2, "B"),                                           # line 2: legacy, fine
+               mmvp_current(5, 2, "A"),                                          # line 3: duplicate of line 2
+               {"doc_id": 3, "target": "A", "filtered_resps": "A", "input": "Is it?"},  # line 4: neither
+               [1, 2],                                                           # line 5: not an object
+               both,                                                             # line 6
+               image_only,                                                       # line 7
+               no_index,                                                         # line 8
+               bad_index,                                                        # line 9
+               aggregated,                                                       # line 10
+               cv_current(11, 0, "A"),                                           # line 11: a CV-Bench row
+               {"doc_id": 12, "cv_bench_acc_score": 1.0, "filtered_resps": "A"},  # line 12: reasoning task
+               old_v03,                                                          # line 13: fine
+               mmvp_current(4, 5, "")]                                           # line 14: fine (empty answer)
+    source = write_jsonl(tmp_path / "samples_mmvp.jsonl", samples)
+    out, report = tmp_path / "m.jsonl", tmp_path / "r.json"
+    argv = ["--from", "lmms-eval", str(source), "--data", str(tiny_built["pixmmvp"]), "--out", str(out),
+            "--report", str(report)]
+    assert cli(argv) == 1
+    err = capsys.readouterr().err
+    assert not out.exists() and "10 row(s) could not be mapped; nothing written" in err
+    neither = "fits neither lmms-eval sample layout: no `doc` (the legacy writer's dataset row) and no " \
+              "`mmvp_accuracy` or `cv_bench_acc` metric dict (the current writer's); its keys: "
+    expected = {
+        3: ("duplicate", "second row for row id 2 (a different response); the first, line 2, is kept"),
+        4: ("malformed", neither + "doc_id, filtered_resps, input, target"),
+        5: ("malformed", "expected a JSON object, got list"),
+        6: ("malformed", "holds the metric dicts of both tasks (`mmvp_accuracy`, `mmvp_pair_accuracy`, "
+                         "`cv_bench_acc`)"),
+        7: ("malformed", "`mmvp_accuracy.index` is -1: the doc had no Index (lmms-eval's mmvp task on the "
+                         "image-only MMVP/MMVP dataset"),
+        8: ("malformed", "`mmvp_accuracy` has no `index` (the row id)"),
+        9: ("malformed", "`mmvp_accuracy.index` must be an int, but got '4x'"),
+        10: ("malformed", "`mmvp_accuracy` must be the task's per-sample dict (with `index`), but is float"),
+        11: ("other-benchmark", "a pixcvbench row in a conversion to pixmmvp"),
+        12: ("malformed", neither + "cv_bench_acc_score, doc_id, filtered_resps"),
+    }
+    unmapped = json.loads(report.read_text())["unmapped"]
+    assert [u["line"] for u in unmapped] == sorted(expected)
+    for issue in unmapped:
+        reason, message = expected[issue["line"]]
+        assert issue["reason"] == reason and issue["message"].startswith(message), issue
+        assert f"{source}:{issue['line']}: {issue['key']}: {reason}: " in err
+    assert cli([*argv, "--allow-unmapped"]) == 0
+    capsys.readouterr()
+    lines = read_predictions(out).predictions
+    assert [(p.id, p.response) for p in lines] == [(1, "A"), (2, "B"), (5, ""), (6, "B")]
+    assert lines[3].prompt == old_v03["input"]  # 0.3.x: the prompt from `input`
+
+
+def test_lmms_eval_detection_needs_a_known_line(tmp_path: Path) -> None:
+    garbage = write_jsonl(tmp_path / "samples_x.jsonl", [{"doc_id": 0, "filtered_resps": "A", "input": "q"},
+                                                        {"doc_id": 1, "mmvp_acc": 1.0}])
+    with pytest.raises(BridgeError, match=r"cannot tell which benchmark the file is for \(no line has a `doc`, "
+                                          r"nor an `mmvp_accuracy` or `cv_bench_acc` metric dict\); pass"):
+        convert_bridge("lmms-eval", garbage, model="m")
+    result = convert_bridge("lmms-eval", garbage, model="m", benchmark="pixmmvp")
+    assert result.predictions == [] and [(u.line, u.reason) for u in result.unmapped] == \
+        [(1, "malformed"), (2, "malformed")]
+    # The first line that names a benchmark decides; either metric dict of the mmvp task does.
+    pair_only = mmvp_current(0, 1, "A")
+    del pair_only["mmvp_accuracy"]
+    cv_first = write_jsonl(tmp_path / "c.jsonl", [{"doc_id": 0}, cv_current(0, 0, "A"), pair_only])
+    assert read_lmms_eval(cv_first).benchmark == "pixcvbench"
+    assert read_lmms_eval(write_jsonl(tmp_path / "p.jsonl", [pair_only])).benchmark == "pixmmvp"
+    result = convert_bridge("lmms-eval", cv_first, model="m")
+    assert [p.id for p in result.predictions] == [0]
+    assert [(u.line, u.reason) for u in result.unmapped] == [(1, "malformed"), (3, "other-benchmark")]
 
 
 # ----------------------------------------------------------------------------- VLMEvalKit
