@@ -4,6 +4,9 @@ The scorer needs ids, sizes, masks, questions, options and answers, not pixels, 
 columns with pyarrow rather than through ``datasets`` (which would decode and cache images): a built
 folder is read in place; a hub id is fetched with ``huggingface_hub.snapshot_download`` (the local
 cache, or the hub). The reference also records which dataset revision was scored and its label set.
+
+Anything wrong with the files (a truncated or corrupted shard, missing columns, null or malformed
+values, a repeated id, an unreadable build summary) raises :class:`ReferenceError` naming the file.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pixbench.annotation import rle as rle_ops
@@ -29,6 +33,10 @@ _COLUMNS = {
     "pixcvbench": ("id", "source", "task", "height", "width", "question", "options", "answer", "objects",
                    "expression", "mask"),
 }
+
+
+#: Columns that may be null (no expression: PixMMVP's "None" questions) or that the scorer does not read.
+_NULLABLE = frozenset({"expression", "options", "pattern", "has_object", "objects"})
 
 
 @dataclass(frozen=True)
@@ -78,13 +86,24 @@ class Reference:
 
 
 class ReferenceError(ValueError):
-    """The ground truth could not be read (not a built benchmark, wrong benchmark, unreachable hub)."""
+    """The ground truth could not be read (not a built benchmark, wrong benchmark, a damaged file,
+    unreachable hub); the message is one line naming the file."""
+
+
+def _one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line (pyarrow's messages span several)."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _local_folder(benchmark: str, path_or_hub_id: str, revision: str | None) -> tuple[Path, dict[str, str]]:
     folder = Path(path_or_hub_id).expanduser()
     if folder.is_dir():
-        return folder, {"path": str(folder.resolve()), "sha256": content_hash(folder)}
+        try:
+            digest = content_hash(folder)
+        except OSError as exc:
+            raise ReferenceError(f"cannot read the {benchmark} data folder {folder}: {_one_line(exc)}") from None
+        return folder, {"path": str(folder.resolve()), "sha256": digest}
     if Path(path_or_hub_id).suffix or path_or_hub_id.startswith((".", "/", "~")):
         raise ReferenceError(f"{benchmark} data folder not found: {path_or_hub_id}")
     repo_id = HUB_IDS.get(path_or_hub_id.lower(), path_or_hub_id)
@@ -108,14 +127,46 @@ def _local_folder(benchmark: str, path_or_hub_id: str, revision: str | None) -> 
 def _label_set(folder: Path) -> str | None:
     summary = folder / BUILD_SUMMARY_FILE
     if summary.is_file():
-        value = json.loads(summary.read_text(encoding="utf-8")).get("label_set")
+        try:
+            data = json.loads(summary.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ReferenceError(f"{summary}: unreadable build summary ({_one_line(exc)}); rebuild the folder "
+                                 "with `pixbench build`") from None
+        if not isinstance(data, dict):
+            raise ReferenceError(f"{summary}: expected a JSON object (a pixbench build summary), "
+                                 f"but got {type(data).__name__}")
+        value = data.get("label_set")
         return str(value) if value is not None else None
     card = folder / "README.md"
     if card.is_file():
-        match = re.search(r"Label set of this build: \*\*(.+?)\*\*", card.read_text(encoding="utf-8"))
+        try:
+            text = card.read_text(encoding="utf-8")
+        except (OSError, ValueError) as exc:
+            raise ReferenceError(f"{card}: unreadable dataset card ({_one_line(exc)})") from None
+        match = re.search(r"Label set of this build: \*\*(.+?)\*\*", text)
         if match:
             return match.group(1)
     return None
+
+
+def _read_shard(shard: Path, benchmark: str, columns: tuple[str, ...]) -> dict[str, list[Any]]:
+    """The needed columns of one shard as lists; ReferenceError naming the shard when it is damaged."""
+    try:
+        parquet = pq.ParquetFile(shard)
+        schema_names = parquet.schema_arrow.names
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ReferenceError(f"{shard}: unreadable parquet file, truncated or corrupted ({_one_line(exc)}); "
+                             "rebuild the folder with `pixbench build` or download it again") from None
+    missing = [c for c in columns if c not in schema_names]
+    if missing:
+        other = next((b for b, cols in _COLUMNS.items() if b != benchmark and set(cols) <= set(schema_names)), None)
+        hint = f" (it looks like {other})" if other else ""
+        raise ReferenceError(f"{shard} lacks column(s) {missing} of {benchmark}{hint}")
+    try:
+        return parquet.read(columns=list(columns)).to_pydict()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ReferenceError(f"{shard}: corrupted parquet data ({_one_line(exc)}); rebuild the folder with "
+                             "`pixbench build` or download it again") from None
 
 
 def load_reference(benchmark: str, path_or_hub_id: str, *, revision: str | None = None) -> Reference:
@@ -128,25 +179,48 @@ def load_reference(benchmark: str, path_or_hub_id: str, *, revision: str | None 
         raise ReferenceError(f"{folder} holds no data/test-*.parquet: not a built benchmark")
     columns = _COLUMNS[benchmark]
     rows: dict[int, ReferenceRow] = {}
+    shard_of: dict[int, Path] = {}
     for shard in shards:
-        parquet = pq.ParquetFile(shard)
-        schema_names = parquet.schema_arrow.names
-        missing = [c for c in columns if c not in schema_names]
-        if missing:
-            other = next((b for b, cols in _COLUMNS.items() if b != benchmark and set(cols) <= set(schema_names)),
-                         None)
-            hint = f" (it looks like {other})" if other else ""
-            raise ReferenceError(f"{shard} lacks column(s) {missing} of {benchmark}{hint}")
-        table = parquet.read(columns=list(columns)).to_pydict()
+        table = _read_shard(shard, benchmark, columns)
         for k in range(len(table["id"])):
-            rows[int(table["id"][k])] = _row(benchmark, {name: table[name][k] for name in columns})
+            values = {name: table[name][k] for name in columns}
+            try:
+                row = _row(benchmark, values)
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                raise ReferenceError(f"{shard}: row {k} (id {values['id']!r}) is malformed: {_one_line(exc)}") \
+                    from None
+            if row.id in rows:
+                raise ReferenceError(f"{shard}: row {k} repeats id {row.id} (first in {shard_of[row.id].name})")
+            rows[row.id], shard_of[row.id] = row, shard
+    _check_masks(rows, shard_of)
     return Reference(benchmark, dict(sorted(rows.items())), origin,
                      _label_set(folder) if benchmark == "pixmmvp" else None)
 
 
+def _check_masks(rows: Mapping[int, ReferenceRow], shard_of: Mapping[int, Path]) -> None:
+    """Every ground-truth mask must be a valid RLE of its row's size (decoded on the runs, vectorised)."""
+    for row in rows.values():
+        if row.mask["size"] != [row.height, row.width]:
+            raise ReferenceError(f"{shard_of[row.id]}: id {row.id}: mask size {row.mask['size']} differs from the "
+                                 f"row's height x width [{row.height}, {row.width}]")
+    problems = rle_ops.check_counts_many([row.mask["counts"] for row in rows.values()],
+                                         [row.height * row.width for row in rows.values()])
+    for row, problem in zip(rows.values(), problems):
+        if problem is not None:
+            raise ReferenceError(f"{shard_of[row.id]}: id {row.id}: corrupt ground-truth mask: {problem}")
+
+
 def _row(benchmark: str, values: Mapping[str, Any]) -> ReferenceRow:
+    for name, value in values.items():
+        if value is None and name not in _NULLABLE:
+            raise ValueError(f"{name} is null")
     options = list(values["options"] or [])
-    mask: Rle = {"size": [int(v) for v in values["mask"]["size"]], "counts": values["mask"]["counts"]}
+    counts = values["mask"]["counts"]
+    if not isinstance(counts, str):
+        raise ValueError(f"mask counts is {type(counts).__name__}, expected a compressed RLE string")
+    mask: Rle = {"size": [int(v) for v in values["mask"]["size"]], "counts": counts}
+    if len(mask["size"]) != 2:
+        raise ValueError(f"mask size {mask['size']} is not [height, width]")
     common = {"id": int(values["id"]), "height": int(values["height"]), "width": int(values["width"]),
               "mask": mask, "question": values["question"], "options": tuple(options), "answer": values["answer"],
               "expression": values["expression"]}

@@ -6,12 +6,17 @@ The file is ``{"images": [{"id", "file_name", "height"?, "width"?}], "annotation
 (compressed string or uncompressed list) on its own canvas, which may differ from the image size.
 Categories, ``area`` (VIA writes the bounding-box area there) and ``bbox`` are ignored: pixbench derives
 everything from the geometry.
+
+Ids are keys: a repeated ``images[].id`` or ``annotations[].id`` is an error naming the file, the id and
+both records (a COCO tool indexing by id would silently keep one of them), as is a key repeated inside
+a JSON object. Annotations may lack an id (PixCV-Bench's RLE masks do). A reader may be told of known
+repeats of a release (``known_id_repeats``), which are then warnings.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,18 +118,46 @@ UNREADABLE = object()
 
 
 def load_json(path: Path, report: Report) -> Any:
-    """The decoded file, or a sentinel after reporting that it is missing or not JSON."""
+    """The decoded file, or a sentinel after reporting that it is missing or not JSON.
+
+    A key repeated inside one JSON object is an error (``json`` would keep the last value silently:
+    in a VIA file, whose objects are keyed by image, that is a lost image).
+    """
+    repeated: list[str] = []
+
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    repeated.append(key)
+                seen.add(key)
+        return result
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=unique_keys)
     except FileNotFoundError:
         report.error(str(path), "", "", "file not found")
+        return UNREADABLE
+    except IsADirectoryError:
+        report.error(str(path), "", "", "is a folder, not a JSON file")
+        return UNREADABLE
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
         report.error(str(path), "", "", f"not valid JSON: {exc}")
-    return UNREADABLE
+        return UNREADABLE
+    for key in dict.fromkeys(repeated):
+        report.error(str(path), "", "", f"duplicate key {key!r} in a JSON object (only its last value would be kept)")
+    return data
 
 
-def read_coco_json(path: str | Path, report: Report) -> AnnotationSet:
-    """Read a COCO-style annotation file; problems go to ``report`` and bad records are skipped."""
+def read_coco_json(path: str | Path, report: Report, *,
+                   known_id_repeats: Mapping[int, Collection[int]] | None = None) -> AnnotationSet:
+    """Read a COCO-style annotation file; problems go to ``report`` and bad records are skipped.
+
+    ``known_id_repeats`` maps an annotation id to the image ids of its known, tolerated repeats (a
+    quirk of a released file): an id used once on each of exactly those images is a warning.
+    """
     path = Path(path)
     result = AnnotationSet(path=str(path))
     data = load_json(path, report)
@@ -137,10 +170,38 @@ def read_coco_json(path: str | Path, report: Report) -> AnnotationSet:
         return result
     _read_images(data["images"], result, report)
     _read_regions(data["annotations"], result, report)
+    check_annotation_ids(result, report, known_id_repeats or {})
     return result
 
 
+def check_annotation_ids(annotations: AnnotationSet, report: Report,
+                         known_id_repeats: Mapping[int, Collection[int]]) -> None:
+    """Report annotation ids used more than once: errors, or warnings for the known repeats."""
+    by_id: dict[int, list[Region]] = {}
+    for regions in annotations.regions.values():
+        for region in regions:
+            if region.annotation_id is not None:
+                by_id.setdefault(region.annotation_id, []).append(region)
+    for annotation_id, regions in sorted(by_id.items()):
+        if len(regions) < 2:
+            continue
+        regions.sort(key=lambda r: r.index)
+        images = [r.image_id for r in regions]
+        known = known_id_repeats.get(annotation_id)
+        if known is not None and sorted(images) == sorted(set(known)):
+            report.warning(annotations.path, f"annotation id {annotation_id} (images {', '.join(map(str, images))})",
+                           "id", "repeated annotation id, known in the release (two exports merged, each "
+                                 "numbered from 1); both annotations are kept")
+            continue
+        first = regions[0]
+        for region in regions[1:]:
+            report.error(annotations.path, f"annotations[{region.index}] (image {region.image_id})", "id",
+                         f"duplicate annotation id {annotation_id}, first at annotations[{first.index}] "
+                         f"(image {first.image_id})")
+
+
 def _read_images(entries: Sequence[Any], result: AnnotationSet, report: Report) -> None:
+    first_at: dict[int, int] = {}
     for position, entry in enumerate(entries):
         record = f"images[{position}]"
         if not isinstance(entry, dict):
@@ -150,9 +211,11 @@ def _read_images(entries: Sequence[Any], result: AnnotationSet, report: Report) 
         if image_id is None:
             report.error(result.path, record, "id", f"expected an integer id, but got {entry.get('id')!r}")
             continue
-        if image_id in result.images:
-            report.error(result.path, f"image {image_id}", "id", "duplicate image id")
+        if image_id in first_at:
+            report.error(result.path, f"image {image_id}", "id",
+                         f"duplicate image id {image_id} at images[{position}], first at images[{first_at[image_id]}]")
             continue
+        first_at[image_id] = position
         file_name = entry.get("file_name")
         if not isinstance(file_name, str) or not file_name:
             report.error(result.path, f"image {image_id}", "file_name", "missing file name")
@@ -177,8 +240,10 @@ def _read_regions(entries: Sequence[Any], result: AnnotationSet, report: Report)
             report.error(result.path, record, "image_id",
                          f"refers to image {entry.get('image_id')!r}, which the file does not list")
             continue
-        # Annotation ids are only labels here: VIA exports repeat them across images.
+        # Ids name records in messages and must be unique (see check_annotation_ids); some files lack them.
         annotation_id = _as_int(entry.get("id"))
+        if annotation_id is None and entry.get("id") is not None:
+            report.error(result.path, record, "id", f"expected an integer id, but got {entry.get('id')!r}")
         region = Region(image_id, position, annotation_id)
         try:
             polygons, rle = parse_segmentation(entry.get("segmentation"))

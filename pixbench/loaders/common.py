@@ -4,6 +4,10 @@ A hub folder is what ``huggingface_hub.upload_folder`` pushes and ``datasets.loa
 reads: ``README.md`` (dataset card with a YAML header holding ``configs:`` and ``dataset_info``) and
 ``data/test-*.parquet``. Writing is deterministic: rows in the order given (by id), a fixed number of
 rows per shard and per row group, no timestamps, so the same inputs give byte-identical files.
+
+A build only writes into a folder that is new, empty, or an earlier build of the same benchmark
+(:func:`inspect_out_dir`); ``force`` replaces what a build writes in any other folder and leaves the
+rest in place. Nothing outside the folder is touched and no symbolic link is followed when removing.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -50,6 +56,8 @@ class BuildResult:
     summary: dict[str, Any]
     report: Report = field(default_factory=Report)
     files: list[str] = field(default_factory=list)
+    #: Entries of the folder that the build did not write and left in place (only with ``force``).
+    left_in_place: list[str] = field(default_factory=list)
 
 
 def read_csv_rows(path: Path, required: Sequence[str], report: Report,
@@ -155,43 +163,176 @@ def rows_to_table(rows: Sequence[Mapping[str, Any]], features: Features) -> pa.T
     return pa.Table.from_pydict(columns, schema=features.arrow_schema)
 
 
+#: The entries a build writes in its folder (besides its shards under ``data/``).
+CARD_FILE = "README.md"
+DATA_FOLDER = "data"
+#: Staging folders of a build (``tempfile`` names); one left behind by a killed build is pixbench's.
+_STAGING_PREFIX = ".build-"
+_STAGING_NAME = re.compile(r"\.build-[a-z0-9_]{8}")
+_LISTED = 5
+
+
+class OutDirError(ValueError):
+    """The output folder cannot take the build; nothing was written."""
+
+
+@dataclass(frozen=True)
+class OutDirPlan:
+    """What writing a build into ``out_dir`` replaces, and what it leaves alone.
+
+    ``remove``: entries a build owns (its card, summary, ``data/*.parquet`` shards, staging leftovers),
+    removed just before the new files move in; ``left_in_place``: everything else (only with ``force``).
+    """
+
+    out_dir: Path
+    remove: tuple[Path, ...] = ()
+    left_in_place: tuple[str, ...] = ()
+
+
+def _shown(path: Path, root: Path) -> str:
+    name = path.relative_to(root).as_posix()
+    if path.is_symlink():
+        return f"{name} (symbolic link)"
+    return f"{name}/" if path.is_dir() else name
+
+
+def _listing(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:_LISTED])
+    return shown + (f" and {len(names) - _LISTED} more" if len(names) > _LISTED else "")
+
+
+def _real_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _real_file(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
+def _summary_benchmark(path: Path) -> str | None:
+    """The benchmark named by a build summary that pixbench wrote, else ``None``."""
+    if not _real_file(path):
+        return None
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(summary, dict) or not isinstance(summary.get("pixbench_version"), str):
+        return None
+    benchmark = summary.get("benchmark")
+    return benchmark if isinstance(benchmark, str) and benchmark else None
+
+
+def inspect_out_dir(out_dir: Path, benchmark: str | None, *, force: bool = False) -> OutDirPlan:
+    """Check that a build may write into ``out_dir``; raise :class:`OutDirError` (nothing touched) if not.
+
+    A build may write into a folder that does not exist yet, an empty folder, or an earlier build of
+    the same benchmark: a folder holding ``build_summary.json`` written by pixbench and otherwise only
+    what a build writes (``README.md``, a ``data/`` folder of ``*.parquet`` files, and the ``.build-*``
+    staging folder of an interrupted build), all regular files and folders, no symbolic links. With
+    ``force`` any folder is accepted: those entries are replaced (a symbolic link is removed, never
+    followed) and every other entry is left in place. A path that is a file is refused even with ``force``.
+    """
+    if out_dir.is_symlink() and not out_dir.exists():
+        raise OutDirError(f"{out_dir} is a broken symbolic link; choose another output folder")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutDirError(f"{out_dir} is a file, not a folder; choose another output folder")
+    if not out_dir.exists():
+        for parent in out_dir.absolute().parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise OutDirError(f"cannot create {out_dir}: {parent} is a file, not a folder")
+                break
+        return OutDirPlan(out_dir)
+    try:
+        entries = sorted(out_dir.iterdir())
+    except OSError as exc:
+        raise OutDirError(f"cannot read the output folder {out_dir}: {exc}") from None
+    remove: list[Path] = []
+    foreign: list[Path] = []
+    found = None
+    for entry in entries:
+        name = entry.name
+        if name == BUILD_SUMMARY_FILE:
+            found = _summary_benchmark(entry)
+            (remove if found is not None or force else foreign).append(entry)
+        elif name == CARD_FILE:
+            (remove if _real_file(entry) or force else foreign).append(entry)
+        elif name == DATA_FOLDER and _real_dir(entry):
+            for item in sorted(entry.iterdir()):
+                is_shard = item.name.endswith(".parquet") and (_real_file(item) or force)
+                (remove if is_shard else foreign).append(item)
+        elif name == DATA_FOLDER and force:
+            remove.append(entry)  # a file or a symbolic link named data: removed, never followed
+        elif _STAGING_NAME.fullmatch(name) and _real_dir(entry):
+            remove.append(entry)
+        else:
+            foreign.append(entry)
+    left = [_shown(path, out_dir) for path in foreign]
+    if force or not entries:
+        return OutDirPlan(out_dir, tuple(remove), tuple(left))
+    advice = ("Nothing was written. Choose a new or empty folder, or pass --force to replace README.md, "
+              "build_summary.json and data/*.parquet there (other files are left in place).")
+    if found is None:
+        at_stake = sorted([_shown(path, out_dir) for path in remove if not _STAGING_NAME.fullmatch(path.name)]
+                          + left)
+        if not at_stake:  # nothing but an empty data/ folder or the staging folder of a killed build
+            return OutDirPlan(out_dir, tuple(remove))
+        raise OutDirError(f"{out_dir} is not an earlier pixbench build (it has no build_summary.json written by "
+                          f"pixbench) and holds {_listing(at_stake)}. {advice}")
+    if left:
+        raise OutDirError(f"{out_dir} holds files that a pixbench build did not write: {_listing(left)}. {advice}")
+    if benchmark is not None and found != benchmark:
+        raise OutDirError(f"{out_dir} holds a {found} build; building {benchmark} there would replace it. "
+                          "Nothing was written. Choose another folder, or pass --force to replace it.")
+    return OutDirPlan(out_dir, tuple(remove))
+
+
+def _remove(path: Path) -> None:
+    """Delete one entry of the output folder; a symbolic link is unlinked, never followed."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path)
+
+
 def write_hub_folder(out_dir: Path, *, shards: Mapping[str, Sequence[Mapping[str, Any]]], features: Features,
-                     card_for: Callable[[int], str], summary: Mapping[str, Any]) -> list[str]:
+                     card_for: Callable[[int], str], summary: Mapping[str, Any], force: bool = False) -> list[str]:
     """Write ``data/<prefix>-NNNNN-of-MMMMM.parquet`` shards, ``README.md`` and the build summary.
 
-    Everything is written to a temporary folder first and moved into place only when complete, so a
-    failed build never leaves a half-written dataset; stale shards of an earlier build are removed.
+    ``out_dir`` must be new, empty or an earlier build of the same benchmark (see :func:`inspect_out_dir`;
+    ``force`` accepts any folder). Everything is written to a temporary folder first and moved into
+    place only when complete, so a failed build never leaves a half-written dataset; the card, summary
+    and shards of an earlier build are replaced (stale shards removed), nothing else is touched.
     ``card_for`` receives the Arrow size of the data in bytes (the card's ``num_bytes``) and returns
     the card text. Returns the relative paths written.
     """
+    plan = inspect_out_dir(out_dir, summary.get("benchmark"), force=force)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     num_bytes = 0
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".build-") as tmp:
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=_STAGING_PREFIX) as tmp:
         staging = Path(tmp)
-        (staging / "data").mkdir()
+        (staging / DATA_FOLDER).mkdir()
         for prefix, rows in shards.items():
             count = max(1, -(-len(rows) // ROWS_PER_SHARD))
             for index in range(count):
                 part = rows[index * ROWS_PER_SHARD:(index + 1) * ROWS_PER_SHARD]
-                relative = f"data/{prefix}-{index:05d}-of-{count:05d}.parquet"
+                relative = f"{DATA_FOLDER}/{prefix}-{index:05d}-of-{count:05d}.parquet"
                 table = rows_to_table(part, features)
                 num_bytes += table.nbytes
                 pq.write_table(table, staging / relative,
                                row_group_size=ROWS_PER_ROW_GROUP, compression="zstd", write_statistics=True)
                 written.append(relative)
-        (staging / "README.md").write_text(card_for(num_bytes), encoding="utf-8")
+        (staging / CARD_FILE).write_text(card_for(num_bytes), encoding="utf-8")
         (staging / BUILD_SUMMARY_FILE).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n",
                                                   encoding="utf-8")
-        old_data = out_dir / "data"
-        if old_data.exists():
-            shutil.rmtree(old_data)
-        for name in ("data", "README.md", BUILD_SUMMARY_FILE):
-            target = out_dir / name
-            if target.is_file():
-                target.unlink()
-            shutil.move(str(staging / name), str(target))
-    return [*written, "README.md", BUILD_SUMMARY_FILE]
+        for path in plan.remove:
+            _remove(path)
+        (out_dir / DATA_FOLDER).mkdir(exist_ok=True)
+        for relative in [*written, CARD_FILE, BUILD_SUMMARY_FILE]:
+            os.replace(staging / relative, out_dir / relative)
+    return [*written, CARD_FILE, BUILD_SUMMARY_FILE]
 
 
 def summary_header(benchmark: str, rows: int, extra: Mapping[str, Any]) -> dict[str, Any]:

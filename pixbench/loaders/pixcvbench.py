@@ -38,6 +38,14 @@ SOURCES = ("ADE20K", "COCO")
 #: json image id = CV-Bench idx - offset, per source.
 ID_OFFSETS = {"ADE20K": 0, "COCO": 633}
 EXPECTED_ROWS = {"ADE20K": 633, "COCO": 805}
+#: Annotation ids the released files repeat (id -> its images): ADE20K's json merges two VIA exports,
+#: each numbered from 1. These are warnings; any other repeated id is an error.
+KNOWN_ID_REPEATS: dict[str, dict[int, frozenset[int]]] = {
+    "ADE20K": {1: frozenset({343, 473}), 2: frozenset({343, 473}), 3: frozenset({344, 473}),
+               4: frozenset({344, 473}), 5: frozenset({348, 473}), 6: frozenset({348, 473}),
+               7: frozenset({348, 473})},
+    "COCO": {},
+}
 CVBENCH_COLUMNS = ("idx", "type", "task", "image", "question", "choices", "answer", "prompt", "source",
                    "source_filename")
 
@@ -147,7 +155,8 @@ class Inputs:
 def read_inputs(annotations_dir: Path, report: Report) -> Inputs:
     """Read and cross-check the annotation folder (no images needed)."""
     objects = read_objects(annotations_dir, report)
-    annotations = {source: read_coco_json(annotations_dir / source / "FinalSegmentations.json", report)
+    annotations = {source: read_coco_json(annotations_dir / source / "FinalSegmentations.json", report,
+                                          known_id_repeats=KNOWN_ID_REPEATS[source])
                    for source in SOURCES}
     entry_of: dict[int, ImageEntry] = {}
     for qid, row in sorted(objects.items()):
@@ -321,8 +330,13 @@ def summarize(rows: list[dict[str, Any]], report: Report, *, with_images: bool) 
 
 
 def build(*, cvbench_paths: Sequence[Path], annotations_dir: Path, out_dir: Path,
-          with_images: bool = True) -> BuildResult:
-    """Build the PixCV-Bench hub folder; raise :class:`AnnotationError` (nothing written) on any error."""
+          with_images: bool = True, force: bool = False) -> BuildResult:
+    """Build the PixCV-Bench hub folder; raise :class:`AnnotationError` (nothing written) on any error.
+
+    ``out_dir`` must be new, empty or an earlier PixCV-Bench build, else :class:`common.OutDirError`;
+    ``force`` writes into any folder (see :func:`common.inspect_out_dir`).
+    """
+    plan = common.inspect_out_dir(out_dir, NAME, force=force)
     report = Report()
     inputs = read_inputs(annotations_dir, report)
     cvbench = read_cvbench(cvbench_paths, report)
@@ -338,9 +352,9 @@ def build(*, cvbench_paths: Sequence[Path], annotations_dir: Path, out_dir: Path
     shards = {f"{common.SPLIT}-{source.lower()}": [row for row in rows if row["source"] == source]
               for source in SOURCES}
     files = common.write_hub_folder(
-        out_dir, shards=shards, features=features, summary=summary,
+        out_dir, shards=shards, features=features, summary=summary, force=force,
         card_for=lambda num_bytes: render_card(features, summary, num_rows=len(rows), num_bytes=num_bytes))
-    return BuildResult(out_dir, summary, report, files)
+    return BuildResult(out_dir, summary, report, files, list(plan.left_in_place))
 
 
 def render_card(features: Features, summary: dict[str, Any], *, num_rows: int, num_bytes: int) -> str:

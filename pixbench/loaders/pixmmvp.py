@@ -339,11 +339,16 @@ def summarize(rows: list[dict[str, Any]], report: Report, *, corrections: bool, 
 
 
 def build(*, annotations_dir: Path, out_dir: Path, mmvp_dir: Path | None = None, with_images: bool = True,
-          corrections: bool = False) -> BuildResult:
-    """Build the PixMMVP hub folder; raise :class:`AnnotationError` (nothing written) on any error."""
+          corrections: bool = False, force: bool = False) -> BuildResult:
+    """Build the PixMMVP hub folder; raise :class:`AnnotationError` (nothing written) on any error.
+
+    ``out_dir`` must be new, empty or an earlier PixMMVP build, else :class:`common.OutDirError`;
+    ``force`` writes into any folder (see :func:`common.inspect_out_dir`).
+    """
     if with_images and mmvp_dir is None:
         raise ValueError("Expected the MMVP folder (--mmvp) to embed images; use --no-images for an "
                          "annotations-only build")
+    plan = common.inspect_out_dir(out_dir, NAME, force=force)
     report = Report()
     inputs = read_inputs(annotations_dir, mmvp_dir, report)
     # Rows are built even after input errors, so that one run lists image and polygon problems too.
@@ -352,9 +357,9 @@ def build(*, annotations_dir: Path, out_dir: Path, mmvp_dir: Path | None = None,
     summary = summarize(rows, report, corrections=corrections, with_images=with_images)
     features = FEATURES if with_images else FEATURES_NO_IMAGES
     files = common.write_hub_folder(
-        out_dir, shards={common.SPLIT: rows}, features=features, summary=summary,
+        out_dir, shards={common.SPLIT: rows}, features=features, summary=summary, force=force,
         card_for=lambda num_bytes: render_card(features, summary, num_rows=len(rows), num_bytes=num_bytes))
-    return BuildResult(out_dir, summary, report, files)
+    return BuildResult(out_dir, summary, report, files, list(plan.left_in_place))
 
 
 def render_card(features: Features, summary: dict[str, Any], *, num_rows: int, num_bytes: int) -> str:

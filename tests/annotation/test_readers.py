@@ -114,3 +114,87 @@ def test_via1_regions_dict(tmp_path):
         "0": {"shape_attributes": {"name": "rect", "x": 5, "y": 5, "width": 1, "height": 1}}}}}
     result = read_via_json(write(tmp_path, via1), Report())
     assert [r.polygons[0][0] for r in result.regions[1]] == [5.0, 0.0]
+
+
+def _two_images(annotations):
+    return {"images": [{"id": 1, "file_name": "1.jpg"}, {"id": 2, "file_name": "2.jpg"}],
+            "annotations": annotations}
+
+
+SQUARE = [[0, 0, 3, 0, 3, 3, 0, 3]]
+
+
+@pytest.mark.parametrize("images", [(1, 2), (1, 1)])
+def test_duplicate_annotation_id_is_an_error(tmp_path, images):
+    data = _two_images([{"id": 7, "image_id": images[0], "segmentation": SQUARE},
+                        {"id": 8, "image_id": 1, "segmentation": SQUARE},
+                        {"id": "7", "image_id": images[1], "segmentation": SQUARE}])
+    report = Report()
+    result = read_coco_json(write(tmp_path, data), report)
+    (error,) = report.errors
+    assert error.file.endswith("ann.json") and error.field == "id"
+    assert error.record == f"annotations[2] (image {images[1]})"
+    assert error.message == f"duplicate annotation id 7, first at annotations[0] (image {images[0]})"
+    assert result.region_count == 3  # both kept, so later checks still see them; the error stops builds
+
+
+def test_duplicate_image_id_names_both_records(tmp_path):
+    data = {"images": [{"id": 4, "file_name": "a.jpg"}, {"id": 5, "file_name": "b.jpg"},
+                       {"id": 4.0, "file_name": "c.jpg"}], "annotations": []}
+    report = Report()
+    read_coco_json(write(tmp_path, data), report)
+    assert [str(p) for p in report.errors] == [
+        f"error: {tmp_path / 'ann.json'}: image 4 [id]: duplicate image id 4 at images[2], first at images[0]"]
+
+
+def test_known_id_repeats_are_warnings_and_only_those(tmp_path):
+    data = _two_images([{"id": 1, "image_id": 1, "segmentation": SQUARE},
+                        {"id": 1, "image_id": 2, "segmentation": SQUARE}])
+    report = Report()
+    read_coco_json(write(tmp_path, data), report, known_id_repeats={1: {1, 2}})
+    assert report.ok and len(report.warnings) == 1 and "repeated annotation id" in report.format()
+    for known in ({2: {1, 2}}, {1: {1, 3}}, {1: {1}}):  # another id, other images: still errors
+        report = Report()
+        read_coco_json(write(tmp_path, data), report, known_id_repeats=known)
+        assert len(report.errors) == 1 and "duplicate annotation id 1" in report.format()
+    data["annotations"].append({"id": 1, "image_id": 2, "segmentation": SQUARE})  # a third copy
+    report = Report()
+    read_coco_json(write(tmp_path, data), report, known_id_repeats={1: {1, 2}})
+    assert len(report.errors) == 2
+
+
+def test_non_integer_annotation_id_and_repeated_json_keys(tmp_path):
+    text = ('{"images": [{"id": 1, "file_name": "1.jpg"}], "annotations": '
+            '[{"id": "x7", "image_id": 1, "segmentation": [[0, 0, 3, 0, 3, 3]]}], "images": []}')
+    report = Report()
+    read_coco_json(write(tmp_path, text), report)
+    text = report.format()
+    assert "duplicate key 'images' in a JSON object" in text
+    report = Report()
+    data = _two_images([{"id": "x7", "image_id": 1, "segmentation": SQUARE}])
+    read_coco_json(write(tmp_path, data), report)
+    assert "annotations[0] [id]: expected an integer id, but got 'x7'" in report.format()
+
+
+def test_via_repeated_image_key_is_an_error(tmp_path):
+    entry = '{"filename": "a.jpg", "regions": []}'
+    report = Report()
+    result = read_via_json(write(tmp_path, '{"a.jpg1": ' + entry + ', "a.jpg1": ' + entry + '}'), report)
+    assert "duplicate key 'a.jpg1' in a JSON object" in report.format() and len(result.images) == 1
+
+
+def test_real_files_repeat_only_the_known_ids(shared_data):
+    """The released files: unique image ids; annotation ids unique but for ADE20K's known repeats."""
+    from pixbench.loaders.pixcvbench import KNOWN_ID_REPEATS
+
+    for path, known in ((shared_data / "pixmmvp" / "Segmentations.json", {}),
+                        (shared_data / "pixcvbench" / "ADE20K" / "FinalSegmentations.json", KNOWN_ID_REPEATS["ADE20K"]),
+                        (shared_data / "pixcvbench" / "COCO" / "FinalSegmentations.json", KNOWN_ID_REPEATS["COCO"])):
+        report = Report()
+        read_coco_json(path, report, known_id_repeats=known)
+        assert report.ok, report.format()
+        repeats = [p for p in report.warnings if p.field == "id"]
+        assert len(repeats) == len(known), path
+        report = Report()
+        read_coco_json(path, report)  # without the pin, every repeat is an error
+        assert len(report.errors) == len(known), path

@@ -117,3 +117,26 @@ def test_several_parquet_files(tmp_path, raw):
     assert result.summary["rows"] == 6 and not result.summary["images_embedded"]
     ds = load_dataset(str(tmp_path / "out"), split="test")
     assert "image" not in ds.column_names and ds[0]["height"] == 60
+
+
+def test_duplicate_annotation_id_stops_build_and_check(tmp_path, raw, capsys):
+    from pixbench.cli import main
+
+    parquet, ann = raw
+    data = json.loads((ann / "ADE20K" / "FinalSegmentations.json").read_text())
+    ids = [a.get("id") for a in data["annotations"]]
+    assert ids.count(1) == 1  # the polygon of image 2
+    data["annotations"][0]["id"] = 1  # image 0's RLE mask takes the same id
+    (ann / "ADE20K" / "FinalSegmentations.json").write_text(json.dumps(data))
+    with pytest.raises(AnnotationError, match=r"FinalSegmentations.json: annotations\[\d\] \(image 2\) \[id\]: "
+                                              r"duplicate annotation id 1, first at annotations\[0\] \(image 0\)"):
+        pixcvbench.build(cvbench_paths=[parquet], annotations_dir=ann, out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert main(["check-annotations", "pixcvbench", str(ann)]) == 1
+    assert "duplicate annotation id 1" in capsys.readouterr().err
+
+
+def test_known_id_repeats_are_pinned_to_the_release():
+    known = pixcvbench.KNOWN_ID_REPEATS["ADE20K"]
+    assert sorted(known) == list(range(1, 8)) and all(473 in images and len(images) == 2 for images in known.values())
+    assert pixcvbench.KNOWN_ID_REPEATS["COCO"] == {}

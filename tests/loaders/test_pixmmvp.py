@@ -151,3 +151,24 @@ def test_unlinked_image_file_name(tmp_path, raw):
     (ann / "Segmentations.json").write_text(json.dumps(seg))
     _expect_failure(tmp_path, mmvp, ann, "image 1 [file_name]: expected '<question id>.jpg', but got 'one.jpg'",
                     "Segmentations.json [ids]: 1 question id(s) missing: [1]")
+
+
+def test_duplicate_annotation_and_image_ids_stop_build_and_check(tmp_path, raw, capsys):
+    from pixbench.cli import main
+
+    mmvp, ann = raw
+    seg = json.loads((ann / "Segmentations.json").read_text())
+    second = seg["annotations"][1]
+    second["id"] = seg["annotations"][0]["id"]  # another image's annotation, same id
+    seg["images"].append(dict(seg["images"][0], file_name="extra.jpg"))
+    (ann / "Segmentations.json").write_text(json.dumps(seg))
+    dup = f"annotations[1] (image {second['image_id']}) [id]: duplicate annotation id 1, first at annotations[0]"
+    _expect_failure(tmp_path, mmvp, ann, f"Segmentations.json: {dup}",
+                    "Segmentations.json: image 1 [id]: duplicate image id 1 at images[8], first at images[0]")
+    assert main(["build", "pixmmvp", "--mmvp", str(mmvp), "--annotations", str(ann),
+                 "--out", str(tmp_path / "cli")]) == 1
+    assert dup in capsys.readouterr().err and not (tmp_path / "cli").exists()
+    report, _ = pixmmvp.check(ann)
+    assert any(dup in str(p) for p in report.errors)
+    assert main(["check-annotations", "pixmmvp", str(ann)]) == 1
+    assert dup in capsys.readouterr().err
