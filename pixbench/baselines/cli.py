@@ -43,7 +43,8 @@ in the image (no -> "selected": "none"), then which red-highlighted candidate sh
 at most 12, then a final round). Without it, score the file with --select oracle (PixFoundation-dagger)
 or --select score (a+s).
 
-The run resumes: lines already in OUT are skipped (settings are kept in OUT.run.json and must match).
+The run resumes: lines already in OUT are skipped (settings are kept in OUT.run.json and must match;
+local paths are compared resolved, a --sam-checkpoint by the sha256 of its content).
 Several processes share the rows when launched with accelerate; the main process merges their shards:
   accelerate launch --num_processes 4 -m pixbench.baselines attend-segment ... (GPUs)
   accelerate launch --multi_gpu --num_processes 2 -m pixbench.baselines attend-segment --device cpu ...
@@ -111,8 +112,9 @@ def _add_sam_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("SAM (one of)")
     group.add_argument("--sam-checkpoint", metavar="PATH",
                        help="a segment-anything checkpoint (.pth), used with --sam-type")
-    group.add_argument("--sam-type", default="vit_h", choices=("vit_h", "vit_l", "vit_b"),
-                       help="segment-anything model type of --sam-checkpoint (default vit_h)")
+    group.add_argument("--sam-type", default="vit_h", choices=("vit_h", "vit_l", "vit_b", "tiny"),
+                       help="segment-anything model type of --sam-checkpoint (default vit_h; tiny: the random "
+                            "test checkpoint DIR/sam_tiny.pth of `make-tiny`)")
     group.add_argument("--sam-model", metavar="HUB_ID_OR_DIR",
                        help="a transformers SAM instead: hub id (facebook/sam-vit-huge) or local folder")
 
@@ -128,13 +130,25 @@ def _add_phrase_options(parser: argparse.ArgumentParser) -> None:
                             "python -m spacy download en_core_web_lg)")
 
 
+#: Temperature of the vision judge (automatic selection). The published A-dagger protocol's 0.2 is for the
+#: accuracy judge; no temperature is published for the selection, so it stays greedy (and its cache valid).
+VISION_JUDGE_TEMPERATURE = 0.0
+
+
 def _add_judge_options(parser: argparse.ArgumentParser) -> None:
+    from pixbench.metrics.judge import refresh_argument, temperature_argument
+
     group = parser.add_argument_group("vision judge")
     group.add_argument("--judge-model", default="gpt-4o", help="judge model (default gpt-4o)")
+    group.add_argument("--judge-temperature", type=temperature_argument, default=VISION_JUDGE_TEMPERATURE,
+                       metavar="T", help=f"vision judge sampling temperature (default {VISION_JUDGE_TEMPERATURE}; "
+                                         "part of the cache key)")
     group.add_argument("--judge-base-url", metavar="URL",
                        help="an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)")
     group.add_argument("--judge-cache", metavar="PATH", help="SQLite file of cached verdicts")
-    group.add_argument("--refresh-judge", action="store_true", help="ask again even when a verdict is cached")
+    group.add_argument("--refresh-judge", nargs="?", const="all", type=refresh_argument, metavar="all|undetermined",
+                       help="ask again even when a verdict is cached: all (the default), or only the undetermined "
+                            "ones (replies the parser could not read)")
     group.add_argument("--judge-concurrency", type=int, default=8, help="requests in flight at once (default 8)")
     group.add_argument("--judge-retries", type=int, default=5, help="retries of a failed request (default 5)")
 
@@ -197,14 +211,20 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
     tiny = sub.add_parser("make-tiny", help="write tiny random models to try the commands offline",
                           description="Write a tiny random LLaVA, Qwen2-VL and transformers SAM (a few MB, "
-                                      "random outputs) to DIR/llava, DIR/qwen2-vl and DIR/sam, for trying "
-                                      "attend-segment and explain without downloading weights.",
+                                      "random outputs) to DIR/llava, DIR/qwen2-vl and DIR/sam, and a tiny "
+                                      "segment-anything checkpoint to DIR/sam_tiny.pth (--sam-checkpoint with "
+                                      "--sam-type tiny), for trying attend-segment and explain without "
+                                      "downloading weights.",
                           formatter_class=argparse.RawDescriptionHelpFormatter,
                           epilog=textwrap.dedent("""\
                               example:
                                 pixbench baseline make-tiny tiny && pixbench demo --out demo
                                 pixbench baseline attend-segment --model tiny/llava --sam-model tiny/sam \\
                                     --phrases rules --benchmark pixmmvp --data demo/PixMMVP --out tiny.jsonl \\
+                                    --max-new-tokens 24 --temperature 1
+                                pixbench baseline attend-segment --model tiny/llava \\
+                                    --sam-checkpoint tiny/sam_tiny.pth --sam-type tiny --phrases rules \\
+                                    --benchmark pixmmvp --data demo/PixMMVP --out tiny-sa.jsonl \\
                                     --max-new-tokens 24 --temperature 1"""))
     tiny.add_argument("out", type=Path, metavar="DIR")
     tiny.add_argument("--seed", type=int, default=0)
@@ -260,18 +280,21 @@ def _check_sam(args: argparse.Namespace, needed: bool) -> None:
 
 def _sam_name(args: argparse.Namespace) -> str:
     if args.sam_checkpoint:
-        return f"segment-anything:{args.sam_type}:{Path(args.sam_checkpoint).name}"
-    return f"transformers:{args.sam_model}" if args.sam_model else ""
+        return f"segment-anything:{args.sam_type}:{_resolved(args.sam_checkpoint)}"
+    return f"transformers:{_resolved(args.sam_model)}" if args.sam_model else ""
 
 
 def _make_judge(args: argparse.Namespace) -> Any:
-    from pixbench.metrics.judge import JudgeCache, OpenAICompatibleJudge
+    from pixbench.metrics.judge import JudgeCache, JudgeCacheError, OpenAICompatibleJudge
 
-    cache = JudgeCache(args.judge_cache) if args.judge_cache else JudgeCache()
+    try:
+        cache = JudgeCache(args.judge_cache) if args.judge_cache else JudgeCache()
+    except JudgeCacheError as exc:
+        raise _UsageError(f"the vision judge cannot be used: --judge-cache {exc}") from None
     try:
         return OpenAICompatibleJudge(model=args.judge_model, base_url=args.judge_base_url, cache=cache,
                                      refresh=args.refresh_judge, concurrency=args.judge_concurrency,
-                                     max_retries=args.judge_retries)
+                                     max_retries=args.judge_retries, temperature=args.judge_temperature)
     except (ValueError, ImportError) as exc:
         cache.close()
         raise _UsageError(f"the vision judge cannot be used: {exc}") from None
@@ -326,7 +349,8 @@ def cmd_attend_segment(args: argparse.Namespace) -> int:
                            out=args.out, model_name=args.model_name or _model_name(args.model),
                            model_path=_resolved(args.model),
                            probes=tuple(dict.fromkeys(args.probe)), dataset_config=args.dataset_config,
-                           segmenter_name=_sam_name(args) if needs_masks else "",
+                           sam_checkpoint=args.sam_checkpoint if needs_masks else None, sam_type=args.sam_type,
+                           sam_model=args.sam_model if needs_masks else None,
                            phrases_name="", settings=_settings(args), seed=args.seed, ids=_parse_ids(args.ids),
                            limit=args.limit, overwrite=args.overwrite, progress=args.progress,
                            template=args.template, family=args.family)

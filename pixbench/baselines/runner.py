@@ -10,6 +10,17 @@ Resuming
     Lines already in the output (or in shards left by an interrupted run) are skipped; a partial last
     line of a shard is ignored and redone. The settings of a run are stored beside the output in
     ``OUT.run.json``; resuming with different settings is refused (start over with ``overwrite``).
+    Every local path there (model, SAM folder or checkpoint, data) is stored resolved (absolute), and
+    hub ids as typed; the settings given on resume are resolved the same way, so ``tiny/sam`` and
+    ``/abs/tiny/sam`` are one setting. A segment-anything checkpoint is identified by the sha256 of its
+    content (``sam_checkpoint_sha256``; its resolved path is kept for information only): the same file
+    moved elsewhere continues the run, another file under the same name does not.
+
+    Run files of older versions (no ``run_format``) recorded the checkpoint by file name only. They are
+    accepted when the SAM type and file name match the checkpoint given now (the content of the old one
+    cannot be checked; a warning says so) and then rewritten with the checkpoint's hash, so later resumes
+    are checked by content. Refusing them would force redoing a finished run's work over a gap in what
+    was recorded, not over a difference that is known.
 
 Determinism
     Each (row, probe) seeds torch with a value derived from (seed, benchmark, id, probe), so a row's
@@ -50,15 +61,18 @@ from pixbench.predictions import BENCHMARKS, PROBES, Prediction, prediction_to_j
 from pixbench.prompts import FAMILIES, UnknownTemplateError, get_template, render_prompt
 
 __all__ = [
+    "RUN_FORMAT",
     "DistributedContext",
     "RowPlan",
     "RunConfig",
     "RunSummary",
     "SelectSummary",
     "distributed_context",
+    "file_sha256",
     "merge_outputs",
     "plan_rows",
     "process_rows",
+    "resolve_path",
     "run_attend_segment",
     "select_in_file",
 ]
@@ -67,6 +81,11 @@ logger = logging.getLogger(__name__)
 
 MASK_PROBES = ("vqa", "segment")
 SELECT_CHUNK = 16
+#: Version of the ``OUT.run.json`` layout: 2 = resolved paths and the SAM checkpoint by content hash.
+RUN_FORMAT = 2
+#: Settings stored in ``OUT.run.json`` for information only (not compared on resume).
+INFORMATION_ONLY = frozenset({"sam_checkpoint"})
+HASH_CHUNK = 1 << 20
 
 
 class RunError(RuntimeError):
@@ -76,9 +95,31 @@ class RunError(RuntimeError):
 # ------------------------------------------------------------------------------------ configuration
 
 
+def resolve_path(name_or_path: str) -> str:
+    """An existing local file or folder as an absolute, resolved path (``~`` expanded); anything else
+    (a hub id such as ``facebook/sam-vit-huge``) as typed."""
+    path = Path(name_or_path).expanduser()
+    return str(path.resolve()) if path.exists() else name_or_path
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's content (hex), read in 1 MiB chunks (a 2.5 GB SAM checkpoint takes seconds)."""
+    digest = hashlib.sha256()
+    buffer = bytearray(HASH_CHUNK)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while size := handle.readinto(buffer):
+            digest.update(view[:size])
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class RunConfig:
-    """What one run does. ``model_name`` is written in every line's ``model`` field."""
+    """What one run does. ``model_name`` is written in every line's ``model`` field.
+
+    SAM is recorded from ``sam_checkpoint`` + ``sam_type`` (segment-anything) or ``sam_model``
+    (transformers) when given, else by ``segmenter_name`` (an injected segmenter).
+    """
 
     benchmark: str
     data: str
@@ -97,6 +138,9 @@ class RunConfig:
     progress: bool = True
     template: str | None = None
     family: str = "vanilla"
+    sam_checkpoint: str | None = None
+    sam_type: str = "vit_h"
+    sam_model: str | None = None
 
     def __post_init__(self) -> None:
         if self.benchmark not in BENCHMARKS:
@@ -110,13 +154,25 @@ class RunConfig:
             get_template(self.template)  # UnknownTemplateError (a ValueError) listing the valid ids
         if self.family not in FAMILIES:
             raise UnknownTemplateError(f"unknown model family {self.family!r}; valid families: {', '.join(FAMILIES)}")
+        if self.sam_checkpoint is not None and self.sam_model is not None:
+            raise ValueError("Expected one of sam_checkpoint and sam_model, not both")
 
     def fingerprint(self) -> dict[str, Any]:
-        """The settings that must match for a resumed run to continue the same output."""
-        return {"benchmark": self.benchmark, "data": self.data, "dataset_config": self.dataset_config,
-                "model": self.model_name, "model_path": self.model_path, "segmenter": self.segmenter_name,
-                "phrases": self.phrases_name, "generation": asdict(self.settings), "seed": self.seed,
-                "template": self.template, "family": self.family}
+        """The settings that must match for a resumed run to continue the same output (local paths
+        resolved, the SAM checkpoint hashed; ``sam_checkpoint`` itself is for information only)."""
+        segmenter, checkpoint, digest = self.segmenter_name, None, None
+        if self.sam_checkpoint is not None:
+            checkpoint = resolve_path(self.sam_checkpoint)
+            if not Path(checkpoint).is_file():
+                raise RunError(f"SAM checkpoint {self.sam_checkpoint}: no such file")
+            segmenter, digest = f"segment-anything:{self.sam_type}", file_sha256(checkpoint)
+        elif self.sam_model is not None:
+            segmenter = f"transformers:{resolve_path(self.sam_model)}"
+        return {"benchmark": self.benchmark, "data": resolve_path(self.data), "dataset_config": self.dataset_config,
+                "model": self.model_name, "model_path": resolve_path(self.model_path), "segmenter": segmenter,
+                "sam_checkpoint_sha256": digest, "sam_checkpoint": checkpoint, "phrases": self.phrases_name,
+                "generation": asdict(self.settings), "seed": self.seed, "template": self.template,
+                "family": self.family}
 
     def prompt(self, row: Mapping[str, Any], probe: str) -> str | None:
         """The prompt of ``probe`` for ``row``: the run's template where it fits the probe (a question
@@ -213,18 +269,60 @@ def _existing(out: Path) -> Iterator[dict[str, Any]]:
         yield from _read_lines(shard, lenient=True)
 
 
+def _legacy_settings(stored: Mapping[str, Any], wanted: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """Settings of a run file without ``run_format`` (older versions) in today's terms (module docstring).
+
+    Their SAM entry was ``segment-anything:TYPE:FILE_NAME`` (no hash) or ``transformers:AS_TYPED``.
+    """
+    upgraded = {"sam_checkpoint_sha256": None, **stored}
+    kind, _, rest = str(stored.get("segmenter") or "").partition(":")
+    if kind == "segment-anything" and "sam_checkpoint_sha256" not in stored:
+        sam_type, _, file_name = rest.partition(":")
+        upgraded["segmenter"] = f"segment-anything:{sam_type}"
+        given = wanted.get("sam_checkpoint")
+        if upgraded["segmenter"] == wanted.get("segmenter") and given and Path(given).name == file_name:
+            logger.warning("%s: written by an older pixbench that recorded the SAM checkpoint by file name only "
+                           "(%s), so its content cannot be checked; continuing with %s (sha256 %s), recorded by "
+                           "content from now on", path, file_name, given, wanted.get("sam_checkpoint_sha256"))
+            upgraded["sam_checkpoint_sha256"] = wanted.get("sam_checkpoint_sha256")
+        else:
+            upgraded["sam_checkpoint_sha256"] = f"unknown (an older run file naming only {file_name!r})"
+    elif kind == "transformers":
+        upgraded["segmenter"] = f"transformers:{resolve_path(rest)}"
+    for key in ("data", "model_path"):
+        if isinstance(upgraded.get(key), str):
+            upgraded[key] = resolve_path(upgraded[key])
+    return upgraded
+
+
+def _difference(key: str, stored: Mapping[str, Any], wanted: Mapping[str, Any]) -> str:
+    text = f"{key}: {stored.get(key)!r} != {wanted.get(key)!r}"
+    if key == "sam_checkpoint_sha256" and wanted.get(key) and stored.get("segmenter") == wanted.get("segmenter"):
+        given = wanted.get("sam_checkpoint")
+        if stored.get("sam_checkpoint"):
+            text += (f" (--sam-checkpoint {given} has other content than {stored['sam_checkpoint']}, the checkpoint "
+                     "this output was made with)")
+        else:
+            text += f" (this output was made with a checkpoint recorded by file name only, not {given})"
+    return text
+
+
 def _check_fingerprint(config: RunConfig) -> None:
     path = _run_file(config.out)
     wanted = config.fingerprint()
     has_output = config.out.exists() or bool(_shards(config.out))
     if path.exists() and has_output:
-        stored = json.loads(path.read_text(encoding="utf-8")).get("settings", {})
-        differences = [f"{k}: {stored.get(k)!r} != {v!r}" for k, v in wanted.items() if stored.get(k) != v]
+        record = json.loads(path.read_text(encoding="utf-8"))
+        stored = record.get("settings", {})
+        if record.get("run_format") is None:
+            stored = _legacy_settings(stored, wanted, path)
+        differences = [_difference(k, stored, wanted) for k, v in wanted.items()
+                       if k not in INFORMATION_ONLY and stored.get(k) != v]
         if differences:
             raise RunError(f"{config.out} was written with other settings ({'; '.join(differences)}); "
                            "pass --overwrite to start over, or choose another --out")
-    path.write_text(json.dumps({"pixbench_version": __version__, "settings": wanted}, indent=2) + "\n",
-                    encoding="utf-8")
+    record = {"pixbench_version": __version__, "run_format": RUN_FORMAT, "settings": wanted}
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
 def merge_outputs(out: Path, order: Mapping[tuple[str, int], int]) -> int:

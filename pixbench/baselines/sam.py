@@ -5,7 +5,8 @@ A :class:`PointSegmenter` sets an image once (``H x W x 3`` uint8 RGB) and predi
 (``multimask_output=True``), with SAM's predicted IoU for each.
 
 - :class:`SegmentAnythingSegmenter` wraps ``segment_anything.SamPredictor`` (build it from a checkpoint
-  with :meth:`SegmentAnythingSegmenter.from_checkpoint`, or inject any predictor). Points are mapped with
+  with :meth:`SegmentAnythingSegmenter.from_checkpoint`: SAM's ``vit_h``/``vit_l``/``vit_b``, or the
+  ``tiny`` test model of ``pixbench baseline make-tiny``; or inject any predictor). Points are mapped with
   the predictor's ``ResizeLongestSide`` transform and predicted in batches, as published.
 - :class:`TransformersSamSegmenter` wraps ``transformers``' ``SamModel`` and ``SamProcessor`` (a hub id
   such as ``facebook/sam-vit-huge`` or a local folder, :meth:`TransformersSamSegmenter.from_pretrained`).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import pickle
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -27,6 +29,8 @@ __all__ = ["PointSegmenter", "SegmentAnythingSegmenter", "TransformersSamSegment
 logger = logging.getLogger(__name__)
 
 INSTALL_HINT = 'pip install "pixbench[baselines]"'
+#: ``--sam-type`` of the tiny random segment-anything model that ``pixbench baseline make-tiny`` writes.
+TINY_TYPE = "tiny"
 #: Points per SAM decoder call (bounds the ``[batch, 3, H, W]`` mask tensor).
 POINT_BATCH = 32
 
@@ -79,14 +83,22 @@ class SegmentAnythingSegmenter:
     @classmethod
     def from_checkpoint(cls, checkpoint: str, model_type: str = "vit_h", *,
                         device: str = "cpu") -> SegmentAnythingSegmenter:
-        """Build SAM of ``model_type`` (``vit_h``, ``vit_l``, ``vit_b``) from a ``.pth`` checkpoint."""
+        """Build SAM of ``model_type`` (``vit_h``, ``vit_l``, ``vit_b``) from a ``.pth`` checkpoint.
+
+        ``model_type="tiny"`` builds the random test model of :func:`pixbench.baselines.tiny.tiny_segment_anything`
+        (64 px, one encoder block) and loads a checkpoint written by ``pixbench baseline make-tiny``.
+        """
         try:
             from segment_anything import SamPredictor, sam_model_registry
         except ImportError as exc:
             raise ImportError(f"SAM checkpoints need `segment-anything`: {INSTALL_HINT}") from exc
-        if model_type not in sam_model_registry:
-            raise ValueError(f"Expected a SAM model type in {sorted(sam_model_registry)}, but got {model_type!r}")
-        sam = sam_model_registry[model_type](checkpoint=checkpoint)
+        if model_type == TINY_TYPE:
+            sam = _load_tiny_segment_anything(checkpoint)
+        elif model_type in sam_model_registry:
+            sam = sam_model_registry[model_type](checkpoint=checkpoint)
+        else:
+            raise ValueError(f"Expected a SAM model type in {sorted([*sam_model_registry, TINY_TYPE])}, "
+                             f"but got {model_type!r}")
         sam = sam.to(device).eval()
         return cls(SamPredictor(sam), name=f"segment-anything:{model_type}")
 
@@ -200,6 +212,23 @@ class TransformersSamSegmenter:
 
     def __repr__(self) -> str:
         return f"TransformersSamSegmenter({self.name!r})"
+
+
+def _load_tiny_segment_anything(checkpoint: str) -> Any:
+    """The tiny segment-anything architecture with the weights of ``checkpoint`` (a state dict)."""
+    import torch
+
+    from pixbench.baselines.tiny import tiny_segment_anything
+
+    with torch.random.fork_rng(devices=[]):  # the random weights, replaced below, leave torch's generator alone
+        sam = tiny_segment_anything()
+    try:
+        sam.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
+    except (RuntimeError, AttributeError, TypeError, EOFError, pickle.UnpicklingError) as exc:
+        raise ValueError(f"{checkpoint} is not a tiny segment-anything checkpoint (as written by "
+                         f"`pixbench baseline make-tiny`); use --sam-type vit_h/vit_l/vit_b for SAM's own: "
+                         f"{str(exc).splitlines()[0]}") from None
+    return sam
 
 
 def load_segmenter(*, checkpoint: str | None = None, model_type: str = "vit_h", pretrained: str | None = None,

@@ -8,10 +8,12 @@
   and 24x24 grid at 336 px.
 - :func:`tiny_qwen2vl`: ``Qwen2VLForConditionalGeneration`` and its processor (the grid follows the
   image's size).
-- :func:`tiny_segment_anything`: a ``segment_anything.modeling.Sam`` with a 64 px, one-block encoder.
+- :func:`tiny_segment_anything`: a ``segment_anything.modeling.Sam`` with a 64 px, one-block encoder
+  (:func:`write_tiny_sam_checkpoint` saves its weights as a ``.pth`` that ``--sam-checkpoint`` loads with
+  ``--sam-type tiny``).
 - :func:`tiny_transformers_sam`: ``transformers`` ``SamModel`` + ``SamProcessor`` at 64 px.
 - :func:`write_tiny_models`: the transformers ones saved to folders that ``--model`` / ``--sam-model``
-  accept (what ``pixbench baseline make-tiny`` writes).
+  accept, plus the tiny segment-anything checkpoint (what ``pixbench baseline make-tiny`` writes).
 
 Their outputs are random: they exercise the mechanics (shapes, spans, files), not grounding quality.
 """
@@ -22,8 +24,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TINY_WORDS", "tiny_llava", "tiny_qwen2vl", "tiny_segment_anything", "tiny_tokenizer",
-           "tiny_transformers_sam", "write_tiny_models"]
+__all__ = ["TINY_SAM_CHECKPOINT", "TINY_WORDS", "tiny_llava", "tiny_qwen2vl", "tiny_segment_anything",
+           "tiny_tokenizer", "tiny_transformers_sam", "write_tiny_models", "write_tiny_sam_checkpoint"]
+
+#: File name of the tiny segment-anything checkpoint in a ``make-tiny`` folder.
+TINY_SAM_CHECKPOINT = "sam_tiny.pth"
 
 #: Vocabulary of the tiny tokenizer: mostly determiners, adjectives and nouns, so random text has noun phrases.
 TINY_WORDS: tuple[str, ...] = (
@@ -191,8 +196,20 @@ def tiny_transformers_sam(seed: int = 0) -> tuple[Any, Any]:
     return model, SamProcessor(image_processor=image_processor)
 
 
+def write_tiny_sam_checkpoint(path: Path, seed: int = 0) -> Path:
+    """Save the state dict of :func:`tiny_segment_anything` to ``path`` (a ``.pth`` file, like SAM's
+    released checkpoints); ``--sam-checkpoint PATH --sam-type tiny`` loads it. Returns ``path``."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(tiny_segment_anything(seed).state_dict(), path)
+    return path
+
+
 def write_tiny_models(folder: Path, seed: int = 0) -> dict[str, Path]:
-    """Save a tiny LLaVA, Qwen2-VL and transformers SAM under ``folder``; return ``{name: path}``."""
+    """Save a tiny LLaVA, Qwen2-VL and transformers SAM under ``folder`` (folders ``llava``, ``qwen2-vl``,
+    ``sam``) and a tiny segment-anything checkpoint (:data:`TINY_SAM_CHECKPOINT`, key ``sam_checkpoint``);
+    return ``{name: path}``."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, (model, processor) in (("llava", tiny_llava(seed)), ("qwen2-vl", tiny_qwen2vl(seed)),
@@ -201,4 +218,5 @@ def write_tiny_models(folder: Path, seed: int = 0) -> dict[str, Path]:
         model.save_pretrained(path)
         processor.save_pretrained(path)
         paths[name] = path
+    paths["sam_checkpoint"] = write_tiny_sam_checkpoint(folder / TINY_SAM_CHECKPOINT, seed)
     return paths

@@ -22,6 +22,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # matplotlib is optional: imported when plotting
+    from matplotlib.figure import Figure
 
 __all__ = [
     "CONCEPT_CATEGORIES",
@@ -45,6 +49,10 @@ CONCEPT_CATEGORIES: dict[str, str] = {
 """The judge's concept categories by letter, in the paper's order."""
 
 LOCATION_BINS = 10
+CONCEPTS_NOT_COMPUTED = "not computed: no judge"
+"""What the concept panel of :func:`plot_histograms` says when no concept histogram was computed."""
+NO_CONCEPTS = "no phrase categorised"
+"""What it says for a concept histogram of all zeros."""
 
 
 @dataclass(frozen=True)
@@ -159,8 +167,13 @@ def concept_histogram(labels: Iterable[Sequence[str]]) -> dict[str, int]:
     return counts
 
 
-def plot_histograms(location_hist: Sequence[int], concept_hist: Mapping[str, int], path: str | Path) -> None:
+def plot_histograms(location_hist: Sequence[int], concept_hist: Mapping[str, int] | None,
+                    path: str | Path) -> Figure:
     """Draw both histograms side by side into an image file (format from the suffix, e.g. ``.png``).
+
+    ``concept_hist=None`` means the concepts were not computed (they need a judge): the concept panel
+    then says "not computed: no judge" instead of drawing an empty axis; a histogram of all zeros (no
+    phrase categorised) likewise says "no phrase categorised". Returns the figure (already saved).
 
     Needs matplotlib (``pip install "pixbench[plots]"``); renders with the Agg canvas, so no display
     and no global pyplot state are involved.
@@ -182,9 +195,15 @@ def plot_histograms(location_hist: Sequence[int], concept_hist: Mapping[str, int
     where.set_xlabel("location in the response (%)")
     where.set_ylabel("phrases")
     where.set_title("When grounding emerges")
-    names = list(concept_hist)
-    what.bar(range(len(names)), [concept_hist[n] for n in names], color="tab:orange")
-    what.set_xticks(range(len(names)), names, rotation=30, ha="right")
-    what.set_ylabel("phrases")
     what.set_title("Concept of the best phrase")
+    if concept_hist is not None and any(concept_hist.values()):
+        names = list(concept_hist)
+        what.bar(range(len(names)), [concept_hist[n] for n in names], color="tab:orange")
+        what.set_xticks(range(len(names)), names, rotation=30, ha="right")
+        what.set_ylabel("phrases")
+    else:  # a note instead of an empty axis with a meaningless range; the title stays
+        what.set_axis_off()
+        what.text(0.5, 0.5, CONCEPTS_NOT_COMPUTED if concept_hist is None else NO_CONCEPTS, ha="center",
+                  va="center", transform=what.transAxes, fontsize=12, color="0.35")
     figure.savefig(Path(path))
+    return figure

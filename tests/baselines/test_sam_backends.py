@@ -94,3 +94,31 @@ def test_checks():
         load_segmenter(checkpoint="sam.pth", pretrained="facebook/sam-vit-huge")
     with pytest.raises(ValueError, match="SAM model type"):
         SegmentAnythingSegmenter.from_checkpoint("sam.pth", "vit_tiny")
+
+
+def test_tiny_checkpoint_loads_with_sam_type_tiny(tmp_path):
+    import torch
+    from segment_anything import SamPredictor
+
+    from pixbench.baselines.tiny import write_tiny_sam_checkpoint
+
+    path = write_tiny_sam_checkpoint(tmp_path / "sam_tiny.pth", seed=3)
+    torch.manual_seed(7)
+    segmenter = load_segmenter(checkpoint=str(path), model_type="tiny")
+    assert torch.equal(torch.rand(4), (torch.manual_seed(7), torch.rand(4))[1])  # torch's generator untouched
+    assert isinstance(segmenter, SegmentAnythingSegmenter) and segmenter.name == "segment-anything:tiny"
+    image = np.asarray(make_image(96, 128))
+    segmenter.set_image(image)
+    masks, scores = segmenter.predict_points(POINTS)
+    reference = SegmentAnythingSegmenter(SamPredictor(tiny_segment_anything(seed=3)))
+    reference.set_image(image)
+    expected, expected_scores = reference.predict_points(POINTS)
+    np.testing.assert_array_equal(masks, expected)  # the saved weights, not fresh random ones
+    np.testing.assert_allclose(scores, expected_scores, rtol=1e-5, atol=1e-6)
+
+    bad = tmp_path / "other.pth"
+    torch.save({"weight": torch.zeros(2)}, bad)
+    with pytest.raises(ValueError, match="not a tiny segment-anything checkpoint"):
+        SegmentAnythingSegmenter.from_checkpoint(str(bad), "tiny")
+    with pytest.raises(ValueError, match=r"SAM model type in \[.*'tiny'.*'vit_h'"):
+        SegmentAnythingSegmenter.from_checkpoint(str(path), "vit_s")

@@ -112,3 +112,27 @@ def test_plot_histograms(tmp_path: Path) -> None:
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="10 bins"):
         plot_histograms([1, 2], {}, tmp_path / "bad.png")
+
+
+def _panel_texts(axes) -> list[str]:
+    return [text.get_text() for text in axes.texts]
+
+
+def test_plot_histograms_concept_panel(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    location = [1, 2, 3, 0, 0, 0, 0, 0, 0, 4]
+    drawn = plot_histograms(location, concept_histogram([["a"], ["e"]]), tmp_path / "drawn.png")
+    where, what = drawn.axes
+    assert what.axison and _panel_texts(what) == [] and len(what.patches) == 6  # six category bars
+    assert [t.get_text() for t in what.get_xticklabels()] == list(CONCEPT_CATEGORIES.values())
+    # No judge: a note instead of an empty axis running from -0.04 to 0.04.
+    target = tmp_path / "no-judge.png"
+    figure = plot_histograms(location, None, target)
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    where, what = figure.axes
+    assert not what.axison and _panel_texts(what) == ["not computed: no judge"]
+    assert what.get_title() == "Concept of the best phrase" and not what.patches
+    assert where.axison and len(where.patches) == 10 and _panel_texts(where) == []
+    # A judge that categorised nothing: all zeros say so, without claiming there was no judge.
+    figure = plot_histograms(location, concept_histogram([]), tmp_path / "zeros.png")
+    assert not figure.axes[1].axison and _panel_texts(figure.axes[1]) == ["no phrase categorised"]
