@@ -2,7 +2,8 @@
 
 Metrics are percents; JSON keeps 6 decimals, tables show 1. A metric that was not measured is
 ``null`` in JSON and ``-`` in tables. Every report states the pixbench version, the scoring protocol,
-the dataset revisions, the letter parser, the selection mode, the judge and the MMVP label set.
+the dataset revisions, the letter parser, the selection mode, the judge (model, temperature, endpoint)
+and the MMVP label set.
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ def provenance_lines(document: Mapping[str, Any]) -> list[str]:
              + ("; --include-none" if settings.get("include_none") else "")]
     if judge.get("enabled"):
         served = ", ".join(judge.get("served_models") or []) or "none answered"
-        lines.append(f"judge: {judge['model']} at {judge['endpoint']} (served: {served})")
+        temperature = judge.get("temperature")
+        at = f", temperature {temperature:g}" if isinstance(temperature, (int, float)) else ""
+        lines.append(f"judge: {judge['model']}{at} at {judge['endpoint']} (served: {served})")
     else:
         lines.append(f"judge: not used ({judge.get('reason', 'disabled')})")
     for name, info in document["datasets"].items():

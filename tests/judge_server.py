@@ -9,7 +9,8 @@
   :func:`server_error`, :func:`garbage`, :func:`empty_content`, :func:`drop_connection`, :func:`ok`);
   when it is exhausted, ``always`` (if set) answers every request, else a normal reply.
 
-It records every request (path, headers, parsed body, arrival time), counts them and tracks the largest
+It records every request (path without the query, the query parameters, headers, parsed body, arrival
+time), counts them and tracks the largest
 number of requests in flight at once. Use :func:`running_server` (a context manager) or
 ``JudgeServer(...).start()`` / ``.stop()``. Import it in tests as ``from judge_server import ...``.
 """
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 __all__ = [
     "JudgeServer",
@@ -92,12 +94,14 @@ def drop_connection() -> Step:
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request as received: headers with lower-case names, the parsed JSON body (None if invalid)."""
+    """One request as received: the path without its query, the query parameters, headers with lower-case
+    names, the parsed JSON body (None if invalid)."""
 
     path: str
     headers: dict[str, str]
     body: Any
     arrived: float
+    query: tuple[tuple[str, str], ...] = ()
 
 
 class JudgeServer:
@@ -257,17 +261,19 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         owner = self.owner
+        target = urlsplit(self.path)
         record = RecordedRequest(
-            path=self.path,
+            path=target.path,
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
             arrived=time.monotonic(),
+            query=tuple(parse_qsl(target.query, keep_blank_values=True)),
         )
         step = owner._begin(record)
         try:
             if owner.delay:
                 time.sleep(owner.delay)
-            if self.path.rstrip("/") != "/v1/chat/completions" or not isinstance(body, dict):
+            if record.path.rstrip("/") != "/v1/chat/completions" or not isinstance(body, dict):
                 error = {"error": {"message": f"unknown route or bad body: {self.path}", "type": "invalid"}}
                 self._send(404, json.dumps(error).encode(), "application/json")
             elif step.kind == "drop":

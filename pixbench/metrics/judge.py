@@ -17,24 +17,36 @@ explicit retry loop; :class:`FakeJudge` answers offline from a function. Both re
 :class:`~pixbench.metrics.judge_cache.JudgeCache` (key and location are documented there). A failed
 request never raises out of :meth:`Judge.ask_many`: it comes back as a :class:`JudgeResult` whose
 ``error`` names the endpoint (never the API key), and the caller decides what to do.
+
+Robustness (see :class:`OpenAICompatibleJudge`): a few consecutive connection failures (refused, DNS,
+connect timeout) mark the endpoint unreachable and every request not yet answered fails at once
+(:attr:`~OpenAICompatibleJudge.unreachable` says why); Ctrl-C stops a batch at once without waiting for
+requests in flight (each verdict is committed to the cache as it arrives); secrets written into a base
+URL (user info, ``?api_key=``-like parameters) are redacted from errors and from the logs of the HTTP
+libraries (:func:`redact_url`). ``refresh="undetermined"`` re-asks only cached replies that the prompt's
+parser could not read (:func:`verdict_of`).
 """
 
 from __future__ import annotations
 
+import argparse
+import base64
 import email.utils
 import logging
+import math
 import os
+import queue
 import random
 import re
+import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Protocol, runtime_checkable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from pixbench.metrics.analysis import CONCEPT_CATEGORIES
 from pixbench.metrics.judge_cache import (
@@ -47,8 +59,10 @@ from pixbench.metrics.judge_cache import (
 
 __all__ = [
     "CONCEPT_CATEGORIES",
+    "DEFAULT_JUDGE_TEMPERATURE",
     "DEFAULT_OPENAI_ENDPOINT",
     "JUDGE_PROTOCOL_VERSION",
+    "REFRESH_MODES",
     "CachedReply",
     "FakeJudge",
     "Judge",
@@ -65,7 +79,11 @@ __all__ = [
     "parse_concepts",
     "parse_yes_no",
     "presence_messages",
+    "redact_url",
+    "refresh_argument",
     "selection_messages",
+    "temperature_argument",
+    "verdict_of",
 ]
 
 logger = logging.getLogger(__name__)
@@ -73,6 +91,12 @@ logger = logging.getLogger(__name__)
 #: Version of the prompts and parsing rules below; part of every cache key. Bump it when a prompt changes.
 JUDGE_PROTOCOL_VERSION = "pixfoundation-judge-v1"
 DEFAULT_OPENAI_ENDPOINT = "https://api.openai.com/v1"
+#: Sampling temperature of the judge in the published A-dagger protocol (``pixfoundation-v1``: GPT-4o at 0.2).
+#: It is part of every cache key, so verdicts asked at another temperature are not reused.
+DEFAULT_JUDGE_TEMPERATURE = 0.2
+#: Values of ``refresh`` besides False: ask everything again, or only cached replies the parser could not read.
+REFRESH_MODES = ("all", "undetermined")
+RefreshMode = Literal["all", "undetermined"]
 
 Message = dict[str, Any]
 
@@ -80,6 +104,9 @@ ACCURACY_SYSTEM = (
     "You are a helpful and precise assistant for checking the quality of the answer. "
     "Please answer in only yes or no."
 )
+CONCEPT_SYSTEM = "You are a careful linguistic annotator. Answer with category letters only."
+_PRESENCE_SUFFIX = "Answer yes/no only."
+_SELECTION_TAIL = re.compile(r"Answer with a number from 1 to (\d+)\. Mention the number only\.$")
 
 
 # --------------------------------------------------------------------------------------------- prompts
@@ -104,7 +131,7 @@ def _check_image_url(url: object, what: str) -> str:
 def presence_messages(expression: str, image_data_url: str) -> list[Message]:
     """Ask whether the image contains ``expression`` (yes/no); the image follows the text."""
     url = _check_image_url(image_data_url, "image_data_url")
-    text = f"Does this image have {expression}? Answer yes/no only."
+    text = f"Does this image have {expression}? {_PRESENCE_SUFFIX}"
     return [
         {
             "role": "user",
@@ -132,7 +159,7 @@ def selection_messages(expression: str, image_data_urls: Sequence[str]) -> list[
 def concept_messages(phrase: str, response: str) -> list[Message]:
     """Ask for the concept category (one, or two if equally apt) of ``phrase`` as used in ``response``."""
     listing = ", ".join(f"({letter}) {name}" for letter, name in CONCEPT_CATEGORIES.items())
-    system = "You are a careful linguistic annotator. Answer with category letters only."
+    system = CONCEPT_SYSTEM
     user = (
         f'Here is an answer written by a model: "{response}"\n'
         f'Classify the phrase "{phrase}", as it is used in that answer, into one of these concept '
@@ -195,6 +222,179 @@ def parse_concepts(reply: str | None) -> list[str]:
     return sorted(letters)
 
 
+def _first_text(message: Message) -> str:
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        text = content[0].get("text")
+        return text if isinstance(text, str) else ""
+    return ""
+
+
+def verdict_of(messages: Sequence[Message], reply: str | None) -> str | None:
+    """The parsed verdict of ``reply`` to one of this module's prompts, as stored in the cache.
+
+    ``yes``/``no``/``undetermined`` for :func:`accuracy_messages` and :func:`presence_messages`; the
+    choice (``"2"``) or ``undetermined`` for :func:`selection_messages`; the letters (``"a,e"``) or
+    ``undetermined`` for :func:`concept_messages`. None for messages that are none of these prompts.
+    """
+    if not messages or not isinstance(messages[0], dict):
+        return None
+    if messages[0].get("role") == "system":
+        system = messages[0].get("content")
+        if system == ACCURACY_SYSTEM:
+            return parse_yes_no(reply)
+        if system == CONCEPT_SYSTEM:
+            return ",".join(parse_concepts(reply)) or "undetermined"
+        return None
+    text = _first_text(messages[-1])
+    if text.endswith(_PRESENCE_SUFFIX):
+        return parse_yes_no(reply)
+    match = _SELECTION_TAIL.search(text)
+    if match:
+        choice = parse_choice(reply, int(match.group(1)))
+        return "undetermined" if choice is None else str(choice)
+    return None
+
+
+# ------------------------------------------------------------------------------------------- redaction
+
+_SECRET_PARAM = re.compile(r"key|token|secret|passw|pwd|auth|sig|credential|session", re.IGNORECASE)
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>]+")
+_USERINFO = re.compile(r"//[^/@\s]*@")
+_SECRET_PAIR = re.compile(r"([?&#;][^=&#\s]*=)([^&#\s]*)")
+_MIN_SECRET = 6  # shorter strings are not scrubbed from free text (they would mangle it)
+
+
+def _redact_pairs(text: str, separator: str) -> str:
+    pairs = []
+    for pair in text.split(separator):
+        name, sep, _value = pair.partition("=")
+        pairs.append(f"{name}=***" if sep and _SECRET_PARAM.search(unquote(name)) else pair)
+    return separator.join(pairs)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its user info and the values of key-like query parameters replaced by ``***``.
+
+    ``http://user:KEY@host:8000/v1?api_key=K2&api-version=1`` becomes
+    ``http://***@host:8000/v1?api_key=***&api-version=1``. Parameters whose name contains key, token,
+    secret, passw, pwd, auth, sig, credential or session are redacted; the rest of the URL is kept.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. a broken IPv6 literal: redact by pattern
+        return _SECRET_PAIR.sub(
+            lambda m: m.group(1) + ("***" if _SECRET_PARAM.search(m.group(1)) else m.group(2)),
+            _USERINFO.sub("//***@", url),
+        )
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    query = _redact_pairs(parts.query, "&") if parts.query else ""
+    fragment = _redact_pairs(parts.fragment, "&") if "=" in parts.fragment else parts.fragment
+    redacted = urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+    if url.endswith("?") and not query:
+        redacted += "?"
+    return redacted
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every URL passed through :func:`redact_url` and each of ``secrets`` replaced."""
+    text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+    for secret in secrets:
+        if secret and len(secret) >= _MIN_SECRET:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _url_secrets(url: str) -> tuple[str, ...]:
+    """User info and key-like parameter values of ``url`` (raw and decoded), to scrub from free text."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ()
+    found: set[str] = set()
+    if "@" in parts.netloc:
+        userinfo = parts.netloc.rpartition("@")[0]
+        user, _, password = userinfo.partition(":")
+        basic = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()  # Basic auth header
+        found.update({userinfo, user, password, unquote(user), unquote(password), basic})
+    for section in (parts.query, parts.fragment):
+        for pair in section.split("&"):
+            name, sep, value = pair.partition("=")
+            if sep and _SECRET_PARAM.search(unquote(name)):
+                found.update({value, unquote(value.replace("+", " "))})
+    return tuple(sorted((s for s in found if len(s) >= _MIN_SECRET), key=len, reverse=True))
+
+
+class _RedactingFilter(logging.Filter):
+    """Rewrites log records of the HTTP libraries so that URLs and known secrets are redacted."""
+
+    def __init__(self) -> None:
+        super().__init__("pixbench-redact")
+        self._lock = threading.Lock()
+        self._secrets: tuple[str, ...] = ()
+
+    def add(self, secrets: Iterable[str]) -> None:
+        with self._lock:
+            merged = {*self._secrets, *(s for s in secrets if s and len(s) >= _MIN_SECRET)}
+            self._secrets = tuple(sorted(merged, key=len, reverse=True))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging module's business
+            return True
+        cleaned = redact_text(message, self._secrets)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_LOG_FILTER = _RedactingFilter()
+_HTTP_LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2", "openai", __name__)
+
+
+def _install_log_redaction(secrets: Iterable[str]) -> None:
+    """Attach the redacting filter to the loggers of openai, httpx and httpcore (and their children)."""
+    _LOG_FILTER.add(secrets)
+    prefixes = tuple(f"{name}." for name in _HTTP_LOGGERS)
+    names = {name for name in list(logging.root.manager.loggerDict) if name.startswith(prefixes)}
+    for name in sorted({*_HTTP_LOGGERS, *names}):
+        target = logging.getLogger(name)
+        if _LOG_FILTER not in target.filters:
+            target.addFilter(_LOG_FILTER)
+
+
+# ------------------------------------------------------------------------------------ command-line options
+
+
+def refresh_argument(text: str) -> RefreshMode:
+    """``--refresh-judge [all|undetermined]`` value (argparse ``type``)."""
+    value = text.strip().lower()
+    if value == "all":
+        return "all"
+    if value == "undetermined":
+        return "undetermined"
+    raise argparse.ArgumentTypeError(
+        f"expected all or undetermined, but got {text!r} (--refresh-judge alone means all: put it after the "
+        "predictions files, or write --refresh-judge=all)"
+    )
+
+
+def temperature_argument(text: str) -> float:
+    """``--judge-temperature`` value (argparse ``type``): a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a judge temperature >= 0, e.g. 0.2, but got {text!r}")
+    return value
+
+
 # ---------------------------------------------------------------------------------------------- judges
 
 
@@ -229,46 +429,138 @@ class _CallError(Exception):
     """A request failed for good (after retries); the message is safe to show."""
 
 
+class _Halted(_CallError):
+    """The judge stopped asking (endpoint unreachable, Ctrl-C or closed); not logged per request."""
+
+
+def _refresh_mode(refresh: bool | str | None) -> RefreshMode | None:
+    if refresh is None or refresh is False:
+        return None
+    if refresh is True or refresh == "all":
+        return "all"
+    if refresh == "undetermined":
+        return "undetermined"
+    raise ValueError(f"Expected argument `refresh` to be a bool, 'all' or 'undetermined', but got {refresh!r}")
+
+
 class _CachingJudge:
-    """Shared machinery: cache lookups, de-duplication, a bounded thread pool and progress."""
+    """Shared machinery: cache lookups, de-duplication, a bounded pool of worker threads and progress.
+
+    Also the circuit breaker: after ``max_connection_failures`` consecutive connection failures (any
+    reply from the server in between resets the count) the judge halts and every request not yet
+    answered fails at once with :attr:`unreachable` as its error.
+    """
 
     model: str
     endpoint: str
 
     def __init__(
-        self, *, model: str, temperature: float, cache: JudgeCache | None, refresh: bool, concurrency: int
+        self,
+        *,
+        model: str,
+        temperature: float,
+        cache: JudgeCache | None,
+        refresh: bool | str | None,
+        concurrency: int,
+        max_connection_failures: int = 3,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"Expected argument `concurrency` to be >= 1, but got {concurrency}")
+        temperature = float(temperature)
+        if not math.isfinite(temperature) or temperature < 0:
+            raise ValueError(f"Expected the judge temperature to be a number >= 0, but got {temperature}")
+        if max_connection_failures < 0:
+            raise ValueError(
+                f"Expected argument `max_connection_failures` to be >= 0 (0: never stop), "
+                f"but got {max_connection_failures}"
+            )
         self.model = model
-        self.temperature = float(temperature)
+        self.temperature = temperature
         self.cache = cache
-        self.refresh = refresh
+        self.refresh: RefreshMode | None = _refresh_mode(refresh)
         self.concurrency = concurrency
+        self.max_connection_failures = max_connection_failures
         self._secrets: tuple[str, ...] = ()
+        self._halt = threading.Event()
+        self._halt_lock = threading.Lock()
+        self._halt_kind: str | None = None
+        self._halt_reason = ""
+        self._connection_failures = 0
+        self._unreachable_logged = False
 
     def _ask_one(self, messages: list[Message]) -> tuple[str, str | None]:
         """Return (reply text, served model) or raise :class:`_CallError`."""
         raise NotImplementedError
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        return redact_text(text, self._secrets)
 
-    def _lookup(self, key: str) -> CachedReply | None:
-        if self.cache is None or self.refresh:
+    # -- halting (unreachable endpoint, Ctrl-C, close)
+    @property
+    def unreachable(self) -> str | None:
+        """Why the judge stopped asking because the endpoint cannot be reached, else None."""
+        return self._halt_reason if self._halt_kind == "unreachable" else None
+
+    def _stop(self, kind: str, reason: str) -> bool:
+        """Halt the judge (first reason wins); True when this call halted it."""
+        with self._halt_lock:
+            if self._halt.is_set():
+                return False
+            self._halt_kind, self._halt_reason = kind, reason
+            self._halt.set()
+            return True
+
+    def resume(self) -> None:
+        """Ask again after :attr:`unreachable` (or an interrupted batch): clear the halt and the count."""
+        with self._halt_lock:
+            if self._halt_kind in ("unreachable", "interrupted"):
+                self._halt.clear()
+                self._halt_kind, self._halt_reason = None, ""
+            self._connection_failures = 0
+
+    def _halted(self) -> _Halted:
+        return _Halted(self._scrub(self._halt_reason or f"judge at {self.endpoint} stopped"))
+
+    def _note_reachable(self) -> None:
+        """The server answered (any HTTP status): the count of consecutive connection failures restarts."""
+        with self._halt_lock:
+            self._connection_failures = 0
+
+    def _note_connection_failure(self, detail: str) -> bool:
+        """Count one connection failure; True when the judge is (now) halted."""
+        with self._halt_lock:
+            self._connection_failures += 1
+            failures = self._connection_failures
+        limit = self.max_connection_failures
+        if limit and failures >= limit:
+            self._stop("unreachable", self._scrub(
+                f"judge at {self.endpoint} is unreachable: {failures} consecutive connection failures "
+                f"(last: {detail}); stopped asking"
+            )[:600])
+        return self._halt.is_set()
+
+    # -- cache
+    def _lookup(self, key: str, messages: list[Message]) -> CachedReply | None:
+        if self.cache is None or self.refresh == "all":
             return None
         try:
-            return self.cache.get(key)
+            stored = self.cache.get(key)
         except Exception as exc:  # a broken cache must not stop scoring, but must be visible
             logger.warning("judge cache %s: read failed (%s); asking the judge", self.cache.path, exc)
             return None
+        if stored is not None and self.refresh == "undetermined":
+            verdict = stored.verdict if stored.verdict is not None else verdict_of(messages, stored.reply)
+            if verdict == "undetermined":
+                return None
+        return stored
 
     def _resolve(self, key: str, messages: list[Message]) -> JudgeResult:
+        if self._halt.is_set():
+            return JudgeResult(text=None, served_model=None, cached=False, error=str(self._halted()))
         try:
             text, served = self._ask_one(messages)
+        except _Halted as exc:  # reported once, by ask_many
+            return JudgeResult(text=None, served_model=None, cached=False, error=str(exc))
         except _CallError as exc:
             message = self._scrub(str(exc))
         except Exception as exc:
@@ -278,11 +570,13 @@ class _CachingJudge:
             if self.cache is not None:
                 try:
                     self.cache.put(key, model=self.model, protocol=JUDGE_PROTOCOL_VERSION, reply=text,
-                                   served_model=served)
+                                   served_model=served, verdict=verdict_of(messages, text))
                 except Exception as exc:
-                    logger.warning("judge cache %s: write failed (%s)", self.cache.path, exc)
+                    if self._halt_kind != "interrupted":
+                        logger.warning("judge cache %s: write failed (%s)", self.cache.path, exc)
             return JudgeResult(text=text, served_model=served, cached=False)
-        logger.warning("%s", message)
+        if self._halt_kind != "interrupted":
+            logger.warning("%s", message)
         return JudgeResult(text=None, served_model=None, cached=False, error=message)
 
     def ask(self, messages: list[Message]) -> JudgeResult:
@@ -290,7 +584,16 @@ class _CachingJudge:
         return self.ask_many([messages])[0]
 
     def ask_many(self, requests: Sequence[list[Message]], *, progress: bool = False) -> list[JudgeResult]:
-        """One :class:`JudgeResult` per request, in order. Identical requests are asked once."""
+        """One :class:`JudgeResult` per request, in order. Identical requests are asked once.
+
+        Cached verdicts are always returned, even once the endpoint is :attr:`unreachable` (then the
+        others fail at once). KeyboardInterrupt propagates at once: requests in flight are abandoned
+        (their threads are daemons) and the verdicts received so far are in the cache.
+        """
+        with self._halt_lock:
+            if self._halt_kind == "interrupted":  # a new batch after Ctrl-C was caught
+                self._halt.clear()
+                self._halt_kind, self._halt_reason = None, ""
         results: list[JudgeResult | None] = [None] * len(requests)
         pending: dict[str, list[int]] = {}
         work: list[tuple[str, list[Message]]] = []
@@ -307,13 +610,15 @@ class _CachingJudge:
                 results[index] = hits[key]
             elif key in pending:
                 pending[key].append(index)
-            elif (stored := self._lookup(key)) is not None:
+            elif (stored := self._lookup(key, messages)) is not None:
                 hits[key] = results[index] = JudgeResult(stored.reply, stored.served_model, cached=True)
             else:
                 pending[key] = [index]
                 work.append((key, messages))
-        logger.info("judge %s at %s: %d requests, %d cached, %d to ask", self.model, self.endpoint,
-                    len(requests), len(requests) - sum(len(v) for v in pending.values()), len(work))
+        refreshing = f" (refresh: {self.refresh})" if self.refresh else ""
+        logger.info("judge %s at %s, temperature %g: %d requests, %d cached, %d to ask%s", self.model,
+                    self.endpoint, self.temperature, len(requests),
+                    len(requests) - sum(len(v) for v in pending.values()), len(work), refreshing)
 
         bar = None
         if progress:
@@ -338,24 +643,60 @@ class _CachingJudge:
             if bar is not None:
                 bar.close()
         missing = JudgeResult(None, None, False, "internal: no result")
-        return [r if r is not None else missing for r in results]
+        final = [r if r is not None else missing for r in results]
+        if self._halt_kind == "unreachable" and not self._unreachable_logged:
+            self._unreachable_logged = True
+            failed = sum(1 for r in final if not r.ok)
+            logger.warning("%s; %d of %d request(s) of this batch not answered (verdicts received are cached)",
+                           self._halt_reason, failed, len(final))
+        return final
 
     def _run_pool(
         self, work: list[tuple[str, list[Message]]], record: Callable[[str, JudgeResult], None]
     ) -> None:
-        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(work)), thread_name_prefix="judge")
+        """Ask ``work`` on daemon threads; the calling thread records results and stays interruptible."""
+        tasks: queue.SimpleQueue[tuple[str, list[Message]]] = queue.SimpleQueue()
+        for item in work:
+            tasks.put(item)
+        outcomes: queue.SimpleQueue[tuple[str, JudgeResult | BaseException]] = queue.SimpleQueue()
+
+        def worker() -> None:
+            while True:
+                try:
+                    key, messages = tasks.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    outcome: JudgeResult | BaseException = self._resolve(key, messages)
+                except BaseException as exc:  # e.g. KeyboardInterrupt raised by a FakeJudge reply
+                    outcome = exc
+                outcomes.put((key, outcome))
+                if isinstance(outcome, BaseException):
+                    return
+
+        for number in range(min(self.concurrency, len(work))):
+            # Daemon threads: Ctrl-C does not wait for a request in flight, nor does the interpreter at exit.
+            threading.Thread(target=worker, name=f"judge-{number}", daemon=True).start()
+        received = 0
         try:
-            futures: dict[Future[JudgeResult], str] = {
-                pool.submit(self._resolve, key, messages): key for key, messages in work
-            }
-            remaining = set(futures)
-            while remaining:
-                done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-                for future in done:
-                    record(futures[future], future.result())
-        finally:
-            # On Ctrl-C: drop queued requests; verdicts already received are in the cache.
-            pool.shutdown(wait=True, cancel_futures=True)
+            while received < len(work):
+                try:
+                    key, outcome = outcomes.get(timeout=0.1)  # short waits keep Ctrl-C prompt
+                except queue.Empty:
+                    continue
+                received += 1
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                record(key, outcome)
+        except BaseException:
+            # Ctrl-C (or a failing progress callback): drop queued requests, stop retries, do not join.
+            self._stop("interrupted", f"judge at {self.endpoint}: interrupted")
+            while True:
+                try:
+                    tasks.get_nowait()
+                except queue.Empty:
+                    break
+            raise
 
     def __enter__(self) -> _CachingJudge:
         return self
@@ -407,17 +748,26 @@ def _retry_after(exc: Exception) -> float | None:
 
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
+#: Exception class names (httpx, httpx2) meaning the server could not be reached at all.
+_CONNECT_ERRORS = frozenset({"ConnectError", "ConnectTimeout"})
 
 
 class OpenAICompatibleJudge(_CachingJudge):
     """A judge on any OpenAI-compatible chat-completions server, via the official ``openai`` client.
 
     The key comes from ``api_key`` or ``$OPENAI_API_KEY``; a custom ``base_url`` (else
-    ``$OPENAI_BASE_URL``) without a key gets a placeholder. Requests run on ``concurrency`` threads
+    ``$OPENAI_BASE_URL``) without a key gets a placeholder. Query parameters of ``base_url`` are sent with
+    every request; its user info and key-like parameters are redacted wherever the URL could show
+    (:func:`redact_url`). Requests run on ``concurrency`` threads
     (16 by default: 300 verdicts at 200 ms latency take about 4.5 s, a load OpenAI rate limits absorb).
     Rate limits (429), 408/409, 5xx, timeouts and connection errors are retried up to ``max_retries``
     times, waiting ``Retry-After`` when given, else ``backoff * 2**attempt`` with jitter, both capped at
     ``max_backoff`` seconds. Malformed bodies and empty replies are errors and are not retried.
+
+    Fail fast: connecting gives up after ``connect_timeout`` seconds, and ``max_connection_failures``
+    consecutive connection failures (refused, DNS, connect timeout; across all requests, with no reply in
+    between) halt the judge: every request not yet answered fails at once and :attr:`unreachable` says
+    why (0 disables this). ``temperature`` defaults to the published protocol's 0.2.
     """
 
     def __init__(
@@ -426,20 +776,27 @@ class OpenAICompatibleJudge(_CachingJudge):
         model: str = "gpt-4o",
         base_url: str | None = None,
         api_key: str | None = None,
-        temperature: float = 0.0,
+        temperature: float = DEFAULT_JUDGE_TEMPERATURE,
         timeout: float = 60.0,
         max_retries: int = 5,
         concurrency: int = 16,
         cache: JudgeCache | None = None,
-        refresh: bool = False,
+        refresh: bool | str | None = False,
         max_tokens: int | None = 32,
         backoff: float = 1.0,
         max_backoff: float = 60.0,
+        connect_timeout: float = 10.0,
+        max_connection_failures: int = 3,
     ) -> None:
         super().__init__(model=model, temperature=temperature, cache=cache, refresh=refresh,
-                         concurrency=concurrency)
+                         concurrency=concurrency, max_connection_failures=max_connection_failures)
         if max_retries < 0:
             raise ValueError(f"Expected argument `max_retries` to be >= 0, but got {max_retries}")
+        if not timeout > 0 or not connect_timeout > 0:
+            raise ValueError(
+                f"Expected arguments `timeout` and `connect_timeout` to be > 0, but got {timeout} and "
+                f"{connect_timeout}"
+            )
         try:
             import openai
         except ImportError as exc:
@@ -447,25 +804,41 @@ class OpenAICompatibleJudge(_CachingJudge):
                 'The OpenAI-compatible judge needs the `openai` package: pip install "pixbench[judge]"'
             ) from exc
         url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_ENDPOINT
-        self.endpoint = _public_endpoint(url)
+        url_secrets = _url_secrets(url)
         key = api_key or os.environ.get("OPENAI_API_KEY")
+        self._secrets = tuple(sorted({*url_secrets, *([key] if key else [])}, key=len, reverse=True))
+        _install_log_redaction(self._secrets)
+        try:
+            parts = urlsplit(url)
+            self.endpoint = _public_endpoint(url)
+        except ValueError as exc:
+            raise ValueError(f"Expected a judge base URL like http://127.0.0.1:8000/v1, but got "
+                             f"{redact_url(url)!r}: {exc}") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"Expected a judge base URL like http://127.0.0.1:8000/v1 (http or https, with a "
+                             f"host), but got {redact_url(url)!r}")
         if not key:
-            if _public_endpoint(url) == DEFAULT_OPENAI_ENDPOINT:
+            if self.endpoint == DEFAULT_OPENAI_ENDPOINT:
                 raise ValueError(
                     f"No API key for the judge at {self.endpoint}: set OPENAI_API_KEY, pass api_key, "
                     "or give base_url of a local OpenAI-compatible server"
                 )
             key = "pixbench-no-key"
-        else:
-            self._secrets = (key,)
         self.max_retries = max_retries
         self.timeout = timeout
+        self.connect_timeout = min(connect_timeout, timeout)
         self.max_tokens = max_tokens
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._openai = openai
-        self._client = openai.OpenAI(api_key=key, base_url=url, timeout=timeout, max_retries=0)
-        self._closed = threading.Event()
+        # The query goes in default_query: appended to base_url it would end up inside every request path.
+        client_url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        timeouts: Any = timeout
+        if hasattr(openai, "Timeout"):
+            timeouts = openai.Timeout(timeout, connect=self.connect_timeout)
+        self._client = openai.OpenAI(api_key=key, base_url=client_url, timeout=timeouts, max_retries=0,
+                                     default_query=query or None)
 
     def _wait_before_retry(self, attempt: int, exc: Exception) -> float:
         asked = _retry_after(exc)
@@ -495,25 +868,49 @@ class OpenAICompatibleJudge(_CachingJudge):
             return exc.status_code in _RETRYABLE_STATUS or exc.status_code >= 500
         return isinstance(exc, openai.APIConnectionError)
 
+    def _is_connection_failure(self, exc: Exception) -> bool:
+        """The server could not be reached at all: refused, DNS failure or connect timeout."""
+        if not isinstance(exc, self._openai.APIConnectionError):
+            return False
+        seen: set[int] = set()
+        cause = exc.__cause__ or exc.__context__
+        while cause is not None and id(cause) not in seen:
+            if type(cause).__name__ in _CONNECT_ERRORS or isinstance(cause, (ConnectionRefusedError, socket.gaierror)):
+                return True
+            seen.add(id(cause))
+            cause = cause.__cause__ or cause.__context__
+        return False
+
     def _ask_one(self, messages: list[Message]) -> tuple[str, str | None]:
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature}
         if self.max_tokens is not None:
             kwargs["max_tokens"] = self.max_tokens
         attempt = 0
         while True:
+            if self._halt.is_set():
+                raise self._halted()
             try:
                 completion: Any = self._client.chat.completions.create(**kwargs)
             except self._openai.APIError as exc:
-                if attempt >= self.max_retries or not self._retryable(exc) or self._closed.is_set():
-                    raise self._fail(attempt + 1, self._describe(exc)) from None
+                detail = self._describe(exc)
+                if self._is_connection_failure(exc):
+                    if self._note_connection_failure(detail):
+                        raise self._halted() from None
+                elif isinstance(exc, self._openai.APIStatusError):
+                    self._note_reachable()
+                if attempt >= self.max_retries or not self._retryable(exc):
+                    raise self._fail(attempt + 1, detail) from None
                 delay = self._wait_before_retry(attempt, exc)
                 logger.info("judge %s: %s; retry %d/%d in %.2f s", self.endpoint,
-                            self._scrub(self._describe(exc))[:200], attempt + 1, self.max_retries, delay)
-                time.sleep(delay)
+                            self._scrub(detail)[:200], attempt + 1, self.max_retries, delay)
+                if self._halt.wait(delay):  # woken by an unreachable verdict, Ctrl-C or close
+                    raise self._halted() from None
                 attempt += 1
                 continue
             except ValueError as exc:  # e.g. a JSON decode error on a body labelled as JSON
+                self._note_reachable()
                 raise self._fail(attempt + 1, f"malformed response: {type(exc).__name__}: {exc}") from None
+            self._note_reachable()
             return self._extract(completion, attempt + 1)
 
     def _extract(self, completion: Any, attempts: int) -> tuple[str, str | None]:
@@ -530,14 +927,15 @@ class OpenAICompatibleJudge(_CachingJudge):
         return text, served if isinstance(served, str) else None
 
     def close(self) -> None:
-        """Close the HTTP client; the cache stays open."""
-        self._closed.set()
+        """Close the HTTP client (requests not yet asked then fail); the cache stays open."""
+        self._stop("closed", f"judge at {self.endpoint} was closed")
         self._client.close()
 
     def __repr__(self) -> str:
         return (
             f"OpenAICompatibleJudge(model={self.model!r}, endpoint={self.endpoint!r}, "
-            f"concurrency={self.concurrency}, max_retries={self.max_retries}, cache={self.cache!r})"
+            f"temperature={self.temperature}, concurrency={self.concurrency}, max_retries={self.max_retries}, "
+            f"cache={self.cache!r})"
         )
 
 
@@ -554,9 +952,9 @@ class FakeJudge(_CachingJudge):
         *,
         model: str = "fake-judge",
         served_model: str | None = None,
-        temperature: float = 0.0,
+        temperature: float = DEFAULT_JUDGE_TEMPERATURE,
         cache: JudgeCache | None = None,
-        refresh: bool = False,
+        refresh: bool | str | None = False,
         concurrency: int = 1,
     ) -> None:
         super().__init__(model=model, temperature=temperature, cache=cache, refresh=refresh,

@@ -13,8 +13,17 @@ Cache key
 
 Value
     One row per key in table ``verdicts``: ``reply`` (the text as returned, never empty), ``served_model``
-    (the model name the server returned, may be null), ``model``, ``protocol`` and ``created`` (Unix time).
-    Transport errors and empty replies are never stored.
+    (the model name the server returned, may be null), ``model``, ``protocol``, ``created`` (Unix time) and
+    ``verdict`` (the parsed reply: ``yes``/``no``/``undetermined`` for yes/no prompts, the choice or the
+    category letters for the others, ``undetermined`` when the parser found nothing; null for rows written
+    before schema 2 and for prompts pixbench does not know). Transport errors and empty replies are never
+    stored. Schema 1 files (no ``verdict`` column) are migrated in place when opened.
+
+File checks
+    The path must be a file (or not exist yet, its folder then being created): a folder, a file that is not
+    an SQLite database, or an SQLite database that is not a judge cache raise :class:`JudgeCacheError`
+    naming the path, and the file is left untouched (it is never rewritten or deleted). An empty file is
+    taken as a new cache.
 
 Location
     :func:`default_cache_path`: ``$PIXBENCH_CACHE_DIR/judge.sqlite``, else
@@ -45,7 +54,7 @@ __all__ = ["CachedReply", "JudgeCache", "JudgeCacheError", "cache_key", "default
 
 logger = logging.getLogger(__name__)
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS verdicts (
     key TEXT PRIMARY KEY,
@@ -53,13 +62,19 @@ CREATE TABLE IF NOT EXISTS verdicts (
     protocol TEXT NOT NULL,
     reply TEXT NOT NULL CHECK (length(trim(reply)) > 0),
     served_model TEXT,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    verdict TEXT
 ) WITHOUT ROWID
 """
+_REQUIRED_COLUMNS = frozenset({"key", "model", "protocol", "reply", "served_model", "created"})
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-class JudgeCacheError(RuntimeError):
-    """The cache file cannot be opened or is not a pixbench judge cache."""
+class JudgeCacheError(RuntimeError, ValueError):
+    """The cache file cannot be opened or is not a pixbench judge cache (the message names the path).
+
+    It is a :class:`ValueError` too, so command lines report it like any other bad argument.
+    """
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,7 @@ class CachedReply:
     reply: str
     served_model: str | None
     created: float
+    verdict: str | None = None
 
 
 def cache_key(
@@ -102,15 +118,16 @@ def default_cache_path() -> Path:
 class JudgeCache:
     """SQLite store of judge verdicts keyed by :func:`cache_key`; thread- and process-safe.
 
-    ``path=None`` uses :func:`default_cache_path`. Parent folders are created. Use as a context manager
+    ``path=None`` uses :func:`default_cache_path`. Parent folders are created; bad paths raise
+    :class:`JudgeCacheError` (see "File checks" above). Use as a context manager
     or call :meth:`close`.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, busy_timeout: float = 30.0) -> None:
         self.path = Path(path).expanduser() if path is not None else default_cache_path()
         self._lock = threading.Lock()
+        _check_path(self.path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
                 self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
@@ -118,20 +135,13 @@ class JudgeCache:
             raise JudgeCacheError(f"{self.path}: cannot open the judge cache: {exc}") from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            _check_contents(self.path, conn)  # read-only: a foreign database is left as it is
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            if version > _SCHEMA_VERSION:
-                raise JudgeCacheError(
-                    f"{self.path}: expected judge cache schema <= {_SCHEMA_VERSION}, but got {version}; "
-                    "it was written by a newer pixbench"
-                )
-            conn.execute(_SCHEMA)
-            if version < _SCHEMA_VERSION:
-                conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            _create_or_migrate(self.path, conn)
         except sqlite3.Error as exc:
             conn.close()
-            raise JudgeCacheError(f"{self.path}: not a usable judge cache: {exc}") from exc
+            raise JudgeCacheError(f"{self.path}: not a usable judge cache: {_sqlite_detail(exc)}") from exc
         except JudgeCacheError:
             conn.close()
             raise
@@ -147,23 +157,40 @@ class JudgeCache:
         with self._lock:
             row = (
                 self._connection()
-                .execute("SELECT reply, served_model, created FROM verdicts WHERE key = ?", (key,))
+                .execute("SELECT reply, served_model, created, verdict FROM verdicts WHERE key = ?", (key,))
                 .fetchone()
             )
         if row is None:
             return None
-        return CachedReply(reply=row[0], served_model=row[1], created=float(row[2]))
+        return CachedReply(reply=row[0], served_model=row[1], created=float(row[2]), verdict=row[3])
 
-    def put(self, key: str, *, model: str, protocol: str, reply: str, served_model: str | None) -> None:
-        """Store (or replace) one verdict and commit it at once. Empty replies are refused."""
+    def put(
+        self,
+        key: str,
+        *,
+        model: str,
+        protocol: str,
+        reply: str,
+        served_model: str | None,
+        verdict: str | None = None,
+    ) -> None:
+        """Store (or replace) one verdict and commit it at once (atomically). Empty replies are refused."""
         if not reply or not reply.strip():
             raise ValueError(f"Expected a non-empty judge reply to cache, but got {reply!r}")
         with self._lock:
             self._connection().execute(
-                "INSERT OR REPLACE INTO verdicts (key, model, protocol, reply, served_model, created) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (key, model, protocol, reply, served_model, time.time()),
+                "INSERT OR REPLACE INTO verdicts (key, model, protocol, reply, served_model, created, verdict) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, model, protocol, reply, served_model, time.time(), verdict),
             )
+
+    def count(self, *, verdict: str | None = None) -> int:
+        """Number of stored verdicts, or of those whose parsed ``verdict`` is the one given."""
+        if verdict is None:
+            return len(self)
+        with self._lock:
+            row = self._connection().execute("SELECT count(*) FROM verdicts WHERE verdict = ?", (verdict,))
+            return int(row.fetchone()[0])
 
     def __len__(self) -> int:
         with self._lock:
@@ -192,3 +219,93 @@ class JudgeCache:
 
     def __repr__(self) -> str:
         return f"JudgeCache({str(self.path)!r})"
+
+
+def _sqlite_detail(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "file is not a database" in text or "not a database" in text:
+        return f"{text} (the file was left untouched; give --judge-cache a new file name)"
+    return text
+
+
+def _check_path(path: Path) -> None:
+    """Refuse, before SQLite touches anything, a path that cannot be a judge cache file."""
+    hint = "give --judge-cache a file path such as judge.sqlite"
+    if path.is_dir():
+        raise JudgeCacheError(f"{path}: is a folder, not a judge cache file; {hint} (e.g. {path / 'judge.sqlite'})")
+    parent = path.parent
+    for folder in (parent, *parent.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise JudgeCacheError(f"{path}: cannot create the judge cache: {folder} is a file, not a folder")
+            break
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise JudgeCacheError(f"{path}: cannot create the folder of the judge cache: {exc}") from exc
+    if not path.exists():
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise JudgeCacheError(f"{path}: cannot create the judge cache: the folder {parent} is not writable")
+        return
+    if not path.is_file():
+        raise JudgeCacheError(f"{path}: is not a regular file; {hint}")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise JudgeCacheError(f"{path}: cannot read the judge cache: {exc}") from exc
+    if head and head != _SQLITE_MAGIC:
+        raise JudgeCacheError(
+            f"{path}: is not an SQLite database, so not a judge cache (the file was left untouched); {hint} "
+            "that does not exist yet, or an existing pixbench judge cache"
+        )
+    if not os.access(path, os.W_OK) or not os.access(parent, os.W_OK | os.X_OK):
+        raise JudgeCacheError(
+            f"{path}: the judge cache is read-only (SQLite needs to write the file and its folder {parent})"
+        )
+
+
+def _check_contents(path: Path, conn: sqlite3.Connection) -> None:
+    """Refuse an SQLite database that is not a judge cache, or one written by a newer pixbench."""
+    tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    if tables and "verdicts" not in tables:
+        shown = ", ".join(sorted(tables)[:5]) + (" ..." if len(tables) > 5 else "")
+        raise JudgeCacheError(
+            f"{path}: is an SQLite database but not a pixbench judge cache (tables: {shown}); it was left "
+            "untouched; give --judge-cache another file"
+        )
+    if "verdicts" in tables:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(verdicts)")}
+        missing = sorted(_REQUIRED_COLUMNS - columns)
+        if missing:
+            raise JudgeCacheError(
+                f"{path}: has a `verdicts` table without the columns {missing}, so it is not a pixbench judge "
+                "cache; it was left untouched"
+            )
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > _SCHEMA_VERSION:
+        raise JudgeCacheError(
+            f"{path}: expected judge cache schema <= {_SCHEMA_VERSION}, but got {version}; "
+            "it was written by a newer pixbench"
+        )
+
+
+def _create_or_migrate(path: Path, conn: sqlite3.Connection) -> None:
+    """Create the table of a new cache, or add the ``verdict`` column to a schema-1 cache (atomically)."""
+    if int(conn.execute("PRAGMA user_version").fetchone()[0]) == _SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")  # another process may be migrating the same file
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version < _SCHEMA_VERSION:
+            conn.execute(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(verdicts)")}
+            if "verdict" not in columns:
+                conn.execute("ALTER TABLE verdicts ADD COLUMN verdict TEXT")
+                logger.info("judge cache %s: migrated to schema %d (verdict column)", path, _SCHEMA_VERSION)
+            conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
