@@ -11,13 +11,22 @@ import json
 import logging
 import sys
 import tempfile
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pixbench import __version__
 from pixbench.annotation.report import AnnotationError, Report
+from pixbench.predictions import ReadOptions
+from pixbench.problems import shorten
+
+if TYPE_CHECKING:
+    from pixbench.evaluate import Evaluation
 
 BENCHMARKS = ("pixmmvp", "pixcvbench")
+#: Problems printed before "... and K more".
+PROBLEMS_SHOWN = 50
 
 
 def _print_report(report: Report, limit: int = 50) -> None:
@@ -34,7 +43,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         if args.benchmark == "pixmmvp":
             result = pixmmvp.build(annotations_dir=Path(args.annotations), out_dir=out,
                                    mmvp_dir=Path(args.mmvp) if args.mmvp else None,
-                                   with_images=not args.no_images, corrections=args.mmvp_corrections)
+                                   with_images=not args.no_images, corrections=args.mmvp_corrections,
+                                   force=args.force)
         else:
             if not args.cvbench:
                 print("error: pixcvbench needs --cvbench CV_BENCH_PARQUET (images and questions come from it)",
@@ -42,14 +52,20 @@ def cmd_build(args: argparse.Namespace) -> int:
                 return 2
             result = pixcvbench.build(cvbench_paths=[Path(p) for p in args.cvbench],
                                       annotations_dir=Path(args.annotations), out_dir=out,
-                                      with_images=not args.no_images)
+                                      with_images=not args.no_images, force=args.force)
     except AnnotationError as exc:
         print(f"error: build stopped, nothing written.\n{exc.report.format(None)}", file=sys.stderr)
         return 1
-    except ValueError as exc:
+    except ValueError as exc:  # usage: missing --mmvp, an --out that is not new, empty or an earlier build
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"error: build failed: {exc}", file=sys.stderr)
+        return 1
     _print_report(result.report)
+    if result.left_in_place:
+        shown = ", ".join(result.left_in_place[:10]) + (" ..." if len(result.left_in_place) > 10 else "")
+        print(f"note: left in place in {out} (not written by pixbench): {shown}", file=sys.stderr)
     print(json.dumps(result.summary, indent=2))
     print(f"wrote {len(result.files)} files to {out}", file=sys.stderr)
     return 0
@@ -119,6 +135,24 @@ def _level(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, but got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, but got {value}")
+    return value
+
+
+def _add_read_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-unknown-fields", action="store_true",
+                        help="warn about fields a predictions line should not have (e.g. a misspelt `Mask`) "
+                             "instead of refusing the file")
+    parser.add_argument("--allow-outside-paths", action="store_true",
+                        help="let `png` mask paths leave the predictions file's folder (absolute paths, ..)")
+
+
 def _parse_data(values: Sequence[str] | None) -> dict[str, str]:
     data: dict[str, str] = {}
     for value in values or []:
@@ -131,7 +165,7 @@ def _parse_data(values: Sequence[str] | None) -> dict[str, str]:
 
 def _write_plots(results: Sequence[dict], folder: Path) -> list[Path]:
     """PNG histograms of the "when grounding emerges" analysis, one per (model, benchmark) that has it."""
-    from pixbench.metrics.analysis import CONCEPT_CATEGORIES, plot_histograms
+    from pixbench.metrics.analysis import plot_histograms
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -139,12 +173,50 @@ def _write_plots(results: Sequence[dict], folder: Path) -> list[Path]:
         emergence = result.get("analysis", {}).get("emergence")
         if not emergence:
             continue
-        concepts = emergence.get("concept_histogram") or {name: 0 for name in CONCEPT_CATEGORIES.values()}
+        concepts = emergence.get("concept_histogram")
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in result["model"])
         path = folder / f"{safe}_{result['benchmark']}_emergence.png"
         plot_histograms(emergence["location_histogram"], concepts, path)
         written.append(path)
     return written
+
+
+def _check_output_file(value: str | None, flag: str) -> None:
+    """Refuse an output path that cannot be written, before any work is done."""
+    if not value:
+        return
+    path = Path(value)
+    if path.is_dir():
+        raise ValueError(f"{flag} {value}: is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise ValueError(f"{flag} {value}: folder {path.parent} does not exist")
+
+
+def _check_output_folder(value: str | None, flag: str) -> None:
+    if value and Path(value).exists() and not Path(value).is_dir():
+        raise ValueError(f"{flag} {value}: exists and is not a folder")
+
+
+def _read_options(args: argparse.Namespace) -> ReadOptions:
+    return ReadOptions(allow_unknown_fields=args.allow_unknown_fields, allow_outside_paths=args.allow_outside_paths)
+
+
+def _print_warnings(warnings: Sequence[str], limit: int = PROBLEMS_SHOWN) -> None:
+    for warning in warnings[:limit]:
+        print(f"warning: {warning}", file=sys.stderr)
+    if len(warnings) > limit:
+        print(f"warning: ... and {len(warnings) - limit} more", file=sys.stderr)
+
+
+def _print_problems(run: Evaluation, limit: int = PROBLEMS_SHOWN) -> None:
+    """The first ``limit`` problems of a run, then "... and K more", then the true total."""
+    messages = [*map(str, run.problems), *run.errors]
+    total = run.problem_count + len(run.errors)
+    for message in messages[:limit]:
+        print(f"error: {message}", file=sys.stderr)
+    if total > min(limit, len(messages)):
+        print(f"error: ... and {total - min(limit, len(messages))} more", file=sys.stderr)
+    print(f"error: nothing scored ({total} problem(s))", file=sys.stderr)
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -155,9 +227,13 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     try:
         data = _parse_data(args.data)
+        _check_output_file(args.output, "--output")
+        _check_output_file(args.per_sample, "--per-sample")
+        _check_output_folder(args.plots, "--plots")
         judge = make_judge(no_judge=args.no_judge, model=args.judge_model, base_url=args.judge_base_url,
                            cache_path=args.judge_cache, refresh=args.refresh_judge, retries=args.judge_retries,
-                           timeout=args.judge_timeout, concurrency=args.judge_concurrency)
+                           timeout=args.judge_timeout, concurrency=args.judge_concurrency,
+                           temperature=args.judge_temperature)
     except (ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -165,13 +241,10 @@ def cmd_score(args: argparse.Namespace) -> int:
                              include_none=args.include_none, letter_parser=args.letter_parser,
                              allow_judge_errors=args.allow_judge_errors)
     run = evaluate(args.predictions, data=data, settings=settings, judge=judge, strict=args.strict,
-                   progress=sys.stderr.isatty())
+                   progress=sys.stderr.isatty(), options=_read_options(args))
+    _print_warnings(run.warnings)
     if run.problems or run.errors:
-        for problem in run.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        for error in run.errors:
-            print(f"error: {error}", file=sys.stderr)
-        print(f"error: nothing scored ({len(run.problems) + len(run.errors)} problem(s))", file=sys.stderr)
+        _print_problems(run)
         return 1
     if args.ci is not None:
         from pixbench.uncertainty import confidence_intervals
@@ -203,6 +276,11 @@ def cmd_score(args: argparse.Namespace) -> int:
             print(f"{result['model']} / {result['benchmark']}: missing predictions {missing} "
                   "(scored as wrong, IoU 0)", file=sys.stderr)
     judge_errors = sum(result["counts"]["judge_errors"] for result in run.results)
+    unreachable = getattr(judge.judge, "unreachable", None) if judge.judge else None
+    if unreachable:  # even with --allow-judge-errors: a dead endpoint is not a judgement
+        print(f"error: the judge could not be reached ({unreachable}); {judge_errors} verdict(s) missing, every "
+              "verdict obtained is cached. Rerun to resume.", file=sys.stderr)
+        return 3
     if judge_errors and not args.allow_judge_errors:
         print(f"error: {judge_errors} judge request(s) failed at {judge.judge.endpoint if judge.judge else '?'}; "
               "verdicts obtained so far are cached. Rerun to resume, or pass --allow-judge-errors.", file=sys.stderr)
@@ -213,14 +291,16 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare two predictions files: paired differences, bootstrap intervals and p-values, McNemar."""
     from pixbench import report
-    from pixbench.evaluate import evaluate, make_judge
+    from pixbench.evaluate import evaluate, make_judge, report_context
     from pixbench.score import ScoreSettings
     from pixbench.uncertainty import ComparisonError, compare
 
     try:
         data = _parse_data(args.data)
+        _check_output_file(args.output, "--output")
         judge = make_judge(no_judge=args.no_judge, model=args.judge_model, base_url=args.judge_base_url,
-                           cache_path=args.judge_cache, refresh=False, retries=args.judge_retries)
+                           cache_path=args.judge_cache, refresh=False, retries=args.judge_retries,
+                           temperature=args.judge_temperature)
     except (ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -228,8 +308,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
                              include_none=args.include_none, letter_parser=args.letter_parser)
     by_file = []
     for path in (args.a, args.b):
-        run = evaluate([path], data=data, settings=settings, judge=judge, progress=sys.stderr.isatty())
-        problems = [*map(str, run.problems), *run.errors]
+        run = evaluate([path], data=data, settings=settings, judge=judge, progress=sys.stderr.isatty(),
+                       options=_read_options(args))
+        _print_warnings(run.warnings)
+        if run.problems or run.errors:
+            _print_problems(run)
+            return 1
+        problems = []
         results: dict[str, dict] = {}
         for result in run.results:
             if result.get("variant") is not None or result["benchmark"] in results:
@@ -255,9 +340,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         comparisons.append({"model_a": a["model"], "model_b": b["model"], **outcome})
+    judge_block = report_context(run, settings, judge)["judge"]
     document = report.comparison_document(comparisons, settings={"select": args.select,
                                                                  "letter_parser": args.letter_parser,
-                                                                 "include_none": args.include_none})
+                                                                 "include_none": args.include_none,
+                                                                 "judge": judge_block})
     text = report.render_comparison(document, args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -319,7 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = sub.add_parser("build", help="build a benchmark's hub folder from raw annotations",
                            description="Read, link and check the raw inputs, then write README.md (dataset "
-                                       "card) and data/test-*.parquet. Nothing is written if any check fails.")
+                                       "card), build_summary.json and data/test-*.parquet. Nothing is written "
+                                       "if any check fails. OUT_DIR must be new, empty or an earlier build of "
+                                       "the same benchmark (exit 2 otherwise; --force to replace).")
     build.add_argument("benchmark", choices=BENCHMARKS)
     build.add_argument("--annotations", required=True, metavar="DIR",
                        help="the PixMMVP or PixCV-Bench annotation folder")
@@ -332,6 +421,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="annotations-only build: do not embed images (sizes still come from them)")
     build.add_argument("--mmvp-corrections", action="store_true",
                        help="pixmmvp: swap the known wrong labels of pairs 99/100 and 279/280")
+    build.add_argument("--force", action="store_true",
+                       help="write into an OUT_DIR that is not new, empty or an earlier build of this benchmark: "
+                            "replace its README.md, build_summary.json and data/*.parquet, leave the rest")
     build.set_defaults(func=cmd_build)
 
     check = sub.add_parser("check-annotations", help="check an annotation folder (no images needed)",
@@ -359,6 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--out", required=True, metavar="DIR")
     show.set_defaults(func=cmd_show)
 
+    from pixbench.metrics.judge import DEFAULT_JUDGE_TEMPERATURE, refresh_argument, temperature_argument
+
     score = sub.add_parser(
         "score", help="score predictions files (accuracy, judged accuracy, mIoU, S, analyses)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -368,7 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="The judge's API key comes from OPENAI_API_KEY (never printed). Without a key or "
                "--judge-base-url, A-dagger is not computed and the report says why. Judge verdicts are "
                "cached in an SQLite file (default: $PIXBENCH_CACHE_DIR, else ~/.cache/pixbench/judge.sqlite).\n"
-               "Exit status: 0 scored, 1 invalid input, 3 judge errors (verdicts so far are kept).")
+               "Exit status: 0 scored, 1 invalid input, 3 judge errors or an unreachable judge (verdicts so far "
+               "are kept).")
     score.add_argument("predictions", nargs="+", metavar="PREDS.jsonl")
     score.add_argument("--data", action="append", metavar="BENCHMARK=PATH_OR_HUB_ID",
                        help="ground truth: a folder made by `pixbench build` or a hub id "
@@ -382,9 +477,14 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--letter-parser", choices=("default", "reference"), default="default",
                        help="option-letter parser: pixbench's (default) or the published one (reference)")
     score.add_argument("--judge-model", default="gpt-4o", help="judge model name (default gpt-4o)")
+    score.add_argument("--judge-temperature", type=temperature_argument, default=DEFAULT_JUDGE_TEMPERATURE,
+                       metavar="T", help=f"judge sampling temperature (default {DEFAULT_JUDGE_TEMPERATURE}, the "
+                                         "published protocol's; part of the cache key)")
     score.add_argument("--judge-base-url", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
     score.add_argument("--judge-cache", metavar="PATH", help="SQLite file of cached verdicts")
-    score.add_argument("--refresh-judge", action="store_true", help="ask again even when a verdict is cached")
+    score.add_argument("--refresh-judge", nargs="?", const="all", type=refresh_argument, metavar="all|undetermined",
+                       help="ask again even when a verdict is cached: all of them (the default), or only the "
+                            "undetermined ones (replies neither yes nor no)")
     score.add_argument("--no-judge", action="store_true", help="do not compute A-dagger")
     score.add_argument("--judge-retries", type=int, default=5,
                        help="retries of a failed judge request, with exponential backoff (default 5)")
@@ -397,10 +497,11 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     score.add_argument("--per-sample", metavar="FILE", help="write one JSON line per (row, probe)")
     score.add_argument("--strict", action="store_true", help="rows without a prediction are an error")
+    _add_read_options(score)
     score.add_argument("--ci", type=_level, metavar="LEVEL",
                        help="add bootstrap confidence intervals at this level, e.g. 0.95 (PixMMVP pair accuracy "
                             "resamples pairs, other metrics rows; PixCV-Bench rows within each source)")
-    score.add_argument("--bootstrap", type=int, default=10_000, metavar="N",
+    score.add_argument("--bootstrap", type=_positive_int, default=10_000, metavar="N",
                        help="bootstrap resamples for --ci and compare (default 10000)")
     score.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
     score.add_argument("--plots", metavar="DIR",
@@ -420,12 +521,16 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--include-none", action="store_true")
     compare.add_argument("--letter-parser", choices=("default", "reference"), default="default")
     compare.add_argument("--judge-model", default="gpt-4o")
+    compare.add_argument("--judge-temperature", type=temperature_argument, default=DEFAULT_JUDGE_TEMPERATURE,
+                         metavar="T", help=f"judge sampling temperature (default {DEFAULT_JUDGE_TEMPERATURE})")
     compare.add_argument("--judge-base-url")
     compare.add_argument("--judge-cache", metavar="PATH")
     compare.add_argument("--judge-retries", type=int, default=5)
     compare.add_argument("--no-judge", action="store_true")
     compare.add_argument("--ci", type=_level, default=0.95, metavar="LEVEL", help="interval level (default 0.95)")
-    compare.add_argument("--bootstrap", type=int, default=10_000, metavar="N", help="resamples (default 10000)")
+    compare.add_argument("--bootstrap", type=_positive_int, default=10_000, metavar="N",
+                         help="resamples (default 10000)")
+    _add_read_options(compare)
     compare.add_argument("--seed", type=int, default=0)
     compare.add_argument("--format", choices=("table", "markdown", "json", "csv"), default="table")
     compare.add_argument("--output", metavar="FILE")
@@ -456,7 +561,22 @@ def run_parser(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> i
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("interrupted: stopped (work finished so far is kept: cached judge verdicts, written lines)",
+              file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `pixbench score ... | head`
+        sys.stderr.close()
+        return 1
+    except Exception as exc:  # one line for any failure; -v shows where it came from
+        if args.verbose:
+            traceback.print_exc()
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"error: {type(exc).__name__}: {shorten(detail, 300)[1:-1]}"
+              + ("" if args.verbose else " (run with -v for the traceback)"), file=sys.stderr)
+        return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

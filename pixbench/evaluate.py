@@ -10,16 +10,17 @@ from __future__ import annotations
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pixbench.loaders.layout import HUB_IDS
-from pixbench.predictions import PredictionProblem, check_against_dataset, read_predictions
+from pixbench.predictions import PredictionProblem, ReadOptions, read_predictions
+from pixbench.problems import shorten
 from pixbench.prompts import TEMPLATES
 from pixbench.references import Reference, load_reference
-from pixbench.score import ScoreSettings, score_model
+from pixbench.score import ScoreSettings, ScoringError, score_model
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class Evaluation:
     references: dict[str, Reference] = field(default_factory=dict)
     problems: list[PredictionProblem] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    problem_count: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def per_sample(self) -> list[dict[str, Any]]:
@@ -48,47 +51,89 @@ class Evaluation:
 
 
 def make_judge(*, no_judge: bool, model: str, base_url: str | None, cache_path: str | None,
-               refresh: bool, retries: int = 5, timeout: float = 60.0, concurrency: int = 16) -> JudgeChoice:
-    """The judge the command line asks for: none with ``--no-judge`` or without a key and a base URL."""
+               refresh: bool | str | None, retries: int = 5, timeout: float = 60.0, concurrency: int = 16,
+               temperature: float | None = None) -> JudgeChoice:
+    """The judge the command line asks for: none with ``--no-judge`` or without a key and a base URL.
+
+    ``refresh``: False/None, True or ``"all"`` (ask everything again), ``"undetermined"`` (ask again only
+    cached replies that were neither yes nor no). ``temperature`` defaults to the protocol's 0.2
+    (:data:`pixbench.metrics.judge.DEFAULT_JUDGE_TEMPERATURE`). A bad cache path, URL or setting raises
+    ValueError (the cache file is then left untouched).
+    """
     if no_judge:
         return JudgeChoice(None, "skipped with --no-judge")
     if not base_url and not os.environ.get("OPENAI_API_KEY") and not os.environ.get("OPENAI_BASE_URL"):
         return JudgeChoice(None, "no OPENAI_API_KEY and no --judge-base-url")
-    from pixbench.metrics.judge import OpenAICompatibleJudge
-    from pixbench.metrics.judge_cache import JudgeCache, default_cache_path
+    from pixbench.metrics.judge import DEFAULT_JUDGE_TEMPERATURE, OpenAICompatibleJudge
+    from pixbench.metrics.judge_cache import JudgeCache, JudgeCacheError, default_cache_path
 
-    path = Path(cache_path) if cache_path else default_cache_path()
-    judge = OpenAICompatibleJudge(model=model, base_url=base_url, cache=JudgeCache(path), refresh=refresh,
-                                  max_retries=retries, timeout=timeout, concurrency=concurrency)
+    path = Path(cache_path).expanduser() if cache_path else default_cache_path()
+    try:
+        cache = JudgeCache(path)
+    except JudgeCacheError as exc:
+        raise ValueError(f"--judge-cache {exc}") from None
+    try:
+        judge = OpenAICompatibleJudge(
+            model=model, base_url=base_url, cache=cache, refresh=refresh, max_retries=retries, timeout=timeout,
+            concurrency=concurrency,
+            temperature=DEFAULT_JUDGE_TEMPERATURE if temperature is None else temperature)
+    except BaseException:
+        cache.close()
+        raise
     return JudgeChoice(judge, "", str(path))
 
 
+class _ReferenceIndex(Mapping[str, Mapping[int, tuple[int, int]]]):
+    """benchmark -> id -> ground-truth size, loading each benchmark's ground truth when a line first
+    names it, so that the reader checks sizes before any pixel work. Load failures are kept in
+    ``errors`` (that benchmark is then unknown to the reader)."""
+
+    def __init__(self, data: Mapping[str, str]) -> None:
+        self.data = data
+        self.references: dict[str, Reference] = {}
+        self.sizes: dict[str, dict[int, tuple[int, int]]] = {}
+        self.errors: dict[str, str] = {}
+
+    def __getitem__(self, benchmark: str) -> Mapping[int, tuple[int, int]]:
+        if benchmark not in self.sizes and benchmark not in self.errors and benchmark in HUB_IDS:
+            try:
+                reference = load_reference(benchmark, self.data.get(benchmark, HUB_IDS[benchmark]))
+            except ValueError as exc:
+                self.errors[benchmark] = str(exc)
+            else:
+                self.references[benchmark] = reference
+                self.sizes[benchmark] = reference.sizes
+        return self.sizes[benchmark]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.sizes)
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+
 def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: ScoreSettings,
-             judge: JudgeChoice, strict: bool = False, progress: bool = False) -> Evaluation:
+             judge: JudgeChoice, strict: bool = False, progress: bool = False,
+             options: ReadOptions | None = None) -> Evaluation:
     """Score every (model, benchmark) found in the predictions files.
 
     ``data`` maps benchmark names to built folders or hub ids (default: the published hub repos).
     Problems in the files, missing rows under ``strict`` and unscorable lines end up in
-    ``problems``/``errors`` (results are then empty).
+    ``problems``/``errors`` (results are then empty); ``problem_count`` counts every problem.
     """
     run = Evaluation()
-    raw = [read_predictions(path) for path in paths]
-    benchmarks = sorted({p.benchmark for f in raw for p in f.predictions})
-    if not benchmarks and not any(f.problems for f in raw):
-        run.errors.append(f"no prediction lines in {', '.join(str(p) for p in paths)}")
-        return run
-    for benchmark in benchmarks:
-        try:
-            run.references[benchmark] = load_reference(benchmark, data.get(benchmark, HUB_IDS[benchmark]))
-        except ValueError as exc:
-            run.errors.append(str(exc))
-    if run.errors:
-        return run
-    index = {name: ref.sizes for name, ref in run.references.items()}
-    files = [check_against_dataset(predictions_file, index) for predictions_file in raw]
+    index = _ReferenceIndex(data)
+    files = [read_predictions(path, index=index, options=options) for path in paths]
+    run.references = index.references
+    run.errors.extend(index.errors.values())
     for predictions_file in files:
         run.problems.extend(predictions_file.problems)
-    if run.problems:
+        run.problem_count += predictions_file.problem_count
+        run.warnings.extend(predictions_file.warnings)
+    if run.errors or run.problems:
+        return run
+    if not any(f.predictions for f in files):
+        run.errors.append(f"no prediction lines in {', '.join(str(p) for p in paths)}")
         return run
     groups: dict[tuple[str, str, str | None], list[Any]] = defaultdict(list)
     for predictions_file in files:
@@ -107,6 +152,9 @@ def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: 
         try:
             result = score_model(model=model, predictions=predictions, reference=reference, settings=settings,
                                  judge=judge.judge, judge_note=judge.reason, progress=progress)
+        except ScoringError as exc:
+            run.errors.extend(exc.messages)
+            continue
         except ValueError as exc:
             run.errors.append(f"{label}: {exc}")
             continue
@@ -124,16 +172,22 @@ def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: 
 
 
 def variant_problems(groups: Mapping[tuple[str, str, str | None], Sequence[Any]]) -> list[str]:
-    """Lines of one (model, benchmark) must all name a prompt variant, or none of them may."""
+    """Lines of one (model, benchmark) must all name a prompt variant, or none of them may.
+
+    The message names the first line without a variant and the first line with one (file and line).
+    """
     problems = []
-    by_model: dict[tuple[str, str], dict[str | None, int]] = defaultdict(dict)
+    by_model: dict[tuple[str, str], dict[str | None, Sequence[Any]]] = defaultdict(dict)
     for (model, benchmark, variant), predictions in groups.items():
-        by_model[(model, benchmark)][variant] = len(predictions)
-    for (model, benchmark), counts in sorted(by_model.items()):
-        if None in counts and len(counts) > 1:
-            named = sorted(v for v in counts if v is not None)
-            problems.append(f"{model} / {benchmark}: {counts[None]} line(s) have no `variant` while others name "
-                            f"variants {named}; give every line a variant, or none")
+        by_model[(model, benchmark)][variant] = predictions
+    for (model, benchmark), lines in sorted(by_model.items(), key=lambda item: item[0]):
+        if None in lines and len(lines) > 1:
+            named = sorted(v for v in lines if v is not None)
+            bare = min(lines[None], key=lambda p: (p.source, p.line))
+            first_named = min((p for v in named for p in lines[v]), key=lambda p: (p.source, p.line))
+            problems.append(f"{bare.where}: no `variant`, while other lines of {shorten(model)} / {benchmark} name "
+                            f"variants {shorten(named)} (first at {first_named.where}); "
+                            f"{len(lines[None])} line(s) lack one: give every line a variant, or none")
     return problems
 
 
@@ -184,9 +238,12 @@ def report_context(run: Evaluation, settings: ScoreSettings, judge: JudgeChoice)
     served = sorted({m for result in run.results for m in result.get("judge_served_models", [])})
     judge_info: dict[str, Any] = {"enabled": judge.judge is not None}
     if judge.judge is not None:
-        from pixbench.metrics.judge import JUDGE_PROTOCOL_VERSION
+        from pixbench.metrics.judge import JUDGE_PROTOCOL_VERSION, redact_url
 
-        judge_info.update(model=judge.judge.model, endpoint=judge.judge.endpoint, served_models=served,
+        temperature = getattr(judge.judge, "temperature", None)
+        judge_info.update(model=judge.judge.model,
+                          temperature=float(temperature) if temperature is not None else None,
+                          endpoint=redact_url(str(judge.judge.endpoint)), served_models=served,
                           prompt_version=JUDGE_PROTOCOL_VERSION, cache=judge.cache_path)
     else:
         judge_info["reason"] = judge.reason

@@ -18,15 +18,22 @@ RLE strings of a whole file are validated in one vectorised pass.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import re
+import stat
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+import numpy as np
+
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import MaskError, Rle
+from pixbench.problems import ProblemLog, shorten
 
 Benchmark = Literal["pixmmvp", "pixcvbench"]
 Probe = Literal["vqa", "segment", "letter"]
@@ -34,12 +41,30 @@ BENCHMARKS: tuple[str, ...] = get_args(Benchmark)
 PROBES: tuple[str, ...] = get_args(Probe)
 TEXT_PROBES = ("vqa", "letter")
 DEFAULT_PROBLEM_LIMIT = 200
-KNOWN_FIELDS = {"benchmark", "id", "probe", "model", "prompt", "response", "mask", "candidates", "selected",
-                "variant"}
-CANDIDATE_FIELDS = {"mask", "phrase", "char_start", "char_end", "token_start", "score", "point"}
+KNOWN_FIELDS = ("benchmark", "id", "probe", "model", "prompt", "response", "mask", "candidates", "selected",
+                "variant")
+CANDIDATE_FIELDS = ("mask", "phrase", "char_start", "char_end", "token_start", "score", "point")
+#: The fields of each form of a Mask object.
+MASK_FORMS = {"counts": ("size", "counts"), "polygons": ("size", "polygons"), "png": ("png",)}
+
+# ---- limits: the work a line may cause is bounded before it is done (see the README's "Limits")
 #: Largest mask side accepted: keeps ``height * width`` and pycocotools' scaled polygon coordinates
 #: within its 32-bit ints (larger values overflow or crash in its C code).
 MAX_SIDE = 2**15
+#: Most pixels a mask may have: pycocotools decodes the RLE runs of such masks exactly (6 characters,
+#: 30 bits at most a run).
+MAX_MASK_PIXELS = 2**28
+#: Longest line read, in bytes; a longer line is one problem and the reader skips to the next line.
+MAX_LINE_BYTES = 16 * 2**20
+#: Most pixels a PNG mask may have when no ground-truth size is known (the header is read first).
+MAX_PNG_PIXELS = 2**26
+#: Polygon work per line: the summed length of all edges, in pixels (pycocotools walks every edge
+#: pixel by pixel, ~100 bytes each), and the number of vertices.
+MAX_POLYGON_PERIMETER = 4_000_000
+MAX_POLYGON_VERTICES = 2**20
+#: A compressed RLE of an ``h x w`` mask never needs more characters than this (one per pixel at most,
+#: plus the first runs, which are not delta-coded).
+RLE_SLACK_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -60,7 +85,8 @@ class Prediction:
     """One line of a predictions file.
 
     ``mask`` is ``None`` both when the field is absent and when it is null; ``has_mask`` tells them
-    apart (a null mask is the empty mask; an absent one defers to ``candidates``).
+    apart (a null mask is the empty mask; an absent one defers to ``candidates``). ``line`` and
+    ``source`` say where the line was read (0 and "" for records made in Python).
     """
 
     benchmark: str
@@ -75,6 +101,7 @@ class Prediction:
     selected: int | Literal["none"] | None = None
     variant: str | None = None
     line: int = 0
+    source: str = field(default="", compare=False)
 
     @property
     def key(self) -> tuple[str, str, int, str, str | None]:
@@ -84,6 +111,12 @@ class Prediction:
     def has_masks(self) -> bool:
         """Whether the line says anything about masks (a ``mask`` field or ``candidates``)."""
         return self.has_mask or self.candidates is not None
+
+    @property
+    def where(self) -> str:
+        """``file:line: id N`` of this line, for messages."""
+        place = f"{self.source}:{self.line}" if self.source else f"line {self.line}"
+        return f"{place}: id {self.id}"
 
 
 @dataclass(frozen=True)
@@ -101,13 +134,15 @@ class PredictionProblem:
 
 
 class PredictionsError(ValueError):
-    """A predictions file with problems; ``problems`` lists them all."""
+    """A predictions file with problems; ``problems`` lists those kept, ``total`` counts them all."""
 
-    def __init__(self, problems: Sequence[PredictionProblem], limit: int = 50) -> None:
+    def __init__(self, problems: Sequence[PredictionProblem], limit: int = 50, total: int | None = None) -> None:
         self.problems = list(problems)
+        self.total = len(self.problems) if total is None else total
         shown = "\n".join(str(p) for p in self.problems[:limit])
-        more = f"\n... and {len(self.problems) - limit} more" if len(self.problems) > limit else ""
-        super().__init__(f"{len(self.problems)} problem(s) in the predictions:\n{shown}{more}")
+        hidden = self.total - min(limit, len(self.problems))
+        more = f"\n... and {hidden} more" if hidden > 0 else ""
+        super().__init__(f"{self.total} problem(s) in the predictions:\n{shown}{more}")
 
 
 #: What the reader checks ids and mask sizes against: benchmark -> row id -> (height, width).
@@ -116,6 +151,31 @@ DatasetIndex = Mapping[str, Mapping[int, tuple[int, int]]]
 
 class _LineError(Exception):
     """A problem with one field of one line (internal: becomes a PredictionProblem)."""
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How strict the reader is (the defaults are the safe ones).
+
+    ``allow_unknown_fields`` turns unknown fields from errors into warnings; ``allow_outside_paths`` lets
+    ``png`` paths leave the predictions file's folder (absolute paths, ``..``, links pointing out).
+    """
+
+    allow_unknown_fields: bool = False
+    allow_outside_paths: bool = False
+    max_line_bytes: int = MAX_LINE_BYTES
+
+
+@dataclass
+class _LineContext:
+    """What parsing one line needs: where PNG paths are relative to, the expected mask size, the budget."""
+
+    base_dir: Path
+    options: ReadOptions
+    expected: tuple[int, int] | None = None
+    perimeter_left: float = field(default_factory=lambda: float(MAX_POLYGON_PERIMETER))
+    vertices_left: int = field(default_factory=lambda: MAX_POLYGON_VERTICES)
+    unknown: list[str] = field(default_factory=list)
 
 
 def _is_int(value: Any) -> bool:
@@ -131,83 +191,154 @@ def _is_number(value: Any) -> bool:
         return False
 
 
-def parse_mask(value: Any, *, base_dir: Path, what: str = "mask") -> Rle:
-    """A Mask value of a predictions line as a normalised RLE (compressed counts not yet validated)."""
+def _check_fields(obj: Mapping[str, Any], known: Sequence[str], what: str, context: _LineContext) -> None:
+    """Unknown keys are an error naming the key and the nearest known one (a warning if allowed)."""
+    for name in obj:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(str(name).lower(), known, n=1, cutoff=0.6)
+        hint = f"; did you mean `{close[0]}`?" if close else f" (known: {', '.join(known)})"
+        message = f"unknown field `{what}{shorten(name, 40)[1:-1]}`{hint}"
+        if not context.options.allow_unknown_fields:
+            raise _LineError(message)
+        context.unknown.append(message + " (ignored: --allow-unknown-fields)")
+
+
+def parse_mask(value: Any, *, base_dir: Path, what: str = "mask", expected: tuple[int, int] | None = None,
+               options: ReadOptions | None = None, context: _LineContext | None = None) -> Rle:
+    """A Mask value of a predictions line as a normalised RLE (compressed counts not yet validated).
+
+    With ``expected`` (the ground truth's ``(h, w)``) a mask of another size is refused before any
+    pixel work: polygons are not rasterised and PNG files are not decoded.
+    """
+    context = context or _LineContext(base_dir, options or ReadOptions(), expected)
     if not isinstance(value, Mapping):
         raise _LineError(f"`{what}` must be an object (RLE, PNG or polygons) or null, but got {_kind(value)}")
-    if "png" in value:
-        return _png_mask(value["png"], base_dir, what)
-    if "polygons" in value:
-        height, width = _size(value, what)
-        polygons = value["polygons"]
-        if not isinstance(polygons, list) or not all(
-                isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0 and all(_is_number(v) for v in p)
-                for p in polygons):
-            raise _LineError(f"`{what}.polygons` must be a list of flat [x1, y1, x2, y2, ...] lists of at least "
-                             "3 points with finite numbers")
-        if not all(-width <= p[k] <= 2 * width and -height <= p[k + 1] <= 2 * height
-                   for p in polygons for k in range(0, len(p), 2)):
+    forms = [name for name in MASK_FORMS if name in value]
+    if len(forms) > 1:
+        raise _LineError(f"`{what}` mixes mask forms ({', '.join(forms)}): give one of counts (RLE), png or "
+                         "polygons")
+    if not forms:
+        raise _LineError(f"`{what}` must have `counts` (RLE), `png` or `polygons`, but got keys "
+                         f"{shorten(sorted(map(str, value)))}")
+    form = forms[0]
+    _check_fields(value, MASK_FORMS[form], f"{what}.", context)
+    if form == "png":
+        return _png_mask(value["png"], what, context)
+    height, width = _size(value, what, context.expected)
+    if form == "polygons":
+        return _polygon_mask(value["polygons"], height, width, what, context)
+    counts = value["counts"]
+    if isinstance(counts, str):
+        if not counts.isascii():  # rle_ops checks the ASCII bytes only
+            raise _LineError(f"`{what}`: RLE 'counts' holds characters outside COCO's alphabet ('0'..'o')")
+        if len(counts) > height * width + RLE_SLACK_CHARS:
+            raise _LineError(f"`{what}`: RLE 'counts' has {len(counts)} characters, more than any "
+                             f"{height}x{width} mask needs ({height * width + RLE_SLACK_CHARS})")
+        return {"size": [height, width], "counts": counts}
+    if isinstance(counts, list):
+        if len(counts) > height * width + 1:
+            raise _LineError(f"`{what}`: uncompressed RLE has {len(counts)} runs, more than a {height}x{width} "
+                             f"mask can have ({height * width + 1})")
+        try:
+            return rle_ops.normalize({"size": [height, width], "counts": counts})
+        except MaskError as exc:
+            raise _LineError(f"`{what}`: {exc}") from None
+    raise _LineError(f"`{what}.counts` must be a string or a list of ints, but got {_kind(counts)}")
+
+
+def _size(value: Mapping[str, Any], what: str, expected: tuple[int, int] | None) -> tuple[int, int]:
+    size = value.get("size")
+    if not isinstance(size, list) or len(size) != 2 or not all(_is_int(v) and 0 < v <= MAX_SIDE for v in size):
+        raise _LineError(f"`{what}.size` must be [height, width] of ints in 1..{MAX_SIDE}, but got {shorten(size)}")
+    height, width = int(size[0]), int(size[1])
+    if expected is not None and (height, width) != tuple(expected):
+        raise _LineError(f"`{what}` size [{height}, {width}] != ground truth {list(expected)}")
+    if height * width > MAX_MASK_PIXELS:
+        raise _LineError(f"`{what}.size` {height}x{width} is more than the {MAX_MASK_PIXELS:,} pixels a mask may have")
+    return height, width
+
+
+def _polygon_mask(polygons: Any, height: int, width: int, what: str, context: _LineContext) -> Rle:
+    if not isinstance(polygons, list) or not all(
+            isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0 and all(_is_number(v) for v in p)
+            for p in polygons):
+        raise _LineError(f"`{what}.polygons` must be a list of flat [x1, y1, x2, y2, ...] lists of at least "
+                         "3 points with finite numbers")
+    if not polygons:  # the empty mask, without a dense array
+        return rle_ops.normalize({"size": [height, width], "counts": [height * width]})
+    vertices = sum(len(p) for p in polygons) // 2
+    context.vertices_left -= vertices
+    if context.vertices_left < 0:
+        raise _LineError(f"`{what}.polygons`: the line's polygons have more than {MAX_POLYGON_VERTICES} vertices")
+    perimeter = 0.0
+    for polygon in polygons:
+        points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+        if ((points[:, 0] < -width) | (points[:, 0] > 2 * width)
+                | (points[:, 1] < -height) | (points[:, 1] > 2 * height)).any():
             # pycocotools rasterises every edge pixel by pixel (far points cost memory, huge ones crash it)
             raise _LineError(f"`{what}.polygons` points must lie within one image size of the image "
                              f"(x in [-{width}, {2 * width}], y in [-{height}, {2 * height}])")
-        if not polygons:  # the empty mask, without a dense array
-            return rle_ops.normalize({"size": [height, width], "counts": [height * width]})
-        return rle_ops.from_polygons(polygons, height, width)
-    if "counts" in value:
-        height, width = _size(value, what)
-        counts = value["counts"]
-        if isinstance(counts, str):
-            if not counts.isascii():  # rle_ops checks the ASCII bytes only
-                raise _LineError(f"`{what}`: RLE 'counts' holds characters outside COCO's alphabet ('0'..'o')")
-            return {"size": [height, width], "counts": counts}
-        if isinstance(counts, list):
-            try:
-                return rle_ops.normalize({"size": [height, width], "counts": counts})
-            except MaskError as exc:
-                raise _LineError(f"`{what}`: {exc}") from None
-        raise _LineError(f"`{what}.counts` must be a string or a list of ints, but got {_kind(counts)}")
-    raise _LineError(f"`{what}` must have `counts` (RLE), `png` or `polygons`, but got keys {sorted(value)}")
+        steps = np.abs(points - np.roll(points, 1, axis=0))
+        perimeter += float(np.maximum(steps[:, 0], steps[:, 1]).sum())
+    context.perimeter_left -= perimeter
+    if context.perimeter_left < 0:
+        raise _LineError(f"`{what}.polygons`: the line's polygon edges are longer than "
+                         f"{MAX_POLYGON_PERIMETER:,} pixels in all (rasterising them would take gigabytes)")
+    return rle_ops.from_polygons(polygons, height, width)
 
 
-def _size(value: Mapping[str, Any], what: str) -> tuple[int, int]:
-    size = value.get("size")
-    if not isinstance(size, list) or len(size) != 2 or not all(_is_int(v) and 0 < v <= MAX_SIDE for v in size):
-        raise _LineError(f"`{what}.size` must be [height, width] of ints in 1..{MAX_SIDE}, but got {size!r}"[:300])
-    return int(size[0]), int(size[1])
-
-
-def _png_mask(path_value: Any, base_dir: Path, what: str) -> Rle:
-    if not isinstance(path_value, str) or not path_value:
-        raise _LineError(f"`{what}.png` must be a path string, but got {_kind(path_value)}")
+def _png_mask(path_value: Any, what: str, context: _LineContext) -> Rle:
+    if not isinstance(path_value, str) or not path_value or "\x00" in path_value:
+        raise _LineError(f"`{what}.png` must be a path string, but got {shorten(path_value)}")
+    base_dir = context.base_dir
     path = Path(path_value)
     path = path if path.is_absolute() else base_dir / path
     try:
-        return rle_ops.encode(rle_ops.read_png(path))
+        resolved = path.resolve()
+        if not context.options.allow_outside_paths and not resolved.is_relative_to(base_dir.resolve()):
+            raise _LineError(f"`{what}.png`: {shorten(path_value)} leads outside the predictions file's folder "
+                             f"{base_dir}; pass --allow-outside-paths to read it")
+        mode = os.stat(resolved).st_mode
     except FileNotFoundError:
-        raise _LineError(f"`{what}.png`: file not found: {path}") from None
+        raise _LineError(f"`{what}.png`: file not found: {_path_text(path)}") from None
+    except (OSError, RuntimeError) as exc:  # a loop of links, a name too long, no permission
+        raise _LineError(f"`{what}.png`: cannot read {_path_text(path)}: {exc}") from None
+    if not stat.S_ISREG(mode):
+        raise _LineError(f"`{what}.png`: {_path_text(path)} is not a regular file")
+    try:
+        return rle_ops.encode(rle_ops.read_png(resolved, expected=context.expected, max_pixels=MAX_PNG_PIXELS))
+    except MaskError as exc:
+        raise _LineError(f"`{what}.png`: {_path_text(path)}: {exc}") from None
     except Exception as exc:  # PIL raises many types for unreadable files
-        raise _LineError(f"`{what}.png`: unreadable PNG {path}: {exc}") from None
+        raise _LineError(f"`{what}.png`: unreadable PNG {_path_text(path)}: {str(exc)[:200]}") from None
+
+
+def _path_text(path: Path, limit: int = 300) -> str:
+    text = str(path)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _optional(obj: Mapping[str, Any], name: str, check: Any, expected: str, what: str) -> Any:
+def _optional(obj: Mapping[str, Any], name: str, check: Callable[[Any], bool], expected: str, what: str) -> Any:
     value = obj.get(name)
     if value is not None and not check(value):
-        raise _LineError(f"`{what}{name}` must be {expected}, but got {value!r}"[:300])
+        raise _LineError(f"`{what}{name}` must be {expected}, but got {shorten(value)}")
     return value
 
 
-def _plain_rle(value: Any) -> Rle | None:
+def _plain_rle(value: Any, expected: tuple[int, int] | None) -> Rle | None:
     """Fast path of :func:`parse_mask` for the common case, a well-formed compressed RLE; else ``None``."""
     if type(value) is dict and len(value) == 2:
         counts, size = value.get("counts"), value.get("size")
         if type(counts) is str and type(size) is list and len(size) == 2:
             height, width = size
             if (type(height) is int and type(width) is int and 0 < height <= MAX_SIDE and 0 < width <= MAX_SIDE
-                    and counts.isascii()):
+                    and height * width <= MAX_MASK_PIXELS and (expected is None or (height, width) == expected)
+                    and len(counts) <= height * width + RLE_SLACK_CHARS and counts.isascii()):
                 return {"size": [height, width], "counts": counts}
     return None
 
@@ -215,46 +346,75 @@ def _plain_rle(value: Any) -> Rle | None:
 _OFFSET_FIELDS = ("char_start", "char_end", "token_start")
 
 
-def _parse_candidate(value: Any, index: int, base_dir: Path) -> Candidate:
+def _parse_candidate(value: Any, index: int, context: _LineContext) -> Candidate:
     what = f"candidates[{index}]"
+    if type(value) is dict and value.keys() <= _CANDIDATE_SET:
+        mask = _plain_rle(value.get("mask"), context.expected)
+        phrase, score = value.get("phrase"), value.get("score")
+        if (mask is not None and (phrase is None or type(phrase) is str) and "point" not in value
+                and (score is None or (type(score) is float and math.isfinite(score)))
+                and all(type(value.get(name, 0)) is int and value.get(name, 0) >= 0 for name in _OFFSET_FIELDS)):
+            # the common well-formed candidate, checked in one pass
+            return Candidate(mask=mask, phrase=phrase, char_start=value.get("char_start"),
+                             char_end=value.get("char_end"), token_start=value.get("token_start"), score=score)
     if not isinstance(value, Mapping):
         raise _LineError(f"`{what}` must be an object, but got {_kind(value)}")
+    _check_fields(value, CANDIDATE_FIELDS, f"{what}.", context)
     mask_value = value.get("mask")
     if mask_value is None:
         raise _LineError(f"`{what}.mask` is required")
-    mask = _plain_rle(mask_value) or parse_mask(mask_value, base_dir=base_dir, what=f"{what}.mask")
+    mask = _plain_rle(mask_value, context.expected) or parse_mask(mask_value, base_dir=context.base_dir,
+                                                                 what=f"{what}.mask", context=context)
     phrase = value.get("phrase")
     if phrase is not None and not isinstance(phrase, str):
-        raise _LineError(f"`{what}.phrase` must be a string, but got {phrase!r}"[:300])
+        raise _LineError(f"`{what}.phrase` must be a string, but got {shorten(phrase)}")
     offsets = []
     for name in _OFFSET_FIELDS:
         offset = value.get(name)
         if offset is not None and not (_is_int(offset) and offset >= 0):
-            raise _LineError(f"`{what}.{name}` must be a non-negative int, but got {offset!r}"[:300])
+            raise _LineError(f"`{what}.{name}` must be a non-negative int, but got {shorten(offset)}")
         offsets.append(offset)
     score = value.get("score")
     if score is not None and not _is_number(score):
-        raise _LineError(f"`{what}.score` must be a finite number, but got {score!r}"[:300])
+        raise _LineError(f"`{what}.score` must be a finite number, but got {shorten(score)}")
     point = value.get("point")
     if point is not None and not (isinstance(point, list) and len(point) == 2 and all(map(_is_number, point))):
-        raise _LineError(f"`{what}.point` must be [x, y], but got {point!r}"[:300])
+        raise _LineError(f"`{what}.point` must be [x, y], but got {shorten(point)}")
     return Candidate(mask=mask, phrase=phrase, char_start=offsets[0], char_end=offsets[1], token_start=offsets[2],
                      score=score, point=(float(point[0]), float(point[1])) if point is not None else None)
 
 
-def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int) -> Prediction:
-    """One decoded JSON line as a :class:`Prediction`; raises ``_LineError`` naming the field."""
+_CANDIDATE_SET = frozenset(CANDIDATE_FIELDS)
+
+
+def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int, source: str = "",
+               sizes: DatasetIndex | None = None, options: ReadOptions | None = None,
+               warnings: list[str] | None = None) -> Prediction:
+    """One decoded JSON line as a :class:`Prediction`; raises ``_LineError`` naming the field.
+
+    With ``sizes`` (benchmark -> id -> ground-truth size) the id must be in the dataset and every mask
+    must have the ground truth's size, checked before any pixel work. Messages about unknown fields
+    allowed by ``options`` are appended to ``warnings``.
+    """
+    options = options or ReadOptions()
     if not isinstance(obj, dict):
         raise _LineError(f"expected a JSON object, but got {_kind(obj)}")
+    context = _LineContext(base_dir, options)
+    _check_fields(obj, KNOWN_FIELDS, "", context)
     for name in ("benchmark", "id", "probe"):
         if name not in obj:
             raise _LineError(f"missing required field `{name}`")
     if obj["benchmark"] not in BENCHMARKS:
-        raise _LineError(f"unknown benchmark {obj['benchmark']!r} (expected one of {list(BENCHMARKS)})")
+        raise _LineError(f"unknown benchmark {shorten(obj['benchmark'])} (expected one of {list(BENCHMARKS)})")
     if not _is_int(obj["id"]):
-        raise _LineError(f"`id` must be an int, but got {obj['id']!r}")
+        raise _LineError(f"`id` must be an int, but got {shorten(obj['id'])}")
     if obj["probe"] not in PROBES:
-        raise _LineError(f"unknown probe {obj['probe']!r} (expected one of {list(PROBES)})")
+        raise _LineError(f"unknown probe {shorten(obj['probe'])} (expected one of {list(PROBES)})")
+    rows = sizes.get(obj["benchmark"]) if sizes is not None else None
+    if rows is not None:
+        if obj["id"] not in rows:
+            raise _LineError(f"id not in the {obj['benchmark']} dataset")
+        context.expected = tuple(rows[obj["id"]])  # type: ignore[assignment]
     response = obj.get("response")
     if obj["probe"] in TEXT_PROBES and response is None:
         raise _LineError(f"missing required field `response` for probe {obj['probe']!r}")
@@ -262,22 +422,22 @@ def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int) -> Pr
         raise _LineError(f"`response` must be a string, but got {_kind(response)}")
     model = obj.get("model", default_model)
     if not isinstance(model, str) or not model:
-        raise _LineError(f"`model` must be a non-empty string, but got {model!r}")
+        raise _LineError(f"`model` must be a non-empty string, but got {shorten(model)}")
     prompt = _optional(obj, "prompt", lambda v: isinstance(v, str), "a string", "")
     variant = _optional(obj, "variant", lambda v: isinstance(v, (str, int)) and not isinstance(v, bool),
                         "a template id (string or int)", "")
     has_mask = "mask" in obj
-    mask = parse_mask(obj["mask"], base_dir=base_dir) if obj.get("mask") is not None else None
+    mask = parse_mask(obj["mask"], base_dir=base_dir, context=context) if obj.get("mask") is not None else None
     candidates = None
     if obj.get("candidates") is not None:
         if not isinstance(obj["candidates"], list):
             raise _LineError(f"`candidates` must be a list, but got {_kind(obj['candidates'])}")
-        candidates = tuple(_parse_candidate(c, k, base_dir) for k, c in enumerate(obj["candidates"]))
+        candidates = tuple(_parse_candidate(c, k, context) for k, c in enumerate(obj["candidates"]))
+    limit = len(response) if response is not None else None
     for k, candidate in enumerate(candidates or ()):
         start, end = candidate.char_start, candidate.char_end
         if start is not None and end is not None and start > end:
             raise _LineError(f"`candidates[{k}]`: char_start {start} > char_end {end}")
-        limit = len(response) if response is not None else None
         for name, offset in (("char_start", start), ("char_end", end)):
             if offset is not None and (limit is None or offset > limit):
                 raise _LineError(f"`candidates[{k}].{name}` {offset} is outside the response "
@@ -285,31 +445,40 @@ def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int) -> Pr
     selected = obj.get("selected")
     if selected is not None and selected != "none":
         if not _is_int(selected):
-            raise _LineError(f"`selected` must be an int index, \"none\" or null, but got {selected!r}")
+            raise _LineError(f"`selected` must be an int index, \"none\" or null, but got {shorten(selected)}")
         if candidates is None or not 0 <= selected < len(candidates):
             count = 0 if candidates is None else len(candidates)
-            raise _LineError(f"`selected` index {selected} out of range for {count} candidate(s)")
+            raise _LineError(f"`selected` index {shorten(selected)} out of range for {count} candidate(s)")
+    if warnings is not None:
+        warnings.extend(context.unknown)
     return Prediction(benchmark=obj["benchmark"], id=obj["id"], probe=obj["probe"], model=model,
                       response=response, prompt=prompt, mask=mask, has_mask=has_mask, candidates=candidates,
-                      selected=selected, variant=None if variant is None else str(variant), line=line)
+                      selected=selected, variant=None if variant is None else str(variant), line=line,
+                      source=source)
 
 
 @dataclass
 class PredictionsFile:
-    """What the reader made of one file: the lines it could read and every problem found."""
+    """What the reader made of one file: the lines it could read and every problem found.
+
+    ``problems`` holds the first ``limit`` problems, ``problem_count`` counts all of them; ``warnings``
+    are problems that were allowed (unknown fields under ``allow_unknown_fields``), as text.
+    """
 
     path: Path
     predictions: list[Prediction] = field(default_factory=list)
     problems: list[PredictionProblem] = field(default_factory=list)
     runs_checked: bool = False
+    problem_count: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def models(self) -> list[str]:
         return sorted({p.model for p in self.predictions})
 
     def raise_for_problems(self) -> None:
-        if self.problems:
-            raise PredictionsError(self.problems)
+        if self.problem_count or self.problems:
+            raise PredictionsError(self.problems, total=max(self.problem_count, len(self.problems)))
 
 
 def _masks_of(prediction: Prediction) -> Iterable[tuple[str, Rle]]:
@@ -319,37 +488,94 @@ def _masks_of(prediction: Prediction) -> Iterable[tuple[str, Rle]]:
         yield f"candidates[{k}].mask", candidate.mask
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(value: Any, where: str = "") -> tuple[str, int] | None:
+    """``(field, character)`` of a string that is not valid Unicode (a lone UTF-16 surrogate), if any."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return where or "the line", exc.start + 1
+        return None
+    items: Iterable[tuple[str, Any]] = ()
+    if isinstance(value, dict):
+        items = ((f"{where}.{key}" if where else str(key), item) for key, item in value.items())
+        bad_key = next((key for key in value if _lone_surrogate(key)), None)
+        if bad_key is not None:
+            return f"{where or 'the line'} (a key)", 1
+    elif isinstance(value, list):
+        items = ((f"{where}[{k}]", item) for k, item in enumerate(value))
+    for name, item in items:
+        found = _lone_surrogate(item, name)
+        if found:
+            return found
+    return None
+
+
+def _lines(handle: Any, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+    """``(number, bytes)`` of each line; ``bytes`` is ``None`` for a line longer than ``max_bytes``
+    (the rest of it is skipped, reading at most ``max_bytes`` at a time)."""
+    number = 0
+    while True:
+        chunk = handle.readline(max_bytes + 1)
+        if not chunk:
+            return
+        number += 1
+        if len(chunk) > max_bytes and not chunk.endswith(b"\n"):
+            while chunk and not chunk.endswith(b"\n"):
+                chunk = handle.readline(max_bytes + 1)
+            yield number, None
+            continue
+        yield number, chunk
+
+
 def read_predictions(path: str | Path, *, index: DatasetIndex | None = None,
-                     limit: int = DEFAULT_PROBLEM_LIMIT) -> PredictionsFile:
+                     limit: int = DEFAULT_PROBLEM_LIMIT, options: ReadOptions | None = None) -> PredictionsFile:
     """Read and validate a predictions file.
 
-    With ``index`` (benchmark -> id -> ground-truth ``(h, w)``), ids must exist in the dataset and every
-    mask must have the ground truth's size. Lines with problems are left out of ``predictions``; the
-    problems (at most ``limit``) are in ``problems``.
+    With ``index`` (benchmark -> id -> ground-truth ``(h, w)``; it may load benchmarks lazily), ids must
+    exist in the dataset and every mask must have the ground truth's size, checked before any pixel
+    work. Lines with problems are left out of ``predictions``; the first ``limit`` problems are in
+    ``problems``, and ``problem_count`` counts them all. Only regular files are read, line by line,
+    at most ``options.max_line_bytes`` at a time.
     """
     path = Path(path)
+    options = options or ReadOptions()
     result = PredictionsFile(path)
+    log: ProblemLog[PredictionProblem] = ProblemLog(limit)
     name, base_dir, default_model = str(path), path.parent, path.stem
 
     def problem(line: int, record_id: object, message: str) -> None:
-        if len(result.problems) < limit:
-            result.problems.append(PredictionProblem(name, line, record_id, message))
+        log.add(PredictionProblem(name, line, record_id, message))
 
     try:
-        # surrogateescape: a line with bytes that are not UTF-8 is reported alone, the others still read
-        handle = path.open(encoding="utf-8", errors="surrogateescape")
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a pipe, device or socket)"
+            problem(0, None, f"cannot read: it is {kind}")
+            handle = None
+        else:
+            handle = path.open("rb")
     except OSError as exc:
         problem(0, None, f"cannot open: {exc.strerror or exc}")
+        handle = None
+    if handle is None:
+        _finish(result, log)
         return result
     seen: dict[tuple[str, str, int, str, str | None], int] = {}
     with handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
+        for number, raw in _lines(handle, options.max_line_bytes):
+            if raw is None:
+                problem(number, None, f"line longer than {options.max_line_bytes:,} bytes (skipped)")
+                continue
+            if not raw.strip():
                 continue
             try:
-                text.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                problem(number, None, f"not UTF-8 text (column {exc.start + 1})")
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problem(number, None, f"not UTF-8 text (byte {exc.start + 1})")
                 continue
             try:
                 obj = json.loads(text)
@@ -357,13 +583,30 @@ def read_predictions(path: str | Path, *, index: DatasetIndex | None = None,
                 problem(number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
                 continue
             except (ValueError, RecursionError) as exc:  # an int of over 4300 digits; nesting too deep
-                problem(number, None, f"invalid JSON: {exc}"[:300])
+                problem(number, None, f"invalid JSON: {str(exc)[:200]}")
+                continue
+            except MemoryError:
+                problem(number, None, "invalid JSON: too large to parse")
                 continue
             record_id = obj.get("id") if isinstance(obj, dict) else None
-            if not isinstance(record_id, (int, float, str)):  # name scalars only, never a nested value
-                record_id = None
+            if not isinstance(record_id, (int, float, str)):
+                record_id = None  # name scalars only, never a nested value
+            elif (isinstance(record_id, str) and len(record_id) > 30) or (
+                    isinstance(record_id, int) and abs(record_id) >= 10**18):
+                record_id = shorten(record_id, 30)
+            if _SURROGATE_ESCAPE.search(text):
+                try:
+                    bad = _lone_surrogate(obj)
+                except RecursionError:
+                    bad = ("a value nested too deeply", 1)
+                if bad:
+                    problem(number, record_id, f"`{shorten(bad[0], 80)[1:-1]}` is not valid Unicode text: it holds "
+                                               "a lone UTF-16 surrogate (an escape such as \\ud800) at character "
+                                               f"{bad[1]}")
+                    continue
             try:
-                prediction = parse_line(obj, default_model=default_model, base_dir=base_dir, line=number)
+                prediction = parse_line(obj, default_model=default_model, base_dir=base_dir, line=number,
+                                        source=name, sizes=index, options=options, warnings=result.warnings)
             except _LineError as exc:
                 problem(number, record_id, str(exc))
                 continue
@@ -371,16 +614,26 @@ def read_predictions(path: str | Path, *, index: DatasetIndex | None = None,
                 problem(number, record_id, "a value is nested too deeply")
                 continue
             if prediction.key in seen:
-                problem(number, prediction.id, f"duplicate line for ({prediction.model}, {prediction.benchmark}, "
-                                               f"{prediction.probe}); first at line {seen[prediction.key]}")
+                variant = f", variant {shorten(prediction.variant)}" if prediction.variant else ""
+                problem(number, prediction.id, f"duplicate line for ({shorten(prediction.model)}, "
+                                               f"{prediction.benchmark}, {prediction.probe}{variant}); "
+                                               f"first at line {seen[prediction.key]}")
                 continue
             seen[prediction.key] = number
             result.predictions.append(prediction)
-    _validate_masks(result, index, problem)
+    result.warnings[:] = [f"{name}: {w}" for w in result.warnings]
+    _validate_masks(result, None, problem)
+    _finish(result, log)
     return result
 
 
-def _validate_masks(result: PredictionsFile, index: DatasetIndex | None, problem: Any) -> None:
+def _finish(result: PredictionsFile, log: ProblemLog[PredictionProblem]) -> None:
+    result.problems = list(log.shown)
+    result.problem_count = log.total
+
+
+def _validate_masks(result: PredictionsFile, index: DatasetIndex | None,
+                    problem: Callable[[int, object, str], None]) -> None:
     """Check ids against the dataset, mask sizes against the ground truth, and RLE runs (one pass)."""
     bad_lines: set[int] = set()
     strings: list[str] = []
@@ -404,7 +657,7 @@ def _validate_masks(result: PredictionsFile, index: DatasetIndex | None, problem
                 pixels.append(mask["size"][0] * mask["size"][1])
                 owners.append((prediction, what))
     for (prediction, what), message in zip(owners, rle_ops.check_counts_many(strings, pixels)):
-        if message is not None:
+        if message is not None and prediction.line not in bad_lines:
             problem(prediction.line, prediction.id, f"`{what}`: {message}")
             bad_lines.add(prediction.line)
     result.runs_checked = True
@@ -416,12 +669,16 @@ def check_against_dataset(result: PredictionsFile, index: DatasetIndex,
                           limit: int = DEFAULT_PROBLEM_LIMIT) -> PredictionsFile:
     """Check a file read without an index against one: ids in the dataset, masks of the ground truth's
     size. Problems are added to ``result.problems`` (up to ``limit``); offending lines are dropped."""
+    log: ProblemLog[PredictionProblem] = ProblemLog(limit)
+    for old in result.problems:
+        log.add(old)
+    log.total = max(result.problem_count, len(result.problems))
 
     def problem(line: int, record_id: object, message: str) -> None:
-        if len(result.problems) < limit:
-            result.problems.append(PredictionProblem(str(result.path), line, record_id, message))
+        log.add(PredictionProblem(str(result.path), line, record_id, message))
 
     _validate_masks(result, index, problem)
+    _finish(result, log)
     return result
 
 

@@ -56,7 +56,14 @@ class ScoreSettings:
 
 
 class ScoringError(ValueError):
-    """Predictions that cannot be scored under the settings (e.g. candidates without a selection)."""
+    """Predictions that cannot be scored under the settings (e.g. candidates without a selection).
+
+    ``messages`` has one entry per offending line, each naming its file, line and id.
+    """
+
+    def __init__(self, messages: Sequence[str]) -> None:
+        self.messages = list(messages)
+        super().__init__("\n".join(self.messages))
 
 
 @dataclass
@@ -170,6 +177,7 @@ def mask_outcomes(preds: Mapping[int, Prediction], reference: Reference, setting
             out[row_id] = MaskOutcome(False, inter / union if union else 1.0, inter, union,
                                       chosen_area / (row.height * row.width), index)
     chosen: dict[int, tuple[rle_ops.Rle, int | None]] = {}
+    failures: list[str] = []
     for row_id, row in reference.rows.items():
         pred = preds.get(row_id)
         if pred is None or row_id in oracle_lines:
@@ -181,8 +189,11 @@ def mask_outcomes(preds: Mapping[int, Prediction], reference: Reference, setting
                 scores=[c.score for c in pred.candidates] if pred.candidates is not None else None,
                 selected=pred.selected, score_threshold=settings.score_threshold)
         except SelectionError as exc:
-            raise ScoringError(f"line {pred.line}: id {row_id}: {exc}") from None
+            failures.append(f"{pred.where}: {exc}")
+            continue
         chosen[row_id] = (selection.mask, selection.index)
+    if failures:
+        raise ScoringError(failures)
     ids = list(chosen)
     inters, unions = masks.intersections_and_unions(preds=[chosen[i][0] for i in ids],
                                                     gts=[reference.rows[i].mask for i in ids])

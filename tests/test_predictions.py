@@ -22,6 +22,7 @@ from pixbench.predictions import (
     Prediction,
     PredictionProblem,
     PredictionsError,
+    ReadOptions,
     read_predictions,
     write_predictions,
 )
@@ -120,7 +121,9 @@ def test_png_rgb_any_nonzero_channel_is_foreground(tmp_path):
 def test_png_absolute_path(tmp_path):
     elsewhere = _png(tmp_path / "elsewhere" / "m.png", HAND.astype(np.uint8) * 255).resolve()
     path = _write(tmp_path / "run" / "p.jsonl", [_line(mask={"png": str(elsewhere)})])
-    assert rle.decode(_only(path).mask).tolist() == HAND.tolist()
+    assert "outside the predictions file's folder" in _one_problem(path, line=1, record_id=1).message
+    allowed = _only(path, options=ReadOptions(allow_outside_paths=True))
+    assert rle.decode(allowed.mask).tolist() == HAND.tolist()
 
 
 def test_polygons_rasterised_as_coco(tmp_path):

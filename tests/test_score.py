@@ -287,7 +287,9 @@ def test_variants_for_some_lines_only_is_an_error(tmp_path, data, capsys):
              {"benchmark": "pixmmvp", "id": 2, "probe": "letter", "response": "B"}]
     path = write(tmp_path / "m.jsonl", lines)
     assert main(["score", str(path), "--data", f"pixmmvp={data['pixmmvp']}", "--no-judge"]) == 1
-    assert "1 line(s) have no `variant` while others name variants ['qa-1']" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{path}:2: id 2: no `variant`, while other lines of 'm' / pixmmvp name variants ['qa-1'] " \
+           f"(first at {path}:1: id 1); 1 line(s) lack one" in err
 
 
 def test_confidence_intervals_in_every_format(tmp_path, data, mmvp, capsys):
@@ -313,3 +315,84 @@ def test_cli_empty_file_is_an_error(tmp_path, data, capsys):
     (tmp_path / "empty.jsonl").write_text("\n\n")
     assert main(["score", str(tmp_path / "empty.jsonl"), "--data", f"pixmmvp={data['pixmmvp']}", "--no-judge"]) == 1
     assert "no prediction lines in" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- damaged ground truth
+
+
+def _damaged_copy(tiny_built, tmp_path, name="PixMMVP"):
+    import shutil
+
+    folder = shutil.copytree(tiny_built["pixmmvp"], tmp_path / name)
+    return folder, folder / "data" / "test-00000-of-00001.parquet"
+
+
+@pytest.mark.parametrize("keep", [0.0, 0.5, 0.99])
+def test_truncated_ground_truth_is_one_error_naming_the_file(tiny_built, tmp_path, capsys, keep):
+    folder, shard = _damaged_copy(tiny_built, tmp_path)
+    data = shard.read_bytes()
+    shard.write_bytes(data[:int(len(data) * keep)])
+    from pixbench.references import ReferenceError
+
+    with pytest.raises(ReferenceError, match="truncated or corrupted") as info:
+        load_reference("pixmmvp", str(folder))
+    assert str(shard) in str(info.value) and "\n" not in str(info.value)
+    path = write(tmp_path / "m.jsonl", letter_lines())
+    assert main(["score", str(path), "--data", f"pixmmvp={folder}", "--no-judge"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    first, second = err.strip().splitlines()
+    assert first.startswith(f"error: {shard}: unreadable parquet file") and second.startswith("error: nothing scored")
+
+
+def test_corrupted_ground_truth_pages(tiny_built, tmp_path, capsys):
+    folder, shard = _damaged_copy(tiny_built, tmp_path)
+    data = bytearray(shard.read_bytes())
+    for k in range(len(data) // 4, len(data) // 2):  # the footer is intact, the pages are not
+        data[k] ^= 0x5A
+    shard.write_bytes(bytes(data))
+    path = write(tmp_path / "m.jsonl", letter_lines())
+    assert main(["score", str(path), "--data", f"pixmmvp={folder}", "--no-judge"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"error: {shard}: " in err and len(err.strip().splitlines()) == 2
+
+
+def test_ground_truth_with_missing_columns_nulls_or_repeated_ids(tiny_built, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pixbench.references import ReferenceError
+
+    folder, shard = _damaged_copy(tiny_built, tmp_path)
+    table = pq.read_table(shard)
+    pq.write_table(table.drop(["answer", "mask"]), shard)
+    with pytest.raises(ReferenceError, match=r"test-00000-of-00001.parquet lacks column\(s\) \['answer', 'mask'\]"):
+        load_reference("pixmmvp", str(folder))
+    rows = table.to_pylist()
+    rows[2]["height"] = None
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), shard)
+    with pytest.raises(ReferenceError, match=r"parquet: row 2 \(id 3\) is malformed: ValueError: height is null"):
+        load_reference("pixmmvp", str(folder))
+    rows[2]["height"] = 96
+    rows[3]["id"] = 1
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), shard)
+    with pytest.raises(ReferenceError, match=r"parquet: row 3 repeats id 1"):
+        load_reference("pixmmvp", str(folder))
+    rows[3]["id"] = 4
+    rows[0]["mask"] = {"size": [96, 128], "counts": "zz"}
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), shard)
+    with pytest.raises(ReferenceError, match=r"parquet: id 1: corrupt ground-truth mask: .*alphabet"):
+        load_reference("pixmmvp", str(folder))
+    rows[0]["mask"] = {"size": [10, 10], "counts": "0d1"}
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), shard)
+    with pytest.raises(ReferenceError, match=r"id 1: mask size \[10, 10\] differs from the row's height x width"):
+        load_reference("pixmmvp", str(folder))
+
+
+def test_unreadable_build_summary_is_named(tiny_built, tmp_path):
+    from pixbench.references import ReferenceError
+
+    folder, _ = _damaged_copy(tiny_built, tmp_path)
+    (folder / "build_summary.json").write_text('{"label_set": ')
+    with pytest.raises(ReferenceError, match=r"build_summary.json: unreadable build summary"):
+        load_reference("pixmmvp", str(folder))

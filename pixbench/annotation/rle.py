@@ -22,6 +22,11 @@ from pycocotools import mask as coco_mask
 
 # pycocotools' area() overflows on lists of 256 or more RLEs under numpy 2.
 _AREA_BATCH = 255
+#: Characters decoded per vectorised pass (bounds the decoder's temporaries).
+_CHUNK_CHARS = 1 << 21
+#: pycocotools decodes a run of up to 6 characters (30 bits) exactly; longer ones overflow its int
+#: arithmetic, so they are refused (no mask of up to 2**28 pixels needs them).
+_MAX_RUN_CHARS = 6
 
 
 class Rle(TypedDict):
@@ -205,55 +210,96 @@ def decode_runs_many(counts: Sequence[str], *, remember: bool = False) -> RunBat
 
 
 def _decode_runs_many(counts: Sequence[str]) -> RunBatch:
+    """Decode in chunks of about :data:`_CHUNK_CHARS` characters, so that the temporaries (tens of
+    bytes per character) stay bounded whatever the number of strings; a longer string is one chunk."""
     count = len(counts)
     lengths = np.fromiter((len(c) for c in counts), dtype=np.int64, count=count)
-    raw = np.frombuffer("".join(counts).encode("ascii", errors="replace"), dtype=np.uint8)
-    string_start = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    if int(lengths.sum()) <= _CHUNK_CHARS:
+        return _decode_chunk(counts, lengths)
+    ends = np.cumsum(lengths)
+    batches: list[RunBatch] = []
+    start = 0
+    while start < count:
+        base = ends[start - 1] if start else 0
+        stop = max(int(np.searchsorted(ends, base + _CHUNK_CHARS, side="right")), start + 1)
+        batches.append(_decode_chunk(counts[start:stop], lengths[start:stop]))
+        start = stop
+    runs = np.concatenate([b.runs for b in batches])
+    owner_offsets = np.cumsum([0] + [b.first.size - 1 for b in batches])
+    run_offsets = np.cumsum([0] + [b.runs.size for b in batches])
+    owner = np.concatenate([b.owner + o for b, o in zip(batches, owner_offsets)])
+    first = np.concatenate([[0]] + [b.first[1:] + r for b, r in zip(batches, run_offsets)])
+    flagged = {int(k + o): message for b, o in zip(batches, owner_offsets) for k, message in b.flagged.items()}
+    return RunBatch(runs, owner, first, flagged)
+
+
+def _decode_chunk(counts: Sequence[str], lengths: np.ndarray) -> RunBatch:
+    count = len(counts)
     flagged: dict[int, str] = {}
-    if raw.size == 0:
+    codes = np.frombuffer("".join(counts).encode("ascii", errors="replace"), dtype=np.uint8) - np.uint8(48)
+    if codes.size == 0:
         return RunBatch(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(count + 1, np.int64), flagged)
+    string_start = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
 
     def flag(char_positions: np.ndarray, message: str) -> None:
         for owner in np.unique(np.searchsorted(string_start, char_positions, side="right") - 1):
             flagged.setdefault(int(owner), message)
 
-    if raw.min() < 48 or raw.max() > 111:
-        flag(np.flatnonzero((raw < 48) | (raw > 111)), "RLE 'counts' holds characters outside COCO's alphabet "
-                                                       "('0'..'o')")
-        raw = np.clip(raw, 48, 111)
-    codes = raw - np.uint8(48)
-    last = (codes & 0x20) == 0
+    outside = codes > 63  # below '0' wraps around to large values
+    if outside.any():
+        flag(np.flatnonzero(outside), "RLE 'counts' holds characters outside COCO's alphabet ('0'..'o')")
+        codes = np.where(outside, np.uint8(0), codes)
+    del outside
+    last = codes < 32  # a character without the "more" bit ends its run
     string_end = (string_start + lengths - 1)[lengths > 0]
     unterminated = string_end[~last[string_end]]
     if unterminated.size:
         flag(unterminated, "RLE 'counts' ends in the middle of a run")
         last[unterminated] = True  # keep runs aligned with strings; the string is reported anyway
     run_last = np.flatnonzero(last)
-    run_first = np.concatenate(([0], run_last[:-1] + 1))
-    run_chars = run_last - run_first + 1
-    if run_chars.max() > 7:
-        flag(run_first[run_chars > 7], "RLE 'counts' holds a run longer than 35 bits")
-    position = np.minimum(np.arange(raw.size) - np.repeat(run_first, run_chars), 6)
-    values = np.add.reduceat((codes & 0x1F).astype(np.int64) << (5 * position), run_first)
-    negative = (codes[run_last] & 0x10) != 0
-    values[negative] -= np.left_shift(1, 5 * np.minimum(run_chars[negative], 7))
-    runs_before = np.concatenate(([0], np.cumsum(last)))  # runs ending before each character
-    runs_per_string = runs_before[string_start + lengths] - runs_before[string_start]
-    run_owner = np.repeat(np.arange(count), runs_per_string)
-    first = np.concatenate(([0], np.cumsum(runs_per_string)))
-    local = np.arange(values.size) - first[run_owner]
-    # From the fourth run on, a value is a difference to the run two places before: within a string,
-    # odd runs are the cumulative sum of odd values, even runs from the third on that of even values.
-    odd = (local & 1) == 1
-    even_chain = ~odd & (local >= 2)
-    odd_sums = np.cumsum(np.where(odd, values, 0))
-    even_sums = np.cumsum(np.where(even_chain, values, 0))
-    before = first[:-1] - 1  # last run of the previous strings
-    odd_base = np.where(before >= 0, odd_sums[np.maximum(before, 0)], 0)
-    even_base = np.where(before >= 0, even_sums[np.maximum(before, 0)], 0)
-    runs = np.where(odd, odd_sums - odd_base[run_owner],
-                    np.where(even_chain, even_sums - even_base[run_owner], values))
-    return RunBatch(runs, run_owner, first, flagged)
+    del last
+    run_chars = np.diff(run_last, prepend=-1)
+    longest = int(run_chars.max())
+    if longest > _MAX_RUN_CHARS:
+        flag(run_last[run_chars > _MAX_RUN_CHARS], f"RLE 'counts' holds a run longer than {5 * _MAX_RUN_CHARS} bits")
+        run_chars = np.minimum(run_chars, _MAX_RUN_CHARS)
+        longest = _MAX_RUN_CHARS
+    # a run's value: 5 bits a character, least significant first; bit 0x10 of the last one is the sign
+    last_codes = codes[run_last]
+    values = (last_codes & 0x1F).astype(np.int64)
+    if longest > 1:
+        multi = np.flatnonzero(run_chars > 1)
+        chars = run_chars[multi]
+        values[multi] <<= 5 * (chars - 1)
+        for k in range(longest - 1):
+            longer = multi[chars > k + 1]
+            values[longer] += (codes[run_last[longer] - run_chars[longer] + 1 + k] & 0x1F).astype(np.int64) << (5 * k)
+    negative = np.flatnonzero(last_codes & 0x10)
+    values[negative] -= np.left_shift(1, 5 * run_chars[negative])
+    del codes, last_codes, run_chars
+    # first[k]: string k's first run; owner: each run's string
+    first = np.append(np.searchsorted(run_last, string_start), run_last.size)
+    del run_last
+    owner = np.repeat(np.arange(count), np.diff(first))
+    # From the fourth run on, a value is a difference to the run two places before (local index i >= 3:
+    # run[i] = value[i] + run[i - 2]): odd runs are a cumulative sum of the odd values from local 1 on,
+    # even runs of the even values from local 2 on. Both are cumulative sums over the global stride-2
+    # views, minus what the strings before (and a string's own local 0) contributed.
+    cumulative = np.empty_like(values)
+    cumulative[0::2] = np.cumsum(values[0::2])
+    cumulative[1::2] = np.cumsum(values[1::2])
+    starts = first[:-1]
+    previous = np.where(starts >= 1, cumulative[np.maximum(starts - 1, 0)], 0)  # before local 1 (odd chain)
+    through_zero = cumulative[np.minimum(starts, max(values.size - 1, 0))] if values.size else starts  # local 0
+    start_odd = (starts & 1) == 1
+    base_even_global = np.where(start_odd, previous, through_zero)  # global parity 0 runs
+    base_odd_global = np.where(start_odd, through_zero, previous)
+    runs = np.empty_like(values)
+    runs[0::2] = cumulative[0::2] - base_even_global[owner[0::2]]
+    runs[1::2] = cumulative[1::2] - base_odd_global[owner[1::2]]
+    nonempty = starts[first[1:] > starts]
+    runs[nonempty] = values[nonempty]  # local 0 is not delta-coded
+    return RunBatch(runs, owner, first, flagged)
 
 
 def check_counts_many(counts: Sequence[str], pixels: Sequence[int]) -> list[str | None]:
@@ -332,9 +378,18 @@ def resize_nearest(rle: Mapping[str, Any], height: int, width: int) -> Rle:
     return encode(source[np.ix_(rows, cols)])
 
 
-def read_png(path: str | Any) -> np.ndarray:
-    """A mask from a PNG file: any non-zero pixel (any channel) is foreground."""
+def read_png(path: str | Any, *, expected: tuple[int, int] | None = None, max_pixels: int | None = None) -> np.ndarray:
+    """A mask from a PNG file: any non-zero pixel (any channel) is foreground.
+
+    The size is read from the header and checked before any pixel is decoded: it must be ``expected``
+    (``(height, width)``) when given, and have at most ``max_pixels`` pixels; else :class:`MaskError`.
+    """
     with Image.open(path) as image:
+        width, height = image.size
+        if expected is not None and (height, width) != tuple(expected):
+            raise MaskError(f"size [{height}, {width}] != ground truth {list(expected)}")
+        if max_pixels is not None and height * width > max_pixels:
+            raise MaskError(f"{height}x{width} pixels is more than the {max_pixels:,} a mask may have")
         array = np.asarray(image)
     return np.asarray(array.any(axis=2) if array.ndim == 3 else array != 0, dtype=bool)
 
