@@ -24,7 +24,7 @@ import math
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -33,6 +33,7 @@ import numpy as np
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import MaskError, Rle
+from pixbench.jsonl import MAX_LINE_BYTES, JsonLinesError, iter_json_lines
 from pixbench.problems import ProblemLog, shorten
 
 Benchmark = Literal["pixmmvp", "pixcvbench"]
@@ -54,8 +55,6 @@ MAX_SIDE = 2**15
 #: Most pixels a mask may have: pycocotools decodes the RLE runs of such masks exactly (6 characters,
 #: 30 bits at most a run).
 MAX_MASK_PIXELS = 2**28
-#: Longest line read, in bytes; a longer line is one problem and the reader skips to the next line.
-MAX_LINE_BYTES = 16 * 2**20
 #: Most pixels a PNG mask may have when no ground-truth size is known (the header is read first).
 MAX_PNG_PIXELS = 2**26
 #: Polygon work per line: the summed length of all edges, in pixels (pycocotools walks every edge
@@ -348,15 +347,18 @@ _OFFSET_FIELDS = ("char_start", "char_end", "token_start")
 
 def _parse_candidate(value: Any, index: int, context: _LineContext) -> Candidate:
     what = f"candidates[{index}]"
-    if type(value) is dict and value.keys() <= _CANDIDATE_SET:
+    if type(value) is dict and "point" not in value and value.keys() <= _CANDIDATE_SET:
+        # the common well-formed candidate, checked in one pass
         mask = _plain_rle(value.get("mask"), context.expected)
         phrase, score = value.get("phrase"), value.get("score")
-        if (mask is not None and (phrase is None or type(phrase) is str) and "point" not in value
-                and (score is None or (type(score) is float and math.isfinite(score)))
-                and all(type(value.get(name, 0)) is int and value.get(name, 0) >= 0 for name in _OFFSET_FIELDS)):
-            # the common well-formed candidate, checked in one pass
-            return Candidate(mask=mask, phrase=phrase, char_start=value.get("char_start"),
-                             char_end=value.get("char_end"), token_start=value.get("token_start"), score=score)
+        start, end, token = value.get("char_start"), value.get("char_end"), value.get("token_start")
+        if (mask is not None and (phrase is None or type(phrase) is str)
+                and (score is None or (type(score) is float and -math.inf < score < math.inf))
+                and (start is None or (type(start) is int and start >= 0))
+                and (end is None or (type(end) is int and end >= 0))
+                and (token is None or (type(token) is int and token >= 0))):
+            return Candidate(mask=mask, phrase=phrase, char_start=start, char_end=end, token_start=token,
+                             score=score)
     if not isinstance(value, Mapping):
         raise _LineError(f"`{what}` must be an object, but got {_kind(value)}")
     _check_fields(value, CANDIDATE_FIELDS, f"{what}.", context)
@@ -514,23 +516,6 @@ def _lone_surrogate(value: Any, where: str = "") -> tuple[str, int] | None:
     return None
 
 
-def _lines(handle: Any, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
-    """``(number, bytes)`` of each line; ``bytes`` is ``None`` for a line longer than ``max_bytes``
-    (the rest of it is skipped, reading at most ``max_bytes`` at a time)."""
-    number = 0
-    while True:
-        chunk = handle.readline(max_bytes + 1)
-        if not chunk:
-            return
-        number += 1
-        if len(chunk) > max_bytes and not chunk.endswith(b"\n"):
-            while chunk and not chunk.endswith(b"\n"):
-                chunk = handle.readline(max_bytes + 1)
-            yield number, None
-            continue
-        yield number, chunk
-
-
 def read_predictions(path: str | Path, *, index: DatasetIndex | None = None,
                      limit: int = DEFAULT_PROBLEM_LIMIT, options: ReadOptions | None = None) -> PredictionsFile:
     """Read and validate a predictions file.
@@ -550,43 +535,12 @@ def read_predictions(path: str | Path, *, index: DatasetIndex | None = None,
     def problem(line: int, record_id: object, message: str) -> None:
         log.add(PredictionProblem(name, line, record_id, message))
 
-    try:
-        mode = os.stat(path).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a pipe, device or socket)"
-            problem(0, None, f"cannot read: it is {kind}")
-            handle = None
-        else:
-            handle = path.open("rb")
-    except OSError as exc:
-        problem(0, None, f"cannot open: {exc.strerror or exc}")
-        handle = None
-    if handle is None:
-        _finish(result, log)
-        return result
     seen: dict[tuple[str, str, int, str, str | None], int] = {}
-    with handle:
-        for number, raw in _lines(handle, options.max_line_bytes):
-            if raw is None:
-                problem(number, None, f"line longer than {options.max_line_bytes:,} bytes (skipped)")
-                continue
-            if not raw.strip():
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                problem(number, None, f"not UTF-8 text (byte {exc.start + 1})")
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                problem(number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
-                continue
-            except (ValueError, RecursionError) as exc:  # an int of over 4300 digits; nesting too deep
-                problem(number, None, f"invalid JSON: {str(exc)[:200]}")
-                continue
-            except MemoryError:
-                problem(number, None, "invalid JSON: too large to parse")
+    try:
+        for line in iter_json_lines(path, max_line_bytes=options.max_line_bytes):
+            number, obj, text = line.number, line.value, line.text
+            if line.error is not None:
+                problem(number, None, line.error)
                 continue
             record_id = obj.get("id") if isinstance(obj, dict) else None
             if not isinstance(record_id, (int, float, str)):
@@ -621,6 +575,8 @@ def read_predictions(path: str | Path, *, index: DatasetIndex | None = None,
                 continue
             seen[prediction.key] = number
             result.predictions.append(prediction)
+    except JsonLinesError as exc:
+        problem(0, None, str(exc))
     result.warnings[:] = [f"{name}: {w}" for w in result.warnings]
     _validate_masks(result, None, problem)
     _finish(result, log)

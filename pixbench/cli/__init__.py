@@ -582,7 +582,3 @@ def run_parser(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> i
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pixbench`` console script."""
     return run_parser(build_parser(), argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,40 @@
+"""The benchmark registry: every benchmark pixbench knows, by name.
+
+Each benchmark is one module of this package implementing :class:`~pixbench.benchmarks.base.Benchmark`
+(its identity, id domain, hub copy, ground-truth columns, scoring units, breakdowns and analyses).
+Code outside those modules asks the registry and never compares a benchmark's name to a string.
+Adding a benchmark is one module here, one line in :data:`REGISTRY` and its builder in
+:mod:`pixbench.loaders`.
+"""
+
+from __future__ import annotations
+
+from pixbench.benchmarks.base import Benchmark
+from pixbench.benchmarks.pixcvbench import PIXCVBENCH
+from pixbench.benchmarks.pixmmvp import PIXMMVP
+
+#: name -> benchmark, in the order reports list them.
+REGISTRY: dict[str, Benchmark] = {benchmark.name: benchmark for benchmark in (PIXMMVP, PIXCVBENCH)}
+#: The names, for command-line choices and validation messages.
+BENCHMARK_NAMES: tuple[str, ...] = tuple(REGISTRY)
+
+
+class UnknownBenchmarkError(ValueError):
+    """A benchmark name the registry does not hold."""
+
+
+def get_benchmark(name: str) -> Benchmark:
+    """The benchmark called ``name``; :class:`UnknownBenchmarkError` lists the known ones otherwise."""
+    try:
+        return REGISTRY[name]
+    except (KeyError, TypeError):
+        raise UnknownBenchmarkError(f"unknown benchmark {name!r} (expected one of {list(REGISTRY)})") from None
+
+
+def hub_id_of(name_or_path: str) -> str:
+    """The hub repo of a benchmark name (any case), or the argument itself (a path or another repo id)."""
+    benchmark = REGISTRY.get(name_or_path.lower())
+    return benchmark.hub_id if benchmark is not None else name_or_path
+
+
+__all__ = ["BENCHMARK_NAMES", "REGISTRY", "Benchmark", "UnknownBenchmarkError", "get_benchmark", "hub_id_of"]
