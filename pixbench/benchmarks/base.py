@@ -75,6 +75,9 @@ class Benchmark(ABC):
         configs: the dataset configs of the hub copy (``default`` first).
         ids: every row id of the full benchmark (the id domain; ``ids.start`` is the first id).
         reference_columns: the parquet columns scoring reads (never the images).
+        image_name_column: the column naming each row's image file, when outputs of other tools are
+            named after the image rather than the row id (``source_filename``); ``None`` when files are
+            named by row id.
     """
 
     name: ClassVar[str]
@@ -83,6 +86,7 @@ class Benchmark(ABC):
     configs: ClassVar[tuple[str, ...]] = ("default",)
     ids: ClassVar[range]
     reference_columns: ClassVar[tuple[str, ...]]
+    image_name_column: ClassVar[str | None] = None
 
     @property
     def first_id(self) -> int:

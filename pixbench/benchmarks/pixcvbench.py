@@ -19,6 +19,7 @@ class PixCVBench(Benchmark):
     reference_columns: ClassVar[tuple[str, ...]] = (
         "id", "source", "task", "height", "width", "question", "options", "answer", "objects", "expression",
         "mask")
+    image_name_column: ClassVar[str | None] = "source_filename"
 
 
 PIXCVBENCH = PixCVBench()
