@@ -18,7 +18,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from judge_server import JudgeServer  # noqa: E402
 
-from pixbench.metrics.judge import JudgeCache, OpenAICompatibleJudge, accuracy_messages  # noqa: E402
+from pixbench.judge import JudgeCache, OpenAICompatibleJudge, accuracy_messages  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,16 +11,18 @@ import logging
 import os
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pixbench.loaders.layout import HUB_IDS
+from pixbench.annotation.rle import RunsCache
+from pixbench.benchmarks import REGISTRY
 from pixbench.predictions import PredictionProblem, ReadOptions, read_predictions
 from pixbench.problems import shorten
 from pixbench.prompts import TEMPLATES
 from pixbench.references import Reference, load_reference
-from pixbench.score import ScoreSettings, ScoringError, score_model
+from pixbench.results import ScoreResult, ScoreSettings
+from pixbench.score import ScoringError, score_model
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ class JudgeChoice:
 class Evaluation:
     """Everything a score run produced."""
 
-    results: list[dict[str, Any]] = field(default_factory=list)
+    results: list[ScoreResult] = field(default_factory=list)
     references: dict[str, Reference] = field(default_factory=dict)
     problems: list[PredictionProblem] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -47,7 +49,7 @@ class Evaluation:
 
     @property
     def per_sample(self) -> list[dict[str, Any]]:
-        return [record for result in self.results for record in result.get("per_sample", [])]
+        return [record for result in self.results for record in result.per_sample]
 
 
 def make_judge(*, no_judge: bool, model: str, base_url: str | None, cache_path: str | None,
@@ -57,15 +59,20 @@ def make_judge(*, no_judge: bool, model: str, base_url: str | None, cache_path: 
 
     ``refresh``: False/None, True or ``"all"`` (ask everything again), ``"undetermined"`` (ask again only
     cached replies that were neither yes nor no). ``temperature`` defaults to the protocol's 0.2
-    (:data:`pixbench.metrics.judge.DEFAULT_JUDGE_TEMPERATURE`). A bad cache path, URL or setting raises
+    (:data:`pixbench.judge.DEFAULT_JUDGE_TEMPERATURE`). A bad cache path, URL or setting raises
     ValueError (the cache file is then left untouched).
     """
     if no_judge:
         return JudgeChoice(None, "skipped with --no-judge")
     if not base_url and not os.environ.get("OPENAI_API_KEY") and not os.environ.get("OPENAI_BASE_URL"):
         return JudgeChoice(None, "no OPENAI_API_KEY and no --judge-base-url")
-    from pixbench.metrics.judge import DEFAULT_JUDGE_TEMPERATURE, OpenAICompatibleJudge
-    from pixbench.metrics.judge_cache import JudgeCache, JudgeCacheError, default_cache_path
+    from pixbench.judge import (
+        DEFAULT_JUDGE_TEMPERATURE,
+        JudgeCache,
+        JudgeCacheError,
+        OpenAICompatibleJudge,
+        default_cache_path,
+    )
 
     path = Path(cache_path).expanduser() if cache_path else default_cache_path()
     try:
@@ -95,9 +102,9 @@ class _ReferenceIndex(Mapping[str, Mapping[int, tuple[int, int]]]):
         self.errors: dict[str, str] = {}
 
     def __getitem__(self, benchmark: str) -> Mapping[int, tuple[int, int]]:
-        if benchmark not in self.sizes and benchmark not in self.errors and benchmark in HUB_IDS:
+        if benchmark not in self.sizes and benchmark not in self.errors and benchmark in REGISTRY:
             try:
-                reference = load_reference(benchmark, self.data.get(benchmark, HUB_IDS[benchmark]))
+                reference = load_reference(benchmark, self.data.get(benchmark, REGISTRY[benchmark].hub_id))
             except ValueError as exc:
                 self.errors[benchmark] = str(exc)
             else:
@@ -123,7 +130,8 @@ def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: 
     """
     run = Evaluation()
     index = _ReferenceIndex(data)
-    files = [read_predictions(path, index=index, options=options) for path in paths]
+    runs = RunsCache()  # masks' runs, decoded once when validated and reused when scored
+    files = [read_predictions(path, index=index, options=options, runs=runs) for path in paths]
     run.references = index.references
     run.errors.extend(index.errors.values())
     for predictions_file in files:
@@ -151,20 +159,18 @@ def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: 
                 continue
         try:
             result = score_model(model=model, predictions=predictions, reference=reference, settings=settings,
-                                 judge=judge.judge, judge_note=judge.reason, progress=progress)
+                                 judge=judge.judge, judge_note=judge.reason, progress=progress, variant=variant,
+                                 runs=runs)
         except ScoringError as exc:
             run.errors.extend(exc.messages)
             continue
         except ValueError as exc:
             run.errors.append(f"{label}: {exc}")
             continue
-        if variant is not None:
-            result["variant"] = variant
-            if variant not in TEMPLATES:
-                result["notes"].append(f"variant {variant!r} is not a published template id of pixbench.prompts "
-                                       "(qa-1..qa-10, ground-1..ground-7, segment-*); it is kept as a label")
-            for record in result["per_sample"]:
-                record["variant"] = variant
+        if variant is not None and variant not in TEMPLATES:
+            result = replace(result, notes=(*result.notes, f"variant {variant!r} is not a published template id of "
+                                            "pixbench.prompts (qa-1..qa-10, ground-1..ground-7, segment-*); it is "
+                                            "kept as a label"))
         run.results.append(result)
     if run.errors:
         run.results = []
@@ -205,7 +211,7 @@ def missing_rows(label: str, predictions: Sequence[Any], reference: Reference) -
     return messages
 
 
-def sensitivity(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def sensitivity(results: Sequence[ScoreResult]) -> list[dict[str, Any]]:
     """Spread of every metric across prompt variants, per (model, benchmark) with two or more variants.
 
     Per metric: ``mean``, ``std`` (population standard deviation, ddof = 0), ``min``, ``max`` and
@@ -213,32 +219,32 @@ def sensitivity(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """
     import numpy as np
 
-    grouped: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    grouped: dict[tuple[str, str], list[ScoreResult]] = defaultdict(list)
     for result in results:
-        if result.get("variant") is not None:
-            grouped[(result["model"], result["benchmark"])].append(result)
+        if result.variant is not None:
+            grouped[(result.model, result.benchmark)].append(result)
     tables = []
     for (model, benchmark), members in grouped.items():
         if len(members) < 2:
             continue
         metrics: dict[str, Any] = {}
-        for name in members[0]["metrics"]:
-            values = np.array([m["metrics"][name] for m in members if m["metrics"].get(name) is not None], float)
+        for name in members[0].metrics:
+            values = np.array([m.metrics[name] for m in members if m.metrics.get(name) is not None], float)
             if values.size:
                 metrics[name] = {"mean": float(values.mean()), "std": float(values.std()), "min": float(values.min()),
                                  "max": float(values.max()), "spread": float(values.max() - values.min()),
                                  "variants": int(values.size)}
         tables.append({"model": model, "benchmark": benchmark,
-                       "variants": [m["variant"] for m in members], "metrics": metrics})
+                       "variants": [m.variant for m in members], "metrics": metrics})
     return tables
 
 
 def report_context(run: Evaluation, settings: ScoreSettings, judge: JudgeChoice) -> dict[str, Any]:
     """``settings``, ``datasets`` and ``judge`` blocks of the report."""
-    served = sorted({m for result in run.results for m in result.get("judge_served_models", [])})
+    served = sorted({m for result in run.results for m in result.judge_served_models})
     judge_info: dict[str, Any] = {"enabled": judge.judge is not None}
     if judge.judge is not None:
-        from pixbench.metrics.judge import JUDGE_PROTOCOL_VERSION, redact_url
+        from pixbench.judge import JUDGE_PROTOCOL_VERSION, redact_url
 
         temperature = getattr(judge.judge, "temperature", None)
         judge_info.update(model=judge.judge.model,

@@ -32,7 +32,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from pixbench.annotation import rle as rle_ops
-from pixbench.annotation.rle import MaskError, Rle
+from pixbench.annotation.rle import MaskError, Rle, RunsCache
 from pixbench.jsonl import MAX_LINE_BYTES, JsonLinesError, iter_json_lines
 from pixbench.problems import ProblemLog, shorten
 
@@ -516,15 +516,16 @@ def _lone_surrogate(value: Any, where: str = "") -> tuple[str, int] | None:
     return None
 
 
-def read_predictions(path: str | Path, *, index: DatasetIndex | None = None,
-                     limit: int = DEFAULT_PROBLEM_LIMIT, options: ReadOptions | None = None) -> PredictionsFile:
+def read_predictions(path: str | Path, *, index: DatasetIndex | None = None, limit: int = DEFAULT_PROBLEM_LIMIT,
+                     options: ReadOptions | None = None, runs: RunsCache | None = None) -> PredictionsFile:
     """Read and validate a predictions file.
 
     With ``index`` (benchmark -> id -> ground-truth ``(h, w)``; it may load benchmarks lazily), ids must
     exist in the dataset and every mask must have the ground truth's size, checked before any pixel
     work. Lines with problems are left out of ``predictions``; the first ``limit`` problems are in
     ``problems``, and ``problem_count`` counts them all. Only regular files are read, line by line,
-    at most ``options.max_line_bytes`` at a time.
+    at most ``options.max_line_bytes`` at a time. The masks' decoded runs are kept in ``runs`` when
+    given (scoring reuses them).
     """
     path = Path(path)
     options = options or ReadOptions()
@@ -578,7 +579,7 @@ def read_predictions(path: str | Path, *, index: DatasetIndex | None = None,
     except JsonLinesError as exc:
         problem(0, None, str(exc))
     result.warnings[:] = [f"{name}: {w}" for w in result.warnings]
-    _validate_masks(result, None, problem)
+    _validate_masks(result, None, problem, runs)
     _finish(result, log)
     return result
 
@@ -589,7 +590,7 @@ def _finish(result: PredictionsFile, log: ProblemLog[PredictionProblem]) -> None
 
 
 def _validate_masks(result: PredictionsFile, index: DatasetIndex | None,
-                    problem: Callable[[int, object, str], None]) -> None:
+                    problem: Callable[[int, object, str], None], runs: RunsCache | None = None) -> None:
     """Check ids against the dataset, mask sizes against the ground truth, and RLE runs (one pass)."""
     bad_lines: set[int] = set()
     strings: list[str] = []
@@ -612,7 +613,7 @@ def _validate_masks(result: PredictionsFile, index: DatasetIndex | None,
                 strings.append(mask["counts"])
                 pixels.append(mask["size"][0] * mask["size"][1])
                 owners.append((prediction, what))
-    for (prediction, what), message in zip(owners, rle_ops.check_counts_many(strings, pixels)):
+    for (prediction, what), message in zip(owners, rle_ops.check_counts_many(strings, pixels, cache=runs)):
         if message is not None and prediction.line not in bad_lines:
             problem(prediction.line, prediction.id, f"`{what}`: {message}")
             bad_lines.add(prediction.line)

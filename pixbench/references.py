@@ -11,11 +11,7 @@ values, a repeated id, an unreadable build summary) raises :class:`ReferenceErro
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,67 +19,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pixbench.annotation import rle as rle_ops
-from pixbench.annotation.rle import Rle
-from pixbench.loaders.layout import BUILD_SUMMARY_FILE, HUB_IDS, content_hash
-from pixbench.metrics.letters import lettered_options
+from pixbench.benchmarks import REGISTRY, Benchmark, UnknownBenchmarkError, get_benchmark, hub_id_of
+from pixbench.benchmarks.base import Reference, ReferenceRow
+from pixbench.loaders.layout import BUILD_SUMMARY_FILE, content_hash
 
-_COLUMNS = {
-    "pixmmvp": ("id", "pair_id", "height", "width", "question", "options", "options_text", "answer", "pattern",
-                "expression", "has_object", "mask"),
-    "pixcvbench": ("id", "source", "task", "height", "width", "question", "options", "answer", "objects",
-                   "expression", "mask"),
-}
-
-
-#: Columns that may be null (no expression: PixMMVP's "None" questions) or that the scorer does not read.
-_NULLABLE = frozenset({"expression", "options", "pattern", "has_object", "objects"})
-
-
-@dataclass(frozen=True)
-class ReferenceRow:
-    """What the scorer knows about one dataset row."""
-
-    id: int
-    height: int
-    width: int
-    mask: Rle
-    question: str
-    options: tuple[str, ...]
-    options_text: str
-    answer: str
-    expression: str | None
-    pair_id: int | None = None
-    pattern: str | None = None
-    source: str | None = None
-    task: str | None = None
-
-    @property
-    def has_object(self) -> bool:
-        return self.expression is not None
-
-
-@dataclass
-class Reference:
-    """One benchmark's ground truth and where it came from."""
-
-    benchmark: str
-    rows: dict[int, ReferenceRow]
-    origin: dict[str, str] = field(default_factory=dict)
-    label_set: str | None = None
-
-    @property
-    def sizes(self) -> dict[int, tuple[int, int]]:
-        return {row_id: (row.height, row.width) for row_id, row in self.rows.items()}
-
-    @cached_property
-    def gt_areas(self) -> dict[int, int]:
-        """Foreground pixels of each row's ground truth (computed once, on the runs)."""
-        return dict(zip(self.rows, (int(a) for a in rle_ops.area([row.mask for row in self.rows.values()]))))
-
-    @property
-    def n_pairs(self) -> int:
-        return len(self.rows) // 2
-
+__all__ = ["Reference", "ReferenceError", "ReferenceRow", "load_reference"]
 
 class ReferenceError(ValueError):
     """The ground truth could not be read (not a built benchmark, wrong benchmark, a damaged file,
@@ -106,7 +46,7 @@ def _local_folder(benchmark: str, path_or_hub_id: str, revision: str | None) -> 
         return folder, {"path": str(folder.resolve()), "sha256": digest}
     if Path(path_or_hub_id).suffix or path_or_hub_id.startswith((".", "/", "~")):
         raise ReferenceError(f"{benchmark} data folder not found: {path_or_hub_id}")
-    repo_id = HUB_IDS.get(path_or_hub_id.lower(), path_or_hub_id)
+    repo_id = hub_id_of(path_or_hub_id)
     try:
         from huggingface_hub import HfApi, snapshot_download
 
@@ -124,32 +64,7 @@ def _local_folder(benchmark: str, path_or_hub_id: str, revision: str | None) -> 
     return Path(local), {"hub_id": repo_id, "commit": commit}
 
 
-def _label_set(folder: Path) -> str | None:
-    summary = folder / BUILD_SUMMARY_FILE
-    if summary.is_file():
-        try:
-            data = json.loads(summary.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ReferenceError(f"{summary}: unreadable build summary ({_one_line(exc)}); rebuild the folder "
-                                 "with `pixbench build`") from None
-        if not isinstance(data, dict):
-            raise ReferenceError(f"{summary}: expected a JSON object (a pixbench build summary), "
-                                 f"but got {type(data).__name__}")
-        value = data.get("label_set")
-        return str(value) if value is not None else None
-    card = folder / "README.md"
-    if card.is_file():
-        try:
-            text = card.read_text(encoding="utf-8")
-        except (OSError, ValueError) as exc:
-            raise ReferenceError(f"{card}: unreadable dataset card ({_one_line(exc)})") from None
-        match = re.search(r"Label set of this build: \*\*(.+?)\*\*", text)
-        if match:
-            return match.group(1)
-    return None
-
-
-def _read_shard(shard: Path, benchmark: str, columns: tuple[str, ...]) -> dict[str, list[Any]]:
+def _read_shard(shard: Path, benchmark: Benchmark) -> dict[str, list[Any]]:
     """The needed columns of one shard as lists; ReferenceError naming the shard when it is damaged."""
     try:
         parquet = pq.ParquetFile(shard)
@@ -157,11 +72,13 @@ def _read_shard(shard: Path, benchmark: str, columns: tuple[str, ...]) -> dict[s
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise ReferenceError(f"{shard}: unreadable parquet file, truncated or corrupted ({_one_line(exc)}); "
                              "rebuild the folder with `pixbench build` or download it again") from None
+    columns = benchmark.reference_columns
     missing = [c for c in columns if c not in schema_names]
     if missing:
-        other = next((b for b, cols in _COLUMNS.items() if b != benchmark and set(cols) <= set(schema_names)), None)
+        other = next((b.name for b in REGISTRY.values()
+                      if b is not benchmark and set(b.reference_columns) <= set(schema_names)), None)
         hint = f" (it looks like {other})" if other else ""
-        raise ReferenceError(f"{shard} lacks column(s) {missing} of {benchmark}{hint}")
+        raise ReferenceError(f"{shard} lacks column(s) {missing} of {benchmark.name}{hint}")
     try:
         return parquet.read(columns=list(columns)).to_pydict()
     except (pa.ArrowException, OSError, ValueError) as exc:
@@ -171,21 +88,23 @@ def _read_shard(shard: Path, benchmark: str, columns: tuple[str, ...]) -> dict[s
 
 def load_reference(benchmark: str, path_or_hub_id: str, *, revision: str | None = None) -> Reference:
     """Read a benchmark's ground truth from a built folder or hub id (default config, split ``test``)."""
-    if benchmark not in _COLUMNS:
-        raise ReferenceError(f"unknown benchmark {benchmark!r} (expected one of {list(_COLUMNS)})")
+    try:
+        spec = get_benchmark(benchmark)
+    except UnknownBenchmarkError as exc:
+        raise ReferenceError(str(exc)) from None
     folder, origin = _local_folder(benchmark, path_or_hub_id, revision)
     shards = sorted((folder / "data").glob("test-*.parquet"))
     if not shards:
         raise ReferenceError(f"{folder} holds no data/test-*.parquet: not a built benchmark")
-    columns = _COLUMNS[benchmark]
+    columns = spec.reference_columns
     rows: dict[int, ReferenceRow] = {}
     shard_of: dict[int, Path] = {}
     for shard in shards:
-        table = _read_shard(shard, benchmark, columns)
+        table = _read_shard(shard, spec)
         for k in range(len(table["id"])):
             values = {name: table[name][k] for name in columns}
             try:
-                row = _row(benchmark, values)
+                row = spec.reference_row(values)
             except (TypeError, ValueError, KeyError, AttributeError) as exc:
                 raise ReferenceError(f"{shard}: row {k} (id {values['id']!r}) is malformed: {_one_line(exc)}") \
                     from None
@@ -193,8 +112,11 @@ def load_reference(benchmark: str, path_or_hub_id: str, *, revision: str | None 
                 raise ReferenceError(f"{shard}: row {k} repeats id {row.id} (first in {shard_of[row.id].name})")
             rows[row.id], shard_of[row.id] = row, shard
     _check_masks(rows, shard_of)
-    return Reference(benchmark, dict(sorted(rows.items())), origin,
-                     _label_set(folder) if benchmark == "pixmmvp" else None)
+    try:
+        label_set = spec.label_set(folder)
+    except ValueError as exc:
+        raise ReferenceError(str(exc)) from None
+    return Reference(benchmark, dict(sorted(rows.items())), origin, label_set)
 
 
 def _check_masks(rows: Mapping[int, ReferenceRow], shard_of: Mapping[int, Path]) -> None:
@@ -208,24 +130,3 @@ def _check_masks(rows: Mapping[int, ReferenceRow], shard_of: Mapping[int, Path])
     for row, problem in zip(rows.values(), problems):
         if problem is not None:
             raise ReferenceError(f"{shard_of[row.id]}: id {row.id}: corrupt ground-truth mask: {problem}")
-
-
-def _row(benchmark: str, values: Mapping[str, Any]) -> ReferenceRow:
-    for name, value in values.items():
-        if value is None and name not in _NULLABLE:
-            raise ValueError(f"{name} is null")
-    options = list(values["options"] or [])
-    counts = values["mask"]["counts"]
-    if not isinstance(counts, str):
-        raise ValueError(f"mask counts is {type(counts).__name__}, expected a compressed RLE string")
-    mask: Rle = {"size": [int(v) for v in values["mask"]["size"]], "counts": counts}
-    if len(mask["size"]) != 2:
-        raise ValueError(f"mask size {mask['size']} is not [height, width]")
-    common = {"id": int(values["id"]), "height": int(values["height"]), "width": int(values["width"]),
-              "mask": mask, "question": values["question"], "options": tuple(options), "answer": values["answer"],
-              "expression": values["expression"]}
-    if benchmark == "pixmmvp":
-        return ReferenceRow(**common, options_text=values["options_text"], pair_id=int(values["pair_id"]),
-                            pattern=values["pattern"])
-    return ReferenceRow(**common, options_text=lettered_options(options), source=values["source"],
-                        task=values["task"])

@@ -12,10 +12,12 @@ import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pixbench import __version__
-from pixbench.score import PROTOCOL, numbers_only
+from pixbench.benchmarks import REGISTRY
+from pixbench.results import PROTOCOL, ScoreResult, rounded
 
 Format = Literal["table", "markdown", "json", "csv", "latex"]
 FORMATS: tuple[str, ...] = ("table", "markdown", "json", "csv", "latex")
@@ -23,47 +25,63 @@ FORMATS: tuple[str, ...] = ("table", "markdown", "json", "csv", "latex")
 COLUMNS = (("A_dagger", "A†"), ("A", "A"), ("M_dagger", "M†"), ("M", "M"), ("S", "S"),
            ("A_per_question", "A/q"), ("cIoU", "cIoU"))
 ASCII_HEADERS = {"A†": "A+", "M†": "M+"}
+#: Digits every reported number keeps (tables show fewer).
+DIGITS = 6
 
 
-def report_document(results: Sequence[Mapping[str, Any]], *, settings: Mapping[str, Any],
-                    datasets: Mapping[str, Any], judge: Mapping[str, Any],
-                    sensitivity: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
-    """The JSON report: the contract's shape plus the provenance of every number.
+@dataclass(frozen=True)
+class Report:
+    """A score report: the results and what they depend on.
 
-    ``sensitivity`` (prompt variants, see :func:`pixbench.evaluate.sensitivity`) is added when given.
+    ``settings`` (the :class:`~pixbench.results.ScoreSettings` as a dict), ``datasets`` (per benchmark:
+    origin and label set) and ``judge`` (enabled, model, temperature, endpoint, or the reason it was not
+    used) are provenance blocks written as they are; ``sensitivity`` holds the prompt-variant tables
+    (:func:`pixbench.evaluate.sensitivity`).
     """
-    cleaned = []
-    for result in results:
-        entry = {key: value for key, value in result.items() if key not in ("per_sample", "units")}
-        entry["metrics"] = numbers_only(entry["metrics"])
-        entry["breakdown"] = numbers_only(entry.get("breakdown", {}))
-        if "ci" in entry:
-            entry["ci"] = {**entry["ci"], "metrics": {name: [round(v, 6) for v in bounds]
-                                                      for name, bounds in entry["ci"]["metrics"].items()}}
-        cleaned.append(entry)
-    document = {"pixbench_version": __version__, "protocol": PROTOCOL, "settings": dict(settings),
-                "datasets": dict(datasets), "judge": dict(judge), "results": cleaned}
-    if sensitivity:
-        document["sensitivity"] = [{**table, "metrics": {name: numbers_only(stats)
-                                                         for name, stats in table["metrics"].items()}}
-                                   for table in sensitivity]
-    return document
+
+    results: tuple[ScoreResult, ...]
+    settings: Mapping[str, Any]
+    datasets: Mapping[str, Any]
+    judge: Mapping[str, Any]
+    sensitivity: tuple[Mapping[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON report: the contract's shape plus the provenance of every number."""
+        document = {"pixbench_version": __version__, "protocol": PROTOCOL, "settings": dict(self.settings),
+                    "datasets": dict(self.datasets), "judge": dict(self.judge),
+                    "results": [result.to_json() for result in self.results]}
+        if self.sensitivity:
+            document["sensitivity"] = [{**table, "metrics": {name: rounded(stats)
+                                                             for name, stats in table["metrics"].items()}}
+                                       for table in self.sensitivity]
+        return document
+
+
+def report_document(results: Sequence[ScoreResult], *, settings: Mapping[str, Any], datasets: Mapping[str, Any],
+                    judge: Mapping[str, Any], sensitivity: Sequence[Mapping[str, Any]] = ()) -> Report:
+    """The report of ``results`` with its provenance (``sensitivity``: prompt-variant tables, if any)."""
+    return Report(tuple(results), settings, datasets, judge, tuple(sensitivity))
 
 
 STATISTICS = ("mean", "std", "min", "max", "spread")
 
 
-def _label(result: Mapping[str, Any]) -> str:
-    variant = result.get("variant")
-    return result["model"] if variant is None else f"{result['model']} [{variant}]"
+def _metrics(result: ScoreResult) -> dict[str, Any]:
+    """A result's metrics as reported (rounded to :data:`DIGITS`)."""
+    return rounded(result.metrics, DIGITS)
 
 
-def _sensitivity_rows(document: Mapping[str, Any]) -> list[list[str]]:
+def _intervals(result: ScoreResult) -> dict[str, list[float]]:
+    return result.ci.to_json(digits=DIGITS)["metrics"] if result.ci is not None else {}
+
+
+def _sensitivity_rows(report: Report) -> list[list[str]]:
     rows = []
-    for table in document.get("sensitivity", []):
+    for table in report.sensitivity:
+        metrics = {name: rounded(stats) for name, stats in table["metrics"].items()}
         for statistic in STATISTICS:
             cells = [table["model"], table["benchmark"], statistic]
-            cells += [_cell(table["metrics"].get(key, {}).get(statistic)) for key, _ in COLUMNS]
+            cells += [_cell(metrics.get(key, {}).get(statistic)) for key, _ in COLUMNS]
             rows.append([*cells, str(len(table["variants"]))])
     return rows
 
@@ -78,12 +96,11 @@ def _with_interval(value: Any, interval: Sequence[float] | None) -> str:
     return f"{value:.1f} [{interval[0]:.1f}, {interval[1]:.1f}]"
 
 
-def _row(result: Mapping[str, Any]) -> list[str]:
-    metrics, counts = result["metrics"], result["counts"]
-    missing = sum(v for v in counts["missing"].values() if v is not None)
-    intervals = result.get("ci", {}).get("metrics", {})
-    return [_label(result), result["benchmark"], result["select"],
-            *(_with_interval(metrics.get(key), intervals.get(key)) for key, _ in COLUMNS), str(missing)]
+def _row(result: ScoreResult) -> list[str]:
+    metrics, intervals = _metrics(result), _intervals(result)
+    return [result.label, result.benchmark, result.select,
+            *(_with_interval(metrics.get(key), intervals.get(key)) for key, _ in COLUMNS),
+            str(result.counts.total_missing)]
 
 
 def _headers(ascii_only: bool = False) -> list[str]:
@@ -91,10 +108,10 @@ def _headers(ascii_only: bool = False) -> list[str]:
     return ["model", "benchmark", "select", *names, "missing"]
 
 
-def provenance_lines(document: Mapping[str, Any]) -> list[str]:
+def provenance_lines(report: Report) -> list[str]:
     """Human-readable lines saying what the numbers depend on."""
-    settings, judge = document["settings"], document["judge"]
-    lines = [f"pixbench {document['pixbench_version']}, protocol {document['protocol']}; "
+    settings, judge = report.settings, report.judge
+    lines = [f"pixbench {__version__}, protocol {PROTOCOL}; "
              f"letter parser: {settings['letter_parser']}; select: {settings['select']}"
              + (f" (threshold {settings['score_threshold']})" if settings["select"] == "score" else "")
              + ("; --include-none" if settings.get("include_none") else "")]
@@ -105,81 +122,81 @@ def provenance_lines(document: Mapping[str, Any]) -> list[str]:
         lines.append(f"judge: {judge['model']}{at} at {judge['endpoint']} (served: {served})")
     else:
         lines.append(f"judge: not used ({judge.get('reason', 'disabled')})")
-    for name, info in document["datasets"].items():
+    for name, info in report.datasets.items():
         origin = info.get("origin", {})
         where = origin.get("path") or origin.get("hub_id")
         version = origin.get("sha256", "")[:12] or origin.get("commit", "")
         label = f"; MMVP labels: {info['label_set']}" if info.get("label_set") else ""
         lines.append(f"data {name}: {where} ({version}){label}")
-    for result in document["results"]:
-        for note in result.get("notes", []):
-            lines.append(f"note [{result['model']} / {result['benchmark']}]: {note}")
-        counts = result["counts"]
-        missing = {k: v for k, v in counts["missing"].items() if v}
-        if missing or counts.get("unparsed_letters") or counts.get("judge_undetermined"):
-            lines.append(f"counts [{result['model']} / {result['benchmark']}]: missing {missing or 0}, "
-                         f"unparsed letters {counts.get('unparsed_letters', 0)}, "
-                         f"judge undetermined {counts.get('judge_undetermined', 0)}")
+    for result in report.results:
+        for note in result.notes:
+            lines.append(f"note [{result.model} / {result.benchmark}]: {note}")
+        counts = result.counts
+        missing = {k: v for k, v in counts.missing.items() if v}
+        if missing or counts.unparsed_letters or counts.judge_undetermined:
+            lines.append(f"counts [{result.model} / {result.benchmark}]: missing {missing or 0}, "
+                         f"unparsed letters {counts.unparsed_letters}, "
+                         f"judge undetermined {counts.judge_undetermined}")
     return lines
 
 
-def render_table(document: Mapping[str, Any]) -> str:
+def render_table(report: Report) -> str:
     """Fixed-width text table, then provenance lines."""
-    rows = [_headers(), *(_row(r) for r in document["results"])]
+    rows = [_headers(), *(_row(r) for r in report.results)]
     widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) if k < 3 else cell.rjust(w) for k, (cell, w) in enumerate(zip(row, widths)))
              for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    extra = _sensitivity_rows(document)
+    extra = _sensitivity_rows(report)
     if extra:
         rows = [["model", "benchmark", "statistic", *[h for _, h in COLUMNS], "variants"], *extra]
         widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
         lines += ["", "prompt sensitivity (across variants):"]
         lines += ["  ".join(c.ljust(w) if k < 3 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths)))
                   for row in rows]
-    return "\n".join([*lines, "", *provenance_lines(document)]) + "\n"
+    return "\n".join([*lines, "", *provenance_lines(report)]) + "\n"
 
 
-def render_markdown(document: Mapping[str, Any]) -> str:
+def render_markdown(report: Report) -> str:
     headers = _headers()
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" if k < 3 else "---:"
                                                            for k in range(len(headers))) + "|"]
-    lines += ["| " + " | ".join(_row(r)) + " |" for r in document["results"]]
-    extra = _sensitivity_rows(document)
+    lines += ["| " + " | ".join(_row(r)) + " |" for r in report.results]
+    extra = _sensitivity_rows(report)
     if extra:
         header = ["model", "benchmark", "statistic", *[h for _, h in COLUMNS], "variants"]
         lines += ["", "Prompt sensitivity (across variants):", "", "| " + " | ".join(header) + " |",
                   "|" + "|".join("---" if k < 3 else "---:" for k in range(len(header))) + "|"]
         lines += ["| " + " | ".join(row) + " |" for row in extra]
-    return "\n".join([*lines, "", *(f"- {line}" for line in provenance_lines(document))]) + "\n"
+    return "\n".join([*lines, "", *(f"- {line}" for line in provenance_lines(report))]) + "\n"
 
 
-def render_csv(document: Mapping[str, Any]) -> str:
-    """One row per result with every top-level metric at full precision and the counts."""
+def render_csv(report: Report) -> str:
+    """One row per result with every top-level metric (6 decimals) and the counts."""
     keys: list[str] = []
-    for result in document["results"]:
-        keys += [k for k in result["metrics"] if k not in keys]
+    for result in report.results:
+        keys += [k for k in result.metrics if k not in keys]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    with_ci = any("ci" in result for result in document["results"])
+    with_ci = any(result.ci is not None for result in report.results)
     ci_keys = [f"{k}_ci_{end}" for k in keys for end in ("low", "high")] if with_ci else []
     writer.writerow(["model", "variant", "benchmark", "select", *keys, *ci_keys, "rows", "mask_rows", "missing_vqa",
                      "missing_segment", "missing_letter", "unparsed_letters", "judge_undetermined", "judge_errors"])
-    for result in document["results"]:
-        counts = result["counts"]
-        intervals = result.get("ci", {}).get("metrics", {})
+    for result in report.results:
+        counts, metrics, intervals = result.counts, _metrics(result), _intervals(result)
         ci_cells = [intervals[k][end] if k in intervals else "" for k in keys for end in (0, 1)] if with_ci else []
-        writer.writerow([result["model"], result.get("variant") or "", result["benchmark"], result["select"],
-                         *("" if result["metrics"].get(k) is None else result["metrics"][k] for k in keys),
+        writer.writerow([result.model, result.variant or "", result.benchmark, result.select,
+                         *("" if metrics.get(k) is None else metrics[k] for k in keys),
                          *ci_cells,
-                         counts["rows"], counts["mask_rows"],
-                         *("" if counts["missing"][p] is None else counts["missing"][p]
+                         counts.rows, counts.mask_rows,
+                         *("" if counts.missing[p] is None else counts.missing[p]
                            for p in ("vqa", "segment", "letter")),
-                         counts["unparsed_letters"], counts["judge_undetermined"], counts["judge_errors"]])
-    for table in document.get("sensitivity", []):
+                         counts.unparsed_letters, counts.judge_undetermined, counts.judge_errors])
+    for table in report.sensitivity:
+        metrics = {name: rounded(stats) for name, stats in table["metrics"].items()}
         for statistic in STATISTICS:
             writer.writerow([table["model"], f"({statistic})", table["benchmark"], "",
-                             *("" if k not in table["metrics"] else table["metrics"][k][statistic] for k in keys)])
+                             *("" if k not in metrics else metrics[k][statistic] for k in keys)])
     return buffer.getvalue()
 
 
@@ -196,37 +213,40 @@ def _latex_cell(value: Any, interval: Sequence[float] | None) -> str:
     return rf"{value:.1f} {{\scriptsize[{interval[0]:.1f}, {interval[1]:.1f}]}}"
 
 
-def render_latex(document: Mapping[str, Any]) -> str:
+def render_latex(report: Report) -> str:
     """A booktabs table like the paper's Table 1: a model per row, A†, A, M†, M, S per benchmark."""
-    benchmarks = list(dict.fromkeys(r["benchmark"] for r in document["results"]))
-    models = list(dict.fromkeys(_label(r) for r in document["results"]))
-    by_key = {(_label(r), r["benchmark"]): r for r in document["results"]}
-    names = {"pixmmvp": "PixMMVP", "pixcvbench": "PixCV-Bench"}
+    benchmarks = list(dict.fromkeys(r.benchmark for r in report.results))
+    models = list(dict.fromkeys(r.label for r in report.results))
+    by_key = {(r.label, r.benchmark): r for r in report.results}
     keys = ("A_dagger", "A", "M_dagger", "M", "S")
+    names = [REGISTRY[b].display_name if b in REGISTRY else b for b in benchmarks]
     lines = [r"\begin{tabular}{l" + "rrrrr" * len(benchmarks) + "}", r"\toprule",
-             " & ".join(["", *(rf"\multicolumn{{5}}{{c}}{{{names.get(b, b)}}}" for b in benchmarks)]) + r" \\",
+             " & ".join(["", *(rf"\multicolumn{{5}}{{c}}{{{name}}}" for name in names)]) + r" \\",
              " & ".join(["Model", *([r"A$^\dagger$", "A", r"M$^\dagger$", "M", "S"] * len(benchmarks))]) + r" \\",
              r"\midrule"]
     for model in models:
         cells = [_latex_escape(model)]
         for benchmark in benchmarks:
             result = by_key.get((model, benchmark))
-            intervals = result.get("ci", {}).get("metrics", {}) if result else {}
-            cells += [_latex_cell(result["metrics"].get(k), intervals.get(k)) if result else "-" for k in keys]
+            if result is None:
+                cells += ["-"] * len(keys)
+                continue
+            metrics, intervals = _metrics(result), _intervals(result)
+            cells += [_latex_cell(metrics.get(k), intervals.get(k)) for k in keys]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
-    comments = [f"% {line}" for line in provenance_lines(document)]
+    comments = [f"% {line}" for line in provenance_lines(report)]
     return "\n".join([*comments, *lines]) + "\n"
 
 
-def render(document: Mapping[str, Any], fmt: str) -> str:
+def render(report: Report, fmt: str) -> str:
     """The report in one of :data:`FORMATS`."""
     if fmt == "json":
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
     renderers = {"table": render_table, "markdown": render_markdown, "csv": render_csv, "latex": render_latex}
     if fmt not in renderers:
         raise ValueError(f"Expected format to be one of {list(FORMATS)}, but got {fmt!r}")
-    return renderers[fmt](document)
+    return renderers[fmt](report)
 
 
 # ------------------------------------------------------------------------------------------ compare

@@ -1,7 +1,8 @@
 """How certain every number is: bootstrap intervals of a result's metrics, and paired model comparisons.
 
-Both work on the per-row outcomes a result keeps (:class:`pixbench.score.RowUnits`) with the
-vectorised statistics of :mod:`pixbench.metrics.stats`. Resampling units, as the protocol asks:
+Both work on the per-row outcomes a result keeps (:class:`pixbench.outcomes.RowUnits`) with the
+vectorised statistics of :mod:`pixbench.metrics.stats`. Each benchmark says how its rows are resampled
+(:meth:`pixbench.benchmarks.base.Benchmark.resampling_plans`); as the protocol asks:
 
 - PixMMVP: **pairs** for pair accuracy (A, A†); **rows** otherwise (per-question accuracy over the 300
   rows; M, M† and cIoU over the mask rows). Each scheme draws its own weights from the seed.
@@ -15,82 +16,20 @@ bootstrap of the difference with its p-value, and an exact McNemar test for the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
 
+from pixbench.benchmarks import get_benchmark
 from pixbench.metrics import stats
-from pixbench.score import RowUnits
-
-ACCURACIES = ("A", "A_dagger")
-MASKS = (("M", "cIoU"), ("M_dagger", "cIoU_dagger"))
-
-#: A statistic: weights (resamples x units) -> one value per resample (percent).
-Statistic = Callable[[np.ndarray], np.ndarray]
-
-
-@dataclass(frozen=True)
-class Plan:
-    """For one metric: how many units it resamples, which weight scheme, and the statistic."""
-
-    scheme: str
-    units: int
-    statistic: Statistic
-    correctness: np.ndarray | None = None  # per unit, for McNemar
-
-
-def _pairs_correct(units: RowUnits, correct: np.ndarray) -> np.ndarray:
-    """Pair k (1-based ``units.pair``) is correct when both of its rows are."""
-    assert units.pair is not None
-    n_pairs = int(units.pair.max())
-    right = np.bincount(units.pair - 1, weights=correct.astype(np.float64), minlength=n_pairs)
-    size = np.bincount(units.pair - 1, minlength=n_pairs)
-    return (right == size) & (size > 0)
+from pixbench.outcomes import Plan, RowUnits
+from pixbench.results import ConfidenceIntervals
 
 
 def plans(units: RowUnits, keep: np.ndarray | None = None, keep_pairs: np.ndarray | None = None) -> dict[str, Plan]:
     """The statistic of every measured metric; ``keep`` (rows) / ``keep_pairs`` restrict the units."""
     rows = np.ones(units.ids.size, dtype=bool) if keep is None else keep
-    result: dict[str, Plan] = {}
-    if units.benchmark == "pixmmvp":
-        for name in ACCURACIES:
-            if name not in units.answers:
-                continue
-            correct = units.answers[name][0]
-            pairs = _pairs_correct(units, correct)
-            if keep_pairs is not None:
-                pairs = pairs[keep_pairs]
-            result[name] = Plan("pairs", pairs.size, partial(stats.weighted_mean, values=pairs), pairs)
-            per_row = correct[rows]
-            result[f"{name}_per_question"] = Plan("rows", per_row.size,
-                                                  partial(stats.weighted_mean, values=per_row), per_row)
-        mask_rows = units.mask_rows & rows
-        for metric, cumulative in MASKS:
-            if metric not in units.masks:
-                continue
-            iou, inter, union, _ = (a[mask_rows] for a in units.masks[metric])
-            result[metric] = Plan("mask_rows", iou.size, partial(stats.weighted_mean, values=iou))
-            result[cumulative] = Plan("mask_rows", iou.size,
-                                      partial(stats.weighted_ratio, numerators=inter, denominators=union))
-        return result
-    assert units.source is not None
-    strata = units.source[rows]
-    for name in ACCURACIES:
-        if name in units.answers:
-            correct = units.answers[name][0][rows]
-            result[name] = Plan("strata", correct.size,
-                                partial(stats.stratum_mean, values=correct, strata=strata), correct)
-    for metric, cumulative in MASKS:
-        if metric not in units.masks:
-            continue
-        iou, inter, union, _ = (a[rows] for a in units.masks[metric])
-        result[metric] = Plan("strata", iou.size, partial(stats.stratum_mean, values=iou, strata=strata))
-        result[cumulative] = Plan("strata", iou.size,
-                                  partial(stats.stratum_ratio, numerators=inter, denominators=union, strata=strata))
-    return result
+    return get_benchmark(units.benchmark).resampling_plans(units, rows, keep_pairs)
 
 
 def _weights(plan: Plan, units: RowUnits, keep: np.ndarray | None, resamples: int, seed: int,
@@ -101,8 +40,9 @@ def _weights(plan: Plan, units: RowUnits, keep: np.ndarray | None, resamples: in
         offset = {"pairs": 0, "rows": 1, "mask_rows": 2, "strata": 3}[plan.scheme]
         strata = None
         if plan.scheme == "strata":
-            assert units.source is not None
-            strata = units.source if keep is None else units.source[keep]
+            if units.stratum is None:
+                raise ValueError(f"Expected {units.benchmark} rows grouped in strata for a stratified plan")
+            strata = units.stratum if keep is None else units.stratum[keep]
         cache[key] = stats.bootstrap_weights(plan.units, resamples=resamples, seed=seed + offset, strata=strata)
     return cache[key]
 
@@ -131,12 +71,13 @@ def _full(metric_plans: dict[str, Plan]) -> dict[str, float]:
 
 
 def confidence_intervals(units: RowUnits, *, level: float = stats.DEFAULT_LEVEL,
-                         resamples: int = stats.DEFAULT_RESAMPLES, seed: int = stats.DEFAULT_SEED) -> dict[str, Any]:
+                         resamples: int = stats.DEFAULT_RESAMPLES,
+                         seed: int = stats.DEFAULT_SEED) -> ConfidenceIntervals:
     """Percentile bootstrap interval of every measured metric of one result."""
     samples = _samples(units, plans(units), None, resamples, seed)
-    return {"level": level, "resamples": resamples, "seed": seed, "method": "percentile",
-            "numpy": np.__version__,
-            "metrics": {name: list(stats.percentile_interval(values, level)) for name, values in samples.items()}}
+    bounds = {name: stats.percentile_interval(values, level) for name, values in samples.items()}
+    return ConfidenceIntervals(level=level, resamples=resamples, seed=seed,
+                               metrics={name: (float(low), float(high)) for name, (low, high) in bounds.items()})
 
 
 class ComparisonError(ValueError):
@@ -157,10 +98,7 @@ def compare(a: RowUnits, b: RowUnits, *, level: float = stats.DEFAULT_LEVEL,
             covered &= present
     if not covered.any():
         raise ComparisonError(f"The two files share no {a.benchmark} row that both answer on every probe")
-    keep_pairs = None
-    if a.benchmark == "pixmmvp":
-        assert a.pair is not None
-        keep_pairs = _pairs_correct(a, covered)  # pairs whose two rows are both covered
+    keep_pairs = get_benchmark(a.benchmark).comparable_pairs(a, covered)
     plans_a, plans_b = plans(a, covered, keep_pairs), plans(b, covered, keep_pairs)
     shared = [name for name in plans_a if name in plans_b and plans_a[name].units > 0]
     if not shared:

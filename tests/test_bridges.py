@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from pixbench.bridges import BridgeError, convert_bridge, read_lmms_eval, read_vlmevalkit
 from pixbench.cli import main
-from pixbench.convert import configure_parser, run
+from pixbench.cli.convert import configure_parser, run
+from pixbench.ingest import BridgeError, convert_bridge, read_lmms_eval, read_vlmevalkit
 from pixbench.predictions import read_predictions
 from pixbench.references import load_reference
 

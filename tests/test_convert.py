@@ -16,18 +16,17 @@ import pytest
 from PIL import Image
 
 from pixbench.annotation import rle as rle_ops
-from pixbench.convert import (
+from pixbench.cli.convert import configure_parser, run
+from pixbench.ingest.pixfoundation import (
     CandidateName,
     ConvertError,
     candidate_index,
-    configure_parser,
     convert_reference,
     parse_candidate_name,
     parse_mask_name,
     parse_meta_line,
     read_answers,
     response_of,
-    run,
     selected_file_name,
 )
 from pixbench.metrics import SelectMode, best_iou_index, matched_ious, miou, select_mask

@@ -9,7 +9,7 @@ import pytest
 from pixbench.annotation import rle
 from pixbench.cli import main
 from pixbench.evaluate import JudgeChoice, evaluate
-from pixbench.metrics.judge import FakeJudge
+from pixbench.judge import FakeJudge
 from pixbench.references import load_reference
 from pixbench.score import ScoreSettings
 
@@ -55,7 +55,7 @@ def segment_lines(mmvp):
 def run(paths, data, judge=None, **settings):
     result = evaluate(paths, data=data, settings=ScoreSettings(**settings), judge=judge or JudgeChoice(None, "off"))
     assert not result.problems and not result.errors, (result.problems, result.errors)
-    return {(r["model"], r["benchmark"]): r for r in result.results}
+    return {(r.model, r.benchmark): {**r.to_json(), "per_sample": list(r.per_sample)} for r in result.results}
 
 
 def test_letter_accuracy_pairs_and_counts(tmp_path, data):

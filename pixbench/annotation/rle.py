@@ -161,30 +161,35 @@ class RunBatch:
     flagged: dict[int, str]
 
 
-class _LastBatch:
-    """One-slot memo of the last batch decoded with ``remember=True`` (a predictions file's masks), so
-    that scoring the same masks again (the oracle) reuses their runs. Keyed by string content; it holds
-    the strings and runs of one file at most."""
+class RunsCache:
+    """Decoded runs kept for reuse, keyed by string content: a predictions file's masks are decoded once
+    when validated (:func:`check_counts_many` with ``cache=``) and their runs are reused when scoring
+    (:func:`decode_runs_many` with the same cache). Passed explicitly; it holds what was stored in it."""
 
     def __init__(self) -> None:
-        self.position: dict[str, int] = {}
-        self.batch: RunBatch | None = None
+        self.position: dict[str, tuple[int, int]] = {}
+        self.batches: list[RunBatch] = []
 
     def store(self, counts: Sequence[str], batch: RunBatch) -> None:
-        self.position = {text: k for k, text in enumerate(counts)}
-        self.batch = batch
+        number = len(self.batches)
+        self.batches.append(batch)
+        for k, text in enumerate(counts):
+            if k not in batch.flagged:
+                self.position.setdefault(text, (number, k))
 
     def lookup(self, counts: Sequence[str]) -> RunBatch | None:
-        """The runs of ``counts`` gathered from the memo, or ``None`` unless all are there and valid."""
-        batch = self.batch
-        if batch is None or not counts:
+        """The runs of ``counts`` gathered from one stored batch, or ``None`` unless all are there."""
+        if not counts or not self.batches:
             return None
         try:
-            picked = np.fromiter((self.position[text] for text in counts), dtype=np.int64, count=len(counts))
+            places = [self.position[text] for text in counts]
         except (KeyError, TypeError):
             return None
-        if batch.flagged and any(int(k) in batch.flagged for k in picked):
+        number = places[0][0]
+        if any(place[0] != number for place in places):
             return None
+        batch = self.batches[number]
+        picked = np.fromiter((place[1] for place in places), dtype=np.int64, count=len(places))
         sizes = batch.first[picked + 1] - batch.first[picked]
         first = np.concatenate(([0], np.cumsum(sizes)))
         owner = np.repeat(np.arange(len(counts)), sizes)
@@ -192,20 +197,19 @@ class _LastBatch:
         return RunBatch(batch.runs[index], owner, first, {})
 
 
-_last_batch = _LastBatch()
-
-
-def decode_runs_many(counts: Sequence[str], *, remember: bool = False) -> RunBatch:
+def decode_runs_many(counts: Sequence[str], *, cache: RunsCache | None = None, store: bool = True) -> RunBatch:
     """Decode many compressed ``counts`` strings to their runs in one vectorised pass (no pixels).
 
-    With ``remember`` the batch is memoised (one slot), and later calls for strings it holds reuse it.
+    With ``cache``, strings it holds are served from it (all from one stored batch), and a batch decoded
+    here is stored in it unless ``store`` is false.
     """
-    cached = _last_batch.lookup(counts)
-    if cached is not None:
-        return cached
+    if cache is not None:
+        cached = cache.lookup(counts)
+        if cached is not None:
+            return cached
     batch = _decode_runs_many(counts)
-    if remember:
-        _last_batch.store(counts, batch)
+    if cache is not None and store:
+        cache.store(counts, batch)
     return batch
 
 
@@ -302,14 +306,16 @@ def _decode_chunk(counts: Sequence[str], lengths: np.ndarray) -> RunBatch:
     return RunBatch(runs, owner, first, flagged)
 
 
-def check_counts_many(counts: Sequence[str], pixels: Sequence[int]) -> list[str | None]:
+def check_counts_many(counts: Sequence[str], pixels: Sequence[int], *,
+                      cache: RunsCache | None = None) -> list[str | None]:
     """Validate many compressed ``counts`` strings at once: a problem message per string, or ``None``.
 
     The vectorised form of :func:`run_lengths` over a whole predictions file (tens of thousands of
-    masks): every run must be non-negative and the runs must cover exactly ``pixels[k]`` pixels.
+    masks): every run must be non-negative and the runs must cover exactly ``pixels[k]`` pixels. With
+    ``cache`` the decoded runs are kept there for scoring.
     """
     count = len(counts)
-    batch = decode_runs_many(counts, remember=count > 1000)
+    batch = decode_runs_many(counts, cache=cache)
     problems: list[str | None] = [None] * count
     negative_run = np.bincount(batch.owner, weights=batch.runs < 0, minlength=count) > 0
     totals = np.bincount(batch.owner, weights=batch.runs, minlength=count).astype(np.int64)

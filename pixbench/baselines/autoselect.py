@@ -1,11 +1,11 @@
 """PixFoundation's automatic selection: a vision judge picks the best candidate (``baselines.md``).
 
 For each row: first ask whether the image contains the expression
-(:func:`~pixbench.metrics.judge.presence_messages`, parsed by
-:func:`~pixbench.metrics.judge.parse_yes_no`); ``no`` gives ``selected: "none"``. Otherwise show the
+(:func:`~pixbench.judge.presence_messages`, parsed by
+:func:`~pixbench.judge.parse_yes_no`); ``no`` gives ``selected: "none"``. Otherwise show the
 candidates as the image with the mask tinted red (:func:`tint_red`: 50% blend with pure red on mask
-pixels) and ask which shows the expression best (:func:`~pixbench.metrics.judge.selection_messages`,
-parsed strictly by :func:`~pixbench.metrics.judge.parse_choice`: digits only, in ``1..N``). More than
+pixels) and ask which shows the expression best (:func:`~pixbench.judge.selection_messages`,
+parsed strictly by :func:`~pixbench.judge.parse_choice`: digits only, in ``1..N``). More than
 :data:`GROUP_SIZE` candidates run as a tournament: groups of at most 12 in candidate order, then a round
 among the group winners, and so on until one is left; a group of one goes through without a question.
 Images are sent as JPEG data URLs (quality 90, original size).
@@ -31,7 +31,7 @@ from PIL import Image
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import Rle
-from pixbench.metrics.judge import Judge, parse_choice, parse_yes_no, presence_messages, selection_messages
+from pixbench.judge import Judge, parse_choice, parse_yes_no, presence_messages, selection_messages
 
 __all__ = ["GROUP_SIZE", "AutoSelection", "SelectionRequest", "SelectionStatus", "auto_select", "image_data_url",
            "tint_red", "tournament_groups"]

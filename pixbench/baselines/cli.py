@@ -136,7 +136,7 @@ VISION_JUDGE_TEMPERATURE = 0.0
 
 
 def _add_judge_options(parser: argparse.ArgumentParser) -> None:
-    from pixbench.metrics.judge import refresh_argument, temperature_argument
+    from pixbench.judge import refresh_argument, temperature_argument
 
     group = parser.add_argument_group("vision judge")
     group.add_argument("--judge-model", default="gpt-4o", help="judge model (default gpt-4o)")
@@ -285,7 +285,7 @@ def _sam_name(args: argparse.Namespace) -> str:
 
 
 def _make_judge(args: argparse.Namespace) -> Any:
-    from pixbench.metrics.judge import JudgeCache, JudgeCacheError, OpenAICompatibleJudge
+    from pixbench.judge import JudgeCache, JudgeCacheError, OpenAICompatibleJudge
 
     try:
         cache = JudgeCache(args.judge_cache) if args.judge_cache else JudgeCache()

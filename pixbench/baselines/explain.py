@@ -42,7 +42,7 @@ from pixbench.baselines.autoselect import SelectionRequest, auto_select, tint_re
 from pixbench.baselines.phrases import PhraseTools
 from pixbench.baselines.pipeline import AttendSegmentResult, attend_and_segment
 from pixbench.baselines.sam import PointSegmenter
-from pixbench.metrics.judge import Judge
+from pixbench.judge import Judge
 from pixbench.metrics.masks import matched_ious
 from pixbench.metrics.selection import select_mask
 from pixbench.prompts import render_prompt

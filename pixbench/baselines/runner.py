@@ -56,7 +56,7 @@ from pixbench.baselines.autoselect import AutoSelection, SelectionRequest, auto_
 from pixbench.baselines.phrases import PhraseTools
 from pixbench.baselines.pipeline import attend_and_segment
 from pixbench.baselines.sam import PointSegmenter
-from pixbench.metrics.judge import Judge
+from pixbench.judge import Judge
 from pixbench.predictions import BENCHMARKS, PROBES, Prediction, prediction_to_json, read_predictions
 from pixbench.prompts import FAMILIES, UnknownTemplateError, get_template, render_prompt
 

@@ -9,14 +9,18 @@ how its rows group for resampling (pairs, sources). Everything else in pixbench 
 
 from __future__ import annotations
 
-from abc import ABC
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any, ClassVar
+
+import numpy as np
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import Rle
+from pixbench.outcomes import Answers, MaskResults, Plan, RowUnits
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,27 @@ class Reference:
         return len(self.rows) // 2
 
 
+#: Columns that may be null in a built benchmark (PixMMVP's questions with nothing to ground).
+NULLABLE_COLUMNS = frozenset({"expression", "options", "pattern", "has_object", "objects"})
+
+
+def common_row_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The :class:`ReferenceRow` fields every benchmark has, from one parquet row; ``ValueError`` when a
+    value is null where it may not be or the mask is not a compressed RLE."""
+    for name, value in values.items():
+        if value is None and name not in NULLABLE_COLUMNS:
+            raise ValueError(f"{name} is null")
+    counts = values["mask"]["counts"]
+    if not isinstance(counts, str):
+        raise ValueError(f"mask counts is {type(counts).__name__}, expected a compressed RLE string")
+    mask: Rle = {"size": [int(v) for v in values["mask"]["size"]], "counts": counts}
+    if len(mask["size"]) != 2:
+        raise ValueError(f"mask size {mask['size']} is not [height, width]")
+    return {"id": int(values["id"]), "height": int(values["height"]), "width": int(values["width"]),
+            "mask": mask, "question": values["question"], "options": tuple(values["options"] or []),
+            "answer": values["answer"], "expression": values["expression"]}
+
+
 class Benchmark(ABC):
     """One benchmark: identity, rows, hub copy, ground truth and scoring rules.
 
@@ -95,6 +120,43 @@ class Benchmark(ABC):
     def __repr__(self) -> str:
         return f"<benchmark {self.name}>"
 
+    # ------------------------------------------------------------------ ground truth
+
+    @abstractmethod
     def reference_row(self, values: Mapping[str, Any]) -> ReferenceRow:
-        """One parquet row (the :attr:`reference_columns`) as a :class:`ReferenceRow`."""
-        raise NotImplementedError
+        """One parquet row (the :attr:`reference_columns`, nulls already refused) as a :class:`ReferenceRow`."""
+
+    def label_set(self, folder: Path) -> str | None:
+        """Which answer labels a built folder uses, when the benchmark has variants of them (else ``None``)."""
+        return None
+
+    # ------------------------------------------------------------------ scoring
+
+    def mask_row_ids(self, reference: Reference, include_none: bool) -> list[int]:
+        """The rows that enter M (mIoU): every row unless the benchmark leaves some out."""
+        return list(reference.rows)
+
+    @abstractmethod
+    def metrics(self, answers: Answers, mask_results: MaskResults, reference: Reference,
+                mask_ids: list[int]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The headline metrics (``A``, ``A_dagger``, ``M``, ``M_dagger``, ``cIoU``, ...; S is added by the
+        scorer) and the breakdowns, from the per-row outcomes."""
+
+    def analyses(self, answers: Answers, mask_results: MaskResults, reference: Reference) -> dict[str, Any]:
+        """Benchmark-specific analyses, by name (none by default)."""
+        return {}
+
+    # ------------------------------------------------------------------ resampling
+
+    def row_groups(self, reference: Reference) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """``(pair, stratum)`` arrays aligned with ``reference.rows`` (``None`` where rows do not group so)."""
+        return None, None
+
+    @abstractmethod
+    def resampling_plans(self, units: RowUnits, rows: np.ndarray, keep_pairs: np.ndarray | None) -> dict[str, Plan]:
+        """The bootstrap plan of every measured metric, on the rows marked in ``rows`` (and the pairs in
+        ``keep_pairs`` where the benchmark counts pairs)."""
+
+    def comparable_pairs(self, units: RowUnits, covered: np.ndarray) -> np.ndarray | None:
+        """Which pairs a comparison keeps, given the rows both files cover (``None``: no pairs)."""
+        return None

@@ -1,13 +1,23 @@
-"""PixCV-Bench: CV-Bench's 1,438 2D questions (ADE20K and COCO; Count and Relation) with the named
-objects' masks. Every metric is the mean of its ADE20K and COCO values; results break down by source,
-task, source/task and pooled rows; resampling is stratified by source.
+"""PixCV-Bench: CV-Bench's 1,438 2D questions (ADE20K and COCO images; Count and Relation tasks) with
+the named objects' masks.
+
+- **Every metric** is the unweighted mean of its ADE20K and COCO values (as CV-Bench reports accuracy).
+- **Breakdowns**: per source, task, source/task, and pooled over all rows.
+- **Resampling**: rows, stratified by source (each resample keeps both sources' sizes).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from functools import partial
+from typing import Any, ClassVar
 
-from pixbench.benchmarks.base import Benchmark
+import numpy as np
+
+from pixbench.benchmarks.base import Benchmark, Reference, ReferenceRow, common_row_fields
+from pixbench.metrics import accuracy, stats
+from pixbench.metrics.letters import lettered_options
+from pixbench.outcomes import ACCURACIES, CUMULATIVE_METRIC, Answers, MaskResults, Plan, RowUnits, group_metrics
 
 
 class PixCVBench(Benchmark):
@@ -20,6 +30,52 @@ class PixCVBench(Benchmark):
         "id", "source", "task", "height", "width", "question", "options", "answer", "objects", "expression",
         "mask")
     image_name_column: ClassVar[str | None] = "source_filename"
+
+    def reference_row(self, values: Mapping[str, Any]) -> ReferenceRow:
+        fields = common_row_fields(values)
+        return ReferenceRow(**fields, options_text=lettered_options(list(fields["options"])),
+                            source=values["source"], task=values["task"])
+
+    def metrics(self, answers: Answers, mask_results: MaskResults, reference: Reference,
+                mask_ids: list[int]) -> tuple[dict[str, Any], dict[str, Any]]:
+        rows = reference.rows.values()
+        sources = sorted({row.source for row in rows if row.source})
+        tasks = sorted({row.task for row in rows if row.task})
+        by_source = {s: group_metrics(answers, mask_results, [r.id for r in rows if r.source == s]) for s in sources}
+        by_task = {t: group_metrics(answers, mask_results, [r.id for r in rows if r.task == t]) for t in tasks}
+        by_source_task = {f"{s}/{t}": group_metrics(answers, mask_results,
+                                                    [r.id for r in rows if r.source == s and r.task == t])
+                          for s in sources for t in tasks}
+        pooled = group_metrics(answers, mask_results, list(reference.rows))
+        metrics: dict[str, Any] = {}
+        for name in ("A", "A_dagger", "M", "M_dagger", "cIoU", "cIoU_dagger"):
+            values = {s: by_source[s][name] for s in sources}
+            metrics[name] = (accuracy.source_mean(values)
+                             if values and all(v is not None for v in values.values()) else None)
+        breakdown = {"source": by_source, "task": by_task, "source_task": by_source_task, "pooled": pooled}
+        return metrics, breakdown
+
+    def row_groups(self, reference: Reference) -> tuple[np.ndarray | None, np.ndarray | None]:
+        return None, np.array([row.source for row in reference.rows.values()])
+
+    def resampling_plans(self, units: RowUnits, rows: np.ndarray, keep_pairs: np.ndarray | None) -> dict[str, Plan]:
+        if units.stratum is None:
+            raise ValueError(f"Expected {self.name} rows grouped by source, but got no strata")
+        strata = units.stratum[rows]
+        result: dict[str, Plan] = {}
+        for name in ACCURACIES:
+            if name in units.answers:
+                correct = units.answers[name][0][rows]
+                result[name] = Plan("strata", correct.size,
+                                    partial(stats.stratum_mean, values=correct, strata=strata), correct)
+        for metric, cumulative in CUMULATIVE_METRIC.items():
+            if metric not in units.masks:
+                continue
+            iou, inter, union, _ = (a[rows] for a in units.masks[metric])
+            result[metric] = Plan("strata", iou.size, partial(stats.stratum_mean, values=iou, strata=strata))
+            result[cumulative] = Plan("strata", iou.size, partial(stats.stratum_ratio, numerators=inter,
+                                                                  denominators=union, strata=strata))
+        return result
 
 
 PIXCVBENCH = PixCVBench()

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from pixbench.problems import shorten
 
 if TYPE_CHECKING:
     from pixbench.evaluate import Evaluation
+    from pixbench.results import ScoreResult
 
 BENCHMARKS = ("pixmmvp", "pixcvbench")
 #: Problems printed before "... and K more".
@@ -163,19 +165,19 @@ def _parse_data(values: Sequence[str] | None) -> dict[str, str]:
     return data
 
 
-def _write_plots(results: Sequence[dict], folder: Path) -> list[Path]:
+def _write_plots(results: Sequence[ScoreResult], folder: Path) -> list[Path]:
     """PNG histograms of the "when grounding emerges" analysis, one per (model, benchmark) that has it."""
     from pixbench.metrics.analysis import plot_histograms
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for result in results:
-        emergence = result.get("analysis", {}).get("emergence")
+        emergence = result.analysis.get("emergence")
         if not emergence:
             continue
         concepts = emergence.get("concept_histogram")
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in result["model"])
-        path = folder / f"{safe}_{result['benchmark']}_emergence.png"
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in result.model)
+        path = folder / f"{safe}_{result.benchmark}_emergence.png"
         plot_histograms(emergence["location_histogram"], concepts, path)
         written.append(path)
     return written
@@ -223,7 +225,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     """Score predictions files: exit 0 on success, 1 on invalid input, 3 on judge errors."""
     from pixbench import report
     from pixbench.evaluate import evaluate, make_judge, report_context, sensitivity
-    from pixbench.score import ScoreSettings
+    from pixbench.results import ScoreSettings
 
     try:
         data = _parse_data(args.data)
@@ -249,9 +251,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.ci is not None:
         from pixbench.uncertainty import confidence_intervals
 
-        for result in run.results:
-            result["ci"] = confidence_intervals(result["units"], level=args.ci, resamples=args.bootstrap,
-                                                seed=args.seed)
+        run.results = [replace(result, ci=confidence_intervals(result.units, level=args.ci, resamples=args.bootstrap,
+                                                               seed=args.seed))
+                       for result in run.results if result.units is not None]
     document = report.report_document(run.results, **report_context(run, settings, judge),
                                       sensitivity=sensitivity(run.results))
     text = report.render(document, args.format)
@@ -271,11 +273,11 @@ def cmd_score(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
     for result in run.results:
-        missing = {probe: n for probe, n in result["counts"]["missing"].items() if n}
+        missing = {probe: n for probe, n in result.counts.missing.items() if n}
         if missing:
-            print(f"{result['model']} / {result['benchmark']}: missing predictions {missing} "
+            print(f"{result.model} / {result.benchmark}: missing predictions {missing} "
                   "(scored as wrong, IoU 0)", file=sys.stderr)
-    judge_errors = sum(result["counts"]["judge_errors"] for result in run.results)
+    judge_errors = sum(result.counts.judge_errors for result in run.results)
     unreachable = getattr(judge.judge, "unreachable", None) if judge.judge else None
     if unreachable:  # even with --allow-judge-errors: a dead endpoint is not a judgement
         print(f"error: the judge could not be reached ({unreachable}); {judge_errors} verdict(s) missing, every "
@@ -292,7 +294,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Compare two predictions files: paired differences, bootstrap intervals and p-values, McNemar."""
     from pixbench import report
     from pixbench.evaluate import evaluate, make_judge, report_context
-    from pixbench.score import ScoreSettings
+    from pixbench.results import ScoreSettings
     from pixbench.uncertainty import ComparisonError, compare
 
     try:
@@ -315,12 +317,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
             _print_problems(run)
             return 1
         problems = []
-        results: dict[str, dict] = {}
+        results: dict[str, ScoreResult] = {}
         for result in run.results:
-            if result.get("variant") is not None or result["benchmark"] in results:
+            if result.variant is not None or result.benchmark in results:
                 problems.append(f"{path}: compare takes one model and no prompt variants per benchmark; found "
-                                f"several results for {result['benchmark']}")
-            results[result["benchmark"]] = result
+                                f"several results for {result.benchmark}")
+            results[result.benchmark] = result
         if problems:
             for problem in problems:
                 print(f"error: {problem}", file=sys.stderr)
@@ -335,11 +337,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for benchmark in common:
         a, b = by_file[0][benchmark], by_file[1][benchmark]
         try:
-            outcome = compare(a["units"], b["units"], level=args.ci, resamples=args.bootstrap, seed=args.seed)
+            if a.units is None or b.units is None:
+                raise ComparisonError(f"{benchmark}: results without per-row units cannot be compared")
+            outcome = compare(a.units, b.units, level=args.ci, resamples=args.bootstrap, seed=args.seed)
         except ComparisonError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        comparisons.append({"model_a": a["model"], "model_b": b["model"], **outcome})
+        comparisons.append({"model_a": a.model, "model_b": b.model, **outcome})
     judge_block = report_context(run, settings, judge)["judge"]
     document = report.comparison_document(comparisons, settings={"select": args.select,
                                                                  "letter_parser": args.letter_parser,
@@ -358,10 +362,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pixbench import report
     from pixbench.demo import keyword_judge_reply, write_demo_predictions
     from pixbench.evaluate import JudgeChoice, evaluate, report_context
+    from pixbench.judge import FakeJudge
     from pixbench.loaders import pixcvbench, pixmmvp, synthetic
-    from pixbench.metrics.judge import FakeJudge
     from pixbench.references import load_reference
-    from pixbench.score import ScoreSettings
+    from pixbench.results import ScoreSettings
 
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="pixbench-demo-"))
     inputs = synthetic.write_tiny_inputs(out / "raw")
@@ -451,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--out", required=True, metavar="DIR")
     show.set_defaults(func=cmd_show)
 
-    from pixbench.metrics.judge import DEFAULT_JUDGE_TEMPERATURE, refresh_argument, temperature_argument
+    from pixbench.judge import DEFAULT_JUDGE_TEMPERATURE, refresh_argument, temperature_argument
 
     score = sub.add_parser(
         "score", help="score predictions files (accuracy, judged accuracy, mIoU, S, analyses)",
@@ -544,7 +548,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "image, prompt SAM there, and write candidates that `pixbench score` turns into the a+s, "
                     "PixFoundation and PixFoundation-dagger rows."))
 
-    from pixbench import convert
+    from pixbench.cli import convert
 
     convert.configure_parser(sub.add_parser(
         "convert", help="turn the outputs of the published reference scripts into a predictions file"))

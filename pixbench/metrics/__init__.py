@@ -2,8 +2,9 @@
 selection among candidates and the paper's analyses. No I/O, no network, no CLI here.
 
 Every metric is reported in percent (0..100); per-row IoU stays a fraction (0..1). Masks are COCO RLE
-(:mod:`pixbench.annotation.rle`). The LLM judge lives in :mod:`pixbench.metrics.judge` and is not
-imported here, so ``import pixbench.metrics`` stays light.
+(:mod:`pixbench.annotation.rle`). The LLM judge (prompts, client, SQLite cache) lives in :mod:`pixbench.judge`,
+which may import from here but is never imported by any module of this package (tests/metrics/
+test_metrics_is_pure.py checks that no network or database module is loaded with it).
 """
 
 from __future__ import annotations

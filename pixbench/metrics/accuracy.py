@@ -56,6 +56,12 @@ def pair_accuracy(correct: Mapping[int, bool], *, n_pairs: int = MMVP_PAIRS,
 
     ``pairs`` restricts the count to those pair numbers ``k`` (e.g. one visual pattern) and divides by
     their number instead.
+
+    Examples:
+        >>> pair_accuracy({1: True, 2: True, 3: True, 4: False}, n_pairs=2)  # pair 1 right, pair 2 not
+        50.0
+        >>> pair_accuracy({1: True, 2: True, 3: True, 4: False}, n_pairs=2, pairs=[1])
+        100.0
     """
     by_pair = pair_correct(correct, n_pairs=n_pairs)
     chosen = list(by_pair) if pairs is None else list(dict.fromkeys(pairs))
@@ -99,6 +105,14 @@ def harmonic_score(*, accuracies: Sequence[float | None], masks: Sequence[float 
 
     ``None`` entries are terms that were not measured and are left out of the max. S is 0 when x or y
     is 0, and ``None`` (undefined, reported as null) when no accuracy or no mask term was measured.
+
+    Examples:
+        >>> harmonic_score(accuracies=[60.0, None], masks=[40.0, None])  # 2 * 60 * 40 / 100
+        48.0
+        >>> harmonic_score(accuracies=[60.0, 80.0], masks=[40.0, 20.0])  # the best of each: 80 and 40
+        53.333333333333336
+        >>> harmonic_score(accuracies=[70.0], masks=[None]) is None  # no mask term measured
+        True
     """
     x = _best(accuracies, "accuracies")
     y = _best(masks, "masks")

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as coco_mask
 
-from pixbench.annotation.rle import MaskError, Rle, RunBatch, decode_runs_many
+from pixbench.annotation.rle import MaskError, Rle, RunBatch, RunsCache, decode_runs_many
 
 __all__ = [
     "area_fractions",
@@ -69,7 +69,8 @@ def _coco_areas(coco: Sequence[dict[str, Any]]) -> np.ndarray:
 PREFIX_SUM_MIN_PREDICTIONS = 8
 
 
-def intersections_and_unions(*, preds: Sequence[Rle], gts: Sequence[Rle]) -> tuple[np.ndarray, np.ndarray]:
+def intersections_and_unions(*, preds: Sequence[Rle], gts: Sequence[Rle],
+                             runs: RunsCache | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pixel counts ``|p AND g|`` and ``|p OR g|`` of matched pairs ``(preds[k], gts[k])`` (int64 arrays).
 
     Computed on the runs, never decoding a prediction: prediction areas come from their runs (decoded
@@ -78,7 +79,16 @@ def intersections_and_unions(*, preds: Sequence[Rle], gts: Sequence[Rle]) -> tup
     Intersections: a ground truth shared by many predictions (an oracle over candidates) is decoded once
     and each prediction's foreground runs are summed on its prefix sum; otherwise one
     ``merge(intersect=1)`` per pair. ``union = a + b - i``. Raises :class:`MaskError` when the lengths
-    differ, a pair's sizes differ or a prediction's runs do not decode.
+    differ, a pair's sizes differ or a prediction's runs do not decode. ``runs`` may hold the predictions'
+    decoded runs already (from validating them), which are then reused.
+
+    Examples:
+        >>> import numpy as np
+        >>> from pixbench.annotation.rle import encode
+        >>> gt = encode(np.array([[1, 1], [0, 0]]))
+        >>> inters, unions = intersections_and_unions(preds=[encode(np.array([[1, 0], [1, 0]]))], gts=[gt])
+        >>> inters.tolist(), unions.tolist()
+        ([1], [3])
     """
     if len(preds) != len(gts):
         raise MaskError(f"Expected `preds` and `gts` to have the same length, "
@@ -98,7 +108,7 @@ def intersections_and_unions(*, preds: Sequence[Rle], gts: Sequence[Rle]) -> tup
             raise MaskError(f"Mask sizes differ at pair {k}: prediction {pred_coco[k]['size']} "
                             f"!= ground truth {gt_unique[slot]['size']}")
     batch = decode_runs_many([p["counts"] if isinstance(p["counts"], str) else p["counts"].decode("ascii")
-                              for p in preds])
+                              for p in preds], cache=runs, store=False)
     if batch.flagged:
         k, reason = next(iter(batch.flagged.items()))
         raise MaskError(f"preds[{k}]: {reason}")
@@ -167,6 +177,16 @@ def iou(*, pred: Rle, gt: Rle) -> float:
     """``|pred AND gt| / |pred OR gt|`` as a fraction; 1.0 when both are empty.
 
     Raises :class:`MaskError` naming both sizes when the masks differ in size.
+
+    Examples:
+        >>> import numpy as np
+        >>> from pixbench.annotation.rle import encode
+        >>> pred, gt = encode(np.array([[1, 1], [0, 0]])), encode(np.array([[1, 0], [1, 0]]))
+        >>> round(iou(pred=pred, gt=gt), 4)  # 1 pixel in common, 3 in either
+        0.3333
+        >>> empty = encode(np.zeros((2, 2)))
+        >>> iou(pred=empty, gt=empty)  # both empty: a perfect answer
+        1.0
     """
     return float(matched_ious(preds=[pred], gts=[gt])[0])
 
@@ -176,6 +196,10 @@ def miou(ious: np.ndarray | Sequence[float]) -> float:
 
     Raises ``ValueError`` on an empty input (the metric is then not measured: report it as null) and
     on values outside ``[0, 1]`` (per-row IoU is a fraction, so a percent passed here is caught).
+
+    Examples:
+        >>> miou([1.0, 0.5, 0.0])
+        50.0
     """
     values = np.asarray(ious, dtype=np.float64)
     if values.ndim != 1 or values.size == 0:
@@ -192,6 +216,12 @@ def ciou(inters: np.ndarray | Sequence[int], unions: np.ndarray | Sequence[int])
     When every union is 0 (all rows pair an empty prediction with an empty ground truth) the result is
     100.0, consistent with the per-row rule IoU(empty, empty) = 1. Raises ``ValueError`` on empty or
     mismatched inputs and on counts that are negative or have an intersection above its union.
+
+    Examples:
+        >>> ciou([1, 3], [3, 3])  # (1 + 3) / (3 + 3): large objects weigh more than in mIoU
+        66.66666666666666
+        >>> ciou([0], [0])  # every pair empty/empty
+        100.0
     """
     inter = np.asarray(inters, dtype=np.int64)
     uni = np.asarray(unions, dtype=np.int64)

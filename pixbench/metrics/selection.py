@@ -26,8 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from pixbench.annotation.rle import Rle, area, empty, size_of
-from pixbench.metrics.masks import best_iou_index
+import numpy as np
+
+from pixbench.annotation.rle import Rle, RunsCache, area, empty, size_of
+from pixbench.metrics.masks import best_iou_index, intersections_and_unions, ious_from_counts
 
 __all__ = [
     "DEFAULT_SCORE_THRESHOLD",
@@ -35,6 +37,7 @@ __all__ = [
     "SelectMode",
     "Selection",
     "SelectionError",
+    "oracle_choices",
     "select_mask",
 ]
 
@@ -127,6 +130,20 @@ def select_mask(*, mode: SelectMode, gt: Rle, mask: Rle | None = None,
     ``candidates`` and ``scores`` are parallel lists (a candidate without a score has ``None``);
     ``candidates=None`` means the line has no ``candidates`` field. ``gt`` is the row's ground truth,
     used by ``oracle`` and for the empty mask's size.
+
+    Examples:
+        >>> import numpy as np
+        >>> from pixbench.annotation.rle import encode
+        >>> gt = encode(np.array([[1, 1], [0, 0]]))
+        >>> left, top = encode(np.array([[1, 0], [1, 0]])), encode(np.array([[1, 1], [0, 0]]))
+        >>> select_mask(mode="oracle", gt=gt, candidates=[left, top]).index  # the best IoU
+        1
+        >>> select_mask(mode="score", gt=gt, candidates=[left, top], scores=[0.9, 0.6]).index
+        0
+        >>> select_mask(mode="score", gt=gt, candidates=[left, top], scores=[0.5, 0.6]).index is None  # < 0.7
+        True
+        >>> select_mask(mode="given", gt=gt, candidates=[left, top], selected="none").index is None
+        True
     """
     if mode not in SELECT_MODES:
         raise ValueError(f"Expected `mode` to be one of {', '.join(SELECT_MODES)}, but got {mode!r}")
@@ -140,3 +157,50 @@ def select_mask(*, mode: SelectMode, gt: Rle, mask: Rle | None = None,
     if mode == "oracle":
         return _oracle(candidates, gt)
     return _by_score(candidates, scores, float(score_threshold), gt)
+
+
+@dataclass(frozen=True)
+class OracleChoice:
+    """The oracle's pick for one line: the candidate's index, and its intersection and union with the
+    ground truth in pixels."""
+
+    index: int
+    intersection: int
+    union: int
+
+
+def oracle_choices(*, candidates: Sequence[Sequence[Rle]], gts: Sequence[Rle],
+                   runs: RunsCache | None = None) -> list[OracleChoice]:
+    """The ``oracle`` mode for many lines at once: per line, the candidate with the highest IoU against
+    its ground truth, ties to the **later** candidate, as :func:`select_mask` does line by line.
+
+    For lines with a non-empty ground truth and at least one candidate (the other lines' oracle needs no
+    IoU: see the module docstring). All IoUs are computed in one batch on the runs; ``runs`` may hold
+    the candidates' decoded runs already.
+
+    Examples:
+        >>> import numpy as np
+        >>> from pixbench.annotation.rle import encode
+        >>> gt = encode(np.array([[1, 1], [0, 0]]))
+        >>> half, full = encode(np.array([[1, 0], [0, 0]])), encode(np.array([[1, 1], [0, 0]]))
+        >>> oracle_choices(candidates=[[half, full, half]], gts=[gt])
+        [OracleChoice(index=1, intersection=2, union=2)]
+    """
+    if len(candidates) != len(gts):
+        raise ValueError(f"Expected one ground truth per line, but got {len(gts)} for {len(candidates)} lines")
+    sizes = np.array([len(group) for group in candidates], dtype=np.int64)
+    if (sizes == 0).any():
+        raise ValueError(f"Expected at least one candidate per line, but line {int(np.argmin(sizes))} has none")
+    if not len(candidates):
+        return []
+    inters, unions = intersections_and_unions(preds=[mask for group in candidates for mask in group],
+                                              gts=[gt for gt, size in zip(gts, sizes) for _ in range(size)],
+                                              runs=runs)
+    ious = ious_from_counts(inters, unions)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    best = np.maximum.reduceat(ious, starts)
+    position = np.arange(ious.size)
+    segment = np.repeat(np.arange(len(candidates)), sizes)
+    last_best = np.maximum.reduceat(np.where(ious == best[segment], position, -1), starts)
+    return [OracleChoice(int(j) - int(start), int(inters[j]), int(unions[j]))
+            for j, start in zip(last_best.tolist(), starts.tolist())]

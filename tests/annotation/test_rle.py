@@ -134,15 +134,23 @@ def test_check_counts_many_mixed_batch():
     assert "middle of a run" in problems[1] and "alphabet" in problems[3]
 
 
-def test_remembered_batch_serves_subsets_in_any_order():
+def test_runs_cache_serves_subsets_in_any_order(monkeypatch):
     masks_list = [rle.encode(np.random.default_rng(k).random((7, 9)) < 0.4) for k in range(6)]
     counts = [m["counts"] for m in masks_list]
-    full = rle.decode_runs_many(counts, remember=True)
+    cache = rle.RunsCache()
+    full = rle.decode_runs_many(counts, cache=cache)
     subset = [counts[4], counts[1], counts[4]]
-    served = rle.decode_runs_many(subset)  # from the memo
     fresh = rle._decode_runs_many(subset)
+    decoded: list[int] = []
+    original = rle._decode_runs_many
+    monkeypatch.setattr(rle, "_decode_runs_many", lambda c: decoded.append(len(c)) or original(c))
+    served = rle.decode_runs_many(subset, cache=cache)  # from the cache
+    assert decoded == []
     assert np.array_equal(served.runs, fresh.runs) and np.array_equal(served.first, fresh.first)
     assert np.array_equal(served.owner, fresh.owner)
     assert full.first[-1] == full.runs.size
     other = rle.encode(np.ones((3, 3), dtype=np.uint8))["counts"]
-    assert rle.decode_runs_many([other]).runs.tolist() == [0, 9]  # not in the memo: decoded afresh
+    assert rle.decode_runs_many([other], cache=cache).runs.tolist() == [0, 9]  # not in the cache: decoded
+    assert decoded == [1]
+    rle.decode_runs_many(subset)  # no cache, no memory of earlier calls: decoded again
+    assert decoded == [1, 3]

@@ -17,7 +17,7 @@ from pixbench.baselines.autoselect import (
     tint_red,
     tournament_groups,
 )
-from pixbench.metrics.judge import FakeJudge, JudgeCache
+from pixbench.judge import FakeJudge, JudgeCache
 
 
 def _masks(count: int, height: int = 12, width: int = 16) -> list[rle_ops.Rle]:
@@ -175,7 +175,7 @@ def test_through_a_local_server_and_the_cache(tmp_path):
     pytest.importorskip("openai")
     from judge_server import running_server
 
-    from pixbench.metrics.judge import OpenAICompatibleJudge
+    from pixbench.judge import OpenAICompatibleJudge
 
     def reply(body):
         text = body["messages"][0]["content"][0]["text"]

@@ -29,7 +29,7 @@ from judge_server import (
     server_error,
 )
 
-from pixbench.metrics.judge import (
+from pixbench.judge import (
     CONCEPT_CATEGORIES,
     DEFAULT_JUDGE_TEMPERATURE,
     JUDGE_PROTOCOL_VERSION,
@@ -267,7 +267,7 @@ def test_cache_survives_concurrent_writer_threads(tmp_path: Path) -> None:
 def test_cache_survives_concurrent_writer_processes(tmp_path: Path) -> None:
     path = tmp_path / "judge.sqlite"
     code = (
-        "import sys\nfrom pixbench.metrics.judge_cache import JudgeCache\n"
+        "import sys\nfrom pixbench.judge.cache import JudgeCache\n"
         "c = JudgeCache(sys.argv[1])\n"
         "for i in range(150):\n"
         "    c.put(f'{sys.argv[2]}-{i}', model='m', protocol='p', reply='yes', served_model=None)\n"
@@ -726,7 +726,7 @@ def test_cache_in_a_read_only_folder(tmp_path: Path) -> None:
 
 
 def test_cache_that_cannot_be_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pixbench.metrics.judge_cache as judge_cache
+    import pixbench.judge.cache as judge_cache
 
     existing = tmp_path / "old.sqlite"
     JudgeCache(existing).close()

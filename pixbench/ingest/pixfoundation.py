@@ -1,4 +1,4 @@
-"""Convert the PixFoundation reference scripts' outputs into a predictions file (``pixbench convert``).
+"""The PixFoundation reference scripts' outputs as predictions (``pixbench convert``, ``--from reference``).
 
 The reference scripts (github.com/MSiam/PixFoundation, ``pixmmvp/inference/*.py`` and
 ``pixcvbench/inference/*.py``) write one set of files per model and probe; their folder names say
@@ -32,22 +32,23 @@ with more candidates and no line is an error.
 or else in ``answer`` (the letter format, beside ``gt_answer`` and ``text_options``).
 
 **Ids.** ``id_base`` is the number an answers file gives the benchmark's first row: row id =
-``question_id - id_base + first`` with ``first`` = 1 (PixMMVP) or 0 (PixCV-Bench). The reference scripts
-write ``question_id = row index + 1`` for PixMMVP (``id_base`` 1, the default) and, for PixCV-Bench, the
-CV-Bench ``idx`` as ``questionId`` (letter probe; ``id_base`` 0, the default) or the image's
-``source_filename`` as ``question_id`` (vqa/segment), which like PixCV-Bench file names needs ``names``
-(file stem -> row id, from the built dataset). Files pair by the id parsed from their names, never by
-sort position; a record is made for every id found.
+``question_id - id_base + first`` with ``first`` the benchmark's first row id (``Benchmark.first_id``: 1 for
+PixMMVP, 0 for PixCV-Bench). The reference scripts write ``question_id = row index + 1`` for PixMMVP
+(``id_base`` 1, the default) and, for PixCV-Bench, the CV-Bench ``idx`` as ``questionId`` (letter probe;
+``id_base`` 0, the default) or the image's ``source_filename`` as ``question_id`` (vqa/segment), which like
+PixCV-Bench file names needs ``names`` (file stem -> row id, from the built dataset:
+:func:`~pixbench.ingest.common.dataset_ids`; a benchmark names its files after the image when it has an
+``image_name_column``). Files pair by the id parsed from their names, never by sort position; a record is
+made for every id found.
 
 Problems (malformed lines, unknown ids, two files for one id, a selection naming a missing candidate,
 inputs that disagree on the ids) are collected and raised together as :class:`ConvertError`, each
-naming the file and the line (or the PNG file).
+naming the file and the line (or the PNG file). This module is library code: the command line is
+:mod:`pixbench.cli.convert`.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
 import re
@@ -60,17 +61,22 @@ from typing import Any, Literal, NamedTuple
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import Rle
-from pixbench.predictions import BENCHMARKS, PROBES, TEXT_PROBES, Candidate, Prediction, write_predictions
+from pixbench.benchmarks import Benchmark
+from pixbench.ingest.common import benchmark_of, id_offset
+from pixbench.jsonl import JsonLinesError, check_regular_file, iter_json_lines
+from pixbench.predictions import PROBES, TEXT_PROBES, Candidate, Prediction
+from pixbench.problems import ProblemLog, shorten
 
-#: The row id of each benchmark's first row.
-FIRST_ID = {"pixmmvp": 1, "pixcvbench": 0}
-#: Row ids of the full benchmarks (PixMMVP 1..300, PixCV-Bench = CV-Bench 2D idx 0..1437).
-ID_RANGES: dict[str, Collection[int]] = {"pixmmvp": range(1, 301), "pixcvbench": range(0, 1438)}
-#: What the reference scripts' answers files count from (see the module docstring).
+__all__ = ["MAX_PROBLEMS", "REFERENCE_ID_BASE", "SELECTION_ID_BASE", "AnswerLine", "CandidateName", "ConvertError",
+           "ConvertProblem", "MetaEntry", "candidate_index", "convert_reference", "parse_candidate_name",
+           "parse_mask_name", "parse_meta_line", "read_answers", "response_of", "selected_file_name"]
+
+#: What the reference scripts' answers files give each benchmark's first row (a fact of the published
+#: scripts, not of the benchmark; see the module docstring).
 REFERENCE_ID_BASE = {"pixmmvp": 1, "pixcvbench": 0}
 #: The selection file's ``question_id`` counts from 0.
 SELECTION_ID_BASE = 0
-SOURCE_FORMATS = ("reference", "lmms-eval", "vlmevalkit")
+#: How many problems a :class:`ConvertError` lists (it counts all of them).
 MAX_PROBLEMS = 50
 
 _MASK_NAME = re.compile(r"^(?:output(?=\d+\.png$))?(?P<key>[^/\\]+)\.png$")
@@ -103,21 +109,17 @@ class ConvertError(ValueError):
 
 
 @dataclass
-class _Problems:
-    """Collects problems; :meth:`check` raises them together."""
+class _Problems(ProblemLog[ConvertProblem]):
+    """The first :data:`MAX_PROBLEMS` problems and the count of all; :meth:`check` raises them together."""
 
-    items: list[ConvertProblem] = field(default_factory=list)
-    more: int = 0
+    limit: int | None = MAX_PROBLEMS
 
-    def add(self, file: str | Path, line: int, message: str) -> None:
-        if len(self.items) < MAX_PROBLEMS:
-            self.items.append(ConvertProblem(str(file), line, message))
-        else:
-            self.more += 1
+    def place(self, file: str | Path, line: int, message: str) -> None:
+        self.add(ConvertProblem(str(file), line, message))
 
     def check(self) -> None:
-        if self.items:
-            raise ConvertError(self.items, more=self.more)
+        if self:
+            raise ConvertError(self.shown, more=self.hidden)
 
 
 class CandidateName(NamedTuple):
@@ -207,7 +209,7 @@ def selected_file_name(value: Any) -> str | None:
     Raises ``ValueError`` when the value is not a non-empty string.
     """
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"`selected file` must be a path or \"NONE\", but got {value!r}")
+        raise ValueError(f"`selected file` must be a path or \"NONE\", but got {shorten(value)}")
     if value.strip().upper() == "NONE":
         return None
     return PurePosixPath(value.strip().replace("\\", "/")).name
@@ -220,9 +222,9 @@ def candidate_index(name: str, order: Sequence[tuple[int, int]]) -> int:
     """
     parts = parse_candidate_name(name)
     if parts is None:
-        raise ValueError(f"selected file {name!r} is not a candidate file name")
+        raise ValueError(f"selected file {shorten(name)} is not a candidate file name")
     if (parts.group, parts.mask) not in order:
-        raise ValueError(f"selected file {name!r} is not among the row's {len(order)} candidate file(s)")
+        raise ValueError(f"selected file {shorten(name)} is not among the row's {len(order)} candidate file(s)")
     return list(order).index((parts.group, parts.mask))
 
 
@@ -241,48 +243,57 @@ def response_of(obj: Mapping[str, Any]) -> str:
     raise ValueError("missing the model's text: expected a `response` or an `answer` field")
 
 
-def _iter_json_lines(path: Path, problems: _Problems) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line number, object)`` of each non-blank line; invalid lines become problems."""
-    with path.open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                problems.add(path, number, f"invalid JSON: {exc.msg} (column {exc.colno})")
-                continue
-            if not isinstance(obj, dict):
-                problems.add(path, number, f"expected a JSON object, but got {type(obj).__name__}")
-                continue
-            yield number, obj
+def _json_objects(path: Path, problems: _Problems) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` of each non-blank line (:func:`~pixbench.jsonl.iter_json_lines`); unreadable
+    lines, lines that are not objects and a file that cannot be read at all become problems."""
+    try:
+        for line in iter_json_lines(path):
+            if not line.ok:
+                problems.place(path, line.number, str(line.error))
+            elif not isinstance(line.value, dict):
+                problems.place(path, line.number, f"expected a JSON object, but got {type(line.value).__name__}")
+            else:
+                yield line.number, line.value
+    except JsonLinesError as exc:
+        problems.place(path, 0, str(exc))
 
 
 @dataclass(frozen=True)
 class _Ids:
     """Turns keys of file names and question ids into row ids of one benchmark."""
 
-    benchmark: str
+    benchmark: Benchmark
     names: Mapping[str, int] | None
     valid: Collection[int]
 
+    @classmethod
+    def of(cls, benchmark: str, names: Mapping[str, int] | None, valid_ids: Collection[int] | None) -> _Ids:
+        """The ids of ``benchmark``: its whole id domain unless ``valid_ids`` (a built dataset's) is given."""
+        found = benchmark_of(benchmark)
+        return cls(found, names, found.ids if valid_ids is None else valid_ids)
+
+    @property
+    def image_column(self) -> str:
+        return self.benchmark.image_name_column or "image name"
+
     def _checked(self, row_id: int, what: str) -> int:
         if row_id not in self.valid:
-            raise ValueError(f"{what} gives row id {row_id}, which is not in {self.benchmark}")
+            raise ValueError(f"{what} gives row id {row_id}, which is not in {self.benchmark.name}")
         return row_id
 
     def from_key(self, key: str) -> int:
-        """The row id of a file-name key (``"12"``, ``"00012"``; an image stem for PixCV-Bench)."""
-        if self.benchmark == "pixcvbench":
+        """The row id of a file-name key (``"12"``, ``"00012"``; an image stem where files are named after
+        the image: a benchmark with an ``image_name_column``)."""
+        if self.benchmark.image_name_column is not None:
             if self.names is None:
-                raise ValueError(f"PixCV-Bench files are named after the image ({key!r}); pass the dataset "
-                                 "(--data) to map image names to row ids")
+                raise ValueError(f"{self.benchmark.display_name} files are named after the image ({shorten(key)}); "
+                                 "pass the dataset (--data) to map image names to row ids")
             if key not in self.names:
-                raise ValueError(f"image name {key!r} is not a source_filename of the dataset")
-            return self._checked(self.names[key], f"image name {key!r}")
+                raise ValueError(f"image name {shorten(key)} is not a {self.image_column} of the dataset")
+            return self._checked(self.names[key], f"image name {shorten(key)}")
         if not key.isdigit():
-            raise ValueError(f"expected a numeric row id in the name, but got {key!r}")
-        return self._checked(int(key), f"name key {key!r}")
+            raise ValueError(f"expected a numeric row id in the name, but got {shorten(key)}")
+        return self._checked(int(key), f"name key {shorten(key)}")
 
     def from_question_id(self, value: Any, base: int) -> int:
         """The row id of a ``question_id``: an int counted from ``base``, or an image file name."""
@@ -291,31 +302,32 @@ class _Ids:
         elif isinstance(value, str) and self.names is not None:
             stem = PurePosixPath(value.replace("\\", "/")).stem
             if stem not in self.names:
-                raise ValueError(f"question_id {value!r} is not an int nor a source_filename of the dataset")
-            return self._checked(self.names[stem], f"question_id {value!r}")
+                raise ValueError(f"question_id {shorten(value)} is not an int nor a {self.image_column} of the "
+                                 "dataset")
+            return self._checked(self.names[stem], f"question_id {shorten(value)}")
         if isinstance(value, bool) or not isinstance(value, int):
             hint = " (an image name: pass the dataset, --data, to map it)" if isinstance(value, str) else ""
-            raise ValueError(f"`question_id` must be an int, but got {value!r}{hint}")
-        return self._checked(value - base + FIRST_ID[self.benchmark],
-                             f"question_id {value} (counted from {base})")
+            raise ValueError(f"`question_id` must be an int, but got {shorten(value)}{hint}")
+        return self._checked(value + id_offset(self.benchmark.name, base),
+                             f"question_id {shorten(value)} (counted from {base})")
 
 
 def _read_answers(path: str | Path, *, ids: _Ids, id_base: int, problems: _Problems) -> dict[int, AnswerLine]:
     path = Path(path)
     out: dict[int, AnswerLine] = {}
-    for number, obj in _iter_json_lines(path, problems):
+    for number, obj in _json_objects(path, problems):
         key = "question_id" if "question_id" in obj else "questionId"
         if key not in obj:
-            problems.add(path, number, "missing `question_id`")
+            problems.place(path, number, "missing `question_id`")
             continue
         try:
             row_id = ids.from_question_id(obj[key], id_base)
             response = response_of(obj)
         except ValueError as exc:
-            problems.add(path, number, str(exc))
+            problems.place(path, number, str(exc))
             continue
         if row_id in out:
-            problems.add(path, number, f"second line for row id {row_id}; first at line {out[row_id].line}")
+            problems.place(path, number, f"second line for row id {row_id}; first at line {out[row_id].line}")
             continue
         prompt = obj.get("prompt")
         out[row_id] = AnswerLine(row_id, number, response, prompt if isinstance(prompt, str) else None)
@@ -330,37 +342,51 @@ def read_answers(path: str | Path, *, benchmark: str, id_base: int | None = None
     Raises :class:`ConvertError` listing every malformed line, unknown id and repeated id.
     """
     problems = _Problems()
-    ids = _Ids(benchmark, names, ID_RANGES[benchmark] if valid_ids is None else valid_ids)
+    ids = _Ids.of(benchmark, names, valid_ids)
     out = _read_answers(path, ids=ids, id_base=REFERENCE_ID_BASE[benchmark] if id_base is None else id_base,
                         problems=problems)
     problems.check()
     return out
 
 
+def _text_lines(path: Path, problems: _Problems) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of each non-blank line of a text file (regular files only); a file that cannot
+    be read becomes a problem."""
+    try:
+        check_regular_file(path)
+        with path.open(encoding="utf-8") as handle:
+            for number, text in enumerate(handle, start=1):
+                if text.strip():
+                    yield number, text
+    except JsonLinesError as exc:
+        problems.place(path, 0, str(exc))
+    except UnicodeDecodeError as exc:
+        problems.place(path, 0, f"not UTF-8 text: {exc.reason}")
+    except OSError as exc:
+        problems.place(path, 0, f"cannot read: {exc.strerror or exc}")
+
+
 def _read_meta(path: str | Path, *, ids: _Ids, problems: _Problems) -> dict[tuple[int, int], tuple[int, MetaEntry]]:
     """Meta lines by ``(row id, group)``, each with its line number."""
     path = Path(path)
     out: dict[tuple[int, int], tuple[int, MetaEntry]] = {}
-    with path.open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                entry = parse_meta_line(text, file=str(path), line=number)
-            except ConvertError as exc:
-                for problem in exc.problems:
-                    problems.add(problem.file, problem.line, problem.message)
-                continue
-            try:
-                row_id = ids.from_key(entry.key)
-            except ValueError as exc:
-                problems.add(path, number, str(exc))
-                continue
-            if (row_id, entry.group) in out:
-                problems.add(path, number, f"second line for row id {row_id} group {entry.group}; "
-                                           f"first at line {out[row_id, entry.group][0]}")
-                continue
-            out[row_id, entry.group] = (number, entry)
+    for number, text in _text_lines(path, problems):
+        try:
+            entry = parse_meta_line(text, file=str(path), line=number)
+        except ConvertError as exc:
+            for problem in exc.problems:
+                problems.add(problem)
+            continue
+        try:
+            row_id = ids.from_key(entry.key)
+        except ValueError as exc:
+            problems.place(path, number, str(exc))
+            continue
+        if (row_id, entry.group) in out:
+            problems.place(path, number, f"second line for row id {row_id} group {entry.group}; "
+                                         f"first at line {out[row_id, entry.group][0]}")
+            continue
+        out[row_id, entry.group] = (number, entry)
     return out
 
 
@@ -369,18 +395,18 @@ def _read_selection(path: str | Path, *, ids: _Ids, id_base: int,
     """Selection lines by row id: ``(line number, candidate file name or None for "NONE")``."""
     path = Path(path)
     out: dict[int, tuple[int, str | None]] = {}
-    for number, obj in _iter_json_lines(path, problems):
+    for number, obj in _json_objects(path, problems):
         if "question_id" not in obj or "selected file" not in obj:
-            problems.add(path, number, "expected the fields `question_id` and `selected file`")
+            problems.place(path, number, "expected the fields `question_id` and `selected file`")
             continue
         try:
             row_id = ids.from_question_id(obj["question_id"], id_base)
             name = selected_file_name(obj["selected file"])
         except ValueError as exc:
-            problems.add(path, number, str(exc))
+            problems.place(path, number, str(exc))
             continue
         if row_id in out:
-            problems.add(path, number, f"second line for row id {row_id}; first at line {out[row_id][0]}")
+            problems.place(path, number, f"second line for row id {row_id}; first at line {out[row_id][0]}")
             continue
         out[row_id] = (number, name)
     return out
@@ -407,7 +433,7 @@ def _read_pngs(paths: list[Path], problems: _Problems, *, workers: int | None, p
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for path, result in zip(paths, pool.map(_encode_png, paths), strict=True):
                 if isinstance(result, str):
-                    problems.add(path, 0, result)
+                    problems.place(path, 0, result)
                 else:
                     out[path] = result
                 if bar is not None:
@@ -420,7 +446,7 @@ def _read_pngs(paths: list[Path], problems: _Problems, *, workers: int | None, p
 
 def _listing(folder: Path, problems: _Problems) -> list[Path]:
     if not folder.is_dir():
-        problems.add(folder, 0, "not a folder")
+        problems.place(folder, 0, "not a folder")
         return []
     return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file())
 
@@ -434,16 +460,16 @@ def _scan_mask_folder(folder: str | Path, *, ids: _Ids, problems: _Problems) -> 
         if key is None:
             hint = ("; it looks like a candidate file: pass this folder as the candidates folder"
                     if parse_candidate_name(path.name) else "")
-            problems.add(path, 0, "not a mask file name (expected {id}.png, {id:05d}.png or "
-                                  f"output{{id:05d}}.png){hint}")
+            problems.place(path, 0, "not a mask file name (expected {id}.png, {id:05d}.png or "
+                                    f"output{{id:05d}}.png){hint}")
             continue
         try:
             row_id = ids.from_key(key)
         except ValueError as exc:
-            problems.add(path, 0, str(exc))
+            problems.place(path, 0, str(exc))
             continue
         if row_id in found:
-            problems.add(path, 0, f"second mask file for row id {row_id}; the first is {found[row_id].name}")
+            problems.place(path, 0, f"second mask file for row id {row_id}; the first is {found[row_id].name}")
             continue
         found[row_id] = path
     return found
@@ -465,29 +491,29 @@ def _scan_candidate_folder(folder: str | Path, *, ids: _Ids, problems: _Problems
         parts = parse_candidate_name(path.name)
         key = parts.key if parts else parse_mask_name(path.name)
         if key is None:
-            problems.add(path, 0, "not a candidate file name (expected {id}_{group:03d}_{mask:03d}.png "
-                                  "or {id}.png)")
+            problems.place(path, 0, "not a candidate file name (expected {id}_{group:03d}_{mask:03d}.png "
+                                    "or {id}.png)")
             continue
         try:
             row_id = ids.from_key(key)
         except ValueError as exc:
-            problems.add(path, 0, str(exc))
+            problems.place(path, 0, str(exc))
             continue
         row = rows.setdefault(row_id, _RowCandidates())
         if parts is None:
             if row.bare is not None:
-                problems.add(path, 0, f"second no-candidate file for row id {row_id}; the first is {row.bare.name}")
+                problems.place(path, 0, f"second no-candidate file for row id {row_id}; the first is {row.bare.name}")
             row.bare = row.bare or path
         elif (parts.group, parts.mask) in row.files:
             first = row.files[parts.group, parts.mask].name
-            problems.add(path, 0, f"second file for row id {row_id} group {parts.group} mask {parts.mask}; "
-                                  f"the first is {first}")
+            problems.place(path, 0, f"second file for row id {row_id} group {parts.group} mask {parts.mask}; "
+                                    f"the first is {first}")
         else:
             row.files[parts.group, parts.mask] = path
     for row_id, row in rows.items():
         if row.bare is not None and row.files:
-            problems.add(row.bare, 0, f"row id {row_id} has both this no-candidate file and "
-                                      f"{len(row.files)} candidate file(s)")
+            problems.place(row.bare, 0, f"row id {row_id} has both this no-candidate file and "
+                                        f"{len(row.files)} candidate file(s)")
     return rows
 
 
@@ -497,7 +523,7 @@ def _check_same_ids(sources: list[tuple[str, set[int]]], problems: _Problems) ->
     for name, ids in sources:
         for row_id in sorted(everything - ids):
             others = [other for other, other_ids in sources if row_id in other_ids]
-            problems.add(name, 0, f"no entry for row id {row_id}, which {', '.join(others)} has")
+            problems.place(name, 0, f"no entry for row id {row_id}, which {', '.join(others)} has")
 
 
 def _candidates_of(row_id: int, row: _RowCandidates, pngs: Mapping[Path, Rle],
@@ -511,13 +537,13 @@ def _candidates_of(row_id: int, row: _RowCandidates, pngs: Mapping[Path, Rle],
         if rle is None:
             continue
         if size is not None and rle_ops.size_of(rle) != size:
-            problems.add(path, 0, f"size {list(rle_ops.size_of(rle))} differs from the row's other "
-                                  f"candidates {list(size)}")
+            problems.place(path, 0, f"size {list(rle_ops.size_of(rle))} differs from the row's other "
+                                    f"candidates {list(size)}")
         size = size or rle_ops.size_of(rle)
         entry = None
         if meta is not None:
             if (row_id, group) not in meta:
-                problems.add(path, 0, f"no line in {meta_path} for row id {row_id} group {group}")
+                problems.place(path, 0, f"no line in {meta_path} for row id {row_id} group {group}")
             else:
                 entry = meta[row_id, group][1]
         out.append(Candidate(mask=rle, phrase=entry.phrase if entry else None,
@@ -527,8 +553,8 @@ def _candidates_of(row_id: int, row: _RowCandidates, pngs: Mapping[Path, Rle],
     if row.bare is not None:
         rle = pngs.get(row.bare)
         if rle is not None and int(rle_ops.area([rle])[0]) != 0:
-            problems.add(row.bare, 0, "a no-candidate file {id}.png must be empty (the scripts write it when "
-                                      "the response has no noun phrase)")
+            problems.place(row.bare, 0, "a no-candidate file {id}.png must be empty (the scripts write it when "
+                                        "the response has no noun phrase)")
     return tuple(out)
 
 
@@ -539,7 +565,7 @@ def _selected(row_id: int, row: _RowCandidates, selection: dict[int, tuple[int, 
     if row_id not in selection:
         if len(order) <= 1:
             return "none" if not order else 0
-        problems.add(selection_path, 0, f"no line for row id {row_id}, which has {len(order)} candidates")
+        problems.place(selection_path, 0, f"no line for row id {row_id}, which has {len(order)} candidates")
         return None
     number, name = selection[row_id]
     if name is None:
@@ -551,7 +577,7 @@ def _selected(row_id: int, row: _RowCandidates, selection: dict[int, tuple[int, 
                              f"but the line is for row id {row_id}")
         return candidate_index(name, order)
     except ValueError as exc:
-        problems.add(selection_path, number, f"row id {row_id}: {exc}")
+        problems.place(selection_path, number, f"row id {row_id}: {exc}")
         return None
 
 
@@ -566,12 +592,11 @@ def convert_reference(*, benchmark: str, probe: str, model: str, answers: str | 
     ``answers`` gives ``response``/``prompt`` (required for the ``vqa`` and ``letter`` probes), ``masks``
     the ``mask``, ``candidates`` the ``candidates`` (phrase and score from ``meta``, ``selected`` from
     ``selection``). ``id_base`` defaults to :data:`REFERENCE_ID_BASE`; ``names`` maps file stems (PixCV-Bench
-    image names) to row ids; ``valid_ids`` defaults to :data:`ID_RANGES`. PNGs are read by ``workers`` threads
-    (default: up to 8), with a tqdm bar on stderr when ``progress``. Raises :class:`ConvertError` listing
-    every problem, and ``ValueError`` for invalid arguments.
+    image names) to row ids; ``valid_ids`` defaults to the benchmark's id domain (``Benchmark.ids``). PNGs are
+    read by ``workers`` threads (default: up to 8), with a tqdm bar on stderr when ``progress``. Raises
+    :class:`ConvertError` listing every problem, and ``ValueError`` for invalid arguments.
     """
-    if benchmark not in BENCHMARKS:
-        raise ValueError(f"Expected `benchmark` to be one of {', '.join(BENCHMARKS)}, but got {benchmark!r}")
+    benchmark_of(benchmark)
     if probe not in PROBES:
         raise ValueError(f"Expected `probe` to be one of {', '.join(PROBES)}, but got {probe!r}")
     if not model:
@@ -585,7 +610,7 @@ def convert_reference(*, benchmark: str, probe: str, model: str, answers: str | 
     for name, base in (("id_base", id_base), ("selection_id_base", selection_id_base)):
         if base is not None and (isinstance(base, bool) or not isinstance(base, int) or base < 0):
             raise ValueError(f"Expected `{name}` to be a non-negative int, but got {base!r}")
-    ids = _Ids(benchmark, names, ID_RANGES[benchmark] if valid_ids is None else valid_ids)
+    ids = _Ids.of(benchmark, names, valid_ids)
     base = REFERENCE_ID_BASE[benchmark] if id_base is None else id_base
     problems = _Problems()
 
@@ -603,11 +628,11 @@ def convert_reference(*, benchmark: str, probe: str, model: str, answers: str | 
     if meta is not None and meta_lines is not None and rows is not None:
         for (row_id, group), (number, _entry) in sorted(meta_lines.items()):
             if row_id not in rows or not any(g == group for g, _ in rows[row_id].files):
-                problems.add(meta, number, f"no candidate files in {candidates} for row id {row_id} group {group}")
+                problems.place(meta, number, f"no candidate files in {candidates} for row id {row_id} group {group}")
     if selection is not None and chosen is not None and rows is not None:
         for row_id, (number, _name) in sorted(chosen.items()):
             if row_id not in rows:
-                problems.add(selection, number, f"no candidate files in {candidates} for row id {row_id}")
+                problems.place(selection, number, f"no candidate files in {candidates} for row id {row_id}")
     problems.check()
 
     paths = list((own or {}).values()) + [path for row in (rows or {}).values()
@@ -632,191 +657,3 @@ def convert_reference(*, benchmark: str, probe: str, model: str, answers: str | 
                               mask=mask, has_mask=own is not None, candidates=row_candidates, selected=selected))
     problems.check()
     return out
-
-
-def dataset_ids(data: str, benchmark: str) -> tuple[set[int], dict[str, int]]:
-    """Row ids of a built dataset (folder or hub id) and, for PixCV-Bench, image stem -> row id."""
-    from pixbench.loaders import hub
-
-    columns = ["id", "source_filename"] if benchmark == "pixcvbench" else ["id"]
-    table = hub.load(data, columns=columns)
-    row_ids = [int(v) for v in table["id"]]
-    names: dict[str, int] = {}
-    if benchmark == "pixcvbench":
-        for row_id, source in zip(row_ids, table["source_filename"], strict=True):
-            stem = PurePosixPath(str(source)).stem
-            if stem in names:
-                raise ValueError(f"{data}: rows {names[stem]} and {row_id} share the image name {stem!r}")
-            names[stem] = row_id
-    return set(row_ids), names
-
-
-# --------------------------------------------------------------------------- command line
-
-_DESCRIPTION = """\
-Convert the outputs of the PixFoundation reference scripts (github.com/MSiam/PixFoundation) into a
-predictions file that `pixbench score` reads. One call converts one benchmark, probe and model; give
-any of --answers, --masks and --candidates (with --meta and --selection), and use --append to collect
-the three probes of a model in one file. Masks are stored inline as RLE, so the output is
-self-contained.
-
-The reference folders name the probes by protocol: protocol1 = vqa (--prompt_for_seg 0),
-protocol2 = letter (3), protocol3 = segment (1)."""
-
-_EPILOG = """\
-file layout:
-  --masks DIR        one PNG per row: {id}.png, {id:05d}.png or output{id:05d}.png (PixMMVP row id
-                     1..300), or {image stem}.png (PixCV-Bench, needs --data); non-zero = foreground
-  --candidates DIR   {id}_{group:03d}_{mask:03d}.png: noun-phrase group, SAM mask 0..2; ordered by
-                     (group, mask); a bare {id}.png (no noun phrase) must be empty -> no candidates
-  --meta FILE        lines '{id}.jpg - {group} - {phrase}| {core}| {score}' -> phrase and score of
-                     every mask of the group (the 'when' variant's char offsets are kept too)
-  --selection FILE   lines {"question_id": q, "selected file": PATH or "NONE"}, q counted from 0;
-                     a row without a line gets "none" (no candidate) or 0 (one candidate)
-  --answers FILE     lines with question_id, prompt and the text in `response` (vqa/segment format,
-                     where `answer` is the correct answer) or else in `answer` (letter format)
-
-ids:
-  Files pair by the id in their names and lines, never by position. The reference scripts write
-  PixMMVP question_id = row id (counted from 1: --id-base 1, the default) and name masks by the row
-  id; the selection file counts from 0. PixCV-Bench letter answers carry the CV-Bench idx
-  (questionId, counted from 0: --id-base 0, the default) and vqa/segment answers and masks carry the
-  image name, which --data maps to the row id.
-
-examples:
-  pixbench convert --benchmark pixmmvp --probe vqa --model llava-1.5-7b \\
-      --answers answers/answers_llava-1.5-7b_protocol1.jsonl \\
-      --candidates preds/preds_llava-1.5-7b_protocol1 \\
-      --meta meta/meta_llava-1.5-7b_spaCy_protocol1.txt \\
-      --selection meta/meta_llava-1.5-7b_gptauto_protocol1.jsonl --out llava-1.5-7b.jsonl
-  pixbench convert --benchmark pixmmvp --probe letter --model llava-1.5-7b \\
-      --answers answers/answers_llava-1.5-7b_protocol2.jsonl --out llava-1.5-7b.jsonl --append
-
-Exit status: 0 on success; 1 when any input has a problem (all problems are listed, nothing is
-written)."""
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the ``convert`` arguments (and a manual-like description) to ``parser``."""
-    parser.description = parser.description or _DESCRIPTION
-    from pixbench import bridges
-
-    parser.epilog = parser.epilog or _EPILOG + "\n" + bridges.EPILOG
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    what = parser.add_argument_group("what is converted")
-    what.add_argument("--from", dest="source_format", choices=SOURCE_FORMATS, default="reference",
-                      help="the layout of the inputs (default: reference, the PixFoundation scripts; "
-                           "lmms-eval and vlmevalkit read FILE)")
-    what.add_argument("source", nargs="?", metavar="FILE",
-                      help="with --from lmms-eval|vlmevalkit: the samples .jsonl or the .xlsx/.tsv file")
-    what.add_argument("--benchmark", choices=BENCHMARKS,
-                      help="the benchmark the files are for (required with --from reference)")
-    what.add_argument("--probe", choices=PROBES,
-                      help="the probe: vqa (protocol1), letter (protocol2) or segment (protocol3); required "
-                           "with --from reference")
-    what.add_argument("--model", metavar="NAME",
-                      help="the model name written on every line (default: the --out file's stem)")
-    inputs = parser.add_argument_group("inputs (at least one of --answers, --masks, --candidates)")
-    inputs.add_argument("--answers", metavar="FILE.jsonl",
-                        help="the answers file; required for the vqa and letter probes")
-    inputs.add_argument("--masks", metavar="DIR", help="folder of one predicted mask PNG per row")
-    inputs.add_argument("--candidates", metavar="DIR", help="folder of candidate mask PNGs per row")
-    inputs.add_argument("--meta", metavar="FILE.txt",
-                        help="the spaCy meta file giving each candidate group's phrase and score")
-    inputs.add_argument("--selection", metavar="FILE.jsonl",
-                        help="the automatic (GPT) selection file giving each row's chosen candidate")
-    inputs.add_argument("--data", metavar="PATH_OR_HUB_ID",
-                        help="a built dataset (folder or hub id): checks ids against it and, for "
-                             "pixcvbench, maps image names to row ids (needed there for masks and "
-                             "vqa/segment answers)")
-    id_args = parser.add_argument_group("ids")
-    id_args.add_argument("--id-base", type=int, choices=(0, 1), default=None,
-                         help="what the answers file's question_id counts the first row as (default: "
-                              "what the reference scripts write: 1 for pixmmvp, 0 for pixcvbench)")
-    id_args.add_argument("--selection-id-base", type=int, choices=(0, 1), default=SELECTION_ID_BASE,
-                         help="the same for the selection file (default: 0, as the reference writes it)")
-    output = parser.add_argument_group("output")
-    output.add_argument("--out", "-o", required=True, metavar="PREDS.jsonl", help="the predictions file to write")
-    mode = output.add_mutually_exclusive_group()
-    mode.add_argument("--append", action="store_true",
-                      help="add to an existing file (refused if a line for the same model, id and probe is "
-                           "already there)")
-    mode.add_argument("--force", action="store_true", help="overwrite an existing file")
-    bridges.add_arguments(parser)
-
-
-def _existing_keys(path: Path) -> set[tuple[str, str, int, str]]:
-    """``(model, benchmark, id, probe)`` of the lines already in a predictions file (unreadable lines skipped)."""
-    keys: set[tuple[str, str, int, str]] = set()
-    with path.open(encoding="utf-8") as handle:
-        for text in handle:
-            try:
-                obj = json.loads(text) if text.strip() else None
-            except json.JSONDecodeError:
-                continue
-            if isinstance(obj, dict) and obj.get("variant") is None:
-                keys.add((str(obj.get("model", path.stem)), str(obj.get("benchmark")), obj.get("id", -1),
-                          str(obj.get("probe"))))
-    return keys
-
-
-def _summary(predictions: list[Prediction], args: argparse.Namespace, model: str, out: Path) -> str:
-    with_candidates = [p for p in predictions if p.candidates is not None]
-    parts = [f"{sum(p.response is not None for p in predictions)} response(s)",
-             f"{sum(p.has_mask for p in predictions)} mask(s)",
-             f"{len(with_candidates)} with candidates ({sum(len(p.candidates or ()) for p in with_candidates)} masks)",
-             f"{sum(isinstance(p.selected, int) for p in predictions)} selected",
-             f"{sum(p.selected == 'none' for p in predictions)} 'none'"]
-    action = "appended to" if args.append else "wrote"
-    return (f"{action} {out}: {len(predictions)} line(s) of {args.benchmark}/{args.probe} for model {model!r}: "
-            + ", ".join(parts))
-
-
-def run(args: argparse.Namespace) -> int:
-    """``pixbench convert``: convert, write, print a one-line summary to stderr; 1 on any problem."""
-    if args.source_format != "reference":
-        from pixbench import bridges
-
-        return bridges.run(args)
-    missing = [f"--{name}" for name in ("benchmark", "probe") if getattr(args, name) is None]
-    if missing or args.source is not None or args.report or args.allow_unmapped:
-        print(f"error: --from reference needs {' and '.join(missing)}" if missing else
-              f"error: --from reference takes no FILE ({args.source}); use --answers, --masks, --candidates"
-              if args.source is not None else
-              "error: --report and --allow-unmapped apply to --from lmms-eval|vlmevalkit", file=sys.stderr)
-        return 1
-    out = Path(args.out)
-    model = args.model or out.stem
-    if out.exists() and not (args.append or args.force):
-        print(f"error: {out} exists; pass --append to add to it or --force to overwrite it", file=sys.stderr)
-        return 1
-    try:
-        valid_ids: set[int] | None = None
-        names: dict[str, int] | None = None
-        if args.data:
-            try:
-                valid_ids, names = dataset_ids(args.data, args.benchmark)
-            except Exception as exc:  # datasets/hub raise many types
-                print(f"error: cannot read the dataset {args.data}: {type(exc).__name__}: {exc}", file=sys.stderr)
-                return 1
-        predictions = convert_reference(
-            benchmark=args.benchmark, probe=args.probe, model=model, answers=args.answers, masks=args.masks,
-            candidates=args.candidates, meta=args.meta, selection=args.selection, id_base=args.id_base,
-            selection_id_base=args.selection_id_base, names=names or None, valid_ids=valid_ids,
-            progress=sys.stderr.isatty())
-        if args.append and out.exists():
-            clash = sorted(p.id for p in predictions if p.key[:4] in _existing_keys(out))
-            if clash:
-                print(f"error: {out} already has lines for model {model!r}, {args.benchmark}, probe "
-                      f"{args.probe}, ids {clash[:10]}{' ...' if len(clash) > 10 else ''}; nothing written",
-                      file=sys.stderr)
-                return 1
-        write_predictions(out, predictions, append=args.append)
-    except ConvertError as exc:
-        print(f"error: nothing written; {exc}", file=sys.stderr)
-        return 1
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(_summary(predictions, args, model, out), file=sys.stderr)
-    return 0

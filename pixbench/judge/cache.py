@@ -8,7 +8,7 @@ Cache key
     ``{"model": MODEL, "messages": MESSAGES, "temperature": float(TEMPERATURE), "protocol": PROTOCOL}``
     with sorted object keys, ``separators=(",", ":")`` and ``ensure_ascii=False``, encoded as UTF-8.
     ``MODEL`` is the model *requested* (``gpt-4o``), not the one the server reports; ``PROTOCOL`` is the
-    judge protocol version (:data:`pixbench.metrics.judge.JUDGE_PROTOCOL_VERSION`), so changing a prompt
+    judge protocol version (:data:`pixbench.judge.protocol.JUDGE_PROTOCOL_VERSION`), so changing a prompt
     template invalidates old verdicts. Images inside messages are data URLs and are hashed like any text.
 
 Value

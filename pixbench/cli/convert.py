@@ -1,0 +1,290 @@
+"""``pixbench convert``: the command line of :mod:`pixbench.ingest` (arguments, help text, messages, exit status).
+
+``--from reference`` (the default) converts the PixFoundation reference scripts' files
+(:func:`pixbench.ingest.convert_reference`); ``--from lmms-eval|vlmevalkit FILE`` maps another harness's
+output (:func:`pixbench.ingest.read_source`, :func:`pixbench.ingest.map_rows`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pixbench.benchmarks import BENCHMARK_NAMES
+from pixbench.ingest import (
+    REFERENCE_ID_BASE,
+    SELECTION_ID_BASE,
+    SOURCES,
+    BridgeError,
+    BridgeResult,
+    ConvertError,
+    convert_reference,
+    dataset_ids,
+    existing_keys,
+    map_rows,
+    read_source,
+    resolve_benchmark,
+)
+from pixbench.predictions import PROBES, Prediction, write_predictions
+from pixbench.references import ReferenceError, load_reference
+
+__all__ = ["SOURCE_FORMATS", "configure_parser", "run"]
+
+#: What ``--from`` takes: the reference layout, then the harnesses.
+SOURCE_FORMATS = ("reference", *SOURCES)
+
+_DESCRIPTION = """\
+Convert the outputs of the PixFoundation reference scripts (github.com/MSiam/PixFoundation) into a
+predictions file that `pixbench score` reads. One call converts one benchmark, probe and model; give
+any of --answers, --masks and --candidates (with --meta and --selection), and use --append to collect
+the three probes of a model in one file. Masks are stored inline as RLE, so the output is
+self-contained.
+
+The reference folders name the probes by protocol: protocol1 = vqa (--prompt_for_seg 0),
+protocol2 = letter (3), protocol3 = segment (1)."""
+
+_EPILOG = """\
+file layout:
+  --masks DIR        one PNG per row: {id}.png, {id:05d}.png or output{id:05d}.png (PixMMVP row id
+                     1..300), or {image stem}.png (PixCV-Bench, needs --data); non-zero = foreground
+  --candidates DIR   {id}_{group:03d}_{mask:03d}.png: noun-phrase group, SAM mask 0..2; ordered by
+                     (group, mask); a bare {id}.png (no noun phrase) must be empty -> no candidates
+  --meta FILE        lines '{id}.jpg - {group} - {phrase}| {core}| {score}' -> phrase and score of
+                     every mask of the group (the 'when' variant's char offsets are kept too)
+  --selection FILE   lines {"question_id": q, "selected file": PATH or "NONE"}, q counted from 0;
+                     a row without a line gets "none" (no candidate) or 0 (one candidate)
+  --answers FILE     lines with question_id, prompt and the text in `response` (vqa/segment format,
+                     where `answer` is the correct answer) or else in `answer` (letter format)
+
+ids:
+  Files pair by the id in their names and lines, never by position. The reference scripts write
+  PixMMVP question_id = row id (counted from 1: --id-base 1, the default) and name masks by the row
+  id; the selection file counts from 0. PixCV-Bench letter answers carry the CV-Bench idx
+  (questionId, counted from 0: --id-base 0, the default) and vqa/segment answers and masks carry the
+  image name, which --data maps to the row id.
+
+examples:
+  pixbench convert --benchmark pixmmvp --probe vqa --model llava-1.5-7b \\
+      --answers answers/answers_llava-1.5-7b_protocol1.jsonl \\
+      --candidates preds/preds_llava-1.5-7b_protocol1 \\
+      --meta meta/meta_llava-1.5-7b_spaCy_protocol1.txt \\
+      --selection meta/meta_llava-1.5-7b_gptauto_protocol1.jsonl --out llava-1.5-7b.jsonl
+  pixbench convert --benchmark pixmmvp --probe letter --model llava-1.5-7b \\
+      --answers answers/answers_llava-1.5-7b_protocol2.jsonl --out llava-1.5-7b.jsonl --append
+
+Exit status: 0 on success; 1 when any input has a problem (all problems are listed, nothing is
+written)."""
+
+
+HARNESS_EPILOG = """
+lmms-eval and VLMEvalKit (--from lmms-eval FILE, --from vlmevalkit FILE):
+  FILE               lmms-eval --log_samples output of the mmvp or cv_bench(_2d) task (samples_*.jsonl),
+                     or VLMEvalKit's {model}_MMVP / {model}_CV-Bench-2D prediction file (.xlsx needs
+                     openpyxl, or .tsv); becomes `letter` lines, response = the harness's output
+  ids                lmms-eval 0.4+ lines (no doc): mmvp_accuracy.index + 1 (MMVP Index) and
+                     cv_bench_acc.id (CV-Bench idx); older lines with doc: doc Index and doc idx;
+                     VLMEvalKit: index, counted from 0 for MMVP (row id = index + 1; --id-base 1 if
+                     yours counts from 1) and = CV-Bench idx for CV-Bench-2D; never by position
+  --benchmark        detected from the file; --probe may only be letter
+  --data             checks ids and questions against the built dataset (lmms-eval 0.4+: the
+                     question must appear in the line's input) and counts dataset rows without
+                     a prediction
+  unmapped rows      unreadable rows or ids, empty predictions, ids not in the benchmark, questions
+                     that differ from the dataset's, duplicates and rows of the other benchmark are
+                     listed on stderr (and in --report FILE, JSON); any of them makes the command exit 1
+                     and write nothing unless --allow-unmapped. CV-Bench 3D rows are skipped and
+                     counted, not errors (--report lists them).
+
+  pixbench convert --from lmms-eval logs/llava/20250101_samples_mmvp.jsonl --model llava-1.5-7b \\
+      --data pixmmvp --out llava-1.5-7b.jsonl
+  pixbench convert --from vlmevalkit outputs/llava/llava_CV-Bench-2D.tsv --out llava.jsonl --append"""
+
+
+def _reference_bases() -> str:
+    return ", ".join(f"{base} for {name}" for name, base in REFERENCE_ID_BASE.items())
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the ``convert`` arguments (and a manual-like description) to ``parser``."""
+    parser.description = parser.description or _DESCRIPTION
+    parser.epilog = parser.epilog or _EPILOG + "\n" + HARNESS_EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    what = parser.add_argument_group("what is converted")
+    what.add_argument("--from", dest="source_format", choices=SOURCE_FORMATS, default="reference",
+                      help="the layout of the inputs (default: reference, the PixFoundation scripts; "
+                           "lmms-eval and vlmevalkit read FILE)")
+    what.add_argument("source", nargs="?", metavar="FILE",
+                      help="with --from lmms-eval|vlmevalkit: the samples .jsonl or the .xlsx/.tsv file")
+    what.add_argument("--benchmark", choices=BENCHMARK_NAMES,
+                      help="the benchmark the files are for (required with --from reference)")
+    what.add_argument("--probe", choices=PROBES,
+                      help="the probe: vqa (protocol1), letter (protocol2) or segment (protocol3); required "
+                           "with --from reference")
+    what.add_argument("--model", metavar="NAME",
+                      help="the model name written on every line (default: the --out file's stem)")
+    inputs = parser.add_argument_group("inputs (at least one of --answers, --masks, --candidates)")
+    inputs.add_argument("--answers", metavar="FILE.jsonl",
+                        help="the answers file; required for the vqa and letter probes")
+    inputs.add_argument("--masks", metavar="DIR", help="folder of one predicted mask PNG per row")
+    inputs.add_argument("--candidates", metavar="DIR", help="folder of candidate mask PNGs per row")
+    inputs.add_argument("--meta", metavar="FILE.txt",
+                        help="the spaCy meta file giving each candidate group's phrase and score")
+    inputs.add_argument("--selection", metavar="FILE.jsonl",
+                        help="the automatic (GPT) selection file giving each row's chosen candidate")
+    inputs.add_argument("--data", metavar="PATH_OR_HUB_ID",
+                        help="a built dataset (folder or hub id): checks ids against it and, for "
+                             "pixcvbench, maps image names to row ids (needed there for masks and "
+                             "vqa/segment answers)")
+    id_args = parser.add_argument_group("ids")
+    id_args.add_argument("--id-base", type=int, choices=(0, 1), default=None,
+                         help="what the answers file's question_id counts the first row as (default: "
+                              f"what the reference scripts write: {_reference_bases()})")
+    id_args.add_argument("--selection-id-base", type=int, choices=(0, 1), default=SELECTION_ID_BASE,
+                         help="the same for the selection file (default: 0, as the reference writes it)")
+    output = parser.add_argument_group("output")
+    output.add_argument("--out", "-o", required=True, metavar="PREDS.jsonl", help="the predictions file to write")
+    mode = output.add_mutually_exclusive_group()
+    mode.add_argument("--append", action="store_true",
+                      help="add to an existing file (refused if a line for the same model, id and probe is "
+                           "already there)")
+    mode.add_argument("--force", action="store_true", help="overwrite an existing file")
+    _add_harness_arguments(parser)
+
+
+def _summary(predictions: list[Prediction], args: argparse.Namespace, model: str, out: Path) -> str:
+    with_candidates = [p for p in predictions if p.candidates is not None]
+    parts = [f"{sum(p.response is not None for p in predictions)} response(s)",
+             f"{sum(p.has_mask for p in predictions)} mask(s)",
+             f"{len(with_candidates)} with candidates ({sum(len(p.candidates or ()) for p in with_candidates)} masks)",
+             f"{sum(isinstance(p.selected, int) for p in predictions)} selected",
+             f"{sum(p.selected == 'none' for p in predictions)} 'none'"]
+    action = "appended to" if args.append else "wrote"
+    return (f"{action} {out}: {len(predictions)} line(s) of {args.benchmark}/{args.probe} for model {model!r}: "
+            + ", ".join(parts))
+
+
+def run(args: argparse.Namespace) -> int:
+    """``pixbench convert``: convert, write, print a one-line summary to stderr; 1 on any problem."""
+    if args.source_format != "reference":
+        return _run_harness(args)
+    missing = [f"--{name}" for name in ("benchmark", "probe") if getattr(args, name) is None]
+    if missing or args.source is not None or args.report or args.allow_unmapped:
+        print(f"error: --from reference needs {' and '.join(missing)}" if missing else
+              f"error: --from reference takes no FILE ({args.source}); use --answers, --masks, --candidates"
+              if args.source is not None else
+              "error: --report and --allow-unmapped apply to --from lmms-eval|vlmevalkit", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    model = args.model or out.stem
+    if out.exists() and not (args.append or args.force):
+        print(f"error: {out} exists; pass --append to add to it or --force to overwrite it", file=sys.stderr)
+        return 1
+    try:
+        valid_ids: set[int] | None = None
+        names: dict[str, int] | None = None
+        if args.data:
+            try:
+                valid_ids, names = dataset_ids(args.data, args.benchmark)
+            except Exception as exc:  # datasets/hub raise many types
+                print(f"error: cannot read the dataset {args.data}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                return 1
+        predictions = convert_reference(
+            benchmark=args.benchmark, probe=args.probe, model=model, answers=args.answers, masks=args.masks,
+            candidates=args.candidates, meta=args.meta, selection=args.selection, id_base=args.id_base,
+            selection_id_base=args.selection_id_base, names=names or None, valid_ids=valid_ids,
+            progress=sys.stderr.isatty())
+        if args.append and out.exists():
+            existing = existing_keys(out)
+            clash = sorted(p.id for p in predictions if p.key[:4] in existing)
+            if clash:
+                print(f"error: {out} already has lines for model {model!r}, {args.benchmark}, probe "
+                      f"{args.probe}, ids {clash[:10]}{' ...' if len(clash) > 10 else ''}; nothing written",
+                      file=sys.stderr)
+                return 1
+        write_predictions(out, predictions, append=args.append)
+    except ConvertError as exc:
+        print(f"error: nothing written; {exc}", file=sys.stderr)
+        return 1
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(_summary(predictions, args, model, out), file=sys.stderr)
+    return 0
+
+
+# ----------------------------------------------------------------------------- lmms-eval and VLMEvalKit
+
+def _add_harness_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the bridge options (``--report``, ``--allow-unmapped``) to the ``convert`` parser."""
+    group = parser.add_argument_group("lmms-eval and VLMEvalKit (--from lmms-eval|vlmevalkit FILE)")
+    group.add_argument("--report", metavar="FILE.json",
+                       help="write the mapping report (mapped, skipped and unmapped rows) as JSON")
+    group.add_argument("--allow-unmapped", action="store_true",
+                       help="write the rows that map even when some cannot be mapped (exit 0)")
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def _reference_only(args: argparse.Namespace) -> list[str]:
+    names = ("answers", "masks", "candidates", "meta", "selection")
+    return [f"--{n}" for n in names if getattr(args, n, None) is not None] + \
+        (["--selection-id-base"] if getattr(args, "selection_id_base", 0) not in (0, None) else [])
+
+
+def _write_report(path: str, result: BridgeResult) -> None:
+    Path(path).write_text(json.dumps(result.report_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _run_harness(args: argparse.Namespace) -> int:
+    """``pixbench convert --from lmms-eval|vlmevalkit FILE``: map, report, write; 1 on any unmapped row."""
+    source = args.source_format
+    if getattr(args, "source", None) is None:
+        return _fail(f"--from {source} needs the input file: pixbench convert --from {source} FILE --out PREDS.jsonl")
+    stray = _reference_only(args)
+    if stray:
+        return _fail(f"{', '.join(stray)} apply to --from reference only")
+    if args.probe not in (None, "letter"):
+        return _fail(f"{source} files hold option-letter answers: the probe is letter, not {args.probe}")
+    if source == "lmms-eval" and args.id_base is not None:
+        return _fail("--id-base applies to --from reference and vlmevalkit (lmms-eval docs carry the ids)")
+    out = Path(args.out)
+    model = args.model or out.stem
+    if out.exists() and not (args.append or args.force):
+        return _fail(f"{out} exists; pass --append to add to it or --force to overwrite it")
+    try:
+        table = read_source(source, args.source)
+        benchmark = resolve_benchmark(table, args.benchmark)
+        reference = load_reference(benchmark, args.data) if args.data else None
+        result = map_rows(table, model=model, benchmark=benchmark, reference=reference, id_base=args.id_base)
+    except (BridgeError, ReferenceError, ValueError, OSError) as exc:
+        return _fail(str(exc))
+    print(result.report_text(), file=sys.stderr)
+    if args.report:
+        try:
+            _write_report(args.report, result)
+        except OSError as exc:
+            return _fail(f"cannot write the report {args.report}: {exc}")
+    if result.unmapped and not args.allow_unmapped:
+        return _fail(f"{len(result.unmapped)} row(s) could not be mapped; nothing written (see above"
+                     f"{' and ' + args.report if args.report else ''}; --allow-unmapped writes the "
+                     f"{len(result.predictions)} that map)")
+    if not result.predictions:
+        return _fail(f"no row of {args.source} maps to {benchmark}; nothing written")
+    if args.append and out.exists():
+        try:
+            existing = existing_keys(out)
+        except ValueError as exc:
+            return _fail(str(exc))
+        clash = sorted(p.id for p in result.predictions if p.key[:4] in existing)
+        if clash:
+            return _fail(f"{out} already has lines for model {model!r}, {benchmark}, probe letter, ids "
+                         f"{clash[:10]}{' ...' if len(clash) > 10 else ''}; nothing written")
+    write_predictions(out, result.predictions, append=args.append)
+    print(f"{'appended to' if args.append else 'wrote'} {out}: {len(result.predictions)} line(s) of "
+          f"{benchmark}/letter for model {model!r}", file=sys.stderr)
+    return 0

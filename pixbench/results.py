@@ -1,0 +1,143 @@
+"""What a score is: the settings it depends on, and the typed result of one model on one benchmark.
+
+A :class:`ScoreResult` holds, for one (model, benchmark[, prompt variant]):
+
+- ``model``, ``benchmark``, ``select`` (the selection mode), ``variant`` (a prompt template id or ``None``);
+- ``metrics``: metric name -> percent or ``None`` (not measured). ``A`` and ``A_dagger`` (option-letter
+  and judged accuracy; PixMMVP: pair accuracy, with ``A_per_question`` / ``A_dagger_per_question``),
+  ``M`` and ``M_dagger`` (mIoU of the segment and vqa masks), ``cIoU`` and ``cIoU_dagger``, and ``S``
+  (harmonic mean of max(A, A†) and max(M, M†));
+- ``counts`` (:class:`Counts`): rows, mask rows, missing lines per probe, unparsed letters, undetermined
+  and failed judge verdicts;
+- ``breakdown``: the benchmark's breakdowns (PixMMVP ``pattern``; PixCV-Bench ``source``, ``task``,
+  ``source_task``, ``pooled``), each a group name -> metrics of that group;
+- ``analysis``: the benchmark's analyses (PixMMVP ``failure_modes``) and ``emergence`` (where in the
+  answer grounding emerges; ``None`` without candidates);
+- ``judge_served_models`` (the models the judge endpoint named), ``notes`` (why a metric is null);
+- ``per_sample``: one record per (row, probe present); ``units``: the per-row outcomes behind the metrics
+  (:class:`pixbench.outcomes.RowUnits`), for intervals and comparisons;
+- ``ci`` (:class:`ConfidenceIntervals`) once intervals were asked for.
+
+:meth:`ScoreResult.to_json` is the result's entry in the report's ``results`` list (per-sample records
+and units left out, floats rounded to 6 decimals).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from pixbench.metrics.selection import DEFAULT_SCORE_THRESHOLD, SelectMode
+from pixbench.outcomes import RowUnits
+
+#: The scoring protocol every report names.
+PROTOCOL = "pixfoundation-v1"
+LetterParser = Literal["default", "reference"]
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    """The choices a score depends on (all reported with it)."""
+
+    select: SelectMode = "given"
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD
+    include_none: bool = False
+    letter_parser: LetterParser = "default"
+    allow_judge_errors: bool = False
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many rows a result covers and what could not be scored.
+
+    ``missing`` maps each probe to its rows without a line (``None``: the probe was not in the file).
+    """
+
+    rows: int
+    mask_rows: int
+    missing: Mapping[str, int | None]
+    unparsed_letters: int = 0
+    judge_undetermined: int = 0
+    judge_errors: int = 0
+
+    @property
+    def total_missing(self) -> int:
+        return sum(v for v in self.missing.values() if v is not None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rows": self.rows, "mask_rows": self.mask_rows, "missing": dict(self.missing),
+                "unparsed_letters": self.unparsed_letters, "judge_undetermined": self.judge_undetermined,
+                "judge_errors": self.judge_errors}
+
+
+@dataclass(frozen=True)
+class ConfidenceIntervals:
+    """Percentile bootstrap intervals of a result's metrics: metric -> ``(low, high)`` in percent."""
+
+    level: float
+    resamples: int
+    seed: int
+    metrics: Mapping[str, tuple[float, float]]
+    method: str = "percentile"
+    numpy: str = np.__version__
+
+    def to_json(self, digits: int | None = None) -> dict[str, Any]:
+        bounds = {name: [v if digits is None else round(v, digits) for v in interval]
+                  for name, interval in self.metrics.items()}
+        return {"level": self.level, "resamples": self.resamples, "seed": self.seed, "method": self.method,
+                "numpy": self.numpy, "metrics": bounds}
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """One model on one benchmark: every metric, count, breakdown and analysis (see the module docstring)."""
+
+    model: str
+    benchmark: str
+    select: str
+    metrics: Mapping[str, float | None]
+    counts: Counts
+    breakdown: Mapping[str, Any] = field(default_factory=dict)
+    analysis: Mapping[str, Any] = field(default_factory=dict)
+    judge_served_models: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    variant: str | None = None
+    per_sample: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    units: RowUnits | None = field(default=None, repr=False, compare=False)
+    ci: ConfidenceIntervals | None = None
+
+    @property
+    def label(self) -> str:
+        """``model`` or ``model [variant]``."""
+        return self.model if self.variant is None else f"{self.model} [{self.variant}]"
+
+    def to_json(self) -> dict[str, Any]:
+        """The result's entry in a report (``per_sample`` and ``units`` left out, floats rounded)."""
+        entry: dict[str, Any] = {
+            "model": self.model, "benchmark": self.benchmark, "select": self.select,
+            "metrics": rounded(self.metrics), "counts": self.counts.to_json(), "breakdown": rounded(self.breakdown),
+            "judge_served_models": list(self.judge_served_models), "notes": list(self.notes),
+            "analysis": dict(self.analysis)}
+        if self.variant is not None:
+            entry["variant"] = self.variant
+        if self.ci is not None:
+            entry["ci"] = self.ci.to_json(digits=6)
+        return entry
+
+
+def rounded(values: Mapping[str, Any], digits: int = 6) -> dict[str, Any]:
+    """Round floats (recursively) for JSON output."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, float):
+            out[key] = round(value, digits)
+        elif isinstance(value, (np.floating,)):
+            out[key] = round(float(value), digits)
+        elif isinstance(value, Mapping):
+            out[key] = rounded(value, digits)
+        else:
+            out[key] = value
+    return out
