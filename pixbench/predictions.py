@@ -33,12 +33,13 @@ import numpy as np
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import MaskError, Rle, RunsCache
+from pixbench.benchmarks import BENCHMARK_NAMES
 from pixbench.jsonl import MAX_LINE_BYTES, JsonLinesError, iter_json_lines
 from pixbench.problems import ProblemLog, shorten
 
-Benchmark = Literal["pixmmvp", "pixcvbench"]
 Probe = Literal["vqa", "segment", "letter"]
-BENCHMARKS: tuple[str, ...] = get_args(Benchmark)
+#: The benchmark names a line may give (the registry's).
+BENCHMARKS: tuple[str, ...] = BENCHMARK_NAMES
 PROBES: tuple[str, ...] = get_args(Probe)
 TEXT_PROBES = ("vqa", "letter")
 DEFAULT_PROBLEM_LIMIT = 200

@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pixbench.problems import ProblemLog
+
 Severity = Literal["error", "warning"]
 
 
@@ -60,11 +62,10 @@ class Report:
 
     def format(self, limit: int | None = 200) -> str:
         """Errors first, then warnings, at most ``limit`` lines, then a count line."""
-        ordered = self.errors + self.warnings
-        shown = ordered if limit is None else ordered[:limit]
-        lines = [str(p) for p in shown]
-        if len(ordered) > len(shown):
-            lines.append(f"... and {len(ordered) - len(shown)} more")
+        log: ProblemLog[Problem] = ProblemLog(limit)
+        for problem in self.errors + self.warnings:
+            log.add(problem)
+        lines = log.lines()
         lines.append(f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)")
         return "\n".join(lines)
 

@@ -56,6 +56,7 @@ from pixbench.baselines.autoselect import AutoSelection, SelectionRequest, auto_
 from pixbench.baselines.phrases import PhraseTools
 from pixbench.baselines.pipeline import attend_and_segment
 from pixbench.baselines.sam import PointSegmenter
+from pixbench.jsonl import JsonLinesError, iter_json_lines
 from pixbench.judge import Judge
 from pixbench.predictions import BENCHMARKS, PROBES, Prediction, prediction_to_json, read_predictions
 from pixbench.prompts import FAMILIES, UnknownTemplateError, get_template, render_prompt
@@ -241,20 +242,18 @@ def _run_file(out: Path) -> Path:
 def _read_lines(path: Path, *, lenient: bool) -> list[dict[str, Any]]:
     """JSON objects of a file; ``lenient`` skips lines that do not parse (a shard's partial last line)."""
     objects = []
-    with path.open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError:
-                if not lenient:
-                    raise RunError(f"{path}:{number}: invalid JSON; not a predictions file this run can resume") \
-                        from None
-                logger.warning("%s:%d: skipping a line that does not parse (interrupted write?)", path, number)
-                continue
-            if isinstance(obj, dict):
-                objects.append(obj)
+    try:
+        lines = list(iter_json_lines(path))
+    except JsonLinesError as exc:
+        raise RunError(f"{path}: {exc}") from None
+    for line in lines:
+        if line.error is not None:
+            if not lenient:
+                raise RunError(f"{path}:{line.number}: {line.error}; not a predictions file this run can resume")
+            logger.warning("%s:%d: skipping a line that does not parse (interrupted write?)", path, line.number)
+            continue
+        if isinstance(line.value, dict):
+            objects.append(line.value)
     return objects
 
 

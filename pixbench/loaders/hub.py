@@ -17,19 +17,22 @@ from typing import Any
 import numpy as np
 
 from pixbench.annotation import rle as rle_ops
-from pixbench.loaders.layout import BUILD_SUMMARY_FILE, HUB_IDS, content_hash
+from pixbench.benchmarks import REGISTRY, hub_id_of
+from pixbench.loaders.layout import BUILD_SUMMARY_FILE, content_hash
 
 logger = logging.getLogger(__name__)
 
 #: Files a push uploads (and the only ones it deletes when stale).
 UPLOAD_PATTERNS = ["README.md", BUILD_SUMMARY_FILE, "data/*.parquet"]
+#: benchmark name -> its published hub repo (from the registry).
+HUB_IDS = {name: benchmark.hub_id for name, benchmark in REGISTRY.items()}
 
 
 def resolve(name_or_path: str) -> str:
     """A local folder path as is, ``pixmmvp``/``pixcvbench`` as their hub ids, other hub ids as is."""
     if Path(name_or_path).is_dir():
         return str(Path(name_or_path))
-    return HUB_IDS.get(name_or_path.lower(), name_or_path)
+    return hub_id_of(name_or_path)
 
 
 def load(name_or_path: str, config: str | None = None, *, revision: str | None = None, **kwargs: Any) -> Any:

@@ -1,7 +1,8 @@
 """Names and light helpers of a built benchmark folder, importable without ``datasets``.
 
 A built folder holds ``README.md`` (the dataset card), ``build_summary.json`` and
-``data/test-*.parquet``; the published copies live in the hub repos of :data:`HUB_IDS`.
+``data/test-*.parquet``; the published copies live in the hub repos the benchmark registry names
+(:attr:`pixbench.benchmarks.base.Benchmark.hub_id`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-HUB_IDS = {"pixmmvp": "IVUlab/PixMMVP", "pixcvbench": "IVUlab/PixCV-Bench"}
 BUILD_SUMMARY_FILE = "build_summary.json"
 SPLIT = "test"
 
