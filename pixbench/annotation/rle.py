@@ -340,10 +340,15 @@ def from_polygons(polygons: Sequence[Sequence[float]], height: int, width: int) 
 
 def area(rles: Sequence[Mapping[str, Any]]) -> np.ndarray:
     """Foreground pixel count of each RLE (int64), computed on the runs without decoding."""
-    coco = [_to_coco(r) for r in rles]
+    return coco_areas([_to_coco(r) for r in rles])
+
+
+def coco_areas(coco: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """:func:`area` of RLEs already in pycocotools' form (counts as bytes), in batches of 255 (pycocotools'
+    ``area()`` overflows on 256 or more under numpy 2)."""
     out = np.zeros(len(coco), dtype=np.int64)
     for start in range(0, len(coco), _AREA_BATCH):
-        batch = coco[start:start + _AREA_BATCH]
+        batch = list(coco[start:start + _AREA_BATCH])
         out[start:start + len(batch)] = np.asarray(coco_mask.area(batch), dtype=np.int64)
     return out
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as coco_mask
 
-from pixbench.annotation.rle import MaskError, Rle, RunBatch, RunsCache, decode_runs_many
+from pixbench.annotation.rle import MaskError, Rle, RunBatch, RunsCache, coco_areas, decode_runs_many
 
 __all__ = [
     "area_fractions",
@@ -33,10 +33,6 @@ __all__ = [
     "matched_ious",
     "miou",
 ]
-
-
-# pycocotools' area() overflows on lists of 256 or more RLEs under numpy 2 (see annotation.rle).
-_AREA_BATCH = 255
 
 
 def _coco_form(rle: Mapping[str, Any], what: str) -> dict[str, Any]:
@@ -53,15 +49,6 @@ def _coco_form(rle: Mapping[str, Any], what: str) -> dict[str, Any]:
         raise MaskError(f"Expected `{what}` to be a compressed RLE (normalize it first), "
                         f"but got counts of type {type(counts).__name__}")
     return {"size": size, "counts": counts}
-
-
-def _coco_areas(coco: Sequence[dict[str, Any]]) -> np.ndarray:
-    """Foreground pixel counts of RLEs already in pycocotools form (int64), in batches."""
-    out = np.zeros(len(coco), dtype=np.int64)
-    for start in range(0, len(coco), _AREA_BATCH):
-        batch = list(coco[start:start + _AREA_BATCH])
-        out[start:start + len(batch)] = coco_mask.area(batch)
-    return out
 
 
 #: A ground truth matched with at least this many predictions is decoded once and intersected with
@@ -115,7 +102,7 @@ def intersections_and_unions(*, preds: Sequence[Rle], gts: Sequence[Rle],
     local = np.arange(batch.runs.size) - batch.first[batch.owner]
     foreground = local % 2 == 1
     pred_areas = np.bincount(batch.owner[foreground], weights=batch.runs[foreground], minlength=n).astype(np.int64)
-    gt_areas = _coco_areas(gt_unique)[gt_index]
+    gt_areas = coco_areas(gt_unique)[gt_index]
     inters = np.zeros(n, dtype=np.int64)
     overlapping = (pred_areas > 0) & (gt_areas > 0)
     per_slot = np.bincount(gt_index[overlapping], minlength=len(gt_unique))
@@ -126,7 +113,7 @@ def intersections_and_unions(*, preds: Sequence[Rle], gts: Sequence[Rle],
     if merged_pairs.size:
         merged = [coco_mask.merge([pred_coco[k], gt_unique[gt_index[k]]], intersect=1)
                   for k in merged_pairs.tolist()]
-        inters[merged_pairs] = _coco_areas(merged)
+        inters[merged_pairs] = coco_areas(merged)
     return inters, pred_areas + gt_areas - inters
 
 
@@ -254,5 +241,5 @@ def area_fractions(rles: Sequence[Rle]) -> np.ndarray:
     """Foreground pixels over image pixels for each mask (float64 in ``[0, 1]``; 0 for a 0-pixel image)."""
     coco = [_coco_form(r, f"rles[{k}]") for k, r in enumerate(rles)]
     pixels = np.array([s[0] * s[1] for s in (c["size"] for c in coco)], dtype=np.float64)
-    counts = _coco_areas(coco).astype(np.float64)
+    counts = coco_areas(coco).astype(np.float64)
     return np.divide(counts, pixels, out=np.zeros_like(counts), where=pixels > 0)
