@@ -22,7 +22,7 @@ from pixbench.problems import shorten
 from pixbench.prompts import TEMPLATES
 from pixbench.references import Reference, load_reference
 from pixbench.results import ScoreResult, ScoreSettings
-from pixbench.score import ScoringError, score_model
+from pixbench.score import ScoringError
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class Evaluation:
     """Everything a score run produced."""
 
     results: list[ScoreResult] = field(default_factory=list)
-    references: dict[str, Reference] = field(default_factory=dict)
+    references: dict[str, Any] = field(default_factory=dict)
     problems: list[PredictionProblem] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     problem_count: int = 0
@@ -90,33 +90,35 @@ def make_judge(*, no_judge: bool, model: str, base_url: str | None, cache_path: 
     return JudgeChoice(judge, "", str(path))
 
 
-class _ReferenceIndex(Mapping[str, Mapping[int, tuple[int, int]]]):
-    """benchmark -> id -> ground-truth size, loading each benchmark's ground truth when a line first
-    names it, so that the reader checks sizes before any pixel work. Load failures are kept in
-    ``errors`` (that benchmark is then unknown to the reader)."""
+class _ReferenceIndex(Mapping[str, Mapping[Any, Any]]):
+    """benchmark -> what its lines are checked against (:meth:`Benchmark.line_index`: an image row's size,
+    a video row's frames and canvas), loading each benchmark's ground truth when a line first names it,
+    so that the reader checks sizes before any pixel work. Load failures are kept in ``errors`` (that
+    benchmark is then unknown to the reader)."""
 
     def __init__(self, data: Mapping[str, str]) -> None:
         self.data = data
-        self.references: dict[str, Reference] = {}
-        self.sizes: dict[str, dict[int, tuple[int, int]]] = {}
+        self.references: dict[str, Any] = {}
+        self.index: dict[str, Mapping[Any, Any]] = {}
         self.errors: dict[str, str] = {}
 
-    def __getitem__(self, benchmark: str) -> Mapping[int, tuple[int, int]]:
-        if benchmark not in self.sizes and benchmark not in self.errors and benchmark in REGISTRY:
+    def __getitem__(self, benchmark: str) -> Mapping[Any, Any]:
+        if benchmark not in self.index and benchmark not in self.errors and benchmark in REGISTRY:
+            spec = REGISTRY[benchmark]
             try:
-                reference = load_reference(benchmark, self.data.get(benchmark, REGISTRY[benchmark].hub_id))
+                reference = load_reference(benchmark, self.data.get(benchmark, spec.hub_id))
             except ValueError as exc:
                 self.errors[benchmark] = str(exc)
             else:
                 self.references[benchmark] = reference
-                self.sizes[benchmark] = reference.sizes
-        return self.sizes[benchmark]
+                self.index[benchmark] = spec.line_index(reference)
+        return self.index[benchmark]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.sizes)
+        return iter(self.index)
 
     def __len__(self) -> int:
-        return len(self.sizes)
+        return len(self.index)
 
 
 def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: ScoreSettings,
@@ -158,9 +160,9 @@ def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: 
             if run.errors:
                 continue
         try:
-            result = score_model(model=model, predictions=predictions, reference=reference, settings=settings,
-                                 judge=judge.judge, judge_note=judge.reason, progress=progress, variant=variant,
-                                 runs=runs)
+            results = REGISTRY[benchmark].score(
+                model=model, predictions=predictions, reference=reference, settings=settings, judge=judge.judge,
+                judge_note=judge.reason, progress=progress, variant=variant, runs=runs)
         except ScoringError as exc:
             run.errors.extend(exc.messages)
             continue
@@ -168,10 +170,10 @@ def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: 
             run.errors.append(f"{label}: {exc}")
             continue
         if variant is not None and variant not in TEMPLATES:
-            result = replace(result, notes=(*result.notes, f"variant {variant!r} is not a published template id of "
-                                            "pixbench.prompts (qa-1..qa-10, ground-1..ground-7, segment-*); it is "
-                                            "kept as a label"))
-        run.results.append(result)
+            note = (f"variant {variant!r} is not a published template id of pixbench.prompts (qa-1..qa-10, "
+                    "ground-1..ground-7, segment-*); it is kept as a label")
+            results = [replace(result, notes=(*result.notes, note)) for result in results]
+        run.results.extend(results)
     if run.errors:
         run.results = []
     return run

@@ -27,13 +27,12 @@ import numpy as np
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import RunsCache
-from pixbench.benchmarks import get_benchmark
+from pixbench.benchmarks.image import ImageBenchmark, Reference
 from pixbench.metrics import accuracy, analysis, letters, masks
 from pixbench.metrics.selection import SelectionError, select_mask
 from pixbench.metrics.selection import oracle_choices as batched_oracle_choices
 from pixbench.outcomes import MASK_METRIC, AnswerOutcome, Answers, MaskOutcome, MaskResults, RowUnits
 from pixbench.predictions import PROBES, Prediction
-from pixbench.references import Reference
 from pixbench.results import PROTOCOL, Counts, LetterParser, ScoreResult, ScoreSettings
 
 logger = logging.getLogger(__name__)
@@ -211,15 +210,15 @@ def group_by_probe(predictions: Sequence[Prediction]) -> dict[str, dict[int, Pre
     return dict(grouped)
 
 
-def score_model(*, model: str, predictions: Sequence[Prediction], reference: Reference,
+def score_model(*, benchmark: ImageBenchmark, model: str, predictions: Sequence[Prediction], reference: Reference,
                 settings: ScoreSettings, judge: Any | None = None, judge_note: str | None = None,
                 progress: bool = False, variant: str | None = None, runs: RunsCache | None = None) -> ScoreResult:
     """Every metric, count, breakdown and analysis of one model on one benchmark, plus per-row records.
 
     ``predictions`` are this model's lines for ``reference.benchmark`` (ids already validated); ``runs``
-    may hold their masks' decoded runs (from validation). ``notes`` of the result say why a metric is null.
+    may hold their masks' decoded runs (from validation). ``benchmark`` decides the rows of M, the metrics,
+    breakdowns and analyses. ``notes`` of the result say why a metric is null.
     """
-    benchmark = get_benchmark(reference.benchmark)
     by_probe = group_by_probe(predictions)
     notes: list[str] = []
     letter = letter_outcomes(by_probe["letter"], reference, settings.letter_parser) if "letter" in by_probe else None
@@ -263,13 +262,12 @@ def score_model(*, model: str, predictions: Sequence[Prediction], reference: Ref
         breakdown=breakdown, analysis=analyses, judge_served_models=tuple(sorted(served)), notes=tuple(notes),
         variant=variant,
         per_sample=tuple(per_sample_records(model, reference, by_probe, letter, judged, mask_results, variant)),
-        units=row_units(reference, settings, answers, mask_results, by_probe))
+        units=row_units(benchmark, reference, settings, answers, mask_results, by_probe))
 
 
-def row_units(reference: Reference, settings: ScoreSettings, answers: Answers, mask_results: MaskResults,
-              by_probe: Mapping[str, Mapping[int, Prediction]]) -> RowUnits:
+def row_units(benchmark: ImageBenchmark, reference: Reference, settings: ScoreSettings, answers: Answers,
+              mask_results: MaskResults, by_probe: Mapping[str, Mapping[int, Prediction]]) -> RowUnits:
     """The per-row outcomes behind a result's metrics (for confidence intervals and comparisons)."""
-    benchmark = get_benchmark(reference.benchmark)
     ids = list(reference.rows)
     mask_ids = set(benchmark.mask_row_ids(reference, settings.include_none))
     unit_answers = {}

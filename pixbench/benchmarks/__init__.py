@@ -10,6 +10,7 @@ Adding a benchmark is one module here, one line in :data:`REGISTRY` and its buil
 from __future__ import annotations
 
 from pixbench.benchmarks.base import Benchmark
+from pixbench.benchmarks.image import ImageBenchmark
 from pixbench.benchmarks.pixcvbench import PIXCVBENCH
 from pixbench.benchmarks.pixmmvp import PIXMMVP
 
@@ -31,10 +32,23 @@ def get_benchmark(name: str) -> Benchmark:
         raise UnknownBenchmarkError(f"unknown benchmark {name!r} (expected one of {list(REGISTRY)})") from None
 
 
+def get_image_benchmark(name: str) -> ImageBenchmark:
+    """The image benchmark called ``name`` (:class:`UnknownBenchmarkError` for a video or unknown one)."""
+    benchmark = get_benchmark(name)
+    if not isinstance(benchmark, ImageBenchmark):
+        images = [b.name for b in REGISTRY.values() if isinstance(b, ImageBenchmark)]
+        raise UnknownBenchmarkError(f"{name!r} is not an image benchmark (expected one of {images})")
+    return benchmark
+
+
 def hub_id_of(name_or_path: str) -> str:
     """The hub repo of a benchmark name (any case), or the argument itself (a path or another repo id)."""
     benchmark = REGISTRY.get(name_or_path.lower())
     return benchmark.hub_id if benchmark is not None else name_or_path
 
 
-__all__ = ["BENCHMARK_NAMES", "REGISTRY", "Benchmark", "UnknownBenchmarkError", "get_benchmark", "hub_id_of"]
+#: The names of the image benchmarks (questions with masks), e.g. for converters of image harnesses.
+IMAGE_BENCHMARK_NAMES: tuple[str, ...] = tuple(b.name for b in REGISTRY.values() if isinstance(b, ImageBenchmark))
+
+__all__ = ["BENCHMARK_NAMES", "IMAGE_BENCHMARK_NAMES", "REGISTRY", "Benchmark", "ImageBenchmark",
+           "UnknownBenchmarkError", "get_benchmark", "get_image_benchmark", "hub_id_of"]

@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from pixbench.benchmarks.base import Benchmark, Reference, ReferenceRow, common_row_fields
+from pixbench.benchmarks.image import ImageBenchmark, Reference, ReferenceRow, common_row_fields
 from pixbench.metrics import accuracy, stats
 from pixbench.metrics.letters import lettered_options
 from pixbench.outcomes import ACCURACIES, CUMULATIVE_METRIC, Answers, MaskResults, Plan, RowUnits, group_metrics
 
 
-class PixCVBench(Benchmark):
+class PixCVBench(ImageBenchmark):
     name: ClassVar[str] = "pixcvbench"
     display_name: ClassVar[str] = "PixCV-Bench"
     hub_id: ClassVar[str] = "IVUlab/PixCV-Bench"

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from pixbench.benchmarks.base import Benchmark, Reference, ReferenceRow, common_row_fields
+from pixbench.benchmarks.image import ImageBenchmark, Reference, ReferenceRow, common_row_fields
 from pixbench.metrics import accuracy, analysis, stats
 from pixbench.outcomes import (
     ACCURACIES,
@@ -39,7 +39,7 @@ from pixbench.outcomes import (
 _BUILD_SUMMARY = "build_summary.json"
 
 
-class PixMMVP(Benchmark):
+class PixMMVP(ImageBenchmark):
     name: ClassVar[str] = "pixmmvp"
     display_name: ClassVar[str] = "PixMMVP"
     hub_id: ClassVar[str] = "IVUlab/PixMMVP"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from pixbench.benchmarks import BENCHMARK_NAMES, REGISTRY, Benchmark
+from pixbench.benchmarks import IMAGE_BENCHMARK_NAMES, REGISTRY, ImageBenchmark
 from pixbench.jsonl import JsonLinesError, iter_json_lines
 from pixbench.problems import shorten
 
@@ -17,11 +17,13 @@ from pixbench.problems import shorten
 LineKey = tuple[str, str, int, str]
 
 
-def benchmark_of(name: str) -> Benchmark:
-    """The registered benchmark called ``name``; ``ValueError`` naming the known ones otherwise."""
+def benchmark_of(name: str) -> ImageBenchmark:
+    """The registered image benchmark called ``name`` (the converters of this package write image
+    benchmarks' lines); ``ValueError`` naming the known ones otherwise."""
     benchmark = REGISTRY.get(name) if isinstance(name, str) else None
-    if benchmark is None:
-        raise ValueError(f"Expected `benchmark` to be one of {', '.join(BENCHMARK_NAMES)}, but got {shorten(name)}")
+    if not isinstance(benchmark, ImageBenchmark):
+        raise ValueError(f"Expected `benchmark` to be one of {', '.join(IMAGE_BENCHMARK_NAMES)}, "
+                         f"but got {shorten(name)}")
     return benchmark
 
 

@@ -61,7 +61,7 @@ from typing import Any, Literal, NamedTuple
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import Rle
-from pixbench.benchmarks import Benchmark
+from pixbench.benchmarks import ImageBenchmark
 from pixbench.ingest.common import benchmark_of, id_offset
 from pixbench.jsonl import JsonLinesError, check_regular_file, iter_json_lines
 from pixbench.predictions import PROBES, TEXT_PROBES, Candidate, Prediction
@@ -262,7 +262,7 @@ def _json_objects(path: Path, problems: _Problems) -> Iterator[tuple[int, dict[s
 class _Ids:
     """Turns keys of file names and question ids into row ids of one benchmark."""
 
-    benchmark: Benchmark
+    benchmark: ImageBenchmark
     names: Mapping[str, int] | None
     valid: Collection[int]
 

@@ -1,0 +1,205 @@
+"""What the image benchmarks (a question, a referring expression and a mask per row) share.
+
+Their ground truth is one row per question in ``data/test-*.parquet`` (the :attr:`reference_columns`,
+never the images), read into :class:`ReferenceRow` records; their predictions lines carry one mask or
+candidates per row (sizes: the row's image); their scoring is :func:`pixbench.score.score_model`, with
+each benchmark deciding which rows enter mIoU, how per-row outcomes reduce to its metrics and
+breakdowns, its analyses, and how its rows group for resampling.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from pixbench.annotation import rle as rle_ops
+from pixbench.annotation.rle import Rle
+from pixbench.benchmarks.base import Benchmark, Kind
+from pixbench.loaders.shards import read_columns
+from pixbench.outcomes import Answers, MaskResults
+
+if TYPE_CHECKING:
+    from pixbench.annotation.rle import RunsCache
+    from pixbench.predictions import Prediction
+    from pixbench.results import ScoreResult, ScoreSettings
+
+#: Headline columns of an image benchmark's report: the paper's Table 1, then the extras.
+IMAGE_COLUMNS = (("A_dagger", "A†"), ("A", "A"), ("M_dagger", "M†"), ("M", "M"), ("S", "S"),
+                 ("A_per_question", "A/q"), ("cIoU", "cIoU"))
+
+
+@dataclass(frozen=True)
+class ReferenceRow:
+    """What the scorer knows about one dataset row."""
+
+    id: int
+    height: int
+    width: int
+    mask: Rle
+    question: str
+    options: tuple[str, ...]
+    options_text: str
+    answer: str
+    expression: str | None
+    pair_id: int | None = None
+    pattern: str | None = None
+    source: str | None = None
+    task: str | None = None
+
+    @property
+    def has_object(self) -> bool:
+        return self.expression is not None
+
+
+@dataclass
+class Reference:
+    """One benchmark's ground truth and where it came from (``origin``: path and hash, or hub commit)."""
+
+    benchmark: str
+    rows: dict[int, ReferenceRow]
+    origin: dict[str, str] = field(default_factory=dict)
+    label_set: str | None = None
+
+    @property
+    def sizes(self) -> dict[int, tuple[int, int]]:
+        return {row_id: (row.height, row.width) for row_id, row in self.rows.items()}
+
+    @cached_property
+    def gt_areas(self) -> dict[int, int]:
+        """Foreground pixels of each row's ground truth (computed once, on the runs)."""
+        return dict(zip(self.rows, (int(a) for a in rle_ops.area([row.mask for row in self.rows.values()]))))
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.rows) // 2
+
+
+#: Columns that may be null in a built benchmark (PixMMVP's questions with nothing to ground).
+NULLABLE_COLUMNS = frozenset({"expression", "options", "pattern", "has_object", "objects"})
+
+
+def common_row_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The :class:`ReferenceRow` fields every benchmark has, from one parquet row; ``ValueError`` when a
+    value is null where it may not be or the mask is not a compressed RLE."""
+    for name, value in values.items():
+        if value is None and name not in NULLABLE_COLUMNS:
+            raise ValueError(f"{name} is null")
+    counts = values["mask"]["counts"]
+    if not isinstance(counts, str):
+        raise ValueError(f"mask counts is {type(counts).__name__}, expected a compressed RLE string")
+    mask: Rle = {"size": [int(v) for v in values["mask"]["size"]], "counts": counts}
+    if len(mask["size"]) != 2:
+        raise ValueError(f"mask size {mask['size']} is not [height, width]")
+    return {"id": int(values["id"]), "height": int(values["height"]), "width": int(values["width"]),
+            "mask": mask, "question": values["question"], "options": tuple(values["options"] or []),
+            "answer": values["answer"], "expression": values["expression"]}
+
+
+def check_masks(rows: Mapping[int, ReferenceRow], shard_of: Mapping[int, Path]) -> None:
+    """Every ground-truth mask must be a valid RLE of its row's size (decoded on the runs, vectorised)."""
+    for row in rows.values():
+        if row.mask["size"] != [row.height, row.width]:
+            raise ValueError(f"{shard_of[row.id]}: id {row.id}: mask size {row.mask['size']} differs from the "
+                             f"row's height x width [{row.height}, {row.width}]")
+    problems = rle_ops.check_counts_many([row.mask["counts"] for row in rows.values()],
+                                         [row.height * row.width for row in rows.values()])
+    for row, problem in zip(rows.values(), problems):
+        if problem is not None:
+            raise ValueError(f"{shard_of[row.id]}: id {row.id}: corrupt ground-truth mask: {problem}")
+
+
+class ImageBenchmark(Benchmark):
+    """A benchmark of questions about images, each with a referring expression and a mask.
+
+    Attributes (besides :class:`~pixbench.benchmarks.base.Benchmark`'s):
+        ids: every row id of the full benchmark (the id domain; ``ids.start`` is the first id).
+        reference_columns: the parquet columns scoring reads (never the images).
+        image_name_column: the column naming each row's image file, when outputs of other tools are
+            named after the image rather than the row id (``source_filename``); ``None`` when files are
+            named by row id.
+    """
+
+    kind: ClassVar[Kind] = "image"
+    probes: ClassVar[tuple[str, ...]] = ("vqa", "segment", "letter")
+    report_columns: ClassVar[tuple[tuple[str, str], ...]] = IMAGE_COLUMNS
+    labels: ClassVar[tuple[tuple[str, str], ...]] = (("select", "select"),)
+    ids: ClassVar[range]
+    reference_columns: ClassVar[tuple[str, ...]]
+    image_name_column: ClassVar[str | None] = None
+
+    @property
+    def first_id(self) -> int:
+        return self.ids.start
+
+    def read_reference(self, folder: Path, origin: dict[str, str]) -> Reference:
+        shards = sorted((folder / "data").glob("test-*.parquet"))
+        if not shards:
+            raise ValueError(f"{folder} holds no data/test-*.parquet: not a built benchmark")
+        columns = self.reference_columns
+        rows: dict[int, ReferenceRow] = {}
+        shard_of: dict[int, Path] = {}
+        for shard in shards:
+            table = read_columns(shard, columns, what=self.name)
+            for k in range(len(table["id"])):
+                values = {name: table[name][k] for name in columns}
+                try:
+                    row = self.reference_row(values)
+                except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                    text = " ".join(str(exc).split())
+                    raise ValueError(f"{shard}: row {k} (id {values['id']!r}) is malformed: "
+                                     f"{type(exc).__name__}: {text}") from None
+                if row.id in rows:
+                    raise ValueError(f"{shard}: row {k} repeats id {row.id} (first in {shard_of[row.id].name})")
+                rows[row.id], shard_of[row.id] = row, shard
+        check_masks(rows, shard_of)
+        return Reference(self.name, dict(sorted(rows.items())), origin, self.label_set(folder))
+
+    def line_index(self, reference: Reference) -> Mapping[int, tuple[int, int]]:
+        return reference.sizes
+
+    def score(self, *, model: str, predictions: Sequence[Prediction], reference: Reference, settings: ScoreSettings,
+              judge: Any | None = None, judge_note: str | None = None, progress: bool = False,
+              variant: str | None = None, runs: RunsCache | None = None) -> list[ScoreResult]:
+        from pixbench.score import score_model
+
+        return [score_model(benchmark=self, model=model, predictions=predictions, reference=reference,
+                            settings=settings, judge=judge, judge_note=judge_note, progress=progress, variant=variant,
+                            runs=runs)]
+
+    # ------------------------------------------------------------------ ground truth
+
+    @abstractmethod
+    def reference_row(self, values: Mapping[str, Any]) -> ReferenceRow:
+        """One parquet row (the :attr:`reference_columns`, nulls already refused) as a :class:`ReferenceRow`."""
+
+    def label_set(self, folder: Path) -> str | None:
+        """Which answer labels a built folder uses, when the benchmark has variants of them (else ``None``)."""
+        return None
+
+    # ------------------------------------------------------------------ scoring
+
+    def mask_row_ids(self, reference: Reference, include_none: bool) -> list[int]:
+        """The rows that enter M (mIoU): every row unless the benchmark leaves some out."""
+        return list(reference.rows)
+
+    @abstractmethod
+    def metrics(self, answers: Answers, mask_results: MaskResults, reference: Reference,
+                mask_ids: list[int]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The headline metrics (``A``, ``A_dagger``, ``M``, ``M_dagger``, ``cIoU``, ...; S is added by the
+        scorer) and the breakdowns, from the per-row outcomes."""
+
+    def analyses(self, answers: Answers, mask_results: MaskResults, reference: Reference) -> dict[str, Any]:
+        """Benchmark-specific analyses, by name (none by default)."""
+        return {}
+
+    # ------------------------------------------------------------------ resampling
+
+    def row_groups(self, reference: Reference) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """``(pair, stratum)`` arrays aligned with ``reference.rows`` (``None`` where rows do not group so)."""
+        return None, None
