@@ -21,19 +21,21 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import RunsCache
-from pixbench.benchmarks.image import ImageBenchmark, Reference
 from pixbench.metrics import accuracy, analysis, letters, masks
 from pixbench.metrics.selection import SelectionError, select_mask
 from pixbench.metrics.selection import oracle_choices as batched_oracle_choices
 from pixbench.outcomes import MASK_METRIC, AnswerOutcome, Answers, MaskOutcome, MaskResults, RowUnits
-from pixbench.predictions import PROBES, Prediction
 from pixbench.results import PROTOCOL, Counts, LetterParser, ScoreResult, ScoreSettings
+
+if TYPE_CHECKING:  # types only: the image benchmarks call this module
+    from pixbench.benchmarks.image import ImageBenchmark, Reference
+    from pixbench.predictions import Prediction
 
 logger = logging.getLogger(__name__)
 
@@ -251,7 +253,7 @@ def score_model(*, benchmark: ImageBenchmark, model: str, predictions: Sequence[
     counts = Counts(
         rows=len(reference.rows), mask_rows=len(mask_ids),
         missing={probe: (sum(1 for i in reference.rows if i not in by_probe[probe]) if probe in by_probe else None)
-                 for probe in PROBES},
+                 for probe in benchmark.probes},
         unparsed_letters=sum(1 for o in letter.values() if not o.missing and o.parsed is None) if letter else 0,
         judge_undetermined=sum(1 for o in judged.values() if o.verdict == "undetermined") if judged else 0,
         judge_errors=judge_errors)
@@ -261,7 +263,8 @@ def score_model(*, benchmark: ImageBenchmark, model: str, predictions: Sequence[
         model=model, benchmark=reference.benchmark, select=settings.select, metrics=metrics, counts=counts,
         breakdown=breakdown, analysis=analyses, judge_served_models=tuple(sorted(served)), notes=tuple(notes),
         variant=variant,
-        per_sample=tuple(per_sample_records(model, reference, by_probe, letter, judged, mask_results, variant)),
+        per_sample=tuple(per_sample_records(model, reference, by_probe, letter, judged, mask_results, variant,
+                                            probes=benchmark.probes)),
         units=row_units(benchmark, reference, settings, answers, mask_results, by_probe))
 
 
@@ -291,11 +294,12 @@ def row_units(benchmark: ImageBenchmark, reference: Reference, settings: ScoreSe
 
 def per_sample_records(model: str, reference: Reference, by_probe: Mapping[str, Mapping[int, Prediction]],
                        letter: Mapping[int, AnswerOutcome] | None, judged: Mapping[int, AnswerOutcome] | None,
-                       mask_results: MaskResults, variant: str | None = None) -> list[dict[str, Any]]:
+                       mask_results: MaskResults, variant: str | None = None,
+                       probes: Sequence[str] = ("vqa", "segment", "letter")) -> list[dict[str, Any]]:
     """One record per (row, probe present in the file)."""
     records = []
     for row_id in reference.rows:
-        for probe in PROBES:
+        for probe in probes:
             if probe not in by_probe:
                 continue
             record: dict[str, Any] = {"model": model, "benchmark": reference.benchmark, "id": row_id,

@@ -8,7 +8,7 @@ three masks per phrase become candidates. :mod:`~pixbench.baselines.pipeline` do
 :mod:`~pixbench.baselines.runner` over a benchmark (resumable, data-parallel with accelerate),
 :mod:`~pixbench.baselines.autoselect` lets a vision judge choose (PixFoundation), and
 :mod:`~pixbench.baselines.explain` reports where in an answer grounding emerges.
-:mod:`~pixbench.baselines.cli` holds the ``pixbench baseline`` commands and
+:mod:`~pixbench.cli.baseline` holds the ``pixbench baseline`` commands and
 :mod:`~pixbench.baselines.tiny` random tiny models for tests and demos.
 
 Importing this package imports neither torch nor transformers; the modules that need them import them

@@ -1,5 +1,6 @@
 """``python -m pixbench.baselines``: the ``pixbench baseline`` commands stand-alone (and under accelerate)."""
 
-from pixbench.baselines.cli import main
+from pixbench.cli import run_parser
+from pixbench.cli.baseline import build_parser
 
-raise SystemExit(main())
+raise SystemExit(run_parser(build_parser(), None))

@@ -11,29 +11,22 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pixbench.benchmarks import BENCHMARK_NAMES
-from pixbench.ingest import (
-    REFERENCE_ID_BASE,
-    SELECTION_ID_BASE,
-    SOURCES,
-    BridgeError,
-    BridgeResult,
-    ConvertError,
-    convert_reference,
-    dataset_ids,
-    existing_keys,
-    map_rows,
-    read_source,
-    resolve_benchmark,
-)
-from pixbench.predictions import PROBES, Prediction, write_predictions
-from pixbench.references import ReferenceError, load_reference
+from pixbench.cli.options import Subparsers, add_command
 
-__all__ = ["SOURCE_FORMATS", "configure_parser", "run"]
+if TYPE_CHECKING:
+    from pixbench.ingest import BridgeResult
+    from pixbench.predictions import Prediction
 
-#: What ``--from`` takes: the reference layout, then the harnesses.
-SOURCE_FORMATS = ("reference", *SOURCES)
+__all__ = ["configure", "configure_parser", "run", "source_formats"]
+
+
+def source_formats() -> tuple[str, ...]:
+    """What ``--from`` takes: the reference layout, then the harnesses of :mod:`pixbench.ingest`."""
+    from pixbench.ingest import SOURCES
+
+    return ("reference", *SOURCES)
 
 _DESCRIPTION = """\
 Convert the outputs of the PixFoundation reference scripts (github.com/MSiam/PixFoundation) into a
@@ -103,16 +96,22 @@ lmms-eval and VLMEvalKit (--from lmms-eval FILE, --from vlmevalkit FILE):
 
 
 def _reference_bases() -> str:
+    from pixbench.ingest import REFERENCE_ID_BASE
+
     return ", ".join(f"{base} for {name}" for name, base in REFERENCE_ID_BASE.items())
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``convert`` arguments (and a manual-like description) to ``parser``."""
+    from pixbench.benchmarks import BENCHMARK_NAMES
+    from pixbench.ingest import SELECTION_ID_BASE
+    from pixbench.predictions import PROBES
+
     parser.description = parser.description or _DESCRIPTION
     parser.epilog = parser.epilog or _EPILOG + "\n" + HARNESS_EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     what = parser.add_argument_group("what is converted")
-    what.add_argument("--from", dest="source_format", choices=SOURCE_FORMATS, default="reference",
+    what.add_argument("--from", dest="source_format", choices=source_formats(), default="reference",
                       help="the layout of the inputs (default: reference, the PixFoundation scripts; "
                            "lmms-eval and vlmevalkit read FILE)")
     what.add_argument("source", nargs="?", metavar="FILE",
@@ -167,6 +166,9 @@ def _summary(predictions: list[Prediction], args: argparse.Namespace, model: str
 
 def run(args: argparse.Namespace) -> int:
     """``pixbench convert``: convert, write, print a one-line summary to stderr; 1 on any problem."""
+    from pixbench.ingest import ConvertError, convert_reference, dataset_ids, existing_keys
+    from pixbench.predictions import write_predictions
+
     if args.source_format != "reference":
         return _run_harness(args)
     missing = [f"--{name}" for name in ("benchmark", "probe") if getattr(args, name) is None]
@@ -242,6 +244,10 @@ def _write_report(path: str, result: BridgeResult) -> None:
 
 def _run_harness(args: argparse.Namespace) -> int:
     """``pixbench convert --from lmms-eval|vlmevalkit FILE``: map, report, write; 1 on any unmapped row."""
+    from pixbench.ingest import BridgeError, existing_keys, map_rows, read_source, resolve_benchmark
+    from pixbench.predictions import write_predictions
+    from pixbench.references import ReferenceError, load_reference
+
     source = args.source_format
     if getattr(args, "source", None) is None:
         return _fail(f"--from {source} needs the input file: pixbench convert --from {source} FILE --out PREDS.jsonl")
@@ -288,3 +294,9 @@ def _run_harness(args: argparse.Namespace) -> int:
     print(f"{'appended to' if args.append else 'wrote'} {out}: {len(result.predictions)} line(s) of "
           f"{benchmark}/letter for model {model!r}", file=sys.stderr)
     return 0
+
+
+def configure(subparsers: Subparsers) -> None:
+    """Add ``convert`` to the ``pixbench`` commands."""
+    add_command(subparsers, "convert", run, configure_parser,
+                help="turn the outputs of the published reference scripts into a predictions file")

@@ -94,7 +94,7 @@ def make_image(height: int = 96, width: int = 128, seed: int = 0) -> Any:
 
 def run_cli(argv: list[str]) -> int:
     """Run a `pixbench baseline` command through :func:`configure_parser` on a fresh parser."""
-    from pixbench.baselines.cli import configure_parser
+    from pixbench.cli.baseline import configure_parser
 
     parser = argparse.ArgumentParser(prog="pixbench baseline")
     configure_parser(parser)

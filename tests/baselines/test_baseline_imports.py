@@ -11,9 +11,9 @@ from baseline_helpers import REPO_ROOT
 def test_importing_the_baselines_loads_no_heavy_dependency():
     code = (
         "import sys\n"
-        "import pixbench, pixbench.baselines, pixbench.baselines.cli, pixbench.baselines.runner\n"
+        "import pixbench, pixbench.baselines, pixbench.cli.baseline, pixbench.baselines.runner\n"
         "import pixbench.baselines.explain, pixbench.baselines.autoselect, pixbench.baselines.tiny\n"
-        "from pixbench.baselines.cli import build_parser\n"
+        "from pixbench.cli.baseline import build_parser\n"
         "build_parser().format_help()\n"
         "heavy = sorted(m for m in ('torch', 'transformers', 'segment_anything', 'accelerate', 'spacy', 'openai')\n"
         "               if m in sys.modules)\n"

@@ -1,9 +1,9 @@
-"""``pixbench baseline ...``: the training-free baselines from the command line.
+"""``pixbench baseline ...``: the training-free baselines of :mod:`pixbench.baselines` from the command line.
 
-:func:`configure_parser` adds the sub-commands to a parser (``pixbench/cli.py`` mounts it as
-``pixbench baseline``); every handler is ``(args) -> int`` (the exit code) and is stored as
-``args.func``. :func:`main` runs the same commands stand-alone (``python -m pixbench.baselines ...``),
-which is what ``accelerate launch -m pixbench.baselines attend-segment ...`` starts on every process.
+:func:`configure` mounts the sub-commands as ``pixbench baseline``; :func:`configure_parser` adds them to
+any parser; every handler is ``(args) -> int`` (the exit code) and is stored as ``args.func``.
+:func:`build_parser` is the stand-alone parser that ``python -m pixbench.baselines ...`` runs, which is what
+``accelerate launch -m pixbench.baselines attend-segment ...`` starts on every process.
 torch, transformers and segment_anything are imported when a command runs, never at import.
 """
 
@@ -14,11 +14,13 @@ import logging
 import re
 import sys
 import textwrap
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cmd_attend_segment", "cmd_explain", "cmd_make_tiny", "configure_parser", "main"]
+from pixbench.cli.options import CommandParser, Subparsers, add_command, add_judge_options
+
+__all__ = ["VISION_JUDGE_TEMPERATURE", "build_parser", "cmd_attend_segment", "cmd_explain", "cmd_make_tiny",
+           "configure", "configure_parser"]
 
 logger = logging.getLogger(__name__)
 
@@ -136,32 +138,17 @@ VISION_JUDGE_TEMPERATURE = 0.0
 
 
 def _add_judge_options(parser: argparse.ArgumentParser) -> None:
-    from pixbench.judge import refresh_argument, temperature_argument
-
-    group = parser.add_argument_group("vision judge")
-    group.add_argument("--judge-model", default="gpt-4o", help="judge model (default gpt-4o)")
-    group.add_argument("--judge-temperature", type=temperature_argument, default=VISION_JUDGE_TEMPERATURE,
-                       metavar="T", help=f"vision judge sampling temperature (default {VISION_JUDGE_TEMPERATURE}; "
-                                         "part of the cache key)")
-    group.add_argument("--judge-base-url", metavar="URL",
-                       help="an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)")
-    group.add_argument("--judge-cache", metavar="PATH", help="SQLite file of cached verdicts")
-    group.add_argument("--refresh-judge", nargs="?", const="all", type=refresh_argument, metavar="all|undetermined",
-                       help="ask again even when a verdict is cached: all (the default), or only the undetermined "
-                            "ones (replies the parser could not read)")
-    group.add_argument("--judge-concurrency", type=int, default=8, help="requests in flight at once (default 8)")
-    group.add_argument("--judge-retries", type=int, default=5, help="retries of a failed request (default 5)")
+    add_judge_options(parser.add_argument_group("vision judge"),
+                      ("--judge-model", "--judge-temperature", "--judge-base-url", "--judge-cache", "--refresh-judge",
+                       "--judge-concurrency", "--judge-retries"),
+                      temperature=VISION_JUDGE_TEMPERATURE, concurrency=8, role="vision judge")
 
 
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the ``attend-segment``, ``explain`` and ``make-tiny`` sub-commands to ``parser``."""
-    sub = parser.add_subparsers(dest="baseline_command", required=True, metavar="BASELINE_COMMAND")
+def _attend_arguments(attend: argparse.ArgumentParser) -> None:
+    from pixbench.benchmarks import BENCHMARK_NAMES
 
-    attend = sub.add_parser("attend-segment", help="attend and segment over a benchmark -> predictions file",
-                            description=_ATTEND_DESCRIPTION, epilog=_ATTEND_EPILOG,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
     data = attend.add_argument_group("data and output")
-    data.add_argument("--benchmark", required=True, choices=("pixmmvp", "pixcvbench"),
+    data.add_argument("--benchmark", required=True, choices=BENCHMARK_NAMES,
                       help="which benchmark (the predictions' `benchmark`)")
     data.add_argument("--data", metavar="PATH_OR_HUB_ID",
                       help="a folder made by `pixbench build` or a hub id (default: IVUlab/PixMMVP, "
@@ -187,11 +174,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     selection.add_argument("--auto-select", action="store_true",
                            help="let the vision judge fill `selected` (PixFoundation); the main process asks")
     _add_judge_options(attend)
-    attend.set_defaults(func=cmd_attend_segment)
 
-    explain = sub.add_parser("explain", help="where in the answer does grounding emerge? (one image)",
-                             description=_EXPLAIN_DESCRIPTION, epilog=_EXPLAIN_EPILOG,
-                             formatter_class=argparse.RawDescriptionHelpFormatter)
+
+def _explain_arguments(explain: argparse.ArgumentParser) -> None:
     inputs = explain.add_argument_group("input and output")
     inputs.add_argument("--image", required=True, type=Path, metavar="IMG", help="the image (any PIL format)")
     inputs.add_argument("--expression", required=True,
@@ -207,28 +192,46 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     _add_sam_options(explain)
     _add_phrase_options(explain)
     _add_judge_options(explain)
-    explain.set_defaults(func=cmd_explain)
 
-    tiny = sub.add_parser("make-tiny", help="write tiny random models to try the commands offline",
-                          description="Write a tiny random LLaVA, Qwen2-VL and transformers SAM (a few MB, "
-                                      "random outputs) to DIR/llava, DIR/qwen2-vl and DIR/sam, and a tiny "
-                                      "segment-anything checkpoint to DIR/sam_tiny.pth (--sam-checkpoint with "
-                                      "--sam-type tiny), for trying attend-segment and explain without "
-                                      "downloading weights.",
-                          formatter_class=argparse.RawDescriptionHelpFormatter,
-                          epilog=textwrap.dedent("""\
-                              example:
-                                pixbench baseline make-tiny tiny && pixbench demo --out demo
-                                pixbench baseline attend-segment --model tiny/llava --sam-model tiny/sam \\
-                                    --phrases rules --benchmark pixmmvp --data demo/PixMMVP --out tiny.jsonl \\
-                                    --max-new-tokens 24 --temperature 1
-                                pixbench baseline attend-segment --model tiny/llava \\
-                                    --sam-checkpoint tiny/sam_tiny.pth --sam-type tiny --phrases rules \\
-                                    --benchmark pixmmvp --data demo/PixMMVP --out tiny-sa.jsonl \\
-                                    --max-new-tokens 24 --temperature 1"""))
+
+def _tiny_arguments(tiny: argparse.ArgumentParser) -> None:
     tiny.add_argument("out", type=Path, metavar="DIR")
     tiny.add_argument("--seed", type=int, default=0)
-    tiny.set_defaults(func=cmd_make_tiny)
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the ``attend-segment``, ``explain`` and ``make-tiny`` sub-commands to ``parser``.
+
+    Their options are declared when one is chosen (:class:`~pixbench.cli.options.CommandParser`).
+    """
+    sub = parser.add_subparsers(dest="baseline_command", required=True, metavar="BASELINE_COMMAND",
+                                parser_class=CommandParser)
+    add_command(sub, "attend-segment", cmd_attend_segment, _attend_arguments,
+                help="attend and segment over a benchmark -> predictions file",
+                description=_ATTEND_DESCRIPTION, epilog=_ATTEND_EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_command(sub, "explain", cmd_explain, _explain_arguments,
+                help="where in the answer does grounding emerge? (one image)",
+                description=_EXPLAIN_DESCRIPTION, epilog=_EXPLAIN_EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_command(sub, "make-tiny", cmd_make_tiny, _tiny_arguments,
+                help="write tiny random models to try the commands offline",
+                description="Write a tiny random LLaVA, Qwen2-VL and transformers SAM (a few MB, "
+                            "random outputs) to DIR/llava, DIR/qwen2-vl and DIR/sam, and a tiny "
+                            "segment-anything checkpoint to DIR/sam_tiny.pth (--sam-checkpoint with "
+                            "--sam-type tiny), for trying attend-segment and explain without "
+                            "downloading weights.",
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+                epilog=textwrap.dedent("""\
+                    example:
+                      pixbench baseline make-tiny tiny && pixbench demo --out demo
+                      pixbench baseline attend-segment --model tiny/llava --sam-model tiny/sam \\
+                          --phrases rules --benchmark pixmmvp --data demo/PixMMVP --out tiny.jsonl \\
+                          --max-new-tokens 24 --temperature 1
+                      pixbench baseline attend-segment --model tiny/llava \\
+                          --sam-checkpoint tiny/sam_tiny.pth --sam-type tiny --phrases rules \\
+                          --benchmark pixmmvp --data demo/PixMMVP --out tiny-sa.jsonl \\
+                          --max-new-tokens 24 --temperature 1"""))
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -334,7 +337,7 @@ def cmd_attend_segment(args: argparse.Namespace) -> int:
         require_baseline_deps("torch", "transformers")
         from pixbench.baselines.phrases import load_phrase_tools
         from pixbench.baselines.runner import RunConfig, RunError, distributed_context, run_attend_segment
-        from pixbench.loaders.hub import HUB_IDS
+        from pixbench.benchmarks import REGISTRY
     except ImportError as exc:
         _error(str(exc))
         return EXIT_FAILED
@@ -345,7 +348,7 @@ def cmd_attend_segment(args: argparse.Namespace) -> int:
             raise _UsageError("--auto-select needs a probe with masks (vqa or segment)")
         if args.limit is not None and args.limit < 1:
             raise _UsageError(f"--limit must be >= 1, but got {args.limit}")
-        config = RunConfig(benchmark=args.benchmark, data=_resolved(args.data or HUB_IDS[args.benchmark]),
+        config = RunConfig(benchmark=args.benchmark, data=_resolved(args.data or REGISTRY[args.benchmark].hub_id),
                            out=args.out, model_name=args.model_name or _model_name(args.model),
                            model_path=_resolved(args.model),
                            probes=tuple(dict.fromkeys(args.probe)), dataset_config=args.dataset_config,
@@ -472,21 +475,19 @@ def cmd_make_tiny(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def configure(subparsers: Subparsers) -> None:
+    """Add ``baseline`` (with its sub-commands) to the ``pixbench`` commands."""
+    add_command(subparsers, "baseline", None, configure_parser,
+                help='training-free baselines: attend-segment, explain (pip install "pixbench[baselines]")',
+                description="Training-free baselines of PixFoundation: read where a vanilla MLLM's answer looks in "
+                            "the image, prompt SAM there, and write candidates that `pixbench score` turns into the "
+                            "a+s, PixFoundation and PixFoundation-dagger rows.")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The stand-alone parser of ``python -m pixbench.baselines``."""
+    """The stand-alone parser of ``python -m pixbench.baselines`` (run by :func:`pixbench.cli.run_parser`)."""
     parser = argparse.ArgumentParser(prog="pixbench baseline",
                                      description="Training-free baselines of PixFoundation (attend and segment).")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     configure_parser(parser)
     return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m pixbench.baselines`` (and of each process under ``accelerate launch``)."""
-    from pixbench.cli import run_parser
-
-    return run_parser(build_parser(), argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,222 @@
+"""``pixbench build``, ``check-annotations``, ``push`` and ``show``: make, check, upload and review hub folders.
+
+``build`` and ``check-annotations`` reach each benchmark's builder module through :data:`BUILDERS`
+(registry name -> module, imported when the command runs): the module's ``build(**keywords)`` writes the
+hub folder and its ``check(annotations_dir)`` checks an annotation folder. Adding a benchmark is its
+builder module and one :class:`Builder` line (plus its raw-input flags on the ``build`` parser if it has
+any).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from pixbench.cli.options import Subparsers, add_command, print_report
+
+__all__ = ["BUILDERS", "Builder", "cmd_build", "cmd_check", "cmd_push", "cmd_show", "configure"]
+
+
+def _optional_path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _paths(values: list[str] | None) -> list[Path]:
+    return [Path(value) for value in values or []]
+
+
+@dataclass(frozen=True)
+class Builder:
+    """How ``pixbench build NAME`` and ``pixbench check-annotations NAME`` call a benchmark's builder module.
+
+    Every builder's ``build`` takes ``annotations_dir``, ``out_dir``, ``with_images`` and ``force``;
+    ``inputs`` adds its own keywords: keyword -> (the ``build`` option's ``dest``, conversion of its value).
+    ``needs`` lists options it cannot build without: ``dest`` -> what the usage error asks for.
+    """
+
+    module: str
+    inputs: Mapping[str, tuple[str, Callable[[Any], Any]]] = field(default_factory=dict)
+    needs: Mapping[str, str] = field(default_factory=dict)
+
+    def load(self) -> ModuleType:
+        """The builder module (imported now: builders import ``datasets`` and ``pyarrow``)."""
+        return importlib.import_module(self.module)
+
+    def keywords(self, name: str, args: argparse.Namespace) -> dict[str, Any]:
+        """This builder's own ``build`` keywords from the options; ``ValueError`` if one it needs is missing."""
+        for dest, what in self.needs.items():
+            if not getattr(args, dest):
+                raise ValueError(f"{name} needs {what}")
+        return {keyword: convert(getattr(args, dest)) for keyword, (dest, convert) in self.inputs.items()}
+
+
+#: Benchmark name (of :data:`pixbench.benchmarks.REGISTRY`) -> its builder.
+BUILDERS: dict[str, Builder] = {
+    "pixmmvp": Builder("pixbench.loaders.pixmmvp",
+                       inputs={"mmvp_dir": ("mmvp", _optional_path), "corrections": ("mmvp_corrections", bool)}),
+    "pixcvbench": Builder("pixbench.loaders.pixcvbench", inputs={"cvbench_paths": ("cvbench", _paths)},
+                          needs={"cvbench": "--cvbench CV_BENCH_PARQUET (images and questions come from it)"}),
+}
+
+
+def builder(name: str) -> Builder:
+    """The builder of the benchmark called ``name``."""
+    try:
+        return BUILDERS[name]
+    except KeyError:
+        raise ValueError(f"no builder for the benchmark {name!r}: add it to pixbench.cli.build.BUILDERS") from None
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Build a hub folder from raw inputs."""
+    from pixbench.annotation.report import AnnotationError
+
+    out = Path(args.out)
+    try:
+        chosen = builder(args.benchmark)
+        keywords = chosen.keywords(args.benchmark, args)
+        result = chosen.load().build(annotations_dir=Path(args.annotations), out_dir=out,
+                                     with_images=not args.no_images, force=args.force, **keywords)
+    except AnnotationError as exc:
+        print(f"error: build stopped, nothing written.\n{exc.report.format(None)}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # usage: missing --mmvp, an --out that is not new, empty or an earlier build
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: build failed: {exc}", file=sys.stderr)
+        return 1
+    print_report(result.report)
+    if result.left_in_place:
+        shown = ", ".join(result.left_in_place[:10]) + (" ..." if len(result.left_in_place) > 10 else "")
+        print(f"note: left in place in {out} (not written by pixbench): {shown}", file=sys.stderr)
+    print(json.dumps(result.summary, indent=2))
+    print(f"wrote {len(result.files)} files to {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check an annotation folder without images; exit 1 on errors."""
+    report, summary = builder(args.benchmark).load().check(Path(args.annotations))
+    print(json.dumps(summary, indent=2))
+    print(report.format(None), file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    """Upload a built folder to the hub (or list what would be uploaded)."""
+    from pixbench.loaders import hub
+
+    folder = Path(args.folder)
+    try:
+        plan = hub.plan_push(folder, args.repo_id)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.dry_run:
+        visibility = "private" if args.private else "public"
+        print(f"would create (if missing) the {visibility} dataset repo {plan.repo_id} and upload:")
+        for name in plan.upload:
+            size = (folder / name).stat().st_size
+            print(f"  {name}  ({size:,} bytes)")
+        print(f"and delete remote files matching {plan.delete_patterns} that this build does not have")
+        return 0
+    try:
+        url = hub.push(folder, args.repo_id, private=args.private)
+    except Exception as exc:  # network and auth errors from huggingface_hub
+        print(f"error: push to {args.repo_id} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(url)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Write mask/polygon overlays of chosen rows and a contact sheet."""
+    from pixbench.loaders import review
+
+    try:
+        ids = [int(v) for v in args.ids.split(",") if v.strip()] if args.ids else None
+    except ValueError:
+        print(f"error: --ids expects comma-separated integers, but got {args.ids!r}", file=sys.stderr)
+        return 2
+    try:
+        written = review.write_overlays(Path(args.dataset), Path(args.out), ids=ids, limit=args.limit)
+    except (KeyError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    return 0
+
+
+# ------------------------------------------------------------------------------------ arguments
+
+
+def _build_arguments(parser: argparse.ArgumentParser) -> None:
+    from pixbench.benchmarks import BENCHMARK_NAMES
+
+    parser.add_argument("benchmark", choices=BENCHMARK_NAMES)
+    parser.add_argument("--annotations", required=True, metavar="DIR",
+                        help="the PixMMVP or PixCV-Bench annotation folder")
+    parser.add_argument("--out", required=True, metavar="OUT_DIR", help="the folder to write")
+    parser.add_argument("--mmvp", metavar="MMVP_DIR",
+                        help="pixmmvp: MMVP release folder ('MMVP Images/', 'Questions.csv')")
+    parser.add_argument("--cvbench", action="append", metavar="PARQUET",
+                        help="pixcvbench: CV-Bench test.parquet (repeat for several files)")
+    parser.add_argument("--no-images", action="store_true",
+                        help="annotations-only build: do not embed images (sizes still come from them)")
+    parser.add_argument("--mmvp-corrections", action="store_true",
+                        help="pixmmvp: swap the known wrong labels of pairs 99/100 and 279/280")
+    parser.add_argument("--force", action="store_true",
+                        help="write into an OUT_DIR that is not new, empty or an earlier build of this benchmark: "
+                             "replace its README.md, build_summary.json and data/*.parquet, leave the rest")
+
+
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    from pixbench.benchmarks import BENCHMARK_NAMES
+
+    parser.add_argument("benchmark", choices=BENCHMARK_NAMES)
+    parser.add_argument("annotations", metavar="ANN_DIR")
+
+
+def _push_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("folder", metavar="OUT_DIR")
+    parser.add_argument("--repo-id", required=True, help="e.g. IVUlab/PixMMVP")
+    parser.add_argument("--private", action="store_true", help="create the repo as private")
+    parser.add_argument("--dry-run", action="store_true", help="list what would be uploaded, upload nothing")
+
+
+def _show_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dataset", metavar="DATASET_DIR", help="a built folder (or hub id)")
+    parser.add_argument("--ids", help="comma-separated row ids (default: the first --limit rows)")
+    parser.add_argument("--limit", type=int, default=16, help="rows to draw when --ids is not given")
+    parser.add_argument("--out", required=True, metavar="DIR")
+
+
+def configure(subparsers: Subparsers) -> None:
+    """Add ``build``, ``check-annotations``, ``push`` and ``show`` to the ``pixbench`` commands."""
+    add_command(subparsers, "build", cmd_build, _build_arguments,
+                help="build a benchmark's hub folder from raw annotations",
+                description="Read, link and check the raw inputs, then write README.md (dataset "
+                            "card), build_summary.json and data/test-*.parquet. Nothing is written "
+                            "if any check fails. OUT_DIR must be new, empty or an earlier build of "
+                            "the same benchmark (exit 2 otherwise; --force to replace).")
+    add_command(subparsers, "check-annotations", cmd_check, _check_arguments,
+                help="check an annotation folder (no images needed)",
+                description="Counts, ids, polygon validity, RLE sanity and cross-file consistency; "
+                            "exit 1 when any error is found.")
+    add_command(subparsers, "push", cmd_push, _push_arguments,
+                help="upload a built folder to the Hugging Face hub",
+                description="Create the dataset repo if needed and upload README.md and the parquet "
+                            "shards in one commit, deleting stale shards. The token comes from "
+                            "`huggingface-cli login` or HF_TOKEN.")
+    add_command(subparsers, "show", cmd_show, _show_arguments,
+                help="draw masks and polygons of rows over their images",
+                description="Write <id>.png overlays and contact_sheet.png for review.")

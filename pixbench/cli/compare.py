@@ -1,0 +1,123 @@
+"""``pixbench compare``: two models on the rows both cover, with paired intervals, p-values and McNemar tests."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pixbench.cli.options import (
+    Subparsers,
+    add_command,
+    add_data_option,
+    add_judge_options,
+    add_read_options,
+    add_selection_options,
+    check_output_file,
+    confidence_level,
+    parse_data,
+    positive_int,
+    print_problems,
+    print_warnings,
+    read_options,
+)
+
+if TYPE_CHECKING:
+    from pixbench.results import ScoreResult
+
+__all__ = ["cmd_compare", "configure"]
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare two predictions files: paired differences, bootstrap intervals and p-values, McNemar."""
+    from pixbench import report
+    from pixbench.evaluate import evaluate, make_judge, report_context
+    from pixbench.results import ScoreSettings
+    from pixbench.uncertainty import ComparisonError, compare
+
+    try:
+        data = parse_data(args.data)
+        check_output_file(args.output, "--output")
+        judge = make_judge(no_judge=args.no_judge, model=args.judge_model, base_url=args.judge_base_url,
+                           cache_path=args.judge_cache, refresh=False, retries=args.judge_retries,
+                           temperature=args.judge_temperature)
+    except (ValueError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    settings = ScoreSettings(select=args.select, score_threshold=args.score_threshold,
+                             include_none=args.include_none, letter_parser=args.letter_parser)
+    by_file = []
+    for path in (args.a, args.b):
+        run = evaluate([path], data=data, settings=settings, judge=judge, progress=sys.stderr.isatty(),
+                       options=read_options(args))
+        print_warnings(run.warnings)
+        if run.problems or run.errors:
+            print_problems(run)
+            return 1
+        problems = []
+        results: dict[str, ScoreResult] = {}
+        for result in run.results:
+            if result.variant is not None or result.benchmark in results:
+                problems.append(f"{path}: compare takes one model and no prompt variants per benchmark; found "
+                                f"several results for {result.benchmark}")
+            results[result.benchmark] = result
+        if problems:
+            for problem in problems:
+                print(f"error: {problem}", file=sys.stderr)
+            return 1
+        by_file.append(results)
+    common = sorted(set(by_file[0]) & set(by_file[1]))
+    if not common:
+        print(f"error: {args.a} and {args.b} share no benchmark ({sorted(by_file[0])} vs {sorted(by_file[1])})",
+              file=sys.stderr)
+        return 1
+    comparisons = []
+    for benchmark in common:
+        a, b = by_file[0][benchmark], by_file[1][benchmark]
+        try:
+            if a.units is None or b.units is None:
+                raise ComparisonError(f"{benchmark}: results without per-row units cannot be compared")
+            outcome = compare(a.units, b.units, level=args.ci, resamples=args.bootstrap, seed=args.seed)
+        except ComparisonError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        comparisons.append({"model_a": a.model, "model_b": b.model, **outcome})
+    judge_block = report_context(run, settings, judge)["judge"]
+    document = report.comparison_document(comparisons, settings={"select": args.select,
+                                                                 "letter_parser": args.letter_parser,
+                                                                 "include_none": args.include_none,
+                                                                 "judge": judge_block})
+    text = report.render_comparison(document, args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("a", metavar="A.jsonl")
+    parser.add_argument("b", metavar="B.jsonl")
+    add_data_option(parser)
+    add_selection_options(parser)
+    add_judge_options(parser, ("--judge-model", "--judge-temperature", "--judge-base-url", "--judge-cache",
+                               "--judge-retries", "--no-judge"))
+    parser.add_argument("--ci", type=confidence_level, default=0.95, metavar="LEVEL",
+                        help="interval level (default 0.95)")
+    parser.add_argument("--bootstrap", type=positive_int, default=10_000, metavar="N",
+                        help="resamples (default 10000)")
+    add_read_options(parser)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--format", choices=("table", "markdown", "json", "csv"), default="table")
+    parser.add_argument("--output", metavar="FILE")
+
+
+def configure(subparsers: Subparsers) -> None:
+    """Add ``compare`` to the ``pixbench`` commands."""
+    add_command(subparsers, "compare", cmd_compare, _arguments,
+                help="compare two models: paired differences with intervals, p-values and McNemar tests",
+                description="Score A.jsonl and B.jsonl (one model each) on the rows both cover, then report per "
+                            "metric A, B, the difference A - B, its paired bootstrap interval and p-value, and for "
+                            "accuracies an exact McNemar test (PixMMVP pair accuracy on pairs, per-question "
+                            "accuracy on rows).")

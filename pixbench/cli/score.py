@@ -1,0 +1,159 @@
+"""``pixbench score``: score predictions files and write the report (and per-sample lines, intervals, plots)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pixbench.cli.options import (
+    Subparsers,
+    add_command,
+    add_data_option,
+    add_judge_options,
+    add_read_options,
+    add_selection_options,
+    check_output_file,
+    check_output_folder,
+    confidence_level,
+    parse_data,
+    positive_int,
+    print_problems,
+    print_warnings,
+    read_options,
+)
+
+if TYPE_CHECKING:
+    from pixbench.results import ScoreResult
+
+__all__ = ["cmd_score", "configure"]
+
+_DESCRIPTION = ("Score one or more predictions files (JSON lines; see the README) on PixMMVP and "
+                "PixCV-Bench: A (option letter), A-dagger (LLM judge), M / M-dagger (mIoU), S (harmonic "
+                "score), cIoU, breakdowns and analyses. One result per (model, benchmark).")
+
+_EPILOG = ("The judge's API key comes from OPENAI_API_KEY (never printed). Without a key or "
+           "--judge-base-url, A-dagger is not computed and the report says why. Judge verdicts are "
+           "cached in an SQLite file (default: $PIXBENCH_CACHE_DIR, else ~/.cache/pixbench/judge.sqlite).\n"
+           "Exit status: 0 scored, 1 invalid input, 3 judge errors or an unreachable judge (verdicts so far "
+           "are kept).")
+
+
+def _write_plots(results: Sequence[ScoreResult], folder: Path) -> list[Path]:
+    """PNG histograms of the "when grounding emerges" analysis, one per (model, benchmark) that has it."""
+    from pixbench.metrics.analysis import plot_histograms
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for result in results:
+        emergence = result.analysis.get("emergence")
+        if not emergence:
+            continue
+        concepts = emergence.get("concept_histogram")
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in result.model)
+        path = folder / f"{safe}_{result.benchmark}_emergence.png"
+        plot_histograms(emergence["location_histogram"], concepts, path)
+        written.append(path)
+    return written
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score predictions files: exit 0 on success, 1 on invalid input, 3 on judge errors."""
+    from pixbench import report
+    from pixbench.evaluate import evaluate, make_judge, report_context, sensitivity
+    from pixbench.results import ScoreSettings
+
+    try:
+        data = parse_data(args.data)
+        check_output_file(args.output, "--output")
+        check_output_file(args.per_sample, "--per-sample")
+        check_output_folder(args.plots, "--plots")
+        judge = make_judge(no_judge=args.no_judge, model=args.judge_model, base_url=args.judge_base_url,
+                           cache_path=args.judge_cache, refresh=args.refresh_judge, retries=args.judge_retries,
+                           timeout=args.judge_timeout, concurrency=args.judge_concurrency,
+                           temperature=args.judge_temperature)
+    except (ValueError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    settings = ScoreSettings(select=args.select, score_threshold=args.score_threshold,
+                             include_none=args.include_none, letter_parser=args.letter_parser,
+                             allow_judge_errors=args.allow_judge_errors)
+    run = evaluate(args.predictions, data=data, settings=settings, judge=judge, strict=args.strict,
+                   progress=sys.stderr.isatty(), options=read_options(args))
+    print_warnings(run.warnings)
+    if run.problems or run.errors:
+        print_problems(run)
+        return 1
+    if args.ci is not None:
+        from pixbench.uncertainty import confidence_intervals
+
+        run.results = [replace(result, ci=confidence_intervals(result.units, level=args.ci, resamples=args.bootstrap,
+                                                               seed=args.seed))
+                       for result in run.results if result.units is not None]
+    document = report.report_document(run.results, **report_context(run, settings, judge),
+                                      sensitivity=sensitivity(run.results))
+    text = report.render(document, args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    if args.per_sample:
+        with open(args.per_sample, "w", encoding="utf-8") as handle:
+            for record in run.per_sample:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if args.plots:
+        try:
+            for path in _write_plots(run.results, Path(args.plots)):
+                print(f"wrote {path}", file=sys.stderr)
+        except ImportError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    for result in run.results:
+        missing = {probe: n for probe, n in result.counts.missing.items() if n}
+        if missing:
+            print(f"{result.model} / {result.benchmark}: missing predictions {missing} "
+                  "(scored as wrong, IoU 0)", file=sys.stderr)
+    judge_errors = sum(result.counts.judge_errors for result in run.results)
+    unreachable = getattr(judge.judge, "unreachable", None) if judge.judge else None
+    if unreachable:  # even with --allow-judge-errors: a dead endpoint is not a judgement
+        print(f"error: the judge could not be reached ({unreachable}); {judge_errors} verdict(s) missing, every "
+              "verdict obtained is cached. Rerun to resume.", file=sys.stderr)
+        return 3
+    if judge_errors and not args.allow_judge_errors:
+        print(f"error: {judge_errors} judge request(s) failed at {judge.judge.endpoint if judge.judge else '?'}; "
+              "verdicts obtained so far are cached. Rerun to resume, or pass --allow-judge-errors.", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("predictions", nargs="+", metavar="PREDS.jsonl")
+    add_data_option(parser)
+    add_selection_options(parser)
+    add_judge_options(parser)
+    parser.add_argument("--allow-judge-errors", action="store_true",
+                        help="score failed judge requests as wrong instead of failing")
+    parser.add_argument("--format", choices=("table", "markdown", "json", "csv", "latex"), default="table")
+    parser.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+    parser.add_argument("--per-sample", metavar="FILE", help="write one JSON line per (row, probe)")
+    parser.add_argument("--strict", action="store_true", help="rows without a prediction are an error")
+    add_read_options(parser)
+    parser.add_argument("--ci", type=confidence_level, metavar="LEVEL",
+                        help="add bootstrap confidence intervals at this level, e.g. 0.95 (PixMMVP pair accuracy "
+                             "resamples pairs, other metrics rows; PixCV-Bench rows within each source)")
+    parser.add_argument("--bootstrap", type=positive_int, default=10_000, metavar="N",
+                        help="bootstrap resamples for --ci and compare (default 10000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    parser.add_argument("--plots", metavar="DIR",
+                        help="write PNG histograms of the 'when grounding emerges' analysis (needs matplotlib)")
+
+
+def configure(subparsers: Subparsers) -> None:
+    """Add ``score`` to the ``pixbench`` commands."""
+    add_command(subparsers, "score", cmd_score, _arguments,
+                help="score predictions files (accuracy, judged accuracy, mIoU, S, analyses)",
+                formatter_class=argparse.RawDescriptionHelpFormatter, description=_DESCRIPTION, epilog=_EPILOG)
