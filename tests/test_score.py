@@ -8,10 +8,10 @@ import pytest
 
 from pixbench.annotation import rle
 from pixbench.cli import main
-from pixbench.evaluate import JudgeChoice, evaluate
 from pixbench.judge import FakeJudge
 from pixbench.references import load_reference
-from pixbench.score import ScoreSettings
+from pixbench.results import ScoreSettings
+from pixbench.score_files import JudgeChoice, evaluate
 
 SQUARE = [32, 24, 80, 24, 80, 72, 32, 72]  # 48 x 48 = 2304 pixels in the tiny 96 x 128 images
 LEFT_HALF = [32, 24, 56, 24, 56, 72, 32, 72]  # 24 x 48 = 1152 pixels, inside the square

@@ -2,7 +2,7 @@
 
 Their ground truth is one row per question in ``data/test-*.parquet`` (the :attr:`reference_columns`,
 never the images), read into :class:`ReferenceRow` records; their predictions lines carry one mask or
-candidates per row (sizes: the row's image); their scoring is :func:`pixbench.score.score_model`, with
+candidates per row (sizes: the row's image); their scoring is :func:`pixbench.image_score.score_model`, with
 each benchmark deciding which rows enter mIoU, how per-row outcomes reduce to its metrics and
 breakdowns, its analyses, and how its rows group for resampling.
 """
@@ -166,7 +166,7 @@ class ImageBenchmark(Benchmark):
     def score(self, *, model: str, predictions: Sequence[Prediction], reference: Reference, settings: ScoreSettings,
               judge: Any | None = None, judge_note: str | None = None, progress: bool = False,
               variant: str | None = None, runs: RunsCache | None = None) -> list[ScoreResult]:
-        from pixbench.score import score_model
+        from pixbench.image_score import score_model
 
         return [score_model(benchmark=self, model=model, predictions=predictions, reference=reference,
                             settings=settings, judge=judge, judge_note=judge_note, progress=progress, variant=variant,

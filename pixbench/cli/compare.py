@@ -31,9 +31,9 @@ __all__ = ["cmd_compare", "configure"]
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare two predictions files: paired differences, bootstrap intervals and p-values, McNemar."""
-    from pixbench import report
-    from pixbench.evaluate import evaluate, make_judge, report_context
+    from pixbench import score_report as report
     from pixbench.results import ScoreSettings
+    from pixbench.score_files import evaluate, make_judge, report_context
     from pixbench.uncertainty import ComparisonError, compare
 
     try:

@@ -14,13 +14,13 @@ __all__ = ["cmd_demo", "configure"]
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Build the tiny synthetic benchmark, write predictions of two made-up models and score them."""
-    from pixbench import report
+    from pixbench import score_report as report
     from pixbench.demo import keyword_judge_reply, write_demo_predictions
-    from pixbench.evaluate import JudgeChoice, evaluate, report_context
     from pixbench.judge import FakeJudge
     from pixbench.loaders import pixcvbench, pixmmvp, synthetic
     from pixbench.references import load_reference
     from pixbench.results import ScoreSettings
+    from pixbench.score_files import JudgeChoice, evaluate, report_context
 
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="pixbench-demo-"))
     inputs = synthetic.write_tiny_inputs(out / "raw")

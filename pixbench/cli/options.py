@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pixbench.annotation.report import Report
-    from pixbench.evaluate import Evaluation
     from pixbench.predictions import ReadOptions
+    from pixbench.score_files import Evaluation
 
 __all__ = ["JUDGE_FLAGS", "PROBLEMS_SHOWN", "CommandParser", "Subparsers", "add_command", "add_data_option",
            "add_judge_options", "add_read_options", "add_selection_options", "check_output_file",

@@ -63,9 +63,9 @@ def _write_plots(results: Sequence[ScoreResult], folder: Path) -> list[Path]:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score predictions files: exit 0 on success, 1 on invalid input, 3 on judge errors."""
-    from pixbench import report
-    from pixbench.evaluate import evaluate, make_judge, report_context, sensitivity
+    from pixbench import score_report as report
     from pixbench.results import ScoreSettings
+    from pixbench.score_files import evaluate, make_judge, report_context, sensitivity
 
     try:
         data = parse_data(args.data)

@@ -36,7 +36,7 @@ class Report:
     ``settings`` (the :class:`~pixbench.results.ScoreSettings` as a dict), ``datasets`` (per benchmark:
     origin and label set) and ``judge`` (enabled, model, temperature, endpoint, or the reason it was not
     used) are provenance blocks written as they are; ``sensitivity`` holds the prompt-variant tables
-    (:func:`pixbench.evaluate.sensitivity`).
+    (:func:`pixbench.score_files.sensitivity`).
     """
 
     results: tuple[ScoreResult, ...]

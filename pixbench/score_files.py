@@ -1,6 +1,6 @@
 """``pixbench score`` end to end: read predictions files, load the ground truth, ask the judge, report.
 
-This is the I/O edge around :mod:`pixbench.score` (pure per-model scoring) and :mod:`pixbench.report`
+This is the I/O edge around :mod:`pixbench.image_score` (pure per-model scoring) and :mod:`pixbench.score_report`
 (formatting). Predictions files are validated against the datasets before anything is scored, and every
 problem of every file is reported together.
 """
@@ -17,12 +17,12 @@ from typing import Any
 
 from pixbench.annotation.rle import RunsCache
 from pixbench.benchmarks import REGISTRY
+from pixbench.image_score import ScoringError
 from pixbench.predictions import PredictionProblem, ReadOptions, read_predictions
 from pixbench.problems import shorten
 from pixbench.prompts import TEMPLATES
 from pixbench.references import Reference, load_reference
 from pixbench.results import ScoreResult, ScoreSettings
-from pixbench.score import ScoringError
 
 logger = logging.getLogger(__name__)
 
