@@ -9,7 +9,7 @@ and :class:`Plan`. Pure: no I/O, no benchmark names.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -86,7 +86,9 @@ class RowUnits:
     (``M``, ``M_dagger``) holds (iou, intersection, union, covered) arrays. ``covered`` is False where the
     file has no line for the row (the row is then scored as missing). ``mask_rows`` marks the rows that
     enter M; ``pair`` (1-based pair of each row) and ``stratum`` (a label per row) say how rows group,
-    when the benchmark groups them so.
+    when the benchmark groups them so. ``values[metric]`` holds a per-row value (percent) whose mean is the
+    metric, for benchmarks scored so (a video benchmark's expressions), with ``covered`` marking rows that
+    had a line.
     """
 
     benchmark: str
@@ -96,6 +98,8 @@ class RowUnits:
     stratum: np.ndarray | None
     answers: dict[str, tuple[np.ndarray, np.ndarray]]
     masks: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    covered: np.ndarray | None = None
 
 
 #: A statistic: weights (resamples x units) -> one value per resample (percent).

@@ -74,6 +74,21 @@ class Counts:
 
 
 @dataclass(frozen=True)
+class ExpressionCounts:
+    """How many expressions a video result covers and how many had no line (scored as missing)."""
+
+    expressions: int
+    missing: int
+
+    @property
+    def total_missing(self) -> int:
+        return self.missing
+
+    def to_json(self) -> dict[str, Any]:
+        return {"expressions": self.expressions, "missing": self.missing}
+
+
+@dataclass(frozen=True)
 class ConfidenceIntervals:
     """Percentile bootstrap intervals of a result's metrics: metric -> ``(low, high)`` in percent."""
 
@@ -97,9 +112,9 @@ class ScoreResult:
 
     model: str
     benchmark: str
-    select: str
+    select: str | None
     metrics: Mapping[str, float | None]
-    counts: Counts
+    counts: Counts | ExpressionCounts
     breakdown: Mapping[str, Any] = field(default_factory=dict)
     analysis: Mapping[str, Any] = field(default_factory=dict)
     judge_served_models: tuple[str, ...] = ()
@@ -108,19 +123,37 @@ class ScoreResult:
     per_sample: tuple[dict[str, Any], ...] = field(default=(), repr=False)
     units: RowUnits | None = field(default=None, repr=False, compare=False)
     ci: ConfidenceIntervals | None = None
+    probe: str | None = None
+    layout: str | None = None
 
     @property
     def label(self) -> str:
         """``model`` or ``model [variant]``."""
         return self.model if self.variant is None else f"{self.model} [{self.variant}]"
 
+    @property
+    def group(self) -> tuple[str, str | None, str | None]:
+        """``(benchmark, probe, layout)``: what a result of one model measures (one per group)."""
+        return self.benchmark, self.probe, self.layout
+
     def to_json(self) -> dict[str, Any]:
-        """The result's entry in a report (``per_sample`` and ``units`` left out, floats rounded)."""
-        entry: dict[str, Any] = {
-            "model": self.model, "benchmark": self.benchmark, "select": self.select,
-            "metrics": rounded(self.metrics), "counts": self.counts.to_json(), "breakdown": rounded(self.breakdown),
-            "judge_served_models": list(self.judge_served_models), "notes": list(self.notes),
-            "analysis": dict(self.analysis)}
+        """The result's entry in a report (``per_sample`` and ``units`` left out, floats rounded).
+
+        A result per probe (a video benchmark's) names its ``probe`` and ``layout`` and has no selection
+        mode, breakdown or analysis.
+        """
+        if self.probe is not None:
+            entry: dict[str, Any] = {"model": self.model, "benchmark": self.benchmark, "probe": self.probe,
+                                     "layout": self.layout, "metrics": rounded(self.metrics),
+                                     "counts": self.counts.to_json()}
+            if self.notes:
+                entry["notes"] = list(self.notes)
+        else:
+            entry = {
+                "model": self.model, "benchmark": self.benchmark, "select": self.select,
+                "metrics": rounded(self.metrics), "counts": self.counts.to_json(),
+                "breakdown": rounded(self.breakdown), "judge_served_models": list(self.judge_served_models),
+                "notes": list(self.notes), "analysis": dict(self.analysis)}
         if self.variant is not None:
             entry["variant"] = self.variant
         if self.ci is not None:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pixbench import __version__
 from pixbench.benchmarks import REGISTRY
-from pixbench.results import PROTOCOL, ScoreResult, rounded
+from pixbench.results import PROTOCOL, Counts, ExpressionCounts, ScoreResult, rounded
 
 Format = Literal["table", "markdown", "json", "csv", "latex"]
 FORMATS: tuple[str, ...] = ("table", "markdown", "json", "csv", "latex")
@@ -96,16 +96,41 @@ def _with_interval(value: Any, interval: Sequence[float] | None) -> str:
     return f"{value:.1f} [{interval[0]:.1f}, {interval[1]:.1f}]"
 
 
-def _row(result: ScoreResult) -> list[str]:
+@dataclass(frozen=True)
+class TableShape:
+    """The columns of a table of results: the fields naming a result (besides model and benchmark) and the
+    metrics, as each benchmark declares them (:attr:`~pixbench.benchmarks.base.Benchmark.report_columns`)."""
+
+    labels: tuple[tuple[str, str], ...]
+    columns: tuple[tuple[str, str], ...]
+
+
+IMAGE_SHAPE = TableShape((("select", "select"),), COLUMNS)
+
+
+def shape_of(result: ScoreResult) -> TableShape:
+    benchmark = REGISTRY.get(result.benchmark)
+    return IMAGE_SHAPE if benchmark is None else TableShape(benchmark.labels, benchmark.report_columns)
+
+
+def _tables(report: Report) -> list[tuple[TableShape, list[ScoreResult]]]:
+    """The results grouped by table shape, in the order they first appear."""
+    groups: dict[TableShape, list[ScoreResult]] = {}
+    for result in report.results:
+        groups.setdefault(shape_of(result), []).append(result)
+    return list(groups.items()) or [(IMAGE_SHAPE, [])]
+
+
+def _row(result: ScoreResult, shape: TableShape) -> list[str]:
     metrics, intervals = _metrics(result), _intervals(result)
-    return [result.label, result.benchmark, result.select,
-            *(_with_interval(metrics.get(key), intervals.get(key)) for key, _ in COLUMNS),
+    return [result.label, result.benchmark, *(str(getattr(result, name) or "-") for name, _ in shape.labels),
+            *(_with_interval(metrics.get(key), intervals.get(key)) for key, _ in shape.columns),
             str(result.counts.total_missing)]
 
 
-def _headers(ascii_only: bool = False) -> list[str]:
-    names = [ASCII_HEADERS.get(h, h) if ascii_only else h for _, h in COLUMNS]
-    return ["model", "benchmark", "select", *names, "missing"]
+def _headers(shape: TableShape = IMAGE_SHAPE, ascii_only: bool = False) -> list[str]:
+    names = [ASCII_HEADERS.get(h, h) if ascii_only else h for _, h in shape.columns]
+    return ["model", "benchmark", *(h for _, h in shape.labels), *names, "missing"]
 
 
 def provenance_lines(report: Report) -> list[str]:
@@ -129,24 +154,39 @@ def provenance_lines(report: Report) -> list[str]:
         label = f"; MMVP labels: {info['label_set']}" if info.get("label_set") else ""
         lines.append(f"data {name}: {where} ({version}){label}")
     for result in report.results:
+        where = f"{result.model} / {result.benchmark}" + (
+            f" / {result.probe}" + (f" {result.layout}" if result.layout else "") if result.probe else "")
         for note in result.notes:
-            lines.append(f"note [{result.model} / {result.benchmark}]: {note}")
+            lines.append(f"note [{where}]: {note}")
         counts = result.counts
+        if isinstance(counts, ExpressionCounts):
+            if counts.missing:
+                lines.append(f"counts [{where}]: missing {counts.missing} of {counts.expressions} expressions "
+                             "(scored as wrong)")
+            continue
         missing = {k: v for k, v in counts.missing.items() if v}
         if missing or counts.unparsed_letters or counts.judge_undetermined:
-            lines.append(f"counts [{result.model} / {result.benchmark}]: missing {missing or 0}, "
+            lines.append(f"counts [{where}]: missing {missing or 0}, "
                          f"unparsed letters {counts.unparsed_letters}, "
                          f"judge undetermined {counts.judge_undetermined}")
     return lines
 
 
-def render_table(report: Report) -> str:
-    """Fixed-width text table, then provenance lines."""
-    rows = [_headers(), *(_row(r) for r in report.results)]
+def _text_table(rows: list[list[str]], left: int) -> list[str]:
     widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) if k < 3 else cell.rjust(w) for k, (cell, w) in enumerate(zip(row, widths)))
+    lines = ["  ".join(cell.ljust(w) if k < left else cell.rjust(w) for k, (cell, w) in enumerate(zip(row, widths)))
              for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def render_table(report: Report) -> str:
+    """Fixed-width text tables (one per shape of result), then provenance lines."""
+    lines: list[str] = []
+    for shape, results in _tables(report):
+        if lines:
+            lines.append("")
+        lines += _text_table([_headers(shape), *(_row(r, shape) for r in results)], 2 + len(shape.labels))
     extra = _sensitivity_rows(report)
     if extra:
         rows = [["model", "benchmark", "statistic", *[h for _, h in COLUMNS], "variants"], *extra]
@@ -158,10 +198,15 @@ def render_table(report: Report) -> str:
 
 
 def render_markdown(report: Report) -> str:
-    headers = _headers()
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" if k < 3 else "---:"
-                                                           for k in range(len(headers))) + "|"]
-    lines += ["| " + " | ".join(_row(r)) + " |" for r in report.results]
+    lines: list[str] = []
+    for shape, results in _tables(report):
+        if lines:
+            lines.append("")
+        headers = _headers(shape)
+        left = 2 + len(shape.labels)
+        lines += ["| " + " | ".join(headers) + " |", "|" + "|".join("---" if k < left else "---:"
+                                                                   for k in range(len(headers))) + "|"]
+        lines += ["| " + " | ".join(_row(r, shape)) + " |" for r in results]
     extra = _sensitivity_rows(report)
     if extra:
         header = ["model", "benchmark", "statistic", *[h for _, h in COLUMNS], "variants"]
@@ -171,31 +216,49 @@ def render_markdown(report: Report) -> str:
     return "\n".join([*lines, "", *(f"- {line}" for line in provenance_lines(report))]) + "\n"
 
 
+_IMAGE_COUNT_COLUMNS = ["rows", "mask_rows", "missing_vqa", "missing_segment", "missing_letter", "unparsed_letters",
+                        "judge_undetermined", "judge_errors"]
+_EXPRESSION_COUNT_COLUMNS = ["expressions", "missing"]
+
+
+def _count_cells(counts: Counts | ExpressionCounts) -> dict[str, Any]:
+    if isinstance(counts, ExpressionCounts):
+        return {"expressions": counts.expressions, "missing": counts.missing}
+    return {"rows": counts.rows, "mask_rows": counts.mask_rows,
+            **{f"missing_{p}": "" if counts.missing[p] is None else counts.missing[p]
+               for p in ("vqa", "segment", "letter")},
+            "unparsed_letters": counts.unparsed_letters, "judge_undetermined": counts.judge_undetermined,
+            "judge_errors": counts.judge_errors}
+
+
 def render_csv(report: Report) -> str:
-    """One row per result with every top-level metric (6 decimals) and the counts."""
+    """One row per result with every top-level metric (6 decimals) and the counts; a report holding video
+    results adds their ``probe``, ``layout``, ``expressions`` and ``missing`` columns."""
     keys: list[str] = []
     for result in report.results:
         keys += [k for k in result.metrics if k not in keys]
+    videos = any(isinstance(result.counts, ExpressionCounts) for result in report.results)
+    images = not videos or any(isinstance(result.counts, Counts) for result in report.results)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     with_ci = any(result.ci is not None for result in report.results)
     ci_keys = [f"{k}_ci_{end}" for k in keys for end in ("low", "high")] if with_ci else []
-    writer.writerow(["model", "variant", "benchmark", "select", *keys, *ci_keys, "rows", "mask_rows", "missing_vqa",
-                     "missing_segment", "missing_letter", "unparsed_letters", "judge_undetermined", "judge_errors"])
+    count_columns = (_IMAGE_COUNT_COLUMNS if images else []) + (_EXPRESSION_COUNT_COLUMNS if videos else [])
+    writer.writerow(["model", "variant", "benchmark", "select", *(["probe", "layout"] if videos else []),
+                     *keys, *ci_keys, *count_columns])
     for result in report.results:
-        counts, metrics, intervals = result.counts, _metrics(result), _intervals(result)
+        metrics, intervals = _metrics(result), _intervals(result)
         ci_cells = [intervals[k][end] if k in intervals else "" for k in keys for end in (0, 1)] if with_ci else []
-        writer.writerow([result.model, result.variant or "", result.benchmark, result.select,
+        counts = _count_cells(result.counts)
+        writer.writerow([result.model, result.variant or "", result.benchmark, result.select or "",
+                         *([result.probe or "", result.layout or ""] if videos else []),
                          *("" if metrics.get(k) is None else metrics[k] for k in keys),
-                         *ci_cells,
-                         counts.rows, counts.mask_rows,
-                         *("" if counts.missing[p] is None else counts.missing[p]
-                           for p in ("vqa", "segment", "letter")),
-                         counts.unparsed_letters, counts.judge_undetermined, counts.judge_errors])
+                         *ci_cells, *(counts.get(column, "") for column in count_columns)])
     for table in report.sensitivity:
         metrics = {name: rounded(stats) for name, stats in table["metrics"].items()}
         for statistic in STATISTICS:
             writer.writerow([table["model"], f"({statistic})", table["benchmark"], "",
+                             *(["", ""] if videos else []),
                              *("" if k not in metrics else metrics[k][statistic] for k in keys)])
     return buffer.getvalue()
 
@@ -214,10 +277,34 @@ def _latex_cell(value: Any, interval: Sequence[float] | None) -> str:
 
 
 def render_latex(report: Report) -> str:
-    """A booktabs table like the paper's Table 1: a model per row, A†, A, M†, M, S per benchmark."""
-    benchmarks = list(dict.fromkeys(r.benchmark for r in report.results))
-    models = list(dict.fromkeys(r.label for r in report.results))
-    by_key = {(r.label, r.benchmark): r for r in report.results}
+    """Booktabs tables: for image benchmarks one like the paper's Table 1 (a model per row, A†, A, M†, M,
+    S per benchmark); for results per probe, a row per (model, probe, layout) with the benchmark's columns."""
+    images = [r for r in report.results if r.probe is None]
+    per_probe = [r for r in report.results if r.probe is not None]
+    lines: list[str] = []
+    if images or not per_probe:
+        lines += _latex_table_one(images)
+    for shape, results in _tables(Report(tuple(per_probe), report.settings, report.datasets, report.judge)):
+        if not results:
+            continue
+        headers = [_latex_escape(h) for _, h in shape.columns]
+        lines += [r"\begin{tabular}{lll" + "r" * len(headers) + "}", r"\toprule",
+                  " & ".join(["Model", "Probe", "Layout", *headers]) + r" \\", r"\midrule"]
+        for result in results:
+            metrics, intervals = _metrics(result), _intervals(result)
+            cells = [_latex_escape(result.label), _latex_escape(result.probe or "-"),
+                     _latex_escape(result.layout or "-"),
+                     *(_latex_cell(metrics.get(k), intervals.get(k)) for k, _ in shape.columns)]
+            lines.append(" & ".join(cells) + r" \\")
+        lines += [r"\bottomrule", r"\end{tabular}"]
+    comments = [f"% {line}" for line in provenance_lines(report)]
+    return "\n".join([*comments, *lines]) + "\n"
+
+
+def _latex_table_one(results: Sequence[ScoreResult]) -> list[str]:
+    benchmarks = list(dict.fromkeys(r.benchmark for r in results))
+    models = list(dict.fromkeys(r.label for r in results))
+    by_key = {(r.label, r.benchmark): r for r in results}
     keys = ("A_dagger", "A", "M_dagger", "M", "S")
     names = [REGISTRY[b].display_name if b in REGISTRY else b for b in benchmarks]
     lines = [r"\begin{tabular}{l" + "rrrrr" * len(benchmarks) + "}", r"\toprule",
@@ -234,9 +321,7 @@ def render_latex(report: Report) -> str:
             metrics, intervals = _metrics(result), _intervals(result)
             cells += [_latex_cell(metrics.get(k), intervals.get(k)) for k in keys]
         lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    comments = [f"% {line}" for line in provenance_lines(report)]
-    return "\n".join([*comments, *lines]) + "\n"
+    return [*lines, r"\bottomrule", r"\end{tabular}"]
 
 
 def render(report: Report, fmt: str) -> str:

@@ -96,6 +96,8 @@ def compare(a: RowUnits, b: RowUnits, *, level: float = stats.DEFAULT_LEVEL,
             covered &= present
         for *_, present in units.masks.values():
             covered &= present
+        if units.covered is not None:
+            covered &= units.covered
     if not covered.any():
         raise ComparisonError(f"The two files share no {a.benchmark} row that both answer on every probe")
     keep_pairs = get_benchmark(a.benchmark).comparable_pairs(a, covered)

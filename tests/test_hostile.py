@@ -281,7 +281,7 @@ def test_bootstrap_must_be_positive(tmp_path, capsys):
 
 
 def test_unexpected_failures_are_one_line(tmp_path, tiny_built, capsys, monkeypatch):
-    from pixbench import evaluate
+    from pixbench import score_files as evaluate
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk on fire\nsecond line")

@@ -64,7 +64,7 @@ def _write_plots(results: Sequence[ScoreResult], folder: Path) -> list[Path]:
 def cmd_score(args: argparse.Namespace) -> int:
     """Score predictions files: exit 0 on success, 1 on invalid input, 3 on judge errors."""
     from pixbench import score_report as report
-    from pixbench.results import ScoreSettings
+    from pixbench.results import Counts, ExpressionCounts, ScoreSettings
     from pixbench.score_files import evaluate, make_judge, report_context, sensitivity
 
     try:
@@ -113,11 +113,18 @@ def cmd_score(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
     for result in run.results:
-        missing = {probe: n for probe, n in result.counts.missing.items() if n}
+        counts = result.counts
+        if isinstance(counts, ExpressionCounts):
+            if counts.missing:
+                print(f"{result.model} / {result.benchmark} / {result.probe}"
+                      f"{' ' + result.layout if result.layout else ''}: {counts.missing} of {counts.expressions} "
+                      "expressions without a line (scored as wrong: J = F = 0)", file=sys.stderr)
+            continue
+        missing = {probe: n for probe, n in counts.missing.items() if n}
         if missing:
             print(f"{result.model} / {result.benchmark}: missing predictions {missing} "
                   "(scored as wrong, IoU 0)", file=sys.stderr)
-    judge_errors = sum(result.counts.judge_errors for result in run.results)
+    judge_errors = sum(result.counts.judge_errors for result in run.results if isinstance(result.counts, Counts))
     unreachable = getattr(judge.judge, "unreachable", None) if judge.judge else None
     if unreachable:  # even with --allow-judge-errors: a dead endpoint is not a judgement
         print(f"error: the judge could not be reached ({unreachable}); {judge_errors} verdict(s) missing, every "
