@@ -208,7 +208,7 @@ def group_by_probe(predictions: Sequence[Prediction]) -> dict[str, dict[int, Pre
     """``{probe: {id: prediction}}`` for the probes present."""
     grouped: dict[str, dict[int, Prediction]] = defaultdict(dict)
     for pred in predictions:
-        grouped[pred.probe][pred.id] = pred
+        grouped[pred.probe][int(pred.id)] = pred  # image benchmarks' ids are ints
     return dict(grouped)
 
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import MaskError, Rle, RunsCache
-from pixbench.benchmarks import BENCHMARK_NAMES
+from pixbench.benchmarks import BENCHMARK_NAMES, REGISTRY, Benchmark
 from pixbench.jsonl import MAX_LINE_BYTES, JsonLinesError, iter_json_lines
 from pixbench.problems import ProblemLog, shorten
 
@@ -86,11 +86,12 @@ class Prediction:
 
     ``mask`` is ``None`` both when the field is absent and when it is null; ``has_mask`` tells them
     apart (a null mask is the empty mask; an absent one defers to ``candidates``). ``line`` and
-    ``source`` say where the line was read (0 and "" for records made in Python).
+    ``source`` say where the line was read (0 and "" for records made in Python). A video benchmark's line
+    has ``frames`` (one mask per presented frame, ``None`` = empty) and, for pair probes, ``layout``.
     """
 
     benchmark: str
-    id: int
+    id: int | str
     probe: str
     model: str
     response: str | None = None
@@ -102,10 +103,12 @@ class Prediction:
     variant: str | None = None
     line: int = 0
     source: str = field(default="", compare=False)
+    layout: str | None = None
+    frames: tuple[Rle | None, ...] | None = None
 
     @property
-    def key(self) -> tuple[str, str, int, str, str | None]:
-        return (self.model, self.benchmark, self.id, self.probe, self.variant)
+    def key(self) -> tuple[str, str, int | str, str, str | None, str | None]:
+        return (self.model, self.benchmark, self.id, self.probe, self.variant, self.layout)
 
     @property
     def has_masks(self) -> bool:
@@ -146,7 +149,7 @@ class PredictionsError(ValueError):
 
 
 #: What the reader checks ids and mask sizes against: benchmark -> row id -> (height, width).
-DatasetIndex = Mapping[str, Mapping[int, tuple[int, int]]]
+DatasetIndex = Mapping[str, Mapping[Any, Any]]
 
 
 class _LineError(Exception):
@@ -403,6 +406,14 @@ def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int, sourc
     if not isinstance(obj, dict):
         raise _LineError(f"expected a JSON object, but got {_kind(obj)}")
     context = _LineContext(base_dir, options)
+    name = obj.get("benchmark")
+    benchmark = REGISTRY.get(name) if isinstance(name, str) else None
+    if benchmark is not None and benchmark.kind == "video":
+        prediction = _parse_video_line(obj, benchmark, default_model=default_model, line=line, source=source,
+                                       sizes=sizes, context=context)
+        if warnings is not None:
+            warnings.extend(context.unknown)
+        return prediction
     _check_fields(obj, KNOWN_FIELDS, "", context)
     for name in ("benchmark", "id", "probe"):
         if name not in obj:
@@ -411,13 +422,14 @@ def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int, sourc
         raise _LineError(f"unknown benchmark {shorten(obj['benchmark'])} (expected one of {list(BENCHMARKS)})")
     if not _is_int(obj["id"]):
         raise _LineError(f"`id` must be an int, but got {shorten(obj['id'])}")
-    if obj["probe"] not in PROBES:
+    if obj["probe"] not in (benchmark.probes if benchmark is not None else PROBES):
         raise _LineError(f"unknown probe {shorten(obj['probe'])} (expected one of {list(PROBES)})")
     rows = sizes.get(obj["benchmark"]) if sizes is not None else None
     if rows is not None:
         if obj["id"] not in rows:
             raise _LineError(f"id not in the {obj['benchmark']} dataset")
-        context.expected = tuple(rows[obj["id"]])  # type: ignore[assignment]
+        height, width = rows[obj["id"]]
+        context.expected = (int(height), int(width))
     response = obj.get("response")
     if obj["probe"] in TEXT_PROBES and response is None:
         raise _LineError(f"missing required field `response` for probe {obj['probe']!r}")
@@ -460,6 +472,90 @@ def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int, sourc
                       source=source)
 
 
+#: The fields of a video benchmark's line.
+VIDEO_FIELDS = ("benchmark", "id", "probe", "layout", "model", "masks", "variant", "prompt")
+#: Most masks a video line may hold when no ground truth says how many frames there are.
+MAX_VIDEO_FRAMES = 10_000
+
+
+def _parse_video_line(obj: dict[str, Any], benchmark: Benchmark, *, default_model: str, line: int, source: str,
+                      sizes: DatasetIndex | None, context: _LineContext) -> Prediction:
+    """A video benchmark's line: ``id`` (a string), ``probe``, ``layout`` (pair probes), ``masks`` (one per
+    presented frame: a list of Mask values or null, or ``{"png_dir": DIR}`` holding ``<frame name>.png``)."""
+    _check_fields(obj, VIDEO_FIELDS, "", context)
+    for name in ("id", "probe", "masks"):
+        if name not in obj:
+            raise _LineError(f"missing required field `{name}`")
+    row_id, probe, layout = obj["id"], obj["probe"], obj.get("layout")
+    if not isinstance(row_id, str) or not row_id:
+        raise _LineError(f"`id` must be a string (\"<video_id>_<exp_id>\"), but got {shorten(row_id)}")
+    if layout is not None and not isinstance(layout, str):
+        raise _LineError(f"`layout` must be a string, but got {shorten(layout)}")
+    rows = sizes.get(benchmark.name) if sizes is not None else None
+    entry = None
+    if rows is not None:
+        entry = rows.get(row_id)
+        if entry is None:
+            raise _LineError(f"id not in the {benchmark.name} dataset")
+    try:
+        shown = benchmark.presented(entry, probe, layout)
+    except ValueError as exc:
+        raise _LineError(str(exc)) from None
+    model = obj.get("model", default_model)
+    if not isinstance(model, str) or not model:
+        raise _LineError(f"`model` must be a non-empty string, but got {shorten(model)}")
+    prompt = _optional(obj, "prompt", lambda v: isinstance(v, str), "a string", "")
+    variant = _optional(obj, "variant", lambda v: isinstance(v, (str, int)) and not isinstance(v, bool),
+                        "a template id (string or int)", "")
+    if shown is not None:
+        context.expected = shown.canvas
+    frames = _video_masks(obj["masks"], shown.frame_names if shown is not None else None, context)
+    return Prediction(benchmark=benchmark.name, id=row_id, probe=probe, model=model, prompt=prompt,
+                      variant=None if variant is None else str(variant), line=line, source=source, layout=layout,
+                      frames=frames)
+
+
+def _video_masks(value: Any, names: Sequence[str] | None, context: _LineContext) -> tuple[Rle | None, ...]:
+    if isinstance(value, Mapping) and "png_dir" in value:
+        _check_fields(value, ("png_dir",), "masks.", context)
+        return _png_dir(value["png_dir"], names, context)
+    if not isinstance(value, list):
+        raise _LineError(f"`masks` must be a list (one mask per presented frame) or {{\"png_dir\": DIR}}, "
+                         f"but got {_kind(value)}")
+    if names is not None and len(value) != len(names):
+        raise _LineError(f"`masks` has {len(value)} mask(s), but the probe presents {len(names)} frames")
+    if len(value) > MAX_VIDEO_FRAMES:
+        raise _LineError(f"`masks` has {len(value)} masks, more than the {MAX_VIDEO_FRAMES:,} a line may hold")
+    frames: list[Rle | None] = []
+    for t, item in enumerate(value):
+        if item is None:
+            frames.append(None)
+            continue
+        frames.append(_plain_rle(item, context.expected) or parse_mask(item, base_dir=context.base_dir,
+                                                                      what=f"masks[{t}]", context=context))
+    return tuple(frames)
+
+
+def _png_dir(value: Any, names: Sequence[str] | None, context: _LineContext) -> tuple[Rle | None, ...]:
+    """Masks from a folder of ``<frame name>.png`` files, one per presented frame (all must be there)."""
+    if not isinstance(value, str) or not value or "\x00" in value:
+        raise _LineError(f"`masks.png_dir` must be a folder path, but got {shorten(value)}")
+    if names is None:
+        raise _LineError("`masks.png_dir` needs the dataset (--data) to know the frames' names")
+    folder = Path(value) if Path(value).is_absolute() else context.base_dir / value
+    resolved = folder.resolve()
+    if not context.options.allow_outside_paths and not resolved.is_relative_to(context.base_dir.resolve()):
+        raise _LineError(f"`masks.png_dir`: {shorten(value)} leads outside the predictions file's folder "
+                         f"{context.base_dir}; pass --allow-outside-paths to read it")
+    if not resolved.is_dir():
+        raise _LineError(f"`masks.png_dir`: not a folder: {_path_text(folder)}")
+    missing = [name for name in names if not (resolved / f"{name}.png").is_file()]
+    if missing:
+        raise _LineError(f"`masks.png_dir` {_path_text(folder)} lacks {len(missing)} of {len(names)} frame(s): "
+                         f"{', '.join(f'{name}.png' for name in missing[:5])}{' ...' if len(missing) > 5 else ''}")
+    return tuple(_png_mask(str(resolved / f"{name}.png"), f"masks.png_dir[{name}]", context) for name in names)
+
+
 @dataclass
 class PredictionsFile:
     """What the reader made of one file: the lines it could read and every problem found.
@@ -487,6 +583,9 @@ class PredictionsFile:
 def _masks_of(prediction: Prediction) -> Iterable[tuple[str, Rle]]:
     if prediction.mask is not None:
         yield "mask", prediction.mask
+    for t, frame in enumerate(prediction.frames or ()):
+        if frame is not None:
+            yield f"masks[{t}]", frame
     for k, candidate in enumerate(prediction.candidates or ()):
         yield f"candidates[{k}].mask", candidate.mask
 
@@ -537,7 +636,7 @@ def read_predictions(path: str | Path, *, index: DatasetIndex | None = None, lim
     def problem(line: int, record_id: object, message: str) -> None:
         log.add(PredictionProblem(name, line, record_id, message))
 
-    seen: dict[tuple[str, str, int, str, str | None], int] = {}
+    seen: dict[tuple[str, str, int | str, str, str | None, str | None], int] = {}
     try:
         for line in iter_json_lines(path, max_line_bytes=options.max_line_bytes):
             number, obj, text = line.number, line.value, line.text
@@ -658,6 +757,8 @@ def prediction_to_json(prediction: Prediction) -> dict[str, Any]:
     """The JSON object of one line (fields that are unset are left out)."""
     out: dict[str, Any] = {"benchmark": prediction.benchmark, "id": prediction.id, "probe": prediction.probe,
                            "model": prediction.model}
+    if prediction.layout is not None:
+        out["layout"] = prediction.layout
     for name in ("variant", "prompt", "response"):
         value = getattr(prediction, name)
         if value is not None:
@@ -668,6 +769,8 @@ def prediction_to_json(prediction: Prediction) -> dict[str, Any]:
         out["candidates"] = [candidate_to_json(c) for c in prediction.candidates]
     if prediction.selected is not None:
         out["selected"] = prediction.selected
+    if prediction.frames is not None:
+        out["masks"] = [None if mask is None else dict(mask) for mask in prediction.frames]
     return out
 
 

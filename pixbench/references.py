@@ -32,7 +32,7 @@ def _local_folder(benchmark: str, path_or_hub_id: str, revision: str | None) -> 
     folder = Path(path_or_hub_id).expanduser()
     if folder.is_dir():
         try:
-            digest = content_hash(folder)
+            digest = content_hash(folder, get_benchmark(benchmark).reference_files(folder))
         except OSError as exc:
             raise ReferenceError(f"cannot read the {benchmark} data folder {folder}: {one_line(exc)}") from None
         return folder, {"path": str(folder.resolve()), "sha256": digest}

@@ -21,7 +21,7 @@ from pixbench.image_score import ScoringError
 from pixbench.predictions import PredictionProblem, ReadOptions, read_predictions
 from pixbench.problems import shorten
 from pixbench.prompts import TEMPLATES
-from pixbench.references import Reference, load_reference
+from pixbench.references import load_reference
 from pixbench.results import ScoreResult, ScoreSettings
 
 logger = logging.getLogger(__name__)
@@ -105,6 +105,11 @@ class _ReferenceIndex(Mapping[str, Mapping[Any, Any]]):
     def __getitem__(self, benchmark: str) -> Mapping[Any, Any]:
         if benchmark not in self.index and benchmark not in self.errors and benchmark in REGISTRY:
             spec = REGISTRY[benchmark]
+            if benchmark not in self.data and not spec.published:
+                self.errors[benchmark] = (f"{benchmark}: there is no public copy of {spec.display_name} on the hub "
+                                          f"yet; build it with `pixbench build {benchmark}` and pass "
+                                          f"--data {benchmark}=PATH")
+                raise KeyError(benchmark)
             try:
                 reference = load_reference(benchmark, self.data.get(benchmark, spec.hub_id))
             except ValueError as exc:
@@ -123,12 +128,13 @@ class _ReferenceIndex(Mapping[str, Mapping[Any, Any]]):
 
 def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: ScoreSettings,
              judge: JudgeChoice, strict: bool = False, progress: bool = False,
-             options: ReadOptions | None = None) -> Evaluation:
+             options: ReadOptions | None = None, workers: int = 1) -> Evaluation:
     """Score every (model, benchmark) found in the predictions files.
 
     ``data`` maps benchmark names to built folders or hub ids (default: the published hub repos).
     Problems in the files, missing rows under ``strict`` and unscorable lines end up in
     ``problems``/``errors`` (results are then empty); ``problem_count`` counts every problem.
+    ``workers`` processes score a video benchmark's expressions.
     """
     run = Evaluation()
     index = _ReferenceIndex(data)
@@ -156,13 +162,14 @@ def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: 
         reference = run.references[benchmark]
         label = f"{model} / {benchmark}" + (f" / variant {variant}" if variant is not None else "")
         if strict:
-            run.errors.extend(missing_rows(label, predictions, reference))
+            run.errors.extend(f"{label} / {message}" for message in REGISTRY[benchmark].unanswered(predictions,
+                                                                                                  reference))
             if run.errors:
                 continue
         try:
             results = REGISTRY[benchmark].score(
                 model=model, predictions=predictions, reference=reference, settings=settings, judge=judge.judge,
-                judge_note=judge.reason, progress=progress, variant=variant, runs=runs)
+                judge_note=judge.reason, progress=progress, variant=variant, runs=runs, workers=workers)
         except ScoringError as exc:
             run.errors.extend(exc.messages)
             continue
@@ -197,20 +204,6 @@ def variant_problems(groups: Mapping[tuple[str, str, str | None], Sequence[Any]]
                             f"variants {shorten(named)} (first at {first_named.where}); "
                             f"{len(lines[None])} line(s) lack one: give every line a variant, or none")
     return problems
-
-
-def missing_rows(label: str, predictions: Sequence[Any], reference: Reference) -> list[str]:
-    """``--strict``: one message per probe that lacks rows."""
-    present: dict[str, set[int]] = defaultdict(set)
-    for pred in predictions:
-        present[pred.probe].add(pred.id)
-    messages = []
-    for probe, ids in sorted(present.items()):
-        missing = sorted(set(reference.rows) - ids)
-        if missing:
-            messages.append(f"{label} / {probe}: {len(missing)} row(s) without a prediction (--strict): "
-                            f"ids {missing[:10]}{' ...' if len(missing) > 10 else ''}")
-    return messages
 
 
 def sensitivity(results: Sequence[ScoreResult]) -> list[dict[str, Any]]:

@@ -359,7 +359,9 @@ def _comparison_rows(document: Mapping[str, Any]) -> list[list[str]]:
     for comparison in document["comparisons"]:
         for name, entry in comparison["metrics"].items():
             mcnemar = entry.get("mcnemar")
-            rows.append([comparison["benchmark"], name, f"{entry['a']:.1f}", f"{entry['b']:.1f}",
+            where = " ".join(part for part in (comparison["benchmark"], comparison.get("probe"),
+                                               comparison.get("layout")) if part)
+            rows.append([where, name, f"{entry['a']:.1f}", f"{entry['b']:.1f}",
                          f"{entry['difference']:+.1f}", f"[{entry['low']:+.1f}, {entry['high']:+.1f}]",
                          _p(entry["p_value"]),
                          f"{mcnemar['a_only']}/{mcnemar['b_only']}" if mcnemar else "-",

@@ -389,6 +389,75 @@ def resize_nearest(rle: Mapping[str, Any], height: int, width: int) -> Rle:
     return encode(source[np.ix_(rows, cols)])
 
 
+def foreground_intervals(rle: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """``(starts, ends)`` of the foreground runs as column-major pixel offsets (``[start, end)``, int64)."""
+    runs = run_lengths(normalize(rle)["counts"])
+    ends = np.cumsum(runs)
+    return ends[0::2][: runs.size // 2], ends[1::2]
+
+
+def from_intervals(starts: np.ndarray, ends: np.ndarray, height: int, width: int) -> Rle:
+    """The mask of ``height x width`` whose foreground is the sorted, disjoint column-major intervals
+    ``[starts[k], ends[k])`` (touching intervals are merged)."""
+    starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+    keep = ends > starts
+    starts, ends = starts[keep], ends[keep]
+    if starts.size:
+        joined = np.flatnonzero(starts[1:] == ends[:-1])  # an interval that begins where the last ended
+        if joined.size:
+            first = np.ones(starts.size, dtype=bool)
+            first[joined + 1] = False
+            starts = starts[first]
+            ends = np.maximum.reduceat(ends, np.flatnonzero(first))
+    edges = np.empty(2 * starts.size + 2, dtype=np.int64)
+    edges[0], edges[-1] = 0, height * width
+    edges[1:-1:2], edges[2:-1:2] = starts, ends
+    runs = np.diff(edges)
+    if runs.size > 1 and runs[-1] == 0:
+        runs = runs[:-1]
+    return _from_coco(coco_mask.frPyObjects({"size": [height, width], "counts": runs.tolist()}, height, width))
+
+
+def _column_pieces(rle: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The foreground as ``(column, first row, end row)`` pieces, one per column a run crosses."""
+    height = size_of(rle)[0]
+    starts, ends = foreground_intervals(rle)
+    if starts.size == 0 or height == 0:
+        empty_ = np.zeros(0, dtype=np.int64)
+        return empty_, empty_, empty_
+    first_col, last_col = starts // height, (ends - 1) // height
+    count = last_col - first_col + 1
+    owner = np.repeat(np.arange(starts.size), count)
+    column = first_col[owner] + (np.arange(owner.size) - np.repeat(np.cumsum(count) - count, count))
+    top = np.maximum(starts[owner] - column * height, 0)
+    bottom = np.minimum(ends[owner] - column * height, height)
+    return column, top, bottom
+
+
+def place(rle: Mapping[str, Any], height: int, width: int, *, row: int = 0, column: int = 0) -> Rle:
+    """The mask on a ``height x width`` canvas with ``rle`` pasted at (``row``, ``column``) and the rest
+    empty, computed on the runs (no pixels); the pasted mask must fit."""
+    source_h, source_w = size_of(rle)
+    if row < 0 or column < 0 or row + source_h > height or column + source_w > width:
+        raise MaskError(f"Cannot place a {source_h}x{source_w} mask at ({row}, {column}) of {height}x{width}")
+    cols, tops, bottoms = _column_pieces(rle)
+    offset = (cols + column) * height + row
+    return from_intervals(offset + tops, offset + bottoms, height, width)
+
+
+def crop(rle: Mapping[str, Any], rows: slice, columns: slice) -> Rle:
+    """The ``rows x columns`` window of a mask (slices with explicit, in-range start and stop), on the runs."""
+    height, width = size_of(rle)
+    r0, r1 = rows.indices(height)[:2]
+    c0, c1 = columns.indices(width)[:2]
+    cols, tops, bottoms = _column_pieces(rle)
+    keep = (cols >= c0) & (cols < c1) & (bottoms > r0) & (tops < r1)
+    cols, tops, bottoms = cols[keep], np.maximum(tops[keep], r0), np.minimum(bottoms[keep], r1)
+    out_h = r1 - r0
+    offset = (cols - c0) * out_h - r0
+    return from_intervals(offset + tops, offset + bottoms, out_h, c1 - c0)
+
+
 def read_png(path: str | Any, *, expected: tuple[int, int] | None = None, max_pixels: int | None = None) -> np.ndarray:
     """A mask from a PNG file: any non-zero pixel (any channel) is foreground.
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -28,6 +29,15 @@ if TYPE_CHECKING:
 Kind = Literal["image", "video"]
 
 
+@dataclass(frozen=True)
+class Presented:
+    """What a video line of one probe must hold: one mask of ``canvas`` (height, width) per presented frame,
+    named ``frame_names`` (for ``png_dir`` folders)."""
+
+    canvas: tuple[int, int]
+    frame_names: tuple[str, ...]
+
+
 class Benchmark(ABC):
     """One benchmark: identity, hub copy, ground truth, scoring and resampling rules.
 
@@ -41,6 +51,7 @@ class Benchmark(ABC):
         report_columns: ``(metric key, header)`` of the report's table, in order.
         labels: ``(result field, header)`` naming a result in the table besides model and benchmark
             (``select``; ``probe`` and ``layout``).
+        published: whether ``hub_id`` holds a public copy (scoring falls back to it without ``--data``).
     """
 
     name: ClassVar[str]
@@ -51,9 +62,14 @@ class Benchmark(ABC):
     probes: ClassVar[tuple[str, ...]]
     report_columns: ClassVar[tuple[tuple[str, str], ...]]
     labels: ClassVar[tuple[tuple[str, str], ...]]
+    published: ClassVar[bool] = True
 
     def __repr__(self) -> str:
         return f"<benchmark {self.name}>"
+
+    def reference_files(self, folder: Path) -> list[Path]:
+        """The files of a built folder that scoring reads (their hash names the dataset revision)."""
+        return sorted((folder / "data").rglob("*.parquet"))
 
     @abstractmethod
     def read_reference(self, folder: Path, origin: dict[str, str]) -> Any:
@@ -68,13 +84,23 @@ class Benchmark(ABC):
     @abstractmethod
     def score(self, *, model: str, predictions: Sequence[Prediction], reference: Any, settings: ScoreSettings,
               judge: Any | None = None, judge_note: str | None = None, progress: bool = False,
-              variant: str | None = None, runs: RunsCache | None = None) -> list[ScoreResult]:
+              variant: str | None = None, runs: RunsCache | None = None, workers: int = 1) -> list[ScoreResult]:
         """The results of one model's lines (ids already validated): one per result group of the benchmark."""
+
+    @abstractmethod
+    def unanswered(self, predictions: Sequence[Prediction], reference: Any) -> list[str]:
+        """``--strict``: one message per result group whose rows lack a line (none when every row has one)."""
 
     @abstractmethod
     def resampling_plans(self, units: RowUnits, rows: np.ndarray, keep_pairs: np.ndarray | None) -> dict[str, Plan]:
         """The bootstrap plan of every measured metric, on the rows marked in ``rows`` (and the pairs in
         ``keep_pairs`` where the benchmark counts pairs)."""
+
+    def presented(self, entry: Any, probe: Any, layout: Any) -> Presented | None:
+        """For a video benchmark: what a line of ``probe`` and ``layout`` for the row ``entry`` (of
+        :meth:`line_index`; ``None`` when no ground truth is known) must hold; ``ValueError`` saying what is
+        wrong with the probe, layout or row."""
+        raise ValueError(f"{self.name} takes image lines (a mask per row), not one mask per frame")
 
     def comparable_pairs(self, units: RowUnits, covered: np.ndarray) -> np.ndarray | None:
         """Which pairs a comparison keeps, given the rows both files cover (``None``: no pairs)."""

@@ -165,12 +165,24 @@ class ImageBenchmark(Benchmark):
 
     def score(self, *, model: str, predictions: Sequence[Prediction], reference: Reference, settings: ScoreSettings,
               judge: Any | None = None, judge_note: str | None = None, progress: bool = False,
-              variant: str | None = None, runs: RunsCache | None = None) -> list[ScoreResult]:
+              variant: str | None = None, runs: RunsCache | None = None, workers: int = 1) -> list[ScoreResult]:
         from pixbench.image_score import score_model
 
         return [score_model(benchmark=self, model=model, predictions=predictions, reference=reference,
                             settings=settings, judge=judge, judge_note=judge_note, progress=progress, variant=variant,
                             runs=runs)]
+
+    def unanswered(self, predictions: Sequence[Prediction], reference: Reference) -> list[str]:
+        present: dict[str, set[int]] = {}
+        for pred in predictions:
+            present.setdefault(pred.probe, set()).add(int(pred.id))
+        messages = []
+        for probe, ids in sorted(present.items()):
+            missing = sorted(set(reference.rows) - ids)
+            if missing:
+                messages.append(f"{probe}: {len(missing)} row(s) without a prediction (--strict): "
+                                f"ids {missing[:10]}{' ...' if len(missing) > 10 else ''}")
+        return messages
 
     # ------------------------------------------------------------------ ground truth
 

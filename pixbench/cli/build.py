@@ -2,9 +2,9 @@
 
 ``build`` and ``check-annotations`` reach each benchmark's builder module through :data:`BUILDERS`
 (registry name -> module, imported when the command runs): the module's ``build(**keywords)`` writes the
-hub folder and its ``check(annotations_dir)`` checks an annotation folder. Adding a benchmark is its
-builder module and one :class:`Builder` line (plus its raw-input flags on the ``build`` parser if it has
-any).
+hub folder and its ``check(annotations_dir)`` checks an annotation folder (a builder without an annotation
+folder, such as MoCentric-Bench's, takes its own inputs as keywords in both). Adding a benchmark is its
+builder module and one :class:`Builder` line (plus its raw-input flags on the parsers if it has any).
 """
 
 from __future__ import annotations
@@ -36,14 +36,19 @@ def _paths(values: list[str] | None) -> list[Path]:
 class Builder:
     """How ``pixbench build NAME`` and ``pixbench check-annotations NAME`` call a benchmark's builder module.
 
-    Every builder's ``build`` takes ``annotations_dir``, ``out_dir``, ``with_images`` and ``force``;
-    ``inputs`` adds its own keywords: keyword -> (the ``build`` option's ``dest``, conversion of its value).
-    ``needs`` lists options it cannot build without: ``dest`` -> what the usage error asks for.
+    Every builder's ``build`` takes ``out_dir``, ``force`` and the keyword ``media`` (``with_images``;
+    ``--no-images`` / ``--no-frames`` turns it off); with ``annotations`` (the default) also
+    ``annotations_dir`` (``--annotations``), and its ``check`` takes that folder alone. ``inputs`` adds its
+    own keywords: keyword -> (the option's ``dest``, conversion of its value); without ``annotations``,
+    ``check`` takes these keywords too. ``needs`` lists options it cannot run without: ``dest`` -> what the
+    usage error asks for.
     """
 
     module: str
     inputs: Mapping[str, tuple[str, Callable[[Any], Any]]] = field(default_factory=dict)
     needs: Mapping[str, str] = field(default_factory=dict)
+    annotations: bool = True
+    media: str = "with_images"
 
     def load(self) -> ModuleType:
         """The builder module (imported now: builders import ``datasets`` and ``pyarrow``)."""
@@ -51,8 +56,9 @@ class Builder:
 
     def keywords(self, name: str, args: argparse.Namespace) -> dict[str, Any]:
         """This builder's own ``build`` keywords from the options; ``ValueError`` if one it needs is missing."""
-        for dest, what in self.needs.items():
-            if not getattr(args, dest):
+        needs = {"annotations": "--annotations DIR (its annotation folder)"} if self.annotations else {}
+        for dest, what in {**needs, **self.needs}.items():
+            if not getattr(args, dest, None):
                 raise ValueError(f"{name} needs {what}")
         return {keyword: convert(getattr(args, dest)) for keyword, (dest, convert) in self.inputs.items()}
 
@@ -63,6 +69,14 @@ BUILDERS: dict[str, Builder] = {
                        inputs={"mmvp_dir": ("mmvp", _optional_path), "corrections": ("mmvp_corrections", bool)}),
     "pixcvbench": Builder("pixbench.loaders.pixcvbench", inputs={"cvbench_paths": ("cvbench", _paths)},
                           needs={"cvbench": "--cvbench CV_BENCH_PARQUET (images and questions come from it)"}),
+    "mocentric": Builder("pixbench.loaders.mocentric", annotations=False, media="with_frames",
+                         inputs={"mevis_root": ("mevis", _optional_path), "keyframes": ("keyframes", _optional_path),
+                                 "reverse_expressions": ("reverse_expressions", _optional_path),
+                                 "split": ("split", str)},
+                         needs={"mevis": "--mevis ROOT (the MeViS folder holding valid_u/)",
+                                "keyframes": "--keyframes CSV (mevis_keyframes.csv)",
+                                "reverse_expressions": "--reverse-expressions JSON "
+                                                       "(meta_expressions_reverse_filtered.json)"}),
 }
 
 
@@ -82,8 +96,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     try:
         chosen = builder(args.benchmark)
         keywords = chosen.keywords(args.benchmark, args)
-        result = chosen.load().build(annotations_dir=Path(args.annotations), out_dir=out,
-                                     with_images=not args.no_images, force=args.force, **keywords)
+        if chosen.annotations:
+            keywords["annotations_dir"] = Path(args.annotations)
+        result = chosen.load().build(out_dir=out, force=args.force, **{chosen.media: not args.no_images},
+                                     **keywords)
     except AnnotationError as exc:
         print(f"error: build stopped, nothing written.\n{exc.report.format(None)}", file=sys.stderr)
         return 1
@@ -103,8 +119,19 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Check an annotation folder without images; exit 1 on errors."""
-    report, summary = builder(args.benchmark).load().check(Path(args.annotations))
+    """Check an annotation folder (or a builder's own inputs) without images; exit 1 on errors, 2 on usage."""
+    try:
+        chosen = builder(args.benchmark)
+        if chosen.annotations and not args.annotations:
+            raise ValueError(f"{args.benchmark} needs ANN_DIR (its annotation folder)")
+        keywords = {} if chosen.annotations else chosen.keywords(args.benchmark, args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if chosen.annotations:
+        report, summary = chosen.load().check(Path(args.annotations))
+    else:
+        report, summary = chosen.load().check(**keywords)
     print(json.dumps(summary, indent=2))
     print(report.format(None), file=sys.stderr)
     return 0 if report.ok else 1
@@ -163,15 +190,17 @@ def _build_arguments(parser: argparse.ArgumentParser) -> None:
     from pixbench.benchmarks import BENCHMARK_NAMES
 
     parser.add_argument("benchmark", choices=BENCHMARK_NAMES)
-    parser.add_argument("--annotations", required=True, metavar="DIR",
-                        help="the PixMMVP or PixCV-Bench annotation folder")
+    parser.add_argument("--annotations", metavar="DIR",
+                        help="the PixMMVP or PixCV-Bench annotation folder (required for those two)")
     parser.add_argument("--out", required=True, metavar="OUT_DIR", help="the folder to write")
     parser.add_argument("--mmvp", metavar="MMVP_DIR",
                         help="pixmmvp: MMVP release folder ('MMVP Images/', 'Questions.csv')")
     parser.add_argument("--cvbench", action="append", metavar="PARQUET",
                         help="pixcvbench: CV-Bench test.parquet (repeat for several files)")
-    parser.add_argument("--no-images", action="store_true",
-                        help="annotations-only build: do not embed images (sizes still come from them)")
+    _mocentric_arguments(parser)
+    parser.add_argument("--no-images", "--no-frames", dest="no_images", action="store_true",
+                        help="annotations-only build: do not embed images (sizes still come from them); "
+                             "mocentric: no videos config, frame sizes from the masks, frame files not needed")
     parser.add_argument("--mmvp-corrections", action="store_true",
                         help="pixmmvp: swap the known wrong labels of pairs 99/100 and 279/280")
     parser.add_argument("--force", action="store_true",
@@ -183,7 +212,18 @@ def _check_arguments(parser: argparse.ArgumentParser) -> None:
     from pixbench.benchmarks import BENCHMARK_NAMES
 
     parser.add_argument("benchmark", choices=BENCHMARK_NAMES)
-    parser.add_argument("annotations", metavar="ANN_DIR")
+    parser.add_argument("annotations", metavar="ANN_DIR", nargs="?",
+                        help="the annotation folder (pixmmvp, pixcvbench)")
+    _mocentric_arguments(parser)
+
+
+def _mocentric_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("mocentric inputs (MeViS is CC BY-NC-SA 4.0; pixbench ships none of it)")
+    group.add_argument("--mevis", metavar="ROOT", help="the MeViS root: ROOT/<split>/{JPEGImages/, "
+                                                       "meta_expressions.json, mask_dict.json}")
+    group.add_argument("--keyframes", metavar="CSV", help="mevis_keyframes.csv (,video_name,frame,exp_id)")
+    group.add_argument("--reverse-expressions", metavar="JSON", help="meta_expressions_reverse_filtered.json")
+    group.add_argument("--split", default="valid_u", help="the MeViS split folder under ROOT (default: valid_u)")
 
 
 def _push_arguments(parser: argparse.ArgumentParser) -> None:
@@ -211,7 +251,8 @@ def configure(subparsers: Subparsers) -> None:
     add_command(subparsers, "check-annotations", cmd_check, _check_arguments,
                 help="check an annotation folder (no images needed)",
                 description="Counts, ids, polygon validity, RLE sanity and cross-file consistency; "
-                            "exit 1 when any error is found.")
+                            "exit 1 when any error is found. mocentric checks its json and csv files "
+                            "(--mevis, --keyframes, --reverse-expressions) without frames.")
     add_command(subparsers, "push", cmd_push, _push_arguments,
                 help="upload a built folder to the Hugging Face hub",
                 description="Create the dataset repo if needed and upload README.md and the parquet "

@@ -56,33 +56,34 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print_problems(run)
             return 1
         problems = []
-        results: dict[str, ScoreResult] = {}
+        results: dict[tuple[str, str | None, str | None], ScoreResult] = {}
         for result in run.results:
-            if result.variant is not None or result.benchmark in results:
+            if result.variant is not None or result.group in results:
                 problems.append(f"{path}: compare takes one model and no prompt variants per benchmark; found "
                                 f"several results for {result.benchmark}")
-            results[result.benchmark] = result
+            results[result.group] = result
         if problems:
             for problem in problems:
                 print(f"error: {problem}", file=sys.stderr)
             return 1
         by_file.append(results)
-    common = sorted(set(by_file[0]) & set(by_file[1]))
+    common = sorted(set(by_file[0]) & set(by_file[1]), key=lambda g: (g[0], g[1] or "", g[2] or ""))
     if not common:
-        print(f"error: {args.a} and {args.b} share no benchmark ({sorted(by_file[0])} vs {sorted(by_file[1])})",
-              file=sys.stderr)
+        names = [sorted({group[0] for group in results}) for results in by_file]
+        print(f"error: {args.a} and {args.b} share no benchmark ({names[0]} vs {names[1]})", file=sys.stderr)
         return 1
     comparisons = []
-    for benchmark in common:
-        a, b = by_file[0][benchmark], by_file[1][benchmark]
+    for group in common:
+        a, b = by_file[0][group], by_file[1][group]
         try:
             if a.units is None or b.units is None:
-                raise ComparisonError(f"{benchmark}: results without per-row units cannot be compared")
+                raise ComparisonError(f"{group[0]}: results without per-row units cannot be compared")
             outcome = compare(a.units, b.units, level=args.ci, resamples=args.bootstrap, seed=args.seed)
         except ComparisonError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        comparisons.append({"model_a": a.model, "model_b": b.model, **outcome})
+        where = {"probe": a.probe, "layout": a.layout} if a.probe is not None else {}
+        comparisons.append({"model_a": a.model, "model_b": b.model, **where, **outcome})
     judge_block = report_context(run, settings, judge)["judge"]
     document = report.comparison_document(comparisons, settings={"select": args.select,
                                                                  "letter_parser": args.letter_parser,

@@ -83,7 +83,7 @@ def cmd_score(args: argparse.Namespace) -> int:
                              include_none=args.include_none, letter_parser=args.letter_parser,
                              allow_judge_errors=args.allow_judge_errors)
     run = evaluate(args.predictions, data=data, settings=settings, judge=judge, strict=args.strict,
-                   progress=sys.stderr.isatty(), options=read_options(args))
+                   progress=sys.stderr.isatty(), options=read_options(args), workers=args.workers)
     print_warnings(run.warnings)
     if run.problems or run.errors:
         print_problems(run)
@@ -148,6 +148,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     parser.add_argument("--per-sample", metavar="FILE", help="write one JSON line per (row, probe)")
     parser.add_argument("--strict", action="store_true", help="rows without a prediction are an error")
+    parser.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                        help="processes scoring a video benchmark's expressions (default 1; the numbers do not "
+                             "depend on it)")
     add_read_options(parser)
     parser.add_argument("--ci", type=confidence_level, metavar="LEVEL",
                         help="add bootstrap confidence intervals at this level, e.g. 0.95 (PixMMVP pair accuracy "

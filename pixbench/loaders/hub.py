@@ -1,7 +1,8 @@
 """Loading built benchmarks (local folders or hub repos) and pushing them to the Hugging Face hub.
 
 ``load("IVUlab/PixMMVP")`` and ``load("path/to/built/PixMMVP")`` are ``datasets.load_dataset`` with the
-split fixed to ``test``; :func:`decode_masks` turns a row's RLE columns into numpy arrays. Pushing
+split fixed to ``test`` (``load("path/to/built/MoCentric-Bench", "reversed")`` picks a config);
+:func:`decode_masks` turns a row's RLE columns into numpy arrays. Pushing
 creates the repo if needed and uploads the folder in one commit, deleting shards of earlier builds.
 The token comes from the usual Hugging Face login or ``HF_TOKEN``; it is never printed.
 """
@@ -43,7 +44,10 @@ def load(name_or_path: str, config: str | None = None, *, revision: str | None =
 
 
 def decode_masks(row: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"mask": HxW bool array, "instance_masks": [HxW bool arrays]}`` for a dataset row."""
+    """``{"mask": HxW bool array, "instance_masks": [HxW bool arrays]}`` for an image benchmark's row;
+    ``{"masks": [HxW bool array per frame]}`` for a video expression row (MoCentric-Bench)."""
+    if "mask" not in row and "masks" in row:
+        return {"masks": [rle_ops.decode(m) for m in row["masks"]]}
     return {"mask": rle_ops.decode(row["mask"]),
             "instance_masks": [rle_ops.decode(m) for m in row.get("instance_masks") or []]}
 

@@ -8,16 +8,20 @@ A built folder holds ``README.md`` (the dataset card), ``build_summary.json`` an
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 BUILD_SUMMARY_FILE = "build_summary.json"
 SPLIT = "test"
 
 
-def content_hash(folder: Path) -> str:
-    """sha256 over the data shards' names and bytes: identifies a local build's content."""
+def content_hash(folder: Path, files: Sequence[Path] | None = None) -> str:
+    """sha256 over the data shards' names and bytes (``files``: only those, e.g. the shards scoring reads):
+    identifies a local build's content. Files are read 1 MiB at a time."""
     digest = hashlib.sha256()
-    for path in sorted((folder / "data").rglob("*.parquet")):
+    for path in sorted((folder / "data").rglob("*.parquet") if files is None else files):
         digest.update(path.relative_to(folder).as_posix().encode())
-        digest.update(path.read_bytes())
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()

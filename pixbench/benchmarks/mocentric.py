@@ -1,0 +1,187 @@
+"""MoCentric-Bench (PixFoundation 2.0): MeViS ``valid_u`` referring expressions in motion-altered clips.
+
+- **Rows** are expressions, keyed ``"<video_id>_<exp_id>"``: the ``expressions`` config (every original
+  expression) and the ``reversed`` config (the expressions rewritten for the clip played backwards).
+- **Probes** (:mod:`pixbench.mocentric.views`): ``original``, ``static``, ``static-pair``, ``reversed``,
+  ``reversed-pair``; pair probes take a layout. A predictions line holds one mask per presented frame.
+- **Results**: one per (model, probe, layout): J, F, J&F (and F_native, J&F_native, D_FPR for pairs);
+  ``static``: J_bg, H_bg, FPR, FG_FPR (:mod:`pixbench.metrics.video`).
+- **Resampling**: expressions (each expression's value of every metric is resampled as a unit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from pixbench.annotation.rle import Rle
+from pixbench.benchmarks.base import Benchmark, Kind, Presented
+from pixbench.loaders.shards import read_columns
+from pixbench.metrics import stats
+from pixbench.mocentric.views import PROBES, REVERSED_PROBES, ViewError, canvas_size, check_probe_layout
+from pixbench.outcomes import Plan, RowUnits
+from pixbench.problems import shorten
+
+if TYPE_CHECKING:
+    from pixbench.annotation.rle import RunsCache
+    from pixbench.predictions import Prediction
+    from pixbench.results import ScoreResult, ScoreSettings
+
+#: The columns scoring reads from the ``expressions`` and ``reversed`` configs.
+EXPRESSION_COLUMNS = ("id", "video_id", "exp_id", "expression", "anno_ids", "height", "width", "frame_names",
+                      "keyframe", "keyframe_from_csv", "masks")
+#: Config name -> the shard-name prefix under ``data/`` (see :mod:`pixbench.loaders.mocentric`).
+SHARD_PREFIX = {"expressions": "test-expressions", "reversed": "test-reversed", "videos": "test-videos"}
+
+
+@dataclass(frozen=True)
+class ExpressionRow:
+    """One expression of MoCentric-Bench: its video's frames and its ground truth per original frame."""
+
+    id: str
+    video_id: str
+    exp_id: int
+    expression: str
+    anno_ids: tuple[int, ...]
+    height: int
+    width: int
+    frame_names: tuple[str, ...]
+    keyframe: int
+    keyframe_from_csv: bool
+    masks: tuple[Rle, ...]
+
+
+@dataclass(frozen=True)
+class VideoLine:
+    """What a MoCentric line of one expression is checked against: its frame names (the presented
+    frames' count and ``png_dir`` file names), the frame size, and whether it has a reversed expression."""
+
+    frame_names: tuple[str, ...]
+    height: int
+    width: int
+    reversed: bool
+
+
+@dataclass
+class VideoReference:
+    """MoCentric-Bench's ground truth: ``expressions`` and ``reversed`` rows by id, and where it came from."""
+
+    benchmark: str
+    expressions: dict[str, ExpressionRow]
+    reversed: dict[str, ExpressionRow]
+    origin: dict[str, str] = field(default_factory=dict)
+    label_set: str | None = None
+
+    def rows_for(self, probe: str) -> dict[str, ExpressionRow]:
+        """The rows a probe scores: the reversed expressions for the reversed probes, else every expression."""
+        return self.reversed if probe in REVERSED_PROBES else self.expressions
+
+
+def _rows(folder: Path, config: str) -> dict[str, ExpressionRow]:
+    shards = sorted((folder / "data").glob(f"{SHARD_PREFIX[config]}-*.parquet"))
+    if not shards:
+        raise ValueError(f"{folder} holds no data/{SHARD_PREFIX[config]}-*.parquet: not a built MoCentric-Bench "
+                         f"(config {config!r})")
+    rows: dict[str, ExpressionRow] = {}
+    for shard in shards:
+        table = read_columns(shard, EXPRESSION_COLUMNS, what=f"mocentric config {config!r}")
+        for k in range(len(table["id"])):
+            try:
+                masks = tuple(Rle(size=[int(v) for v in m["size"]], counts=str(m["counts"]))
+                              for m in table["masks"][k])
+                row = ExpressionRow(
+                    id=str(table["id"][k]), video_id=str(table["video_id"][k]), exp_id=int(table["exp_id"][k]),
+                    expression=str(table["expression"][k]), anno_ids=tuple(int(v) for v in table["anno_ids"][k]),
+                    height=int(table["height"][k]), width=int(table["width"][k]),
+                    frame_names=tuple(str(v) for v in table["frame_names"][k]), keyframe=int(table["keyframe"][k]),
+                    keyframe_from_csv=bool(table["keyframe_from_csv"][k]), masks=masks)
+            except (TypeError, ValueError, KeyError) as exc:
+                raise ValueError(f"{shard}: row {k} is malformed: {type(exc).__name__}: {exc}") from None
+            if len(row.masks) != len(row.frame_names) or not 0 <= row.keyframe < len(row.frame_names):
+                raise ValueError(f"{shard}: id {row.id}: {len(row.masks)} masks for {len(row.frame_names)} frames "
+                                 f"(keyframe {row.keyframe})")
+            bad = next((m["size"] for m in row.masks if m["size"] != [row.height, row.width]), None)
+            if bad is not None:
+                raise ValueError(f"{shard}: id {row.id}: a mask of size {bad} in a {row.height}x{row.width} video")
+            if row.id in rows:
+                raise ValueError(f"{shard}: id {row.id} repeated")
+            rows[row.id] = row
+    return rows
+
+
+class MoCentric(Benchmark):
+    name: ClassVar[str] = "mocentric"
+    display_name: ClassVar[str] = "MoCentric-Bench"
+    hub_id: ClassVar[str] = "IVUlab/MoCentric-Bench"
+    configs: ClassVar[tuple[str, ...]] = ("expressions", "reversed", "videos")
+    kind: ClassVar[Kind] = "video"
+    probes: ClassVar[tuple[str, ...]] = PROBES
+    report_columns: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("J", "J"), ("F", "F"), ("JF", "J&F"), ("F_native", "F nat"), ("JF_native", "J&F nat"), ("D_FPR", "D_FPR"),
+        ("J_bg", "J_bg"), ("H_bg", "H_bg"), ("FPR", "FPR"), ("FG_FPR", "FG_FPR"))
+    labels: ClassVar[tuple[tuple[str, str], ...]] = (("probe", "probe"), ("layout", "layout"))
+    published: ClassVar[bool] = False
+
+    def reference_files(self, folder: Path) -> list[Path]:
+        """The shards scoring reads (never the frames): hashed to name the dataset revision."""
+        return sorted(p for config in ("expressions", "reversed")
+                      for p in (folder / "data").glob(f"{SHARD_PREFIX[config]}-*.parquet"))
+
+    def read_reference(self, folder: Path, origin: dict[str, str]) -> VideoReference:
+        expressions = _rows(folder, "expressions")
+        reversed_rows = _rows(folder, "reversed")
+        unknown = sorted(set(reversed_rows) - set(expressions))
+        if unknown:
+            raise ValueError(f"{folder}: reversed expressions without an original one: {unknown[:5]}")
+        return VideoReference(self.name, expressions, reversed_rows, origin)
+
+    def line_index(self, reference: VideoReference) -> Mapping[str, VideoLine]:
+        return {row_id: VideoLine(row.frame_names, row.height, row.width, row_id in reference.reversed)
+                for row_id, row in reference.expressions.items()}
+
+    def presented(self, entry: VideoLine | None, probe: Any, layout: Any) -> Presented | None:
+        if not isinstance(probe, str) or probe not in PROBES:
+            raise ValueError(f"unknown probe {shorten(probe)} (expected one of {list(PROBES)})")
+        try:
+            check_probe_layout(probe, layout)
+        except ViewError as exc:
+            raise ValueError(str(exc)) from None
+        if entry is None:
+            return None
+        if probe in REVERSED_PROBES and not entry.reversed:
+            raise ValueError(f"this expression has no reversed form: not in the {probe!r} probe's expressions "
+                             "(the `reversed` config)")
+        return Presented(canvas_size(entry.height, entry.width, probe, layout), entry.frame_names)
+
+    def score(self, *, model: str, predictions: Sequence[Prediction], reference: VideoReference,
+              settings: ScoreSettings, judge: Any | None = None, judge_note: str | None = None, progress: bool = False,
+              variant: str | None = None, runs: RunsCache | None = None, workers: int = 1) -> list[ScoreResult]:
+        from pixbench.mocentric.scoring import score_video_model
+
+        return score_video_model(benchmark=self, model=model, predictions=predictions, reference=reference,
+                                 settings=settings, variant=variant, progress=progress, workers=workers)
+
+    def unanswered(self, predictions: Sequence[Prediction], reference: VideoReference) -> list[str]:
+        present: dict[tuple[str, str | None], set[str]] = {}
+        for pred in predictions:
+            present.setdefault((pred.probe, pred.layout), set()).add(str(pred.id))
+        messages = []
+        for (probe, layout), ids in sorted(present.items(), key=lambda item: (item[0][0], item[0][1] or "")):
+            missing = sorted(set(reference.rows_for(probe)) - ids)
+            if missing:
+                messages.append(f"{probe}{' ' + layout if layout else ''}: {len(missing)} expression(s) without a "
+                                f"line (--strict): {missing[:10]}{' ...' if len(missing) > 10 else ''}")
+        return messages
+
+    def resampling_plans(self, units: RowUnits, rows: np.ndarray, keep_pairs: np.ndarray | None) -> dict[str, Plan]:
+        """Every metric is a mean over expressions of a per-expression value: resample expressions."""
+        return {name: Plan("rows", int(rows.sum()), partial(stats.weighted_mean, values=values[rows]))
+                for name, values in units.values.items()}
+
+
+MOCENTRIC = MoCentric()
