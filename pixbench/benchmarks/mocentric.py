@@ -179,7 +179,7 @@ class MoCentric(Benchmark):
         return messages
 
     def resampling_plans(self, units: RowUnits, rows: np.ndarray, keep_pairs: np.ndarray | None) -> dict[str, Plan]:
-        """Every metric is a mean over expressions of a per-expression value: resample expressions."""
+        """Every metric is a mean over expressions of a per-expression value (a fraction): resample expressions."""
         return {name: Plan("rows", int(rows.sum()), partial(stats.weighted_mean, values=values[rows]))
                 for name, values in units.values.items()}
 

@@ -80,19 +80,20 @@ def _score_all(tasks: Sequence[Task], workers: int, progress: bool) -> list[Scor
 
 
 def _values(scores: Sequence[Scores], pair: bool) -> dict[str, np.ndarray]:
-    """Each metric's per-expression value in percent (the metric is their mean)."""
+    """Each metric's per-expression value as a fraction (the metric, in percent, is their mean x 100)."""
     if scores and isinstance(scores[0], StaticScores):
         static = [s for s in scores if isinstance(s, StaticScores)]
-        return {"J_bg": np.array([s.mean_jbg for s in static]) * 100, "H_bg": np.array([s.h_bg for s in static]) * 100,
-                "FPR": np.array([s.mean_fpr for s in static]) * 100,
-                "FG_FPR": np.array([s.mean_fg_fpr for s in static]) * 100}
+        # H_bg's 1e-10 guards can lift a perfect expression to 1 + 1e-10; the resampled mean keeps it in [0, 1]
+        return {"J_bg": np.array([s.mean_jbg for s in static]),
+                "H_bg": np.clip(np.array([s.h_bg for s in static]), 0.0, 1.0),
+                "FPR": np.array([s.mean_fpr for s in static]), "FG_FPR": np.array([s.mean_fg_fpr for s in static])}
     video = [s for s in scores if isinstance(s, ExpressionScores)]
-    j, f = np.array([s.mean_j for s in video]) * 100, np.array([s.mean_f for s in video]) * 100
+    j, f = np.array([s.mean_j for s in video]), np.array([s.mean_f for s in video])
     values = {"J": j, "F": f, "JF": (j + f) / 2}
     if pair:
-        f_native = np.array([s.mean_f_native or 0.0 for s in video]) * 100
+        f_native = np.array([s.mean_f_native or 0.0 for s in video])
         values.update(F_native=f_native, JF_native=(j + f_native) / 2,
-                      D_FPR=np.array([s.mean_d_fpr or 0.0 for s in video]) * 100)
+                      D_FPR=np.array([s.mean_d_fpr or 0.0 for s in video]))
     return values
 
 

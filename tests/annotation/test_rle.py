@@ -154,3 +154,23 @@ def test_runs_cache_serves_subsets_in_any_order(monkeypatch):
     assert decoded == [1]
     rle.decode_runs_many(subset)  # no cache, no memory of earlier calls: decoded again
     assert decoded == [1, 3]
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_place_and_crop_on_runs_equal_dense(data):
+    height, width = data.draw(st.integers(1, 8)), data.draw(st.integers(1, 8))
+    bits = data.draw(st.lists(st.booleans(), min_size=height * width, max_size=height * width))
+    mask = np.array(bits, dtype=bool).reshape(height, width)
+    canvas_h, canvas_w = height + data.draw(st.integers(0, 5)), width + data.draw(st.integers(0, 5))
+    row, column = data.draw(st.integers(0, canvas_h - height)), data.draw(st.integers(0, canvas_w - width))
+    canvas = np.zeros((canvas_h, canvas_w), dtype=bool)
+    canvas[row:row + height, column:column + width] = mask
+    assert rle.place(rle.encode(mask), canvas_h, canvas_w, row=row, column=column) == rle.encode(canvas)
+    top, bottom = sorted(data.draw(st.lists(st.integers(0, height), min_size=2, max_size=2)))
+    left, right = sorted(data.draw(st.lists(st.integers(0, width), min_size=2, max_size=2)))
+    if bottom > top and right > left:
+        assert rle.crop(rle.encode(mask), slice(top, bottom), slice(left, right)) == rle.encode(
+            mask[top:bottom, left:right])
+    with pytest.raises(rle.MaskError):
+        rle.place(rle.encode(mask), height, width, row=1, column=0)
