@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pixbench.annotation import rle as rle_ops
-from pixbench.annotation.report import Report
+from pixbench.annotation.findings import Report
 from pixbench.annotation.rle import MaskError, Rle
 
 

@@ -15,7 +15,7 @@ from shapely.geometry import Polygon
 from shapely.validation import explain_validity
 
 from pixbench.annotation.coco import AnnotationSet, Region
-from pixbench.annotation.report import Problem, Report, Severity
+from pixbench.annotation.findings import Problem, Report, Severity
 
 #: Points more than this many pixels outside the image (or this fraction of its side) are errors.
 OUTSIDE_TOLERANCE_PX = 2.0

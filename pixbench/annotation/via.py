@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pixbench.annotation.coco import UNREADABLE, AnnotationSet, ImageEntry, Region, load_json
-from pixbench.annotation.report import Report
+from pixbench.annotation.findings import Report
 
 _ELLIPSE_POINTS = 64
 

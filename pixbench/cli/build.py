@@ -90,7 +90,7 @@ def builder(name: str) -> Builder:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Build a hub folder from raw inputs."""
-    from pixbench.annotation.report import AnnotationError
+    from pixbench.annotation.findings import AnnotationError
 
     out = Path(args.out)
     try:

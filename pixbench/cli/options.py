@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pixbench.annotation.report import Report
+    from pixbench.annotation.findings import Report
     from pixbench.predictions import ReadOptions
     from pixbench.score_files import Evaluation
 

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from datasets import Features, List, Value
 
 from pixbench import __version__
-from pixbench.annotation.report import Report
+from pixbench.annotation.findings import Report
 from pixbench.loaders.layout import BUILD_SUMMARY_FILE, SPLIT
 
 #: A COCO RLE as a ``datasets`` struct: ``{"size": [h, w], "counts": str}``.
@@ -351,7 +351,7 @@ def format_summary_markdown(summary: Mapping[str, Any]) -> str:
 
 def ensure_no_errors(report: Report, what: str) -> None:
     """Raise :class:`AnnotationError` with the whole report when it holds errors."""
-    from pixbench.annotation.report import AnnotationError
+    from pixbench.annotation.findings import AnnotationError
 
     if not report.ok:
         raise AnnotationError(report, what)

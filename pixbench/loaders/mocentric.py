@@ -36,7 +36,7 @@ from datasets import Features, Image, List, Value
 from PIL import Image as PILImage
 
 from pixbench.annotation import rle as rle_ops
-from pixbench.annotation.report import Report
+from pixbench.annotation.findings import Report
 from pixbench.loaders import common
 from pixbench.loaders.common import RLE_FEATURE, BuildResult, ConfigSpec
 from pixbench.loaders.layout import BUILD_SUMMARY_FILE, SPLIT

@@ -28,7 +28,7 @@ from PIL import Image as PILImage
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.coco import AnnotationSet, ImageEntry, Region, read_coco_json
-from pixbench.annotation.report import Report
+from pixbench.annotation.findings import Report
 from pixbench.annotation.validate import check_region
 from pixbench.loaders import common
 from pixbench.loaders.common import RLE_FEATURE, BuildResult, ConfigSpec

@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.coco import read_coco_json
-from pixbench.annotation.report import Report
+from pixbench.annotation.findings import Report
 from pixbench.loaders import pixcvbench, pixmmvp
 from pixbench.metrics.letters import lettered_options
 

@@ -10,7 +10,7 @@ import pytest
 
 from pixbench.annotation import rle
 from pixbench.annotation.coco import read_coco_json
-from pixbench.annotation.report import Report
+from pixbench.annotation.findings import Report
 from pixbench.annotation.via import read_via_json, shape_to_polygon
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pixbench.annotation.coco import Region
-from pixbench.annotation.report import AnnotationError, Report
+from pixbench.annotation.findings import AnnotationError, Report
 from pixbench.annotation.validate import check_region, polygon_findings
 
 SQUARE = [1.0, 1.0, 5.0, 1.0, 5.0, 5.0, 1.0, 5.0]

@@ -10,7 +10,7 @@ import pytest
 from datasets import load_dataset
 
 from pixbench.annotation import rle
-from pixbench.annotation.report import AnnotationError
+from pixbench.annotation.findings import AnnotationError
 from pixbench.loaders import pixmmvp
 
 
