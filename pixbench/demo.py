@@ -95,3 +95,34 @@ def write_demo_predictions(references: dict[str, Reference], out_dir: Path) -> l
         write_predictions(path, lines)
         paths.append(path)
     return paths
+
+
+def mocentric_demo_predictions(reference: Any) -> dict[str, list[Prediction]]:
+    """Two made-up video models on every MoCentric-Bench probe (pair probes in their default layout).
+
+    ``demo-motion-aware`` answers as a model that follows the motion would: the object on the moving
+    frames, nothing on the static clip, the real clip's half of a pair. ``demo-appearance-only`` segments
+    what the object looks like wherever it is: the still keyframe too, both halves of a pair, and the
+    original order of a reversed clip.
+    """
+    from pixbench.mocentric.views import DEFAULT_LAYOUT, PROBES, probe_view
+
+    out: dict[str, list[Prediction]] = {"demo-motion-aware": [], "demo-appearance-only": []}
+    for probe in PROBES:
+        layout = DEFAULT_LAYOUT.get(probe)
+        for row_id, row in reference.rows_for(probe).items():
+            view = probe_view(probe=probe, layout=layout, frame_names=row.frame_names, keyframe=row.keyframe,
+                              height=row.height, width=row.width)
+            truth = view.ground_truth(list(row.masks))
+            aware: list[rle_ops.Rle | None] = [None] * view.length if probe == "static" else list(truth)
+            looks = list(truth)
+            if probe in ("reversed", "reversed-pair"):  # ignores the reversal: the original order
+                looks = list(reversed(truth))
+            if view.other is not None and view.other_frames is not None:  # also segments the distractor half
+                row0, col0 = view.other[0].start, view.other[1].start
+                looks = [rle_ops.union([mask, rle_ops.place(row.masks[other], *view.canvas, row=row0, column=col0)],
+                                       *view.canvas) for mask, other in zip(looks, view.other_frames)]
+            for model, frames in (("demo-motion-aware", aware), ("demo-appearance-only", looks)):
+                out[model].append(Prediction(benchmark=reference.benchmark, id=row_id, probe=probe, layout=layout,
+                                             model=model, frames=tuple(frames)))
+    return out

@@ -136,10 +136,11 @@ def _headers(shape: TableShape = IMAGE_SHAPE, ascii_only: bool = False) -> list[
 def provenance_lines(report: Report) -> list[str]:
     """Human-readable lines saying what the numbers depend on."""
     settings, judge = report.settings, report.judge
-    lines = [f"pixbench {__version__}, protocol {PROTOCOL}; "
-             f"letter parser: {settings['letter_parser']}; select: {settings['select']}"
-             + (f" (threshold {settings['score_threshold']})" if settings["select"] == "score" else "")
-             + ("; --include-none" if settings.get("include_none") else "")]
+    images = not report.results or any(result.probe is None for result in report.results)
+    lines = [f"pixbench {__version__}, protocol {PROTOCOL}"
+             + (f"; letter parser: {settings['letter_parser']}; select: {settings['select']}"
+                + (f" (threshold {settings['score_threshold']})" if settings["select"] == "score" else "")
+                + ("; --include-none" if settings.get("include_none") else "") if images else "")]
     if judge.get("enabled"):
         served = ", ".join(judge.get("served_models") or []) or "none answered"
         temperature = judge.get("temperature")

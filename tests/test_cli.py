@@ -68,3 +68,9 @@ def test_demo(tmp_path, capsys):
     assert "built pixmmvp: 8 rows" in out and "built pixcvbench: 6 rows" in out
     assert "demo-attend-segment" in out and "--select oracle" in out
     assert (tmp_path / "predictions" / "demo-pixel-mllm.jsonl").is_file()
+    # MoCentric-Bench: the motion-aware model is perfect, the appearance-only one fails the motion probes
+    assert "built mocentric: 14 expressions (7 reversed) in 4 synthetic videos" in out
+    rows = {tuple(line.split()[:3]): line.split() for line in out.splitlines() if " mocentric " in line}
+    assert rows[("demo-motion-aware", "mocentric", "reversed")][4] == "100.0"
+    assert float(rows[("demo-appearance-only", "mocentric", "reversed")][4]) < 50.0
+    assert rows[("demo-appearance-only", "mocentric", "static")][10:12] == ["0.0", "0.0"]

@@ -51,6 +51,40 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(report.render(document, "table"), end="")
     print(f"\nscore them yourself: pixbench score {out / 'predictions'}/*.jsonl "
           f"--data pixmmvp={data['pixmmvp']} --data pixcvbench={data['pixcvbench']} --no-judge")
+    return _video_demo(out)
+
+
+def _video_demo(out: Path) -> int:
+    """MoCentric-Bench on a synthetic MeViS: build it, write two made-up video models, print their table."""
+    from pixbench import score_report as report
+    from pixbench.demo import mocentric_demo_predictions
+    from pixbench.loaders import mocentric, synthetic_video
+    from pixbench.predictions import write_predictions
+    from pixbench.references import load_reference
+    from pixbench.results import ScoreSettings
+    from pixbench.score_files import JudgeChoice, evaluate, report_context
+
+    raw = synthetic_video.write_synthetic_mevis(out / "raw" / "mevis")
+    built = mocentric.build(mevis_root=raw.root, keyframes=raw.keyframes, reverse_expressions=raw.reverse_expressions,
+                            out_dir=out / "MoCentric-Bench")
+    summary = built.summary
+    print(f"\nbuilt mocentric: {summary['expressions']} expressions ({summary['reversed_expressions']} reversed) "
+          f"in {summary['videos']} synthetic videos -> {built.out_dir}")
+    reference = load_reference("mocentric", str(built.out_dir))
+    paths = []
+    for model, lines in mocentric_demo_predictions(reference).items():
+        path = out / "predictions" / f"mocentric-{model}.jsonl"
+        write_predictions(path, lines)
+        paths.append(path)
+    judge, settings = JudgeChoice(None, "not needed for video probes"), ScoreSettings()
+    run = evaluate(paths, data={"mocentric": str(built.out_dir)}, settings=settings, judge=judge)
+    if run.problems or run.errors:
+        for problem in [*map(str, run.problems), *run.errors]:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
+    print(f"\n== pixbench score {' '.join(p.name for p in paths)} --data mocentric={built.out_dir}")
+    print(report.render(report.report_document(run.results, **report_context(run, settings, judge)), "table"),
+          end="")
     return 0
 
 
