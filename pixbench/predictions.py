@@ -1,41 +1,59 @@
 """Predictions files (``preds.jsonl``): records, a validating reader and a writer.
 
-One JSON object per line (blank lines allowed), one line per (model, benchmark, id, probe):
-``benchmark`` (``pixmmvp``/``pixcvbench``), ``id`` (the dataset row id), ``probe``
+One JSON object per line (blank lines allowed), one line per (model, benchmark, id, probe[, layout]).
+Image benchmarks (``pixmmvp``, ``pixcvbench``): ``id`` (the dataset row id, an int), ``probe``
 (``vqa``/``segment``/``letter``), ``model`` (default: the file's stem), ``prompt``, ``response``
 (required for ``vqa`` and ``letter``), ``mask`` (a Mask or null = no mask = the empty mask),
 ``candidates`` (list of ``{"mask", "phrase"?, "char_start"?, "char_end"?, "token_start"?, "score"?,
 "point"?}``), ``selected`` (int index, ``"none"``, or null) and ``variant`` (a prompt template id).
+Video benchmarks (``mocentric``): ``id`` (``"<video_id>_<exp_id>"``), ``probe``, ``layout`` (pair probes
+only) and ``masks`` (one Mask or null per presented frame, or ``{"png_dir": DIR}``). Mask values and the
+limits on the work they may cause are :mod:`pixbench.mask_values`'.
 
-A Mask is compressed or uncompressed COCO RLE ``{"size": [h, w], "counts": ...}``, a PNG
-``{"png": "masks/1.png"}`` (relative to the predictions file's folder; any non-zero pixel is
-foreground), or polygons ``{"size": [h, w], "polygons": [[x1, y1, ...], ...]}`` rasterised as COCO does.
-
-The reader never stops at the first problem: it returns every problem it found (up to a limit), each
-naming the file, the line number and the id, and the caller decides (``pixbench score`` exits non-zero).
+The reader never stops at the first problem: it returns every problem it found (the first ``limit``,
+and the count of all), each naming the file, the line number and the id, and the caller decides
+(``pixbench score`` exits non-zero). Unknown fields are errors (warnings with ``allow_unknown_fields``).
 RLE strings of a whole file are validated in one vectorised pass.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
-import os
 import re
-import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import numpy as np
-
 from pixbench.annotation import rle as rle_ops
-from pixbench.annotation.rle import MaskError, Rle, RunsCache
+from pixbench.annotation.rle import Rle, RunsCache
 from pixbench.benchmarks import BENCHMARK_NAMES, REGISTRY, Benchmark
-from pixbench.jsonl import MAX_LINE_BYTES, JsonLinesError, iter_json_lines
+from pixbench.jsonl import JsonLinesError, iter_json_lines
+from pixbench.mask_values import (
+    MAX_MASK_PIXELS,
+    MAX_PNG_PIXELS,
+    MAX_POLYGON_PERIMETER,
+    MAX_POLYGON_VERTICES,
+    MAX_SIDE,
+    FieldError,
+    LineContext,
+    ReadOptions,
+    check_fields,
+    is_int,
+    is_number,
+    kind_of,
+    optional_field,
+    parse_mask,
+    plain_rle,
+    video_masks,
+)
 from pixbench.problems import ProblemLog, shorten
+
+__all__ = ["BENCHMARKS", "MAX_MASK_PIXELS", "MAX_PNG_PIXELS", "MAX_POLYGON_PERIMETER", "MAX_POLYGON_VERTICES",
+           "MAX_SIDE", "PROBES", "Candidate", "Prediction", "PredictionProblem", "PredictionsError", "PredictionsFile",
+           "ReadOptions", "check_against_dataset", "parse_line", "parse_mask", "prediction_to_json",
+           "read_predictions", "write_predictions"]
 
 Probe = Literal["vqa", "segment", "letter"]
 #: The benchmark names a line may give (the registry's).
@@ -46,27 +64,6 @@ DEFAULT_PROBLEM_LIMIT = 200
 KNOWN_FIELDS = ("benchmark", "id", "probe", "model", "prompt", "response", "mask", "candidates", "selected",
                 "variant")
 CANDIDATE_FIELDS = ("mask", "phrase", "char_start", "char_end", "token_start", "score", "point")
-#: The fields of each form of a Mask object.
-MASK_FORMS = {"counts": ("size", "counts"), "polygons": ("size", "polygons"), "png": ("png",)}
-
-# ---- limits: the work a line may cause is bounded before it is done (see the README's "Limits")
-#: Largest mask side accepted: keeps ``height * width`` and pycocotools' scaled polygon coordinates
-#: within its 32-bit ints (larger values overflow or crash in its C code).
-MAX_SIDE = 2**15
-#: Most pixels a mask may have: pycocotools decodes the RLE runs of such masks exactly (6 characters,
-#: 30 bits at most a run).
-MAX_MASK_PIXELS = 2**28
-#: Most pixels a PNG mask may have when no ground-truth size is known (the header is read first).
-MAX_PNG_PIXELS = 2**26
-#: Polygon work per line: the summed length of all edges, in pixels (pycocotools walks every edge
-#: pixel by pixel, ~100 bytes each), and the number of vertices.
-MAX_POLYGON_PERIMETER = 4_000_000
-MAX_POLYGON_VERTICES = 2**20
-#: A compressed RLE of an ``h x w`` mask never needs more characters than this (one per pixel at most,
-#: plus the first runs, which are not delta-coded).
-RLE_SLACK_CHARS = 64
-
-
 @dataclass(frozen=True)
 class Candidate:
     """One mask proposed by a training-free method, with where it came from in the response."""
@@ -152,208 +149,14 @@ class PredictionsError(ValueError):
 DatasetIndex = Mapping[str, Mapping[Any, Any]]
 
 
-class _LineError(Exception):
-    """A problem with one field of one line (internal: becomes a PredictionProblem)."""
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """How strict the reader is (the defaults are the safe ones).
-
-    ``allow_unknown_fields`` turns unknown fields from errors into warnings; ``allow_outside_paths`` lets
-    ``png`` paths leave the predictions file's folder (absolute paths, ``..``, links pointing out).
-    """
-
-    allow_unknown_fields: bool = False
-    allow_outside_paths: bool = False
-    max_line_bytes: int = MAX_LINE_BYTES
-
-
-@dataclass
-class _LineContext:
-    """What parsing one line needs: where PNG paths are relative to, the expected mask size, the budget."""
-
-    base_dir: Path
-    options: ReadOptions
-    expected: tuple[int, int] | None = None
-    perimeter_left: float = field(default_factory=lambda: float(MAX_POLYGON_PERIMETER))
-    vertices_left: int = field(default_factory=lambda: MAX_POLYGON_VERTICES)
-    unknown: list[str] = field(default_factory=list)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int beyond float range
-        return False
-
-
-def _check_fields(obj: Mapping[str, Any], known: Sequence[str], what: str, context: _LineContext) -> None:
-    """Unknown keys are an error naming the key and the nearest known one (a warning if allowed)."""
-    for name in obj:
-        if name in known:
-            continue
-        close = difflib.get_close_matches(str(name).lower(), known, n=1, cutoff=0.6)
-        hint = f"; did you mean `{close[0]}`?" if close else f" (known: {', '.join(known)})"
-        message = f"unknown field `{what}{shorten(name, 40)[1:-1]}`{hint}"
-        if not context.options.allow_unknown_fields:
-            raise _LineError(message)
-        context.unknown.append(message + " (ignored: --allow-unknown-fields)")
-
-
-def parse_mask(value: Any, *, base_dir: Path, what: str = "mask", expected: tuple[int, int] | None = None,
-               options: ReadOptions | None = None, context: _LineContext | None = None) -> Rle:
-    """A Mask value of a predictions line as a normalised RLE (compressed counts not yet validated).
-
-    With ``expected`` (the ground truth's ``(h, w)``) a mask of another size is refused before any
-    pixel work: polygons are not rasterised and PNG files are not decoded.
-    """
-    context = context or _LineContext(base_dir, options or ReadOptions(), expected)
-    if not isinstance(value, Mapping):
-        raise _LineError(f"`{what}` must be an object (RLE, PNG or polygons) or null, but got {_kind(value)}")
-    forms = [name for name in MASK_FORMS if name in value]
-    if len(forms) > 1:
-        raise _LineError(f"`{what}` mixes mask forms ({', '.join(forms)}): give one of counts (RLE), png or "
-                         "polygons")
-    if not forms:
-        raise _LineError(f"`{what}` must have `counts` (RLE), `png` or `polygons`, but got keys "
-                         f"{shorten(sorted(map(str, value)))}")
-    form = forms[0]
-    _check_fields(value, MASK_FORMS[form], f"{what}.", context)
-    if form == "png":
-        return _png_mask(value["png"], what, context)
-    height, width = _size(value, what, context.expected)
-    if form == "polygons":
-        return _polygon_mask(value["polygons"], height, width, what, context)
-    counts = value["counts"]
-    if isinstance(counts, str):
-        if not counts.isascii():  # rle_ops checks the ASCII bytes only
-            raise _LineError(f"`{what}`: RLE 'counts' holds characters outside COCO's alphabet ('0'..'o')")
-        if len(counts) > height * width + RLE_SLACK_CHARS:
-            raise _LineError(f"`{what}`: RLE 'counts' has {len(counts)} characters, more than any "
-                             f"{height}x{width} mask needs ({height * width + RLE_SLACK_CHARS})")
-        return {"size": [height, width], "counts": counts}
-    if isinstance(counts, list):
-        if len(counts) > height * width + 1:
-            raise _LineError(f"`{what}`: uncompressed RLE has {len(counts)} runs, more than a {height}x{width} "
-                             f"mask can have ({height * width + 1})")
-        try:
-            return rle_ops.normalize({"size": [height, width], "counts": counts})
-        except MaskError as exc:
-            raise _LineError(f"`{what}`: {exc}") from None
-    raise _LineError(f"`{what}.counts` must be a string or a list of ints, but got {_kind(counts)}")
-
-
-def _size(value: Mapping[str, Any], what: str, expected: tuple[int, int] | None) -> tuple[int, int]:
-    size = value.get("size")
-    if not isinstance(size, list) or len(size) != 2 or not all(_is_int(v) and 0 < v <= MAX_SIDE for v in size):
-        raise _LineError(f"`{what}.size` must be [height, width] of ints in 1..{MAX_SIDE}, but got {shorten(size)}")
-    height, width = int(size[0]), int(size[1])
-    if expected is not None and (height, width) != tuple(expected):
-        raise _LineError(f"`{what}` size [{height}, {width}] != ground truth {list(expected)}")
-    if height * width > MAX_MASK_PIXELS:
-        raise _LineError(f"`{what}.size` {height}x{width} is more than the {MAX_MASK_PIXELS:,} pixels a mask may have")
-    return height, width
-
-
-def _polygon_mask(polygons: Any, height: int, width: int, what: str, context: _LineContext) -> Rle:
-    if not isinstance(polygons, list) or not all(
-            isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0 and all(_is_number(v) for v in p)
-            for p in polygons):
-        raise _LineError(f"`{what}.polygons` must be a list of flat [x1, y1, x2, y2, ...] lists of at least "
-                         "3 points with finite numbers")
-    if not polygons:  # the empty mask, without a dense array
-        return rle_ops.normalize({"size": [height, width], "counts": [height * width]})
-    vertices = sum(len(p) for p in polygons) // 2
-    context.vertices_left -= vertices
-    if context.vertices_left < 0:
-        raise _LineError(f"`{what}.polygons`: the line's polygons have more than {MAX_POLYGON_VERTICES} vertices")
-    perimeter = 0.0
-    for polygon in polygons:
-        points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
-        if ((points[:, 0] < -width) | (points[:, 0] > 2 * width)
-                | (points[:, 1] < -height) | (points[:, 1] > 2 * height)).any():
-            # pycocotools rasterises every edge pixel by pixel (far points cost memory, huge ones crash it)
-            raise _LineError(f"`{what}.polygons` points must lie within one image size of the image "
-                             f"(x in [-{width}, {2 * width}], y in [-{height}, {2 * height}])")
-        steps = np.abs(points - np.roll(points, 1, axis=0))
-        perimeter += float(np.maximum(steps[:, 0], steps[:, 1]).sum())
-    context.perimeter_left -= perimeter
-    if context.perimeter_left < 0:
-        raise _LineError(f"`{what}.polygons`: the line's polygon edges are longer than "
-                         f"{MAX_POLYGON_PERIMETER:,} pixels in all (rasterising them would take gigabytes)")
-    return rle_ops.from_polygons(polygons, height, width)
-
-
-def _png_mask(path_value: Any, what: str, context: _LineContext) -> Rle:
-    if not isinstance(path_value, str) or not path_value or "\x00" in path_value:
-        raise _LineError(f"`{what}.png` must be a path string, but got {shorten(path_value)}")
-    base_dir = context.base_dir
-    path = Path(path_value)
-    path = path if path.is_absolute() else base_dir / path
-    try:
-        resolved = path.resolve()
-        if not context.options.allow_outside_paths and not resolved.is_relative_to(base_dir.resolve()):
-            raise _LineError(f"`{what}.png`: {shorten(path_value)} leads outside the predictions file's folder "
-                             f"{base_dir}; pass --allow-outside-paths to read it")
-        mode = os.stat(resolved).st_mode
-    except FileNotFoundError:
-        raise _LineError(f"`{what}.png`: file not found: {_path_text(path)}") from None
-    except (OSError, RuntimeError) as exc:  # a loop of links, a name too long, no permission
-        raise _LineError(f"`{what}.png`: cannot read {_path_text(path)}: {exc}") from None
-    if not stat.S_ISREG(mode):
-        raise _LineError(f"`{what}.png`: {_path_text(path)} is not a regular file")
-    try:
-        return rle_ops.encode(rle_ops.read_png(resolved, expected=context.expected, max_pixels=MAX_PNG_PIXELS))
-    except MaskError as exc:
-        raise _LineError(f"`{what}.png`: {_path_text(path)}: {exc}") from None
-    except Exception as exc:  # PIL raises many types for unreadable files
-        raise _LineError(f"`{what}.png`: unreadable PNG {_path_text(path)}: {str(exc)[:200]}") from None
-
-
-def _path_text(path: Path, limit: int = 300) -> str:
-    text = str(path)
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _optional(obj: Mapping[str, Any], name: str, check: Callable[[Any], bool], expected: str, what: str) -> Any:
-    value = obj.get(name)
-    if value is not None and not check(value):
-        raise _LineError(f"`{what}{name}` must be {expected}, but got {shorten(value)}")
-    return value
-
-
-def _plain_rle(value: Any, expected: tuple[int, int] | None) -> Rle | None:
-    """Fast path of :func:`parse_mask` for the common case, a well-formed compressed RLE; else ``None``."""
-    if type(value) is dict and len(value) == 2:
-        counts, size = value.get("counts"), value.get("size")
-        if type(counts) is str and type(size) is list and len(size) == 2:
-            height, width = size
-            if (type(height) is int and type(width) is int and 0 < height <= MAX_SIDE and 0 < width <= MAX_SIDE
-                    and height * width <= MAX_MASK_PIXELS and (expected is None or (height, width) == expected)
-                    and len(counts) <= height * width + RLE_SLACK_CHARS and counts.isascii()):
-                return {"size": [height, width], "counts": counts}
-    return None
-
-
 _OFFSET_FIELDS = ("char_start", "char_end", "token_start")
 
 
-def _parse_candidate(value: Any, index: int, context: _LineContext) -> Candidate:
+def _parse_candidate(value: Any, index: int, context: LineContext) -> Candidate:
     what = f"candidates[{index}]"
     if type(value) is dict and "point" not in value and value.keys() <= _CANDIDATE_SET:
         # the common well-formed candidate, checked in one pass
-        mask = _plain_rle(value.get("mask"), context.expected)
+        mask = plain_rle(value.get("mask"), context.expected)
         phrase, score = value.get("phrase"), value.get("score")
         start, end, token = value.get("char_start"), value.get("char_end"), value.get("token_start")
         if (mask is not None and (phrase is None or type(phrase) is str)
@@ -364,28 +167,28 @@ def _parse_candidate(value: Any, index: int, context: _LineContext) -> Candidate
             return Candidate(mask=mask, phrase=phrase, char_start=start, char_end=end, token_start=token,
                              score=score)
     if not isinstance(value, Mapping):
-        raise _LineError(f"`{what}` must be an object, but got {_kind(value)}")
-    _check_fields(value, CANDIDATE_FIELDS, f"{what}.", context)
+        raise FieldError(f"`{what}` must be an object, but got {kind_of(value)}")
+    check_fields(value, CANDIDATE_FIELDS, f"{what}.", context)
     mask_value = value.get("mask")
     if mask_value is None:
-        raise _LineError(f"`{what}.mask` is required")
-    mask = _plain_rle(mask_value, context.expected) or parse_mask(mask_value, base_dir=context.base_dir,
+        raise FieldError(f"`{what}.mask` is required")
+    mask = plain_rle(mask_value, context.expected) or parse_mask(mask_value, base_dir=context.base_dir,
                                                                  what=f"{what}.mask", context=context)
     phrase = value.get("phrase")
     if phrase is not None and not isinstance(phrase, str):
-        raise _LineError(f"`{what}.phrase` must be a string, but got {shorten(phrase)}")
+        raise FieldError(f"`{what}.phrase` must be a string, but got {shorten(phrase)}")
     offsets = []
     for name in _OFFSET_FIELDS:
         offset = value.get(name)
-        if offset is not None and not (_is_int(offset) and offset >= 0):
-            raise _LineError(f"`{what}.{name}` must be a non-negative int, but got {shorten(offset)}")
+        if offset is not None and not (is_int(offset) and offset >= 0):
+            raise FieldError(f"`{what}.{name}` must be a non-negative int, but got {shorten(offset)}")
         offsets.append(offset)
     score = value.get("score")
-    if score is not None and not _is_number(score):
-        raise _LineError(f"`{what}.score` must be a finite number, but got {shorten(score)}")
+    if score is not None and not is_number(score):
+        raise FieldError(f"`{what}.score` must be a finite number, but got {shorten(score)}")
     point = value.get("point")
-    if point is not None and not (isinstance(point, list) and len(point) == 2 and all(map(_is_number, point))):
-        raise _LineError(f"`{what}.point` must be [x, y], but got {shorten(point)}")
+    if point is not None and not (isinstance(point, list) and len(point) == 2 and all(map(is_number, point))):
+        raise FieldError(f"`{what}.point` must be [x, y], but got {shorten(point)}")
     return Candidate(mask=mask, phrase=phrase, char_start=offsets[0], char_end=offsets[1], token_start=offsets[2],
                      score=score, point=(float(point[0]), float(point[1])) if point is not None else None)
 
@@ -396,7 +199,7 @@ _CANDIDATE_SET = frozenset(CANDIDATE_FIELDS)
 def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int, source: str = "",
                sizes: DatasetIndex | None = None, options: ReadOptions | None = None,
                warnings: list[str] | None = None) -> Prediction:
-    """One decoded JSON line as a :class:`Prediction`; raises ``_LineError`` naming the field.
+    """One decoded JSON line as a :class:`Prediction`; raises ``FieldError`` naming the field.
 
     With ``sizes`` (benchmark -> id -> ground-truth size) the id must be in the dataset and every mask
     must have the ground truth's size, checked before any pixel work. Messages about unknown fields
@@ -404,8 +207,8 @@ def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int, sourc
     """
     options = options or ReadOptions()
     if not isinstance(obj, dict):
-        raise _LineError(f"expected a JSON object, but got {_kind(obj)}")
-    context = _LineContext(base_dir, options)
+        raise FieldError(f"expected a JSON object, but got {kind_of(obj)}")
+    context = LineContext(base_dir, options)
     name = obj.get("benchmark")
     benchmark = REGISTRY.get(name) if isinstance(name, str) else None
     if benchmark is not None and benchmark.kind == "video":
@@ -414,56 +217,56 @@ def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int, sourc
         if warnings is not None:
             warnings.extend(context.unknown)
         return prediction
-    _check_fields(obj, KNOWN_FIELDS, "", context)
+    check_fields(obj, KNOWN_FIELDS, "", context)
     for name in ("benchmark", "id", "probe"):
         if name not in obj:
-            raise _LineError(f"missing required field `{name}`")
+            raise FieldError(f"missing required field `{name}`")
     if obj["benchmark"] not in BENCHMARKS:
-        raise _LineError(f"unknown benchmark {shorten(obj['benchmark'])} (expected one of {list(BENCHMARKS)})")
-    if not _is_int(obj["id"]):
-        raise _LineError(f"`id` must be an int, but got {shorten(obj['id'])}")
+        raise FieldError(f"unknown benchmark {shorten(obj['benchmark'])} (expected one of {list(BENCHMARKS)})")
+    if not is_int(obj["id"]):
+        raise FieldError(f"`id` must be an int, but got {shorten(obj['id'])}")
     if obj["probe"] not in (benchmark.probes if benchmark is not None else PROBES):
-        raise _LineError(f"unknown probe {shorten(obj['probe'])} (expected one of {list(PROBES)})")
+        raise FieldError(f"unknown probe {shorten(obj['probe'])} (expected one of {list(PROBES)})")
     rows = sizes.get(obj["benchmark"]) if sizes is not None else None
     if rows is not None:
         if obj["id"] not in rows:
-            raise _LineError(f"id not in the {obj['benchmark']} dataset")
+            raise FieldError(f"id not in the {obj['benchmark']} dataset")
         height, width = rows[obj["id"]]
         context.expected = (int(height), int(width))
     response = obj.get("response")
     if obj["probe"] in TEXT_PROBES and response is None:
-        raise _LineError(f"missing required field `response` for probe {obj['probe']!r}")
+        raise FieldError(f"missing required field `response` for probe {obj['probe']!r}")
     if response is not None and not isinstance(response, str):
-        raise _LineError(f"`response` must be a string, but got {_kind(response)}")
+        raise FieldError(f"`response` must be a string, but got {kind_of(response)}")
     model = obj.get("model", default_model)
     if not isinstance(model, str) or not model:
-        raise _LineError(f"`model` must be a non-empty string, but got {shorten(model)}")
-    prompt = _optional(obj, "prompt", lambda v: isinstance(v, str), "a string", "")
-    variant = _optional(obj, "variant", lambda v: isinstance(v, (str, int)) and not isinstance(v, bool),
+        raise FieldError(f"`model` must be a non-empty string, but got {shorten(model)}")
+    prompt = optional_field(obj, "prompt", lambda v: isinstance(v, str), "a string", "")
+    variant = optional_field(obj, "variant", lambda v: isinstance(v, (str, int)) and not isinstance(v, bool),
                         "a template id (string or int)", "")
     has_mask = "mask" in obj
     mask = parse_mask(obj["mask"], base_dir=base_dir, context=context) if obj.get("mask") is not None else None
     candidates = None
     if obj.get("candidates") is not None:
         if not isinstance(obj["candidates"], list):
-            raise _LineError(f"`candidates` must be a list, but got {_kind(obj['candidates'])}")
+            raise FieldError(f"`candidates` must be a list, but got {kind_of(obj['candidates'])}")
         candidates = tuple(_parse_candidate(c, k, context) for k, c in enumerate(obj["candidates"]))
     limit = len(response) if response is not None else None
     for k, candidate in enumerate(candidates or ()):
         start, end = candidate.char_start, candidate.char_end
         if start is not None and end is not None and start > end:
-            raise _LineError(f"`candidates[{k}]`: char_start {start} > char_end {end}")
+            raise FieldError(f"`candidates[{k}]`: char_start {start} > char_end {end}")
         for name, offset in (("char_start", start), ("char_end", end)):
             if offset is not None and (limit is None or offset > limit):
-                raise _LineError(f"`candidates[{k}].{name}` {offset} is outside the response "
+                raise FieldError(f"`candidates[{k}].{name}` {offset} is outside the response "
                                  f"({'no response' if limit is None else f'{limit} characters'})")
     selected = obj.get("selected")
     if selected is not None and selected != "none":
-        if not _is_int(selected):
-            raise _LineError(f"`selected` must be an int index, \"none\" or null, but got {shorten(selected)}")
+        if not is_int(selected):
+            raise FieldError(f"`selected` must be an int index, \"none\" or null, but got {shorten(selected)}")
         if candidates is None or not 0 <= selected < len(candidates):
             count = 0 if candidates is None else len(candidates)
-            raise _LineError(f"`selected` index {shorten(selected)} out of range for {count} candidate(s)")
+            raise FieldError(f"`selected` index {shorten(selected)} out of range for {count} candidate(s)")
     if warnings is not None:
         warnings.extend(context.unknown)
     return Prediction(benchmark=obj["benchmark"], id=obj["id"], probe=obj["probe"], model=model,
@@ -474,86 +277,43 @@ def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int, sourc
 
 #: The fields of a video benchmark's line.
 VIDEO_FIELDS = ("benchmark", "id", "probe", "layout", "model", "masks", "variant", "prompt")
-#: Most masks a video line may hold when no ground truth says how many frames there are.
-MAX_VIDEO_FRAMES = 10_000
 
 
 def _parse_video_line(obj: dict[str, Any], benchmark: Benchmark, *, default_model: str, line: int, source: str,
-                      sizes: DatasetIndex | None, context: _LineContext) -> Prediction:
+                      sizes: DatasetIndex | None, context: LineContext) -> Prediction:
     """A video benchmark's line: ``id`` (a string), ``probe``, ``layout`` (pair probes), ``masks`` (one per
     presented frame: a list of Mask values or null, or ``{"png_dir": DIR}`` holding ``<frame name>.png``)."""
-    _check_fields(obj, VIDEO_FIELDS, "", context)
+    check_fields(obj, VIDEO_FIELDS, "", context)
     for name in ("id", "probe", "masks"):
         if name not in obj:
-            raise _LineError(f"missing required field `{name}`")
+            raise FieldError(f"missing required field `{name}`")
     row_id, probe, layout = obj["id"], obj["probe"], obj.get("layout")
     if not isinstance(row_id, str) or not row_id:
-        raise _LineError(f"`id` must be a string (\"<video_id>_<exp_id>\"), but got {shorten(row_id)}")
+        raise FieldError(f"`id` must be a string (\"<video_id>_<exp_id>\"), but got {shorten(row_id)}")
     if layout is not None and not isinstance(layout, str):
-        raise _LineError(f"`layout` must be a string, but got {shorten(layout)}")
+        raise FieldError(f"`layout` must be a string, but got {shorten(layout)}")
     rows = sizes.get(benchmark.name) if sizes is not None else None
     entry = None
     if rows is not None:
         entry = rows.get(row_id)
         if entry is None:
-            raise _LineError(f"id not in the {benchmark.name} dataset")
+            raise FieldError(f"id not in the {benchmark.name} dataset")
     try:
         shown = benchmark.presented(entry, probe, layout)
     except ValueError as exc:
-        raise _LineError(str(exc)) from None
+        raise FieldError(str(exc)) from None
     model = obj.get("model", default_model)
     if not isinstance(model, str) or not model:
-        raise _LineError(f"`model` must be a non-empty string, but got {shorten(model)}")
-    prompt = _optional(obj, "prompt", lambda v: isinstance(v, str), "a string", "")
-    variant = _optional(obj, "variant", lambda v: isinstance(v, (str, int)) and not isinstance(v, bool),
+        raise FieldError(f"`model` must be a non-empty string, but got {shorten(model)}")
+    prompt = optional_field(obj, "prompt", lambda v: isinstance(v, str), "a string", "")
+    variant = optional_field(obj, "variant", lambda v: isinstance(v, (str, int)) and not isinstance(v, bool),
                         "a template id (string or int)", "")
     if shown is not None:
         context.expected = shown.canvas
-    frames = _video_masks(obj["masks"], shown.frame_names if shown is not None else None, context)
+    frames = video_masks(obj["masks"], shown.frame_names if shown is not None else None, context)
     return Prediction(benchmark=benchmark.name, id=row_id, probe=probe, model=model, prompt=prompt,
                       variant=None if variant is None else str(variant), line=line, source=source, layout=layout,
                       frames=frames)
-
-
-def _video_masks(value: Any, names: Sequence[str] | None, context: _LineContext) -> tuple[Rle | None, ...]:
-    if isinstance(value, Mapping) and "png_dir" in value:
-        _check_fields(value, ("png_dir",), "masks.", context)
-        return _png_dir(value["png_dir"], names, context)
-    if not isinstance(value, list):
-        raise _LineError(f"`masks` must be a list (one mask per presented frame) or {{\"png_dir\": DIR}}, "
-                         f"but got {_kind(value)}")
-    if names is not None and len(value) != len(names):
-        raise _LineError(f"`masks` has {len(value)} mask(s), but the probe presents {len(names)} frames")
-    if len(value) > MAX_VIDEO_FRAMES:
-        raise _LineError(f"`masks` has {len(value)} masks, more than the {MAX_VIDEO_FRAMES:,} a line may hold")
-    frames: list[Rle | None] = []
-    for t, item in enumerate(value):
-        if item is None:
-            frames.append(None)
-            continue
-        frames.append(_plain_rle(item, context.expected) or parse_mask(item, base_dir=context.base_dir,
-                                                                      what=f"masks[{t}]", context=context))
-    return tuple(frames)
-
-
-def _png_dir(value: Any, names: Sequence[str] | None, context: _LineContext) -> tuple[Rle | None, ...]:
-    """Masks from a folder of ``<frame name>.png`` files, one per presented frame (all must be there)."""
-    if not isinstance(value, str) or not value or "\x00" in value:
-        raise _LineError(f"`masks.png_dir` must be a folder path, but got {shorten(value)}")
-    if names is None:
-        raise _LineError("`masks.png_dir` needs the dataset (--data) to know the frames' names")
-    folder = Path(value) if Path(value).is_absolute() else context.base_dir / value
-    resolved = folder.resolve()
-    if not context.options.allow_outside_paths and not resolved.is_relative_to(context.base_dir.resolve()):
-        raise _LineError(f"`masks.png_dir`: {shorten(value)} leads outside the predictions file's folder "
-                         f"{context.base_dir}; pass --allow-outside-paths to read it")
-    if not resolved.is_dir():
-        raise _LineError(f"`masks.png_dir`: not a folder: {_path_text(folder)}")
-    missing = [name for name in names if not (resolved / f"{name}.png").is_file()]
-    if missing:
-        raise _LineError(f"`masks.png_dir` {_path_text(folder)} lacks {len(missing)} of {len(names)} frame(s): "
-                         f"{', '.join(f'{name}.png' for name in missing[:5])}{' ...' if len(missing) > 5 else ''}")
-    return tuple(_png_mask(str(resolved / f"{name}.png"), f"masks.png_dir[{name}]", context) for name in names)
 
 
 @dataclass
@@ -662,7 +422,7 @@ def read_predictions(path: str | Path, *, index: DatasetIndex | None = None, lim
             try:
                 prediction = parse_line(obj, default_model=default_model, base_dir=base_dir, line=number,
                                         source=name, sizes=index, options=options, warnings=result.warnings)
-            except _LineError as exc:
+            except FieldError as exc:
                 problem(number, record_id, str(exc))
                 continue
             except RecursionError:

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
+from pixbench import mask_values
 from pixbench import predictions as predictions_module
 from pixbench.annotation import rle
 from pixbench.cli import main
@@ -80,7 +81,7 @@ def test_polygon_work_budget_per_line(tmp_path):
 
 
 def test_too_many_vertices(tmp_path, monkeypatch):
-    monkeypatch.setattr(predictions_module, "MAX_POLYGON_VERTICES", 10)
+    monkeypatch.setattr(mask_values, "MAX_POLYGON_VERTICES", 10)
     polygon = [1, 1, 2, 1, 2, 2, 1, 2] * 3
     path = _write(tmp_path / "p.jsonl", [_line(mask={"size": [4, 4], "polygons": [polygon]})])
     [problem] = _problems(path)
@@ -118,10 +119,10 @@ def test_png_header_is_checked_before_decoding(tmp_path, monkeypatch):
     path = _write(tmp_path / "p.jsonl", [_line(mask={"png": "masks/big.png"})])
     [problem] = _problems(path, index=INDEX)
     assert "size [200, 300] != ground truth [4, 4]" in problem and not decoded
-    monkeypatch.setattr(predictions_module, "MAX_PNG_PIXELS", 1000)
+    monkeypatch.setattr(mask_values, "MAX_PNG_PIXELS", 1000)
     [problem] = _problems(path)
     assert "200x300 pixels is more than the 1,000 a mask may have" in problem and not decoded
-    monkeypatch.setattr(predictions_module, "MAX_PNG_PIXELS", 10**6)
+    monkeypatch.setattr(mask_values, "MAX_PNG_PIXELS", 10**6)
     assert _problems(path) == [] and decoded  # the recorder does see a decode
 
 
