@@ -2,7 +2,9 @@
 
 ``--from reference`` (the default) converts the PixFoundation reference scripts' files
 (:func:`pixbench.ingest.convert_reference`); ``--from lmms-eval|vlmevalkit FILE`` maps another harness's
-output (:func:`pixbench.ingest.read_source`, :func:`pixbench.ingest.map_rows`).
+output (:func:`pixbench.ingest.read_source`, :func:`pixbench.ingest.map_rows`); ``--from mevis-pngs
+PRED_ROOT`` reads MoCentric-Bench PNG outputs ``PRED_ROOT/<video_id>/<exp_id>/<frame>.png``
+(:func:`pixbench.ingest.convert_mevis_pngs`).
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ __all__ = ["configure", "configure_parser", "run", "source_formats"]
 
 
 def source_formats() -> tuple[str, ...]:
-    """What ``--from`` takes: the reference layout, then the harnesses of :mod:`pixbench.ingest`."""
-    from pixbench.ingest import SOURCES
+    """What ``--from`` takes: the reference layout, the harnesses of :mod:`pixbench.ingest`, then the MeViS
+    PNG layout of MoCentric-Bench."""
+    from pixbench.ingest import MEVIS_SOURCE, SOURCES
 
-    return ("reference", *SOURCES)
+    return ("reference", *SOURCES, MEVIS_SOURCE)
 
 _DESCRIPTION = """\
 Convert the outputs of the PixFoundation reference scripts (github.com/MSiam/PixFoundation) into a
@@ -36,7 +39,11 @@ the three probes of a model in one file. Masks are stored inline as RLE, so the 
 self-contained.
 
 The reference folders name the probes by protocol: protocol1 = vqa (--prompt_for_seg 0),
-protocol2 = letter (3), protocol3 = segment (1)."""
+protocol2 = letter (3), protocol3 = segment (1).
+
+Other sources (see below): --from lmms-eval|vlmevalkit FILE (option-letter answers of other harnesses)
+and --from mevis-pngs PRED_ROOT (MoCentric-Bench masks in the published layout
+PRED_ROOT/<video_id>/<exp_id>/<frame>.png, one probe and layout a call)."""
 
 _EPILOG = """\
 file layout:
@@ -95,6 +102,31 @@ lmms-eval and VLMEvalKit (--from lmms-eval FILE, --from vlmevalkit FILE):
   pixbench convert --from vlmevalkit outputs/llava/llava_CV-Bench-2D.tsv --out llava.jsonl --append"""
 
 
+MEVIS_EPILOG = """
+MoCentric-Bench PNG outputs (--from mevis-pngs PRED_ROOT):
+  PRED_ROOT          the published output layout PRED_ROOT/<video_id>/<exp_id>/<frame>.png: one binary
+                     PNG per presented frame (any non-zero pixel = foreground), named after the video's
+                     original frame names (00000.png, ...: presented frame t is named frames[t], so for
+                     reversed probes 00000.png answers the original last frame), at the presented canvas
+                     size: H x 2W for target-left/target-right pairs, 2H x W for target-bottom, else H x W
+  --data             the built MoCentric-Bench (folder or hub id): required; gives the expressions,
+                     frame names and sizes
+  --probe, --layout  one of original, static, static-pair, reversed, reversed-pair; --layout
+                     (target-left, target-right, target-bottom) is required for the pair probes and
+                     refused for the others; one call converts one (probe, layout)
+  missing            an expression of the probe's set without a folder is left out (it counts as missing
+                     when scored) and listed in the summary
+  errors             a folder lacking frames (named), a PNG of another size than the canvas (read from
+                     the header, never decoded), an unreadable or non-PNG file, a video or expression
+                     folder not in the dataset, an expression the probe does not score (a non-reversed
+                     one for reversed/reversed-pair): all listed, exit 1, nothing written
+  warnings           extra files in an expression folder and stray files are listed and ignored
+  masks are stored inline as RLE (an empty frame as null), so the output is self-contained.
+
+  pixbench convert --from mevis-pngs runs/m/static-pair-left --data out/MoCentric-Bench \\
+      --probe static-pair --layout target-left --model m --out m.jsonl --append"""
+
+
 def _reference_bases() -> str:
     from pixbench.ingest import REFERENCE_ID_BASE
 
@@ -105,22 +137,29 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``convert`` arguments (and a manual-like description) to ``parser``."""
     from pixbench.benchmarks import BENCHMARK_NAMES
     from pixbench.ingest import SELECTION_ID_BASE
+    from pixbench.mocentric.views import LAYOUTS
+    from pixbench.mocentric.views import PROBES as VIDEO_PROBES
     from pixbench.predictions import PROBES
 
     parser.description = parser.description or _DESCRIPTION
-    parser.epilog = parser.epilog or _EPILOG + "\n" + HARNESS_EPILOG
+    parser.epilog = parser.epilog or _EPILOG + "\n" + HARNESS_EPILOG + "\n" + MEVIS_EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     what = parser.add_argument_group("what is converted")
     what.add_argument("--from", dest="source_format", choices=source_formats(), default="reference",
                       help="the layout of the inputs (default: reference, the PixFoundation scripts; "
-                           "lmms-eval and vlmevalkit read FILE)")
+                           "lmms-eval and vlmevalkit read FILE; mevis-pngs reads the MoCentric-Bench PNG "
+                           "folder PRED_ROOT/<video_id>/<exp_id>/<frame>.png)")
     what.add_argument("source", nargs="?", metavar="FILE",
-                      help="with --from lmms-eval|vlmevalkit: the samples .jsonl or the .xlsx/.tsv file")
+                      help="with --from lmms-eval|vlmevalkit: the samples .jsonl or the .xlsx/.tsv file; with "
+                           "--from mevis-pngs: the PRED_ROOT folder")
     what.add_argument("--benchmark", choices=BENCHMARK_NAMES,
                       help="the benchmark the files are for (required with --from reference)")
-    what.add_argument("--probe", choices=PROBES,
+    what.add_argument("--probe", choices=(*PROBES, *VIDEO_PROBES),
                       help="the probe: vqa (protocol1), letter (protocol2) or segment (protocol3); required "
-                           "with --from reference")
+                           "with --from reference; with --from mevis-pngs (required) a MoCentric-Bench probe")
+    what.add_argument("--layout", choices=LAYOUTS,
+                      help="with --from mevis-pngs: the pair probes' layout (required for static-pair and "
+                           "reversed-pair, refused otherwise)")
     what.add_argument("--model", metavar="NAME",
                       help="the model name written on every line (default: the --out file's stem)")
     inputs = parser.add_argument_group("inputs (at least one of --answers, --masks, --candidates)")
@@ -135,7 +174,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     inputs.add_argument("--data", metavar="PATH_OR_HUB_ID",
                         help="a built dataset (folder or hub id): checks ids against it and, for "
                              "pixcvbench, maps image names to row ids (needed there for masks and "
-                             "vqa/segment answers)")
+                             "vqa/segment answers); required with --from mevis-pngs (the built "
+                             "MoCentric-Bench)")
     id_args = parser.add_argument_group("ids")
     id_args.add_argument("--id-base", type=int, choices=(0, 1), default=None,
                          help="what the answers file's question_id counts the first row as (default: "
@@ -166,11 +206,18 @@ def _summary(predictions: list[Prediction], args: argparse.Namespace, model: str
 
 def run(args: argparse.Namespace) -> int:
     """``pixbench convert``: convert, write, print a one-line summary to stderr; 1 on any problem."""
-    from pixbench.ingest import ConvertError, convert_reference, dataset_ids, existing_keys
-    from pixbench.predictions import write_predictions
+    from pixbench.ingest import MEVIS_SOURCE, ConvertError, convert_reference, dataset_ids, existing_keys
+    from pixbench.predictions import PROBES, write_predictions
 
+    if args.source_format == MEVIS_SOURCE:
+        return _run_mevis(args)
     if args.source_format != "reference":
         return _run_harness(args)
+    if getattr(args, "layout", None) is not None:
+        return _fail("--layout applies to --from mevis-pngs only")
+    if args.probe is not None and args.probe not in PROBES:
+        return _fail(f"--probe {args.probe} is a MoCentric-Bench probe: convert its PNG folders with "
+                     "--from mevis-pngs PRED_ROOT")
     missing = [f"--{name}" for name in ("benchmark", "probe") if getattr(args, name) is None]
     if missing or args.source is not None or args.report or args.allow_unmapped:
         print(f"error: --from reference needs {' and '.join(missing)}" if missing else
@@ -256,6 +303,8 @@ def _run_harness(args: argparse.Namespace) -> int:
         return _fail(f"{', '.join(stray)} apply to --from reference only")
     if args.probe not in (None, "letter"):
         return _fail(f"{source} files hold option-letter answers: the probe is letter, not {args.probe}")
+    if getattr(args, "layout", None) is not None:
+        return _fail("--layout applies to --from mevis-pngs only")
     if source == "lmms-eval" and args.id_base is not None:
         return _fail("--id-base applies to --from reference and vlmevalkit (lmms-eval docs carry the ids)")
     out = Path(args.out)
@@ -293,6 +342,78 @@ def _run_harness(args: argparse.Namespace) -> int:
     write_predictions(out, result.predictions, append=args.append)
     print(f"{'appended to' if args.append else 'wrote'} {out}: {len(result.predictions)} line(s) of "
           f"{benchmark}/letter for model {model!r}", file=sys.stderr)
+    return 0
+
+
+# ----------------------------------------------------------------------------- MoCentric-Bench PNG folders
+
+def _run_mevis(args: argparse.Namespace) -> int:
+    """``pixbench convert --from mevis-pngs PRED_ROOT``: read, check, write; 1 on any problem (nothing written)."""
+    from pixbench.benchmarks.mocentric import MOCENTRIC
+    from pixbench.ingest import ConvertError, convert_mevis_pngs, existing_video_keys
+    from pixbench.ingest.mevis import clashes
+    from pixbench.mocentric.views import PROBES as VIDEO_PROBES
+    from pixbench.mocentric.views import ViewError, check_probe_layout
+    from pixbench.predictions import write_predictions
+    from pixbench.references import ReferenceError, load_reference
+
+    source = args.source_format
+    if getattr(args, "source", None) is None:
+        return _fail(f"--from {source} needs the PNG folder: pixbench convert --from {source} PRED_ROOT --data "
+                     "MOCENTRIC --probe P [--layout L] --out PREDS.jsonl")
+    stray = _reference_only(args) + [flag for flag, given in (
+        ("--id-base", args.id_base is not None), ("--report", bool(args.report)),
+        ("--allow-unmapped", args.allow_unmapped)) if given]
+    if stray:
+        return _fail(f"{', '.join(stray)} do not apply to --from {source}")
+    if args.benchmark not in (None, MOCENTRIC.name):
+        return _fail(f"--from {source} converts {MOCENTRIC.name} outputs, not {args.benchmark}")
+    if args.probe is None:
+        return _fail(f"--from {source} needs --probe (one of {', '.join(VIDEO_PROBES)})")
+    if args.probe not in VIDEO_PROBES:
+        return _fail(f"--probe {args.probe} is not a {MOCENTRIC.display_name} probe (one of {', '.join(VIDEO_PROBES)})")
+    try:
+        check_probe_layout(args.probe, args.layout)
+    except ViewError as exc:
+        return _fail(f"{exc}; pass --layout accordingly")
+    if not args.data:
+        return _fail(f"--from {source} needs --data: the built {MOCENTRIC.display_name} (folder or hub id)")
+    out = Path(args.out)
+    model = args.model or out.stem
+    if out.exists() and not (args.append or args.force):
+        return _fail(f"{out} exists; pass --append to add to it or --force to overwrite it")
+    try:
+        reference = load_reference(MOCENTRIC.name, args.data)
+        result = convert_mevis_pngs(args.source, reference=reference, probe=args.probe, layout=args.layout,
+                                    model=model, progress=sys.stderr.isatty())
+    except ConvertError as exc:
+        return _fail(f"nothing written; {exc}")
+    except (ReferenceError, ValueError, OSError) as exc:
+        return _fail(str(exc))
+    shown = f"{args.probe} (layout {args.layout})" if args.layout else args.probe
+    if result.warnings:
+        print(f"warning: {result.warnings.total} thing(s) ignored in {args.source}:", file=sys.stderr)
+        for line in result.warnings.lines(10):
+            print(f"  {line}", file=sys.stderr)
+    if args.append and out.exists():
+        try:
+            taken = clashes(result.predictions, existing_video_keys(out))
+        except ValueError as exc:
+            return _fail(str(exc))
+        if taken:
+            return _fail(f"{out} already has lines for model {model!r}, {MOCENTRIC.name}, probe {shown}, ids "
+                         f"{taken[:10]}{' ...' if len(taken) > 10 else ''}; nothing written")
+    try:
+        write_predictions(out, result.predictions, append=args.append)
+    except OSError as exc:
+        return _fail(f"cannot write {out}: {exc}")
+    missing = ""
+    if result.missing:
+        missing = (f"; {len(result.missing)} expression(s) without a folder left out (missing when scored): "
+                   f"{result.missing[:10]}{' ...' if len(result.missing) > 10 else ''}")
+    print(f"{'appended to' if args.append else 'wrote'} {out}: {len(result.predictions)} line(s) of "
+          f"{MOCENTRIC.name}/{shown} for model {model!r} ({result.pngs} PNGs) from {len(result.predictions)} of the "
+          f"{result.expressions} expression(s) the probe scores{missing}", file=sys.stderr)
     return 0
 
 

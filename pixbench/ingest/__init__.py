@@ -6,6 +6,9 @@
   (:func:`read_lmms_eval`, :func:`read_vlmevalkit`), which :mod:`~pixbench.ingest.mapping` maps to ``letter``
   predictions by the benchmark's ids (:func:`map_rows`); :mod:`~pixbench.ingest.bridges` dispatches by source
   name (:func:`convert_bridge`).
+- :mod:`~pixbench.ingest.mevis`: MeViS-style PNG folders ``PRED_ROOT/<video_id>/<exp_id>/<frame>.png`` (the
+  published MoCentric-Bench output layout) -> MoCentric lines of one probe and layout
+  (:func:`convert_mevis_pngs`).
 - :mod:`~pixbench.ingest.common`: what they share (the benchmark's id domain from the registry, a built
   dataset's ids, the keys already in a predictions file).
 
@@ -26,6 +29,7 @@ from pixbench.ingest.mapping import (
     map_rows,
     resolve_benchmark,
 )
+from pixbench.ingest.mevis import MEVIS_SOURCE, MevisConversion, convert_mevis_pngs, existing_video_keys
 from pixbench.ingest.pixfoundation import (
     REFERENCE_ID_BASE,
     SELECTION_ID_BASE,
@@ -36,7 +40,8 @@ from pixbench.ingest.pixfoundation import (
 )
 from pixbench.ingest.vlmevalkit import VLMEVALKIT_ID_BASE, read_vlmevalkit
 
-__all__ = ["REFERENCE_ID_BASE", "SELECTION_ID_BASE", "SOURCES", "VLMEVALKIT_ID_BASE", "BridgeError", "BridgeResult",
-           "ConvertError", "ConvertProblem", "RowIssue", "SourceRow", "SourceTable", "convert_bridge",
-           "convert_reference", "dataset_ids", "existing_keys", "map_rows", "read_answers", "read_lmms_eval",
-           "read_source", "read_vlmevalkit", "resolve_benchmark"]
+__all__ = ["MEVIS_SOURCE", "REFERENCE_ID_BASE", "SELECTION_ID_BASE", "SOURCES", "VLMEVALKIT_ID_BASE", "BridgeError",
+           "BridgeResult", "ConvertError", "ConvertProblem", "MevisConversion", "RowIssue", "SourceRow", "SourceTable",
+           "convert_bridge", "convert_mevis_pngs", "convert_reference", "dataset_ids", "existing_keys",
+           "existing_video_keys", "map_rows", "read_answers", "read_lmms_eval", "read_source", "read_vlmevalkit",
+           "resolve_benchmark"]

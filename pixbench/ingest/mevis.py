@@ -1,0 +1,339 @@
+"""MeViS-style PNG outputs as MoCentric-Bench predictions (``pixbench convert --from mevis-pngs``).
+
+The published MoCentric / MeViS inference scripts write one binary PNG per presented frame:
+
+    PRED_ROOT/<video_id>/<exp_id>/<frame>.png
+
+where ``<frame>`` is the name of presented frame t, which is ``frames[t]`` of the video's original frame
+list (``00000``, ``00001``, ...; for the ``reversed`` probe ``00000.png`` is the answer for the original
+*last* frame, see :mod:`pixbench.mocentric.views`). Any non-zero pixel (any channel) is foreground. Each
+PNG must have the presented canvas of the probe and layout: ``(H, 2W)`` for ``target-left`` /
+``target-right`` pairs, ``(2H, W)`` for ``target-bottom``, else ``(H, W)``.
+
+:func:`convert_mevis_pngs` turns such a folder, for one probe (and layout) and model, into
+:class:`~pixbench.predictions.Prediction` lines with the masks inline as RLE (an empty mask is stored as
+``null``). What it does with each thing it finds:
+
+- **an expression of the probe's set without a folder**: left out (scoring counts it *missing*); listed
+  in :attr:`MevisConversion.missing`.
+- **errors** (raised together as :class:`~pixbench.ingest.pixfoundation.ConvertError`, each naming the
+  path): a folder lacking presented frames (named); a frame that is not a readable PNG file; a PNG whose
+  size is not the canvas (read from the header, so a wrong-size or huge file is never decoded); a video
+  folder that is no video of the dataset, an expression folder that is no expression of its video
+  (both usually mean another dataset, split or folder level); an expression outside the probe's set
+  (a non-reversed expression for ``reversed`` / ``reversed-pair``); no expression folder at all.
+- **warnings** (kept in :attr:`MevisConversion.warnings`, the conversion goes on): extra files in an
+  expression folder (PNGs that name no presented frame, other files) and files where a video or
+  expression folder is expected; they are ignored. Hidden entries (names starting with ``.``) are skipped.
+
+PNGs are read by a bounded pool of threads (PIL's decoder releases the GIL), with a progress bar on
+stderr when asked. Library code: the command line is :mod:`pixbench.cli.convert`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from pixbench.annotation import rle as rle_ops
+from pixbench.annotation.rle import Rle
+from pixbench.benchmarks.mocentric import MOCENTRIC, ExpressionRow, VideoReference
+from pixbench.ingest.pixfoundation import MAX_PROBLEMS, ConvertError, ConvertProblem
+from pixbench.jsonl import JsonLinesError, iter_json_lines
+from pixbench.mocentric.views import PAIR_PROBES, check_probe_layout, probe_view
+from pixbench.predictions import Prediction
+from pixbench.problems import ProblemLog, shorten
+
+__all__ = ["MEVIS_SOURCE", "MevisConversion", "VideoLineKey", "clashes", "convert_mevis_pngs", "existing_video_keys"]
+
+#: The ``--from`` name of this layout.
+MEVIS_SOURCE = "mevis-pngs"
+#: How many names one message lists before "... and K more".
+LIST_NAMES = 5
+
+#: ``(model, benchmark, id, probe, variant, layout)``: what identifies a video line (``Prediction.key``).
+VideoLineKey = tuple[str, str, str, str, str | None, str | None]
+
+
+@dataclass
+class MevisConversion:
+    """What :func:`convert_mevis_pngs` made of a folder.
+
+    ``predictions`` (in the dataset's order) are the expressions that had a folder; ``expressions`` counts
+    the probe's set; ``missing`` lists the ids of the set without a folder (left out: missing when scored);
+    ``warnings`` holds what was ignored (the first :data:`MAX_PROBLEMS`, counting all).
+    """
+
+    probe: str
+    layout: str | None
+    model: str
+    expressions: int
+    predictions: list[Prediction] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    warnings: ProblemLog[ConvertProblem] = field(default_factory=lambda: ProblemLog(MAX_PROBLEMS))
+    pngs: int = 0
+
+
+@dataclass
+class _Problems(ProblemLog[ConvertProblem]):
+    limit: int | None = MAX_PROBLEMS
+
+    def place(self, path: str | Path, message: str) -> None:
+        self.add(ConvertProblem(str(path), 0, message))
+
+    def check(self) -> None:
+        if self:
+            raise ConvertError(self.shown, more=self.hidden)
+
+
+def _names(names: Sequence[str], limit: int = LIST_NAMES) -> str:
+    """``a, b, c`` or ``a, b, c ... and K more`` (each name quoted through :func:`shorten` when odd)."""
+    shown = ", ".join(name if name.isprintable() and len(name) <= 60 else shorten(name) for name in names[:limit])
+    return shown + (f" ... and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _entries(folder: Path) -> list[Path]:
+    """A folder's entries (hidden ones skipped), sorted by name."""
+    return sorted((p for p in folder.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
+
+
+@dataclass(frozen=True)
+class _Folder:
+    """One expression folder to read: its row, the presented frames' names and the canvas."""
+
+    path: Path
+    row: ExpressionRow
+    names: tuple[str, ...]
+    canvas: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What reading one PNG gave: ``mask`` (``None`` = empty), or the size found, or an error."""
+
+    mask: Rle | None = None
+    size: tuple[int, int] | None = None
+    error: str | None = None
+
+
+def _read_png(path: Path, canvas: tuple[int, int], decode: bool) -> _Read:
+    """The PNG's mask as RLE (``None`` when empty); the header is checked first, so a file of another size
+    than ``canvas`` is never decoded. ``decode=False`` checks the header only."""
+    try:
+        with Image.open(path) as image:
+            if image.format != "PNG":
+                return _Read(error=f"not a PNG file ({image.format or 'unknown format'})")
+            width, height = image.size
+            if (height, width) != canvas:
+                return _Read(size=(height, width))
+            if not decode:
+                return _Read()
+            array = np.asarray(image)
+    except Exception as exc:  # PIL raises many types for damaged files
+        return _Read(error=f"unreadable PNG: {str(exc)[:200]}")
+    mask = np.asarray(array.any(axis=2) if array.ndim == 3 else array != 0, dtype=bool)
+    return _Read(mask=rle_ops.encode(mask) if mask.any() else None)
+
+
+def _scan(root: Path, reference: VideoReference, rows: dict[str, ExpressionRow], probe: str,
+          problems: _Problems, warnings: ProblemLog[ConvertProblem]) -> dict[str, Path]:
+    """The expression folder of each row of the probe's set found under ``root`` (unknown folders and
+    expressions outside the set are problems, stray files warnings)."""
+    by_video: dict[str, dict[str, str]] = {}  # video -> exp folder name -> row id (every expression)
+    for row in reference.expressions.values():
+        by_video.setdefault(row.video_id, {})[str(row.exp_id)] = row.id
+    found: dict[str, Path] = {}
+    unknown_videos: list[Path] = []
+    for video_dir in _entries(root):
+        if not video_dir.is_dir():
+            warnings.add(ConvertProblem(str(video_dir), 0, "not a folder: ignored (expected "
+                                        "<video_id>/<exp_id>/<frame>.png under the root)"))
+            continue
+        expressions = by_video.get(video_dir.name)
+        if expressions is None:
+            unknown_videos.append(video_dir)
+            continue
+        unknown: list[str] = []
+        outside: list[str] = []
+        for exp_dir in _entries(video_dir):
+            if not exp_dir.is_dir():
+                warnings.add(ConvertProblem(str(exp_dir), 0, "not an expression folder: ignored"))
+                continue
+            row_id = expressions.get(exp_dir.name)
+            if row_id is None:
+                unknown.append(exp_dir.name)
+            elif row_id not in rows:
+                outside.append(exp_dir.name)
+            else:
+                found[row_id] = exp_dir
+        if unknown:
+            problems.place(video_dir, f"{len(unknown)} folder(s) that are no expression of video {video_dir.name} "
+                                      f"in the dataset: {_names(unknown)} (its expressions: "
+                                      f"{_names(sorted(expressions, key=_number))})")
+        if outside:
+            problems.place(video_dir, f"{len(outside)} expression(s) that the {probe!r} probe does not score (no "
+                                      f"reversed form: not in the dataset's `reversed` config): {_names(outside)}")
+    for video_dir in unknown_videos:
+        nested = sorted(set(by_video) & {p.name for p in _entries(video_dir)})
+        hint = (f"; it holds video folders ({_names(nested, 2)}): pass {video_dir} as the root"
+                if nested else "")
+        problems.place(video_dir, f"not a video of the dataset{hint}")
+    return found
+
+
+def _number(name: str) -> tuple[int, str]:
+    return (int(name), name) if name.isascii() and name.isdigit() else (sys.maxsize, name)
+
+
+def _frames(folders: Sequence[_Folder], problems: _Problems,
+            warnings: ProblemLog[ConvertProblem]) -> list[tuple[_Folder, Path]]:
+    """Every presented frame's file, folder by folder; missing frames are problems, extra files warnings."""
+    out: list[tuple[_Folder, Path]] = []
+    for folder in folders:
+        files = {p.name: p for p in _entries(folder.path)}
+        wanted = [f"{name}.png" for name in folder.names]
+        missing = [name for name in wanted if name not in files]
+        if missing:
+            problems.place(folder.path, f"lacks {len(missing)} of the {len(wanted)} presented frame(s): "
+                                        f"{_names(missing)}")
+        not_files = [name for name in wanted if name in files and not files[name].is_file()]
+        if not_files:
+            problems.place(folder.path, f"{len(not_files)} frame(s) that are not regular files: {_names(not_files)}")
+        extra = sorted(set(files) - set(wanted))
+        if extra:
+            pngs = [name for name in extra if name.lower().endswith(".png")]
+            kind = f"{len(pngs)} PNG(s) that name no presented frame" if pngs else ""
+            other = len(extra) - len(pngs)
+            kind += (", " if kind and other else "") + (f"{other} other file(s)" if other else "")
+            warnings.add(ConvertProblem(str(folder.path), 0, f"{kind} ignored: {_names(extra)}"))
+        out.extend((folder, files[name]) for name in wanted if name in files and files[name].is_file())
+    return out
+
+
+def _read_all(frames: Sequence[tuple[_Folder, Path]], *, decode: bool, workers: int | None,
+              progress: bool) -> list[_Read]:
+    """Read every frame in a pool of ``workers`` threads (default up to 8), in order."""
+    workers = workers or min(8, os.cpu_count() or 1)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(frames), desc="reading masks", unit="png", file=sys.stderr)
+    out: list[_Read] = []
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for result in pool.map(lambda item: _read_png(item[1], item[0].canvas, decode), frames):
+                out.append(result)
+                if bar is not None:
+                    bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+    return out
+
+
+def _size_problems(frames: Sequence[tuple[_Folder, Path]], reads: Sequence[_Read], probe: str,
+                   layout: str | None, problems: _Problems) -> None:
+    """One problem per (folder, wrong size found) and per unreadable file."""
+    wrong: dict[tuple[Path, tuple[int, int]], list[str]] = {}
+    folders: dict[Path, _Folder] = {}
+    for (folder, path), result in zip(frames, reads, strict=True):
+        if result.error is not None:
+            problems.place(path, result.error)
+        elif result.size is not None:
+            wrong.setdefault((folder.path, result.size), []).append(path.name)
+            folders[folder.path] = folder
+    for (path, size), names in wrong.items():
+        folder = folders[path]
+        shown = f"{probe} {layout}" if layout else probe
+        hint = ""
+        if probe in PAIR_PROBES and size == (folder.row.height, folder.row.width):
+            hint = "; that is one frame's size, but pair probes are predicted on the whole side-by-side canvas"
+        problems.place(path, f"{len(names)} of {len(folder.names)} PNG(s) are {size[0]}x{size[1]} (height x width), "
+                             f"but the {shown} canvas is {folder.canvas[0]}x{folder.canvas[1]}{hint}: "
+                             f"{_names(names)}")
+
+
+def convert_mevis_pngs(root: str | Path, *, reference: VideoReference, probe: str, layout: str | None,
+                       model: str, workers: int | None = None, progress: bool = False) -> MevisConversion:
+    """MoCentric predictions of ``model`` for ``probe`` (and ``layout``, pair probes only) from the folder
+    ``root`` in the published layout ``<video_id>/<exp_id>/<frame>.png`` (rules in the module docstring).
+
+    ``reference`` is the built dataset (``load_reference("mocentric", PATH)``). PNGs are read by ``workers``
+    threads (default up to 8), with a tqdm bar on stderr when ``progress``. Raises ``ValueError`` for bad
+    arguments (an unknown probe, a layout missing or given where none applies) and
+    :class:`~pixbench.ingest.pixfoundation.ConvertError` listing every problem of the folder.
+    """
+    check_probe_layout(probe, layout)
+    if not model:
+        raise ValueError("Expected `model` to be a non-empty name")
+    if workers is not None and workers < 1:
+        raise ValueError(f"Expected `workers` to be a positive int, but got {workers!r}")
+    root = Path(root)
+    if not root.is_dir():
+        raise ConvertError([ConvertProblem(str(root), 0, "not a folder (expected <video_id>/<exp_id>/<frame>.png "
+                                                         "under it)")])
+    rows = reference.rows_for(probe)
+    result = MevisConversion(probe=probe, layout=layout, model=model, expressions=len(rows))
+    problems = _Problems()
+    found = _scan(root, reference, rows, probe, problems, result.warnings)
+    if not found and not problems:
+        problems.place(root, f"no expression folder of the {len(rows)} expression(s) that the {probe!r} probe "
+                             "scores (expected <video_id>/<exp_id>/<frame>.png under it)")
+    folders = []
+    for row_id, row in rows.items():
+        if row_id not in found:
+            result.missing.append(row_id)
+            continue
+        view = probe_view(probe=probe, layout=layout, frame_names=row.frame_names, keyframe=row.keyframe,
+                          height=row.height, width=row.width)
+        folders.append(_Folder(found[row_id], row, view.names, view.canvas))
+    frames = _frames(folders, problems, result.warnings)
+    # with problems already found, read the headers only (sizes are still checked, nothing is decoded)
+    reads = _read_all(frames, decode=not problems, workers=workers, progress=progress)
+    _size_problems(frames, reads, probe, layout, problems)
+    problems.check()
+    result.pngs = len(frames)
+    masks: dict[Path, list[Rle | None]] = {}
+    for (folder, _path), read in zip(frames, reads, strict=True):
+        masks.setdefault(folder.path, []).append(read.mask)
+    result.predictions = [
+        Prediction(benchmark=MOCENTRIC.name, id=folder.row.id, probe=probe, model=model, layout=layout,
+                   frames=tuple(masks[folder.path])) for folder in folders]
+    return result
+
+
+def existing_video_keys(path: str | Path, benchmark: str = MOCENTRIC.name) -> set[VideoLineKey]:
+    """``(model, benchmark, id, probe, variant, layout)`` of the ``benchmark`` lines already in a predictions
+    file (the reader's duplicate key, :attr:`~pixbench.predictions.Prediction.key`).
+
+    Unreadable lines, lines that are not objects and lines of other benchmarks are skipped; a line without
+    ``model`` gets the file's stem, as the reader does. Raises ``ValueError`` when the file as a whole
+    cannot be read.
+    """
+    path = Path(path)
+    keys: set[VideoLineKey] = set()
+    try:
+        for line in iter_json_lines(path):
+            obj = line.value
+            if not line.ok or not isinstance(obj, dict) or obj.get("benchmark") != benchmark:
+                continue
+            variant, layout = obj.get("variant"), obj.get("layout")
+            keys.add((str(obj.get("model", path.stem)), benchmark, str(obj.get("id")), str(obj.get("probe")),
+                      None if variant is None else str(variant), None if layout is None else str(layout)))
+    except JsonLinesError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    return keys
+
+
+def clashes(predictions: Iterable[Prediction], keys: set[VideoLineKey]) -> list[str]:
+    """The ids of ``predictions`` whose key is already in ``keys``."""
+    return [str(p.id) for p in predictions
+            if (p.model, p.benchmark, str(p.id), p.probe, p.variant, p.layout) in keys]
