@@ -20,7 +20,7 @@ from PIL import Image
 from pixbench.annotation import rle as rle_ops
 from pixbench.benchmarks.mocentric import VideoReference
 from pixbench.cli import main
-from pixbench.ingest import ConvertError, convert_mevis_pngs, existing_video_keys
+from pixbench.ingest import ConvertError, convert_mevis_pngs, existing_keys
 from pixbench.loaders import mocentric
 from pixbench.loaders.synthetic_video import write_synthetic_mevis
 from pixbench.mocentric.views import probe_view
@@ -319,7 +319,7 @@ def test_append_refuses_duplicates_but_takes_another_layout(data, reference, tmp
     assert convert(right, *common, "--layout", "target-right", "--append") == 0
     assert convert(left, *common[:-2], "--out", preds, "--layout", "target-left", "--append",
                    "--model", "other") == 0
-    keys = existing_video_keys(preds)
+    keys = existing_keys(preds)
     assert len(keys) == 3 * 14
     assert {(k[0], k[5]) for k in keys} == {("m", "target-left"), ("m", "target-right"), ("other", "target-left")}
     assert read_predictions(preds).problem_count == 0

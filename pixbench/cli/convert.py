@@ -206,7 +206,7 @@ def _summary(predictions: list[Prediction], args: argparse.Namespace, model: str
 
 def run(args: argparse.Namespace) -> int:
     """``pixbench convert``: convert, write, print a one-line summary to stderr; 1 on any problem."""
-    from pixbench.ingest import MEVIS_SOURCE, ConvertError, convert_reference, dataset_ids, existing_keys
+    from pixbench.ingest import MEVIS_SOURCE, ConvertError, clashes, convert_reference, dataset_ids, existing_keys
     from pixbench.predictions import PROBES, write_predictions
 
     if args.source_format == MEVIS_SOURCE:
@@ -245,8 +245,7 @@ def run(args: argparse.Namespace) -> int:
             selection_id_base=args.selection_id_base, names=names or None, valid_ids=valid_ids,
             progress=sys.stderr.isatty())
         if args.append and out.exists():
-            existing = existing_keys(out)
-            clash = sorted(p.id for p in predictions if p.key[:4] in existing)
+            clash = clashes(predictions, existing_keys(out))
             if clash:
                 print(f"error: {out} already has lines for model {model!r}, {args.benchmark}, probe "
                       f"{args.probe}, ids {clash[:10]}{' ...' if len(clash) > 10 else ''}; nothing written",
@@ -291,7 +290,7 @@ def _write_report(path: str, result: BridgeResult) -> None:
 
 def _run_harness(args: argparse.Namespace) -> int:
     """``pixbench convert --from lmms-eval|vlmevalkit FILE``: map, report, write; 1 on any unmapped row."""
-    from pixbench.ingest import BridgeError, existing_keys, map_rows, read_source, resolve_benchmark
+    from pixbench.ingest import BridgeError, clashes, existing_keys, map_rows, read_source, resolve_benchmark
     from pixbench.predictions import write_predictions
     from pixbench.references import ReferenceError, load_reference
 
@@ -332,10 +331,9 @@ def _run_harness(args: argparse.Namespace) -> int:
         return _fail(f"no row of {args.source} maps to {benchmark}; nothing written")
     if args.append and out.exists():
         try:
-            existing = existing_keys(out)
+            clash = clashes(result.predictions, existing_keys(out))
         except ValueError as exc:
             return _fail(str(exc))
-        clash = sorted(p.id for p in result.predictions if p.key[:4] in existing)
         if clash:
             return _fail(f"{out} already has lines for model {model!r}, {benchmark}, probe letter, ids "
                          f"{clash[:10]}{' ...' if len(clash) > 10 else ''}; nothing written")
@@ -350,8 +348,7 @@ def _run_harness(args: argparse.Namespace) -> int:
 def _run_mevis(args: argparse.Namespace) -> int:
     """``pixbench convert --from mevis-pngs PRED_ROOT``: read, check, write; 1 on any problem (nothing written)."""
     from pixbench.benchmarks.mocentric import MOCENTRIC
-    from pixbench.ingest import ConvertError, convert_mevis_pngs, existing_video_keys
-    from pixbench.ingest.mevis import clashes
+    from pixbench.ingest import ConvertError, clashes, convert_mevis_pngs, existing_keys
     from pixbench.mocentric.views import PROBES as VIDEO_PROBES
     from pixbench.mocentric.views import ViewError, check_probe_layout
     from pixbench.predictions import write_predictions
@@ -397,7 +394,7 @@ def _run_mevis(args: argparse.Namespace) -> int:
             print(f"  {line}", file=sys.stderr)
     if args.append and out.exists():
         try:
-            taken = clashes(result.predictions, existing_video_keys(out))
+            taken = clashes(result.predictions, existing_keys(out))
         except ValueError as exc:
             return _fail(str(exc))
         if taken:

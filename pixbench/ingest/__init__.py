@@ -18,7 +18,7 @@ Library code only: the command line is :mod:`pixbench.cli.convert`.
 from __future__ import annotations
 
 from pixbench.ingest.bridges import SOURCES, convert_bridge, read_source
-from pixbench.ingest.common import dataset_ids, existing_keys
+from pixbench.ingest.common import clashes, dataset_ids, existing_keys
 from pixbench.ingest.lmms_eval import read_lmms_eval
 from pixbench.ingest.mapping import (
     BridgeError,
@@ -29,7 +29,7 @@ from pixbench.ingest.mapping import (
     map_rows,
     resolve_benchmark,
 )
-from pixbench.ingest.mevis import MEVIS_SOURCE, MevisConversion, convert_mevis_pngs, existing_video_keys
+from pixbench.ingest.mevis import MEVIS_SOURCE, MevisConversion, convert_mevis_pngs
 from pixbench.ingest.pixfoundation import (
     REFERENCE_ID_BASE,
     SELECTION_ID_BASE,
@@ -42,6 +42,6 @@ from pixbench.ingest.vlmevalkit import VLMEVALKIT_ID_BASE, read_vlmevalkit
 
 __all__ = ["MEVIS_SOURCE", "REFERENCE_ID_BASE", "SELECTION_ID_BASE", "SOURCES", "VLMEVALKIT_ID_BASE", "BridgeError",
            "BridgeResult", "ConvertError", "ConvertProblem", "MevisConversion", "RowIssue", "SourceRow", "SourceTable",
-           "convert_bridge", "convert_mevis_pngs", "convert_reference", "dataset_ids", "existing_keys",
-           "existing_video_keys", "map_rows", "read_answers", "read_lmms_eval", "read_source", "read_vlmevalkit",
+           "clashes", "convert_bridge", "convert_mevis_pngs", "convert_reference", "dataset_ids", "existing_keys",
+           "map_rows", "read_answers", "read_lmms_eval", "read_source", "read_vlmevalkit",
            "resolve_benchmark"]

@@ -7,14 +7,19 @@ number a file gives a benchmark's first row) stay with that format's module and 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from pixbench.benchmarks import IMAGE_BENCHMARK_NAMES, REGISTRY, ImageBenchmark
 from pixbench.jsonl import JsonLinesError, iter_json_lines
 from pixbench.problems import shorten
 
-#: ``(model, benchmark, id, probe)``: what identifies a line of a predictions file (``Prediction.key[:4]``).
-LineKey = tuple[str, str, int, str]
+if TYPE_CHECKING:
+    from pixbench.predictions import Prediction
+
+#: What identifies a line of a predictions file (``Prediction.key``): model, benchmark, id, probe, variant, layout.
+LineKey = tuple[str, str, int | str, str, str | None, str | None]
 
 
 def benchmark_of(name: str) -> ImageBenchmark:
@@ -54,22 +59,30 @@ def dataset_ids(data: str, benchmark: str) -> tuple[set[int], dict[str, int]]:
 
 
 def existing_keys(path: str | Path) -> set[LineKey]:
-    """``(model, benchmark, id, probe)`` of the lines already in a predictions file.
+    """The keys (:attr:`pixbench.predictions.Prediction.key`: model, benchmark, id, probe, variant, layout)
+    of the lines already in a predictions file, for refusing duplicates on ``--append``.
 
-    Unreadable lines, lines that are not objects, variant lines and lines without an integer id are
-    skipped (they can never clash with a converted line). Raises ``ValueError`` when the file as a whole
-    cannot be read (not a regular file, no permission).
+    Unreadable lines and lines that are not objects are skipped (they can never clash with a converted
+    line); a line without ``model`` gets the file's stem, as the reader does. Raises ``ValueError`` when
+    the file as a whole cannot be read (not a regular file, no permission).
     """
     path = Path(path)
     keys: set[LineKey] = set()
     try:
         for line in iter_json_lines(path):
             obj = line.value
-            if not line.ok or not isinstance(obj, dict) or obj.get("variant") is not None:
+            if not line.ok or not isinstance(obj, dict):
                 continue
-            row_id = obj.get("id", -1)
-            if isinstance(row_id, int) and not isinstance(row_id, bool):
-                keys.add((str(obj.get("model", path.stem)), str(obj.get("benchmark")), row_id, str(obj.get("probe"))))
+            row_id, variant, layout = obj.get("id"), obj.get("variant"), obj.get("layout")
+            if isinstance(row_id, bool) or not isinstance(row_id, (int, str)):
+                continue
+            keys.add((str(obj.get("model", path.stem)), str(obj.get("benchmark")), row_id, str(obj.get("probe")),
+                      None if variant is None else str(variant), None if layout is None else str(layout)))
     except JsonLinesError as exc:
         raise ValueError(f"{path}: {exc}") from None
     return keys
+
+
+def clashes(predictions: Iterable[Prediction], keys: set[LineKey]) -> list[int | str]:
+    """The ids of ``predictions`` whose line key is already in ``keys``, sorted."""
+    return sorted((p.id for p in predictions if p.key in keys), key=lambda row_id: (str(type(row_id)), row_id))

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,12 +46,11 @@ from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import Rle
 from pixbench.benchmarks.mocentric import MOCENTRIC, ExpressionRow, VideoReference
 from pixbench.ingest.pixfoundation import MAX_PROBLEMS, ConvertError, ConvertProblem
-from pixbench.jsonl import JsonLinesError, iter_json_lines
 from pixbench.mocentric.views import PAIR_PROBES, check_probe_layout, probe_view
 from pixbench.predictions import Prediction
 from pixbench.problems import ProblemLog, shorten
 
-__all__ = ["MEVIS_SOURCE", "MevisConversion", "VideoLineKey", "clashes", "convert_mevis_pngs", "existing_video_keys"]
+__all__ = ["MEVIS_SOURCE", "MevisConversion", "convert_mevis_pngs"]
 
 #: The ``--from`` name of this layout.
 MEVIS_SOURCE = "mevis-pngs"
@@ -59,7 +58,6 @@ MEVIS_SOURCE = "mevis-pngs"
 LIST_NAMES = 5
 
 #: ``(model, benchmark, id, probe, variant, layout)``: what identifies a video line (``Prediction.key``).
-VideoLineKey = tuple[str, str, str, str, str | None, str | None]
 
 
 @dataclass
@@ -310,30 +308,3 @@ def convert_mevis_pngs(root: str | Path, *, reference: VideoReference, probe: st
     return result
 
 
-def existing_video_keys(path: str | Path, benchmark: str = MOCENTRIC.name) -> set[VideoLineKey]:
-    """``(model, benchmark, id, probe, variant, layout)`` of the ``benchmark`` lines already in a predictions
-    file (the reader's duplicate key, :attr:`~pixbench.predictions.Prediction.key`).
-
-    Unreadable lines, lines that are not objects and lines of other benchmarks are skipped; a line without
-    ``model`` gets the file's stem, as the reader does. Raises ``ValueError`` when the file as a whole
-    cannot be read.
-    """
-    path = Path(path)
-    keys: set[VideoLineKey] = set()
-    try:
-        for line in iter_json_lines(path):
-            obj = line.value
-            if not line.ok or not isinstance(obj, dict) or obj.get("benchmark") != benchmark:
-                continue
-            variant, layout = obj.get("variant"), obj.get("layout")
-            keys.add((str(obj.get("model", path.stem)), benchmark, str(obj.get("id")), str(obj.get("probe")),
-                      None if variant is None else str(variant), None if layout is None else str(layout)))
-    except JsonLinesError as exc:
-        raise ValueError(f"{path}: {exc}") from None
-    return keys
-
-
-def clashes(predictions: Iterable[Prediction], keys: set[VideoLineKey]) -> list[str]:
-    """The ids of ``predictions`` whose key is already in ``keys``."""
-    return [str(p.id) for p in predictions
-            if (p.model, p.benchmark, str(p.id), p.probe, p.variant, p.layout) in keys]
