@@ -196,6 +196,17 @@ def _parse_candidate(value: Any, index: int, context: LineContext) -> Candidate:
 _CANDIDATE_SET = frozenset(CANDIDATE_FIELDS)
 
 
+def _model_prompt_variant(obj: Mapping[str, Any], default_model: str) -> tuple[str, str | None, Any]:
+    """The fields every line may have: ``model`` (default: the file's stem), ``prompt``, ``variant``."""
+    model = obj.get("model", default_model)
+    if not isinstance(model, str) or not model:
+        raise FieldError(f"`model` must be a non-empty string, but got {shorten(model)}")
+    prompt = optional_field(obj, "prompt", lambda v: isinstance(v, str), "a string", "")
+    variant = optional_field(obj, "variant", lambda v: isinstance(v, (str, int)) and not isinstance(v, bool),
+                             "a template id (string or int)", "")
+    return model, prompt, variant
+
+
 def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int, source: str = "",
                sizes: DatasetIndex | None = None, options: ReadOptions | None = None,
                warnings: list[str] | None = None) -> Prediction:
@@ -238,12 +249,7 @@ def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int, sourc
         raise FieldError(f"missing required field `response` for probe {obj['probe']!r}")
     if response is not None and not isinstance(response, str):
         raise FieldError(f"`response` must be a string, but got {kind_of(response)}")
-    model = obj.get("model", default_model)
-    if not isinstance(model, str) or not model:
-        raise FieldError(f"`model` must be a non-empty string, but got {shorten(model)}")
-    prompt = optional_field(obj, "prompt", lambda v: isinstance(v, str), "a string", "")
-    variant = optional_field(obj, "variant", lambda v: isinstance(v, (str, int)) and not isinstance(v, bool),
-                        "a template id (string or int)", "")
+    model, prompt, variant = _model_prompt_variant(obj, default_model)
     has_mask = "mask" in obj
     mask = parse_mask(obj["mask"], base_dir=base_dir, context=context) if obj.get("mask") is not None else None
     candidates = None
@@ -302,12 +308,7 @@ def _parse_video_line(obj: dict[str, Any], benchmark: Benchmark, *, default_mode
         shown = benchmark.presented(entry, probe, layout)
     except ValueError as exc:
         raise FieldError(str(exc)) from None
-    model = obj.get("model", default_model)
-    if not isinstance(model, str) or not model:
-        raise FieldError(f"`model` must be a non-empty string, but got {shorten(model)}")
-    prompt = optional_field(obj, "prompt", lambda v: isinstance(v, str), "a string", "")
-    variant = optional_field(obj, "variant", lambda v: isinstance(v, (str, int)) and not isinstance(v, bool),
-                        "a template id (string or int)", "")
+    model, prompt, variant = _model_prompt_variant(obj, default_model)
     if shown is not None:
         context.expected = shown.canvas
     frames = video_masks(obj["masks"], shown.frame_names if shown is not None else None, context)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -206,7 +207,7 @@ def _summary(predictions: list[Prediction], args: argparse.Namespace, model: str
 
 def run(args: argparse.Namespace) -> int:
     """``pixbench convert``: convert, write, print a one-line summary to stderr; 1 on any problem."""
-    from pixbench.ingest import MEVIS_SOURCE, ConvertError, clashes, convert_reference, dataset_ids, existing_keys
+    from pixbench.ingest import MEVIS_SOURCE, ConvertError, convert_reference, dataset_ids
     from pixbench.predictions import PROBES, write_predictions
 
     if args.source_format == MEVIS_SOURCE:
@@ -244,13 +245,10 @@ def run(args: argparse.Namespace) -> int:
             candidates=args.candidates, meta=args.meta, selection=args.selection, id_base=args.id_base,
             selection_id_base=args.selection_id_base, names=names or None, valid_ids=valid_ids,
             progress=sys.stderr.isatty())
-        if args.append and out.exists():
-            clash = clashes(predictions, existing_keys(out))
-            if clash:
-                print(f"error: {out} already has lines for model {model!r}, {args.benchmark}, probe "
-                      f"{args.probe}, ids {clash[:10]}{' ...' if len(clash) > 10 else ''}; nothing written",
-                      file=sys.stderr)
-                return 1
+        clash = _append_clash(out, predictions, args.append, f"model {model!r}, {args.benchmark}, probe {args.probe}")
+        if clash:
+            print(f"error: {clash}", file=sys.stderr)
+            return 1
         write_predictions(out, predictions, append=args.append)
     except ConvertError as exc:
         print(f"error: nothing written; {exc}", file=sys.stderr)
@@ -273,6 +271,21 @@ def _add_harness_arguments(parser: argparse.ArgumentParser) -> None:
                        help="write the rows that map even when some cannot be mapped (exit 0)")
 
 
+def _append_clash(out: Path, predictions: Sequence[Prediction], append: bool, what: str) -> str | None:
+    """With ``--append``, the message refusing lines whose key ``out`` already has (``None``: no clash)."""
+    from pixbench.ingest import clashes, existing_keys
+
+    if not append or not out.exists():
+        return None
+    try:
+        clash = clashes(predictions, existing_keys(out))
+    except ValueError as exc:
+        return str(exc)
+    if not clash:
+        return None
+    return f"{out} already has lines for {what}, ids {clash[:10]}{' ...' if len(clash) > 10 else ''}; nothing written"
+
+
 def _fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 1
@@ -290,7 +303,7 @@ def _write_report(path: str, result: BridgeResult) -> None:
 
 def _run_harness(args: argparse.Namespace) -> int:
     """``pixbench convert --from lmms-eval|vlmevalkit FILE``: map, report, write; 1 on any unmapped row."""
-    from pixbench.ingest import BridgeError, clashes, existing_keys, map_rows, read_source, resolve_benchmark
+    from pixbench.ingest import BridgeError, map_rows, read_source, resolve_benchmark
     from pixbench.predictions import write_predictions
     from pixbench.references import ReferenceError, load_reference
 
@@ -329,14 +342,9 @@ def _run_harness(args: argparse.Namespace) -> int:
                      f"{len(result.predictions)} that map)")
     if not result.predictions:
         return _fail(f"no row of {args.source} maps to {benchmark}; nothing written")
-    if args.append and out.exists():
-        try:
-            clash = clashes(result.predictions, existing_keys(out))
-        except ValueError as exc:
-            return _fail(str(exc))
-        if clash:
-            return _fail(f"{out} already has lines for model {model!r}, {benchmark}, probe letter, ids "
-                         f"{clash[:10]}{' ...' if len(clash) > 10 else ''}; nothing written")
+    clash = _append_clash(out, result.predictions, args.append, f"model {model!r}, {benchmark}, probe letter")
+    if clash:
+        return _fail(clash)
     write_predictions(out, result.predictions, append=args.append)
     print(f"{'appended to' if args.append else 'wrote'} {out}: {len(result.predictions)} line(s) of "
           f"{benchmark}/letter for model {model!r}", file=sys.stderr)
@@ -348,7 +356,7 @@ def _run_harness(args: argparse.Namespace) -> int:
 def _run_mevis(args: argparse.Namespace) -> int:
     """``pixbench convert --from mevis-pngs PRED_ROOT``: read, check, write; 1 on any problem (nothing written)."""
     from pixbench.benchmarks.mocentric import MOCENTRIC
-    from pixbench.ingest import ConvertError, clashes, convert_mevis_pngs, existing_keys
+    from pixbench.ingest import ConvertError, convert_mevis_pngs
     from pixbench.mocentric.views import PROBES as VIDEO_PROBES
     from pixbench.mocentric.views import ViewError, check_probe_layout
     from pixbench.predictions import write_predictions
@@ -392,14 +400,9 @@ def _run_mevis(args: argparse.Namespace) -> int:
         print(f"warning: {result.warnings.total} thing(s) ignored in {args.source}:", file=sys.stderr)
         for line in result.warnings.lines(10):
             print(f"  {line}", file=sys.stderr)
-    if args.append and out.exists():
-        try:
-            taken = clashes(result.predictions, existing_keys(out))
-        except ValueError as exc:
-            return _fail(str(exc))
-        if taken:
-            return _fail(f"{out} already has lines for model {model!r}, {MOCENTRIC.name}, probe {shown}, ids "
-                         f"{taken[:10]}{' ...' if len(taken) > 10 else ''}; nothing written")
+    clash = _append_clash(out, result.predictions, args.append, f"model {model!r}, {MOCENTRIC.name}, probe {shown}")
+    if clash:
+        return _fail(clash)
     try:
         write_predictions(out, result.predictions, append=args.append)
     except OSError as exc:
