@@ -4,6 +4,7 @@
 - :mod:`~pixbench.cli.score`: ``score``; :mod:`~pixbench.cli.compare`: ``compare``;
 - :mod:`~pixbench.cli.baseline`: ``baseline attend-segment|explain|make-tiny`` (also ``python -m pixbench.baselines``);
 - :mod:`~pixbench.cli.convert`: ``convert``; :mod:`~pixbench.cli.demo`: ``demo``;
+- :mod:`~pixbench.cli.mocentric`: ``mocentric export|show`` (a probe in MeViS layout; one expression drawn);
 - :mod:`~pixbench.cli.options`: the option groups and helpers several commands share.
 
 Every command is a function ``(args) -> int`` (the exit code); ``main(argv)`` parses and dispatches, so tests
@@ -21,14 +22,14 @@ import traceback
 from collections.abc import Sequence
 
 from pixbench import __version__
-from pixbench.cli import baseline, build, compare, convert, demo, score
+from pixbench.cli import baseline, build, compare, convert, demo, mocentric, score
 from pixbench.cli.options import CommandParser
 from pixbench.problems import shorten
 
 __all__ = ["build_parser", "main", "run_parser"]
 
 #: The command modules, in the order ``pixbench --help`` lists their commands; each has ``configure(subparsers)``.
-COMMAND_MODULES = (build, score, compare, baseline, convert, demo)
+COMMAND_MODULES = (build, score, compare, baseline, convert, mocentric, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

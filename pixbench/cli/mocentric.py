@@ -1,0 +1,203 @@
+"""``pixbench mocentric export|show``: MoCentric-Bench probes as MeViS folders, and one expression drawn.
+
+``export`` is the command line of :func:`pixbench.mocentric.export.export_probe`, ``show`` of
+:func:`pixbench.mocentric.show.show_expression`. Both read a folder made by ``pixbench build mocentric``.
+A bad probe, layout, id or build is one ``error:`` line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pixbench.cli.options import CommandParser, Subparsers, add_command, positive_int
+
+if TYPE_CHECKING:
+    from pixbench.benchmarks.mocentric import VideoReference
+
+__all__ = ["cmd_export", "cmd_show", "configure", "configure_parser"]
+
+_EXPORT_DESCRIPTION = """\
+Write the frames one probe presents, in MeViS layout, and that probe's meta_expressions.json, so an
+existing MeViS inference script runs on DIR unchanged (point its image folder at DIR/JPEGImages and
+its expression file at DIR/meta_expressions.json). Frames are streamed one video at a time from the
+build's `videos` config (a build made with --no-frames cannot be exported)."""
+
+_EXPORT_EPILOG = """\
+layout:
+  DIR/JPEGImages/<video_id>/<exp_id>/<NNNNN>.<ext>  static, static-pair (frames depend on the expression's
+                                                    keyframe), as the published generator's folders
+                                                    valid_u_mocentric_single / _tile_single[_left|_up]
+  DIR/JPEGImages/<video_id>/<NNNNN>.<ext>           original, reversed, reversed-pair (the same frames for
+                                                    every expression of the video)
+  DIR/meta_expressions.json                         MeViS schema: {"videos": {vid: {"vid_id", "frames",
+                                                    "expressions": {exp_id: {"exp", "obj_id", "anno_id"}}}}};
+                                                    reversed texts for reversed and reversed-pair; only
+                                                    videos with expressions in the probe's set; written last
+  DIR/pixbench_export.json                          what DIR holds (probe, layout, format, build hash)
+
+  Presented frame t is named frames[t] of the original list: for reversed, 00000 shows the original
+  last frame, as the published evaluator expects (do not reverse the frames again when reading them).
+  Per-expression folders are read with the published scripts' `special_path` (image folder
+  JPEGImages/<video_id>/<exp_id>/).
+
+images:
+  default   lossless PNG for static, static-pair, reversed, reversed-pair; for original the
+            untouched original JPEG bytes, copied
+  jpg       every frame re-encoded by Pillow at --jpeg-quality (75 = the published frames)
+  png       every frame as PNG (original too)
+
+resuming:
+  Run the same command again: frames already written with the canvas' size are skipped, every file is
+  written under a temporary name and renamed. DIR must be new or an earlier export of the same probe,
+  layout, format and build.
+
+examples:
+  pixbench mocentric export --data out/MoCentric-Bench --probe static-pair --out mocentric/static_pair
+  pixbench mocentric export --data out/MoCentric-Bench --probe reversed-pair --layout target-left \\
+      --image-format jpg --jpeg-quality 75 --out mocentric/reversed_pair_left"""
+
+_SHOW_DESCRIPTION = """\
+Draw one expression as a probe presents it: CLIP.gif (animated) and CLIP.png (contact sheet) beside it.
+The ground truth is a yellow outline (static: the keyframe's truth K, which must not be segmented, in
+cyan); with --preds, that model's masks for this id, probe and layout are tinted magenta and the
+caption shows each frame's J (static: J_bg and FPR)."""
+
+
+def _probe_help(what: str) -> str:
+    from pixbench.mocentric.views import PROBES
+
+    return f"{what}: one of {', '.join(PROBES)}"
+
+
+def _layout_help() -> str:
+    from pixbench.mocentric.views import DEFAULT_LAYOUT, LAYOUTS
+
+    defaults = ", ".join(f"{probe}: {layout}" for probe, layout in DEFAULT_LAYOUT.items())
+    return (f"pair probes only: {', '.join(LAYOUTS)} (default per probe, as the published scripts: {defaults}); "
+            "not allowed for the other probes")
+
+
+def _common_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--data", required=True, metavar="PATH", help="a folder made by `pixbench build mocentric`")
+    parser.add_argument("--probe", required=True, metavar="PROBE", help=_probe_help(what))
+    parser.add_argument("--layout", metavar="LAYOUT", help=_layout_help())
+
+
+def _jpeg_quality(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected a JPEG quality between 1 and 100, but got {text!r}")
+    return value
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    _common_arguments(parser, "the probe to write")
+    parser.add_argument("--out", required=True, metavar="DIR", help="the folder to write (new, or an earlier export "
+                                                                   "of the same probe to resume)")
+    parser.add_argument("--image-format", choices=("png", "jpg"),
+                        help="png (lossless) or jpg (re-encoded at --jpeg-quality); default: png, and for the "
+                             "original probe the original JPEG bytes as they are")
+    parser.add_argument("--jpeg-quality", type=_jpeg_quality, default=75, metavar="Q",
+                        help="JPEG quality of --image-format jpg, 1..100 (default 75, the published frames')")
+    parser.add_argument("--workers", type=positive_int, default=4, metavar="N",
+                        help="threads encoding and writing frames (default 4)")
+
+
+def _show_arguments(parser: argparse.ArgumentParser) -> None:
+    _common_arguments(parser, "the probe to draw")
+    parser.add_argument("--id", required=True, dest="row_id", metavar="VID_EXP",
+                        help="the expression: '<video_id>_<exp_id>', e.g. d56a6ec78cfa_0")
+    parser.add_argument("--preds", metavar="FILE", help="a predictions file (.jsonl) holding a line for this id, "
+                                                        "probe and layout")
+    parser.add_argument("--model", help="the model to draw when --preds holds several for this line")
+    parser.add_argument("--out", required=True, metavar="CLIP.gif",
+                        help="the GIF to write; the contact sheet goes to the same name with .png")
+    parser.add_argument("--max-width", type=positive_int, default=640, metavar="PX",
+                        help="scale wider canvases down to this width (default 640)")
+    parser.add_argument("--fps", type=float, default=6.0, help="GIF frames per second (default 6)")
+
+
+def _load(args: argparse.Namespace) -> tuple[Path, VideoReference]:
+    from pixbench.references import load_reference
+
+    data = Path(args.data)
+    if not data.is_dir():
+        raise ValueError(f"--data {args.data}: not a folder (expected a folder made by `pixbench build mocentric`)")
+    return data, load_reference("mocentric", str(data))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write one probe's presented frames and meta_expressions.json in MeViS layout."""
+    from pixbench.mocentric.export import export_probe
+
+    try:
+        data, reference = _load(args)
+        result = export_probe(data=data, reference=reference, probe=args.probe,
+                              layout=args.layout, out_dir=Path(args.out), image_format=args.image_format,
+                              jpeg_quality=args.jpeg_quality, workers=args.workers, progress=True)
+    except (ValueError, OSError) as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    print(json.dumps(result.to_json(), indent=2))
+    print(f"wrote {result.written} frame(s) ({result.skipped} already done) and "
+          f"{result.out_dir / 'meta_expressions.json'}", file=sys.stderr)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Draw one expression under one probe (and a model's masks) as a GIF and a contact sheet."""
+    from pixbench.mocentric.show import show_expression
+
+    try:
+        data, reference = _load(args)
+        result = show_expression(data=data, reference=reference, row_id=args.row_id,
+                                 probe=args.probe, layout=args.layout, out=Path(args.out),
+                                 preds=Path(args.preds) if args.preds else None, model=args.model,
+                                 max_width=args.max_width, fps=args.fps)
+    except (ValueError, OSError) as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    print(result.gif)
+    print(result.sheet)
+    if result.scores:
+        name = "J_bg" if args.probe == "static" else "J"
+        print(f"{result.model}: mean {name} {100 * sum(result.scores) / len(result.scores):.1f} over "
+              f"{result.frames} frames", file=sys.stderr)
+    return 0
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the ``export`` and ``show`` sub-commands to ``parser`` (options declared when one is chosen)."""
+    sub = parser.add_subparsers(dest="mocentric_command", required=True, metavar="MOCENTRIC_COMMAND",
+                                parser_class=CommandParser)
+    add_command(sub, "export", cmd_export, _export_arguments,
+                help="write a probe's frames and meta_expressions.json in MeViS layout",
+                description=_EXPORT_DESCRIPTION, epilog=_EXPORT_EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_command(sub, "show", cmd_show, _show_arguments,
+                help="draw one expression under a probe (GIF and contact sheet)",
+                description=_SHOW_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+                epilog=textwrap.dedent("""\
+                    examples:
+                      pixbench mocentric show --data out/MoCentric-Bench --id d56a6ec78cfa_0 \\
+                          --probe static-pair --out clip.gif
+                      pixbench mocentric show --data out/MoCentric-Bench --id d56a6ec78cfa_0 \\
+                          --probe reversed-pair --layout target-left --preds preds.jsonl --model m \\
+                          --out clip.gif"""))
+
+
+def configure(subparsers: Subparsers) -> None:
+    """Add ``mocentric`` (with ``export`` and ``show``) to the ``pixbench`` commands."""
+    add_command(subparsers, "mocentric", None, configure_parser,
+                help="MoCentric-Bench tools: export a probe in MeViS layout, show an expression",
+                description="MoCentric-Bench (MeViS valid_u in motion-altered probes): export a probe's frames "
+                            "for MeViS inference code, or draw one expression with its ground truth and a "
+                            "model's masks.")
