@@ -452,18 +452,21 @@ def _finish(result: PredictionsFile, log: ProblemLog[PredictionProblem]) -> None
 
 def _validate_masks(result: PredictionsFile, index: DatasetIndex | None,
                     problem: Callable[[int, object, str], None], runs: RunsCache | None = None) -> None:
-    """Check ids against the dataset, mask sizes against the ground truth, and RLE runs (one pass)."""
+    """Check ids against the dataset, image mask sizes against the ground truth (video lines were checked
+    when parsed), and RLE runs (one vectorised pass). Image masks' runs are kept in ``runs`` for scoring;
+    video frames' are not (their metrics read the masks themselves)."""
     bad_lines: set[int] = set()
-    strings: list[str] = []
-    pixels: list[int] = []
-    owners: list[tuple[Prediction, str]] = []
+    batches: dict[bool, tuple[list[str], list[int], list[tuple[Prediction, str]]]] = {True: ([], [], []),
+                                                                                      False: ([], [], [])}
     for prediction in result.predictions:
         sizes = index.get(prediction.benchmark) if index is not None else None
         if sizes is not None and prediction.id not in sizes:
             problem(prediction.line, prediction.id, f"id not in the {prediction.benchmark} dataset")
             bad_lines.add(prediction.line)
             continue
-        expected = sizes.get(prediction.id) if sizes is not None else None
+        image = prediction.frames is None
+        expected = sizes.get(prediction.id) if sizes is not None and image else None
+        strings, pixels, owners = batches[image]
         for what, mask in _masks_of(prediction):
             if expected is not None and tuple(mask["size"]) != tuple(expected):
                 problem(prediction.line, prediction.id,
@@ -474,10 +477,12 @@ def _validate_masks(result: PredictionsFile, index: DatasetIndex | None,
                 strings.append(mask["counts"])
                 pixels.append(mask["size"][0] * mask["size"][1])
                 owners.append((prediction, what))
-    for (prediction, what), message in zip(owners, rle_ops.check_counts_many(strings, pixels, cache=runs)):
-        if message is not None and prediction.line not in bad_lines:
-            problem(prediction.line, prediction.id, f"`{what}`: {message}")
-            bad_lines.add(prediction.line)
+    for image, (strings, pixels, owners) in batches.items():
+        messages = rle_ops.check_counts_many(strings, pixels, cache=runs if image else None)
+        for (prediction, what), message in zip(owners, messages):
+            if message is not None and prediction.line not in bad_lines:
+                problem(prediction.line, prediction.id, f"`{what}`: {message}")
+                bad_lines.add(prediction.line)
     result.runs_checked = True
     if bad_lines:
         result.predictions = [p for p in result.predictions if p.line not in bad_lines]

@@ -164,44 +164,66 @@ class RunBatch:
 class RunsCache:
     """Decoded runs kept for reuse, keyed by string content: a predictions file's masks are decoded once
     when validated (:func:`check_counts_many` with ``cache=``) and their runs are reused when scoring
-    (:func:`decode_runs_many` with the same cache). Passed explicitly; it holds what was stored in it."""
+    (:func:`decode_runs_many` with the same cache). Passed explicitly; it holds what was stored in it.
+
+    Runs are kept compact (32-bit lengths: a valid mask has at most 2**28 pixels; no owner array), 4 bytes
+    a run; only strings that decoded to a valid mask are kept.
+    """
 
     def __init__(self) -> None:
-        self.position: dict[str, tuple[int, int]] = {}
-        self.batches: list[RunBatch] = []
+        self.position: dict[str, int] = {}
+        self._runs: list[np.ndarray] = []
+        self._sizes: list[np.ndarray] = []
+        self._merged: tuple[np.ndarray, np.ndarray] | None = None
+        self._count = 0
 
-    def store(self, counts: Sequence[str], batch: RunBatch) -> None:
-        number = len(self.batches)
-        self.batches.append(batch)
-        for k, text in enumerate(counts):
-            if k not in batch.flagged:
-                self.position.setdefault(text, (number, k))
+    def store(self, counts: Sequence[str], batch: RunBatch, valid: Sequence[bool] | None = None) -> None:
+        """Keep the runs of ``counts`` (those marked ``valid``; by default those not flagged)."""
+        sizes = np.diff(batch.first)
+        keep = np.array([k not in batch.flagged for k in range(len(counts))] if valid is None else valid, bool)
+        keep &= np.array([text not in self.position for text in counts], dtype=bool) if self.position else True
+        if not keep.any():
+            return
+        kept_runs = batch.runs[np.repeat(keep, sizes)]
+        if kept_runs.size and (kept_runs.min() < 0 or kept_runs.max() > np.iinfo(np.int32).max):
+            return  # not runs of a valid mask: nothing to reuse
+        for k in np.flatnonzero(keep).tolist():
+            self.position.setdefault(counts[k], self._count)
+            self._count += 1
+        self._runs.append(kept_runs.astype(np.int32))
+        self._sizes.append(sizes[keep])
+        self._merged = None
+
+    def _all(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(runs, first)`` of everything stored, merged once into one array."""
+        if self._merged is None:
+            runs = np.concatenate(self._runs) if self._runs else np.zeros(0, np.int32)
+            sizes = np.concatenate(self._sizes) if self._sizes else np.zeros(0, np.int64)
+            self._runs, self._sizes = [runs], [sizes]
+            self._merged = runs, np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        return self._merged
 
     def lookup(self, counts: Sequence[str]) -> RunBatch | None:
-        """The runs of ``counts`` gathered from one stored batch, or ``None`` unless all are there."""
-        if not counts or not self.batches:
+        """The runs of ``counts`` gathered from the cache, or ``None`` unless all of them are there."""
+        if not counts or not self.position:
             return None
         try:
-            places = [self.position[text] for text in counts]
+            picked = np.fromiter((self.position[text] for text in counts), dtype=np.int64, count=len(counts))
         except (KeyError, TypeError):
             return None
-        number = places[0][0]
-        if any(place[0] != number for place in places):
-            return None
-        batch = self.batches[number]
-        picked = np.fromiter((place[1] for place in places), dtype=np.int64, count=len(places))
-        sizes = batch.first[picked + 1] - batch.first[picked]
+        runs, first_all = self._all()
+        sizes = first_all[picked + 1] - first_all[picked]
         first = np.concatenate(([0], np.cumsum(sizes)))
         owner = np.repeat(np.arange(len(counts)), sizes)
-        index = np.arange(int(first[-1])) - first[owner] + batch.first[picked][owner]
-        return RunBatch(batch.runs[index], owner, first, {})
+        index = np.arange(int(first[-1])) - first[owner] + first_all[picked][owner]
+        return RunBatch(runs[index].astype(np.int64), owner, first, {})
 
 
 def decode_runs_many(counts: Sequence[str], *, cache: RunsCache | None = None, store: bool = True) -> RunBatch:
     """Decode many compressed ``counts`` strings to their runs in one vectorised pass (no pixels).
 
-    With ``cache``, strings it holds are served from it (all from one stored batch), and a batch decoded
-    here is stored in it unless ``store`` is false.
+    With ``cache``, strings it holds are served from it, and a batch decoded here is stored in it unless
+    ``store`` is false.
     """
     if cache is not None:
         cached = cache.lookup(counts)
@@ -213,21 +235,31 @@ def decode_runs_many(counts: Sequence[str], *, cache: RunsCache | None = None, s
     return batch
 
 
+def _chunks(lengths: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, stop)`` string ranges of about :data:`_CHUNK_CHARS` characters each (a longer string alone)."""
+    count = lengths.size
+    if int(lengths.sum()) <= _CHUNK_CHARS:
+        return [(0, count)] if count else []
+    ends = np.cumsum(lengths)
+    out = []
+    start = 0
+    while start < count:
+        base = ends[start - 1] if start else 0
+        stop = max(int(np.searchsorted(ends, base + _CHUNK_CHARS, side="right")), start + 1)
+        out.append((start, stop))
+        start = stop
+    return out
+
+
 def _decode_runs_many(counts: Sequence[str]) -> RunBatch:
     """Decode in chunks of about :data:`_CHUNK_CHARS` characters, so that the temporaries (tens of
     bytes per character) stay bounded whatever the number of strings; a longer string is one chunk."""
     count = len(counts)
     lengths = np.fromiter((len(c) for c in counts), dtype=np.int64, count=count)
-    if int(lengths.sum()) <= _CHUNK_CHARS:
+    chunks = _chunks(lengths)
+    if len(chunks) <= 1:
         return _decode_chunk(counts, lengths)
-    ends = np.cumsum(lengths)
-    batches: list[RunBatch] = []
-    start = 0
-    while start < count:
-        base = ends[start - 1] if start else 0
-        stop = max(int(np.searchsorted(ends, base + _CHUNK_CHARS, side="right")), start + 1)
-        batches.append(_decode_chunk(counts[start:stop], lengths[start:stop]))
-        start = stop
+    batches = [_decode_chunk(counts[start:stop], lengths[start:stop]) for start, stop in chunks]
     runs = np.concatenate([b.runs for b in batches])
     owner_offsets = np.cumsum([0] + [b.first.size - 1 for b in batches])
     run_offsets = np.cumsum([0] + [b.runs.size for b in batches])
@@ -311,22 +343,33 @@ def check_counts_many(counts: Sequence[str], pixels: Sequence[int], *,
     """Validate many compressed ``counts`` strings at once: a problem message per string, or ``None``.
 
     The vectorised form of :func:`run_lengths` over a whole predictions file (tens of thousands of
-    masks): every run must be non-negative and the runs must cover exactly ``pixels[k]`` pixels. With
-    ``cache`` the decoded runs are kept there for scoring.
+    masks): every run must be non-negative and the runs must cover exactly ``pixels[k]`` pixels. Strings
+    are decoded in chunks of about :data:`_CHUNK_CHARS` characters (bounded temporaries); with ``cache``
+    the runs of the valid ones are kept there for scoring.
     """
     count = len(counts)
-    batch = decode_runs_many(counts, cache=cache)
     problems: list[str | None] = [None] * count
-    negative_run = np.bincount(batch.owner, weights=batch.runs < 0, minlength=count) > 0
-    totals = np.bincount(batch.owner, weights=batch.runs, minlength=count).astype(np.int64)
-    wrong = np.flatnonzero(negative_run | (totals != np.asarray(pixels, dtype=np.int64).reshape(count)))
-    for k in [*map(int, wrong), *batch.flagged]:
-        if k in batch.flagged:
-            problems[k] = batch.flagged[k]
-        elif negative_run[k]:
-            problems[k] = "RLE 'counts' decodes to a negative run length"
-        else:
-            problems[k] = f"RLE runs cover {totals[k]} pixels, expected height*width = {pixels[k]}"
+    lengths = np.fromiter((len(c) for c in counts), dtype=np.int64, count=count)
+    expected = np.asarray(pixels, dtype=np.int64).reshape(count)
+    for start, stop in _chunks(lengths):
+        batch = _decode_chunk(counts[start:stop], lengths[start:stop])
+        size = stop - start
+        negative_run = np.bincount(batch.owner, weights=batch.runs < 0, minlength=size) > 0
+        totals = np.bincount(batch.owner, weights=batch.runs, minlength=size).astype(np.int64)
+        wrong = negative_run | (totals != expected[start:stop])
+        for k in [*map(int, np.flatnonzero(wrong)), *batch.flagged]:
+            if k in batch.flagged:
+                problems[start + k] = batch.flagged[k]
+            elif negative_run[k]:
+                problems[start + k] = "RLE 'counts' decodes to a negative run length"
+            else:
+                problems[start + k] = (f"RLE runs cover {totals[k]} pixels, expected height*width = "
+                                       f"{expected[start + k]}")
+        if cache is not None:
+            valid = ~wrong
+            for k in batch.flagged:
+                valid[k] = False
+            cache.store(counts[start:stop], batch, valid.tolist())
     return problems
 
 
