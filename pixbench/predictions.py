@@ -7,7 +7,8 @@ Image benchmarks (``pixmmvp``, ``pixcvbench``): ``id`` (the dataset row id, an i
 ``candidates`` (list of ``{"mask", "phrase"?, "char_start"?, "char_end"?, "token_start"?, "score"?,
 "point"?}``), ``selected`` (int index, ``"none"``, or null) and ``variant`` (a prompt template id).
 Video benchmarks (``mocentric``): ``id`` (``"<video_id>_<exp_id>"``), ``probe``, ``layout`` (pair probes
-only) and ``masks`` (one Mask or null per presented frame, or ``{"png_dir": DIR}``). Mask values and the
+only), ``masks`` (one Mask or null per presented frame, or ``{"png_dir": DIR}``) and ``details`` (an
+optional object saying how a method got its masks: replies, boxes, initial frame; kept, never scored). Mask values and the
 limits on the work they may cause are :mod:`pixbench.mask_values`'.
 
 The reader never stops at the first problem: it returns every problem it found (the first ``limit``,
@@ -102,6 +103,7 @@ class Prediction:
     source: str = field(default="", compare=False)
     layout: str | None = None
     frames: tuple[Rle | None, ...] | None = None
+    details: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[str, str, int | str, str, str | None, str | None]:
@@ -282,7 +284,7 @@ def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int, sourc
 
 
 #: The fields of a video benchmark's line.
-VIDEO_FIELDS = ("benchmark", "id", "probe", "layout", "model", "masks", "variant", "prompt")
+VIDEO_FIELDS = ("benchmark", "id", "probe", "layout", "model", "masks", "variant", "prompt", "details")
 
 
 def _parse_video_line(obj: dict[str, Any], benchmark: Benchmark, *, default_model: str, line: int, source: str,
@@ -309,12 +311,15 @@ def _parse_video_line(obj: dict[str, Any], benchmark: Benchmark, *, default_mode
     except ValueError as exc:
         raise FieldError(str(exc)) from None
     model, prompt, variant = _model_prompt_variant(obj, default_model)
+    details = obj.get("details")
+    if details is not None and not isinstance(details, dict):
+        raise FieldError(f"`details` must be an object (how a method got its masks), but got {kind_of(details)}")
     if shown is not None:
         context.expected = shown.canvas
     frames = video_masks(obj["masks"], shown.frame_names if shown is not None else None, context)
     return Prediction(benchmark=benchmark.name, id=row_id, probe=probe, model=model, prompt=prompt,
                       variant=None if variant is None else str(variant), line=line, source=source, layout=layout,
-                      frames=frames)
+                      frames=frames, details=details)
 
 
 @dataclass
@@ -537,6 +542,8 @@ def prediction_to_json(prediction: Prediction) -> dict[str, Any]:
         out["selected"] = prediction.selected
     if prediction.frames is not None:
         out["masks"] = [None if mask is None else dict(mask) for mask in prediction.frames]
+    if prediction.details is not None:
+        out["details"] = dict(prediction.details)
     return out
 
 

@@ -274,3 +274,18 @@ def test_mocentric_needs_its_data(tmp_path, capsys):
     assert main(["score", str(path)]) == 1
     err = capsys.readouterr().err
     assert "there is no public copy of MoCentric-Bench on the hub yet" in err and "--data mocentric=PATH" in err
+
+
+def test_details_are_kept_and_checked(tmp_path, built, reference):
+    row = next(iter(reference.expressions.values()))
+    masks = [None] * len(row.frame_names)
+    details = {"reply": "```json\n[]\n```", "boxes": [], "initial_frame": None}
+    path = _write(tmp_path / "p.jsonl", [_line(id=row.id, probe="original", masks=masks, details=details),
+                                         _line(id=row.id, probe="reversed-pair", layout="target-left", masks=masks,
+                                               model="n", details="free text")])
+    result = read_predictions(path)
+    assert result.predictions[0].details == details
+    assert "`details` must be an object" in result.problems[0].message
+    again = tmp_path / "again.jsonl"
+    write_predictions(again, result.predictions)
+    assert json.loads(again.read_text())["details"] == details
