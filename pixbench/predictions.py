@@ -8,8 +8,8 @@ Image benchmarks (``pixmmvp``, ``pixcvbench``): ``id`` (the dataset row id, an i
 "point"?}``), ``selected`` (int index, ``"none"``, or null) and ``variant`` (a prompt template id).
 Video benchmarks (``mocentric``): ``id`` (``"<video_id>_<exp_id>"``), ``probe``, ``layout`` (pair probes
 only), ``masks`` (one Mask or null per presented frame, or ``{"png_dir": DIR}``) and ``details`` (an
-optional object saying how a method got its masks: replies, boxes, initial frame; kept, never scored). Mask values and the
-limits on the work they may cause are :mod:`pixbench.mask_values`'.
+optional object saying how a method got its masks: replies, boxes, initial frame; kept, never scored).
+Mask values and the limits on the work they may cause are :mod:`pixbench.mask_values`'.
 
 The reader never stops at the first problem: it returns every problem it found (the first ``limit``,
 and the count of all), each naming the file, the line number and the id, and the caller decides
