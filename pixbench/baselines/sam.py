@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["PointSegmenter", "SegmentAnythingSegmenter", "TransformersSamSegmenter", "load_segmenter"]
+__all__ = ["BoxSegmenter", "PointSegmenter", "SegmentAnythingSegmenter", "TransformersSamSegmenter", "load_segmenter"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,29 @@ class PointSegmenter(Protocol):
         Returns ``(masks, scores)``: bool ``[N, 3, H, W]`` in SAM's order and float32 ``[N, 3]``.
         """
         ...
+
+
+@runtime_checkable
+class BoxSegmenter(Protocol):
+    """Box-prompted segmentation of one image at a time (both SAM wrappers below implement it)."""
+
+    name: str
+
+    def set_image(self, image: np.ndarray) -> None:
+        """Set the image: uint8 ``[H, W, 3]`` RGB."""
+        ...
+
+    def predict_box(self, box: np.ndarray) -> np.ndarray:
+        """SAM's single mask (``multimask_output=False``) for one box: float ``[4]`` ``(x1, y1, x2, y2)``
+        in pixels of the image set; returns bool ``[H, W]``."""
+        ...
+
+
+def _check_box(box: np.ndarray) -> np.ndarray:
+    box = np.asarray(box, dtype=np.float64)
+    if box.shape != (4,) or not np.all(np.isfinite(box)):
+        raise ValueError(f"Expected one box as 4 finite numbers (x1, y1, x2, y2), but got {box.tolist()!r}")
+    return box
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -135,6 +158,15 @@ class SegmentAnythingSegmenter:
             raise RuntimeError(f"Expected SAM masks of shape [N, 3, {height}, {width}], but got {out.shape}")
         return out, np.concatenate(scores).astype(np.float32)
 
+    def predict_box(self, box: np.ndarray) -> np.ndarray:
+        if self._size is None:
+            raise RuntimeError("Expected set_image() before predict_box()")
+        masks, _, _ = self.predictor.predict(box=_check_box(box), multimask_output=False)
+        out = np.asarray(masks[0], dtype=bool)
+        if out.shape != self._size:
+            raise RuntimeError(f"Expected a SAM mask of shape {self._size}, but got {out.shape}")
+        return out
+
     def __repr__(self) -> str:
         return f"SegmentAnythingSegmenter({self.name!r})"
 
@@ -209,6 +241,24 @@ class TransformersSamSegmenter:
         if out.shape[1:] != (3, height, width):
             raise RuntimeError(f"Expected SAM masks of shape [N, 3, {height}, {width}], but got {out.shape}")
         return out, np.concatenate(scores).astype(np.float32)
+
+    def predict_box(self, box: np.ndarray) -> np.ndarray:
+        import torch
+
+        if self._state is None:
+            raise RuntimeError("Expected set_image() before predict_box()")
+        state = self._state
+        height, width = state["size"]
+        new_h, new_w = (int(v) for v in state["reshaped_input_sizes"][0].tolist())
+        scaled = _check_box(box) * np.array([new_w / width, new_h / height] * 2)
+        input_boxes = torch.as_tensor(scaled, dtype=torch.float32, device=self._device)[None, None, :]
+        with torch.no_grad():
+            output = self.model(image_embeddings=state["embeddings"], input_boxes=input_boxes,
+                                multimask_output=False)
+        full = self.processor.image_processor.post_process_masks(
+            output.pred_masks.cpu(), state["original_sizes"], state["reshaped_input_sizes"])[0]
+        out = np.asarray(full.numpy(), dtype=bool).reshape(-1, height, width)[0]
+        return out
 
     def __repr__(self) -> str:
         return f"TransformersSamSegmenter({self.name!r})"

@@ -1,7 +1,8 @@
 """The ``pixbench`` command: one module per command group, wired here.
 
 - :mod:`~pixbench.cli.build`: ``build``, ``check-annotations``, ``push``, ``show``;
-- :mod:`~pixbench.cli.score`: ``score``; :mod:`~pixbench.cli.compare`: ``compare``;
+- :mod:`~pixbench.cli.score`: ``score``; :mod:`~pixbench.cli.run`: ``run`` (a served model);
+  :mod:`~pixbench.cli.compare`: ``compare``;
 - :mod:`~pixbench.cli.baseline`: ``baseline attend-segment|explain|make-tiny`` (also ``python -m pixbench.baselines``);
 - :mod:`~pixbench.cli.convert`: ``convert``; :mod:`~pixbench.cli.demo`: ``demo``;
 - :mod:`~pixbench.cli.mocentric`: ``mocentric export|show`` (a probe in MeViS layout; one expression drawn);
@@ -22,14 +23,14 @@ import traceback
 from collections.abc import Sequence
 
 from pixbench import __version__
-from pixbench.cli import baseline, build, compare, convert, demo, mocentric, score
+from pixbench.cli import baseline, build, compare, convert, demo, mocentric, run, score
 from pixbench.cli.options import CommandParser
 from pixbench.problems import shorten
 
 __all__ = ["build_parser", "main", "run_parser"]
 
 #: The command modules, in the order ``pixbench --help`` lists their commands; each has ``configure(subparsers)``.
-COMMAND_MODULES = (build, score, compare, baseline, convert, mocentric, demo)
+COMMAND_MODULES = (build, score, run, compare, baseline, convert, mocentric, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -544,7 +544,10 @@ class OpenAICompatibleJudge(_CachingJudge):
     Fail fast: connecting gives up after ``connect_timeout`` seconds, and ``max_connection_failures``
     consecutive connection failures (refused, DNS, connect timeout; across all requests, with no reply in
     between) halt the judge: every request not yet answered fails at once and :attr:`unreachable` says
-    why (0 disables this). ``temperature`` defaults to the published protocol's 0.2.
+    why (0 disables this). ``temperature`` defaults to the published protocol's 0.2. ``seed`` (None: not
+    sent) is passed to the server as the request's ``seed``; like ``max_tokens`` it is not part of the cache
+    key, so a caller varying either keeps separate caches. Messages may carry images (OpenAI ``image_url``
+    content parts, e.g. base64 data URLs): they are sent as given and hashed into the cache key.
     """
 
     def __init__(
@@ -564,6 +567,7 @@ class OpenAICompatibleJudge(_CachingJudge):
         max_backoff: float = 60.0,
         connect_timeout: float = 10.0,
         max_connection_failures: int = 3,
+        seed: int | None = None,
     ) -> None:
         super().__init__(model=model, temperature=temperature, cache=cache, refresh=refresh,
                          concurrency=concurrency, max_connection_failures=max_connection_failures)
@@ -605,6 +609,7 @@ class OpenAICompatibleJudge(_CachingJudge):
         self.timeout = timeout
         self.connect_timeout = min(connect_timeout, timeout)
         self.max_tokens = max_tokens
+        self.seed = seed
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._openai = openai
@@ -662,6 +667,8 @@ class OpenAICompatibleJudge(_CachingJudge):
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature}
         if self.max_tokens is not None:
             kwargs["max_tokens"] = self.max_tokens
+        if self.seed is not None:
+            kwargs["seed"] = self.seed
         attempt = 0
         while True:
             if self._halt.is_set():

@@ -1,0 +1,150 @@
+"""``pixbench run``: a served vision-language model's predictions (and, with ``--score``, its Table 1 row)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pixbench.cli.options import Subparsers, add_command, add_judge_options, positive_int
+
+_DESCRIPTION = """\
+Ask a served vision-language model (any OpenAI-compatible endpoint: vLLM, SGLang, LMDeploy, a hosted API)
+the probes of PixMMVP or PixCV-Bench with the published prompts and write a predictions file.
+
+letter / vqa: the image (base64 JPEG data URL) and the published prompt (--template, --family as for
+`pixbench baseline attend-segment`); the reply is the line's response.
+segment: the box family's grounding prompt ("Locate the {expression}, output its bbox coordinates using JSON
+format."); the reply is parsed strictly in the family's box convention (--box-family, --box-format), each box
+becomes a mask through SAM (--sam-checkpoint/--sam-type or --sam-model) and the line's mask is their union; a
+reply without a box is the empty mask (recorded).
+
+Replies are cached (--cache, default OUT.cache.sqlite) as they arrive and lines already in OUT are skipped,
+so an interrupted run resumes and a finished one makes no request. OUT.run.json records the settings
+(temperature, max tokens, seed ...). --score then scores OUT as `pixbench score` would, with its judge options.
+"""
+
+_EPILOG = """\
+The API key of the served model comes from OPENAI_API_KEY (never printed; a local server needs none).
+Example (a vLLM server started with `vllm serve Qwen/Qwen2.5-VL-7B-Instruct --port 8000`):
+  pixbench run --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-VL-7B-Instruct \\
+      --benchmark pixmmvp --probe letter vqa segment --sam-checkpoint sam_vit_h_4b8939.pth \\
+      --out qwen25vl.jsonl --score --judge-model gpt-4o
+"""
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the probes; exit 0, 1 on bad input or an unreachable endpoint, 3 when requests failed."""
+    from pixbench.judge import JudgeCache, OpenAICompatibleJudge
+    from pixbench.served import ServedConfig, ServedError, run_served
+
+    if (args.sam_checkpoint is not None) and (args.sam_model is not None):
+        print("error: give one of --sam-checkpoint and --sam-model, not both", file=sys.stderr)
+        return 1
+    segmenter_name = ""
+    if args.sam_checkpoint is not None:
+        segmenter_name = f"segment-anything:{args.sam_type}:{Path(args.sam_checkpoint).name}"
+    elif args.sam_model is not None:
+        segmenter_name = f"transformers:{args.sam_model}"
+    if "segment" in args.probe and not segmenter_name:
+        print('error: the segment probe turns boxes into masks with SAM: give --sam-checkpoint PATH (with '
+              '--sam-type) or --sam-model ID (install SAM with: pip install "pixbench[baselines]")', file=sys.stderr)
+        return 1
+    data = args.data or {"pixmmvp": "IVUlab/PixMMVP", "pixcvbench": "IVUlab/PixCV-Bench"}[args.benchmark]
+    out = Path(args.out)
+    try:
+        cache = JudgeCache(args.cache or out.with_name(out.name + ".cache.sqlite"))
+        client = OpenAICompatibleJudge(model=args.model, base_url=args.base_url, temperature=args.temperature,
+                                       max_tokens=args.max_tokens, seed=args.seed, concurrency=args.concurrency,
+                                       max_retries=args.retries, timeout=args.timeout, cache=cache)
+        config = ServedConfig(benchmark=args.benchmark, data=data, out=out, model=args.model,
+                              endpoint=client.endpoint, probes=tuple(dict.fromkeys(args.probe)),
+                              template=args.template, family=args.family, box_family=args.box_family,
+                              box_format=args.box_format, temperature=args.temperature,
+                              max_tokens=args.max_tokens, seed=args.seed, concurrency=args.concurrency,
+                              segmenter=segmenter_name, limit=args.limit, progress=sys.stderr.isatty())
+    except (ValueError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+    def load_segmenter() -> object:
+        from pixbench.baselines.sam import load_segmenter as load
+
+        return load(checkpoint=args.sam_checkpoint, model_type=args.sam_type, pretrained=args.sam_model,
+                    device=args.device)
+
+    try:
+        summary = run_served(config, judge=client, load_segmenter=load_segmenter)
+    except ServedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    print(f"{out}: {summary.written} line(s) written, {summary.skipped} already there; {summary.asked} request(s) "
+          f"asked, {summary.cached} from the cache; {summary.without_box} segment repl(ies) without a box "
+          "(empty masks)", file=sys.stderr)
+    if summary.failed:
+        for error in summary.errors[:10]:
+            print(f"  {error}", file=sys.stderr)
+        print(f"error: {summary.failed} request(s) failed (no line written); rerun to ask them again",
+              file=sys.stderr)
+        return 3
+    if not args.score:
+        return 0
+    from pixbench.cli.score import _arguments as score_arguments
+    from pixbench.cli.score import cmd_score
+
+    parser = argparse.ArgumentParser(prog="pixbench score")
+    score_arguments(parser)
+    score_args = parser.parse_args([str(out), "--data", f"{args.benchmark}={data}"])
+    for name, value in vars(args).items():
+        if name.startswith("judge_") or name in ("refresh_judge", "no_judge"):
+            setattr(score_args, name, value)
+    return cmd_score(score_args)
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    from pixbench.prompts import FAMILIES
+    from pixbench.served import SERVED_PROBES, known_box_families
+
+    model = parser.add_argument_group("served model")
+    model.add_argument("--base-url", required=True, metavar="URL",
+                       help="the OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+    model.add_argument("--model", required=True, metavar="NAME", help="the served model name")
+    model.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0)")
+    model.add_argument("--max-tokens", type=positive_int, default=1024, metavar="N",
+                       help="max tokens per reply (default 1024)")
+    model.add_argument("--seed", type=int, default=0, help="the request's seed (default 0)")
+    model.add_argument("--concurrency", type=positive_int, default=8, metavar="N",
+                       help="requests in flight at once (default 8)")
+    model.add_argument("--retries", type=int, default=5, help="retries of a failed request (default 5)")
+    model.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
+    model.add_argument("--cache", metavar="PATH", help="SQLite file of cached replies (default OUT.cache.sqlite)")
+    what = parser.add_argument_group("what to ask")
+    what.add_argument("--benchmark", required=True, choices=("pixmmvp", "pixcvbench"))
+    what.add_argument("--data", metavar="PATH_OR_HUB_ID",
+                      help="the built benchmark (default IVUlab/PixMMVP or IVUlab/PixCV-Bench)")
+    what.add_argument("--probe", nargs="+", choices=SERVED_PROBES, default=list(SERVED_PROBES))
+    what.add_argument("--template", metavar="ID", help="a question template (qa-1 .. qa-10), recorded as variant")
+    what.add_argument("--family", choices=FAMILIES, default="vanilla", help="prompt family (default vanilla)")
+    what.add_argument("--limit", type=positive_int, metavar="N", help="only the first N rows")
+    what.add_argument("--out", required=True, metavar="PREDS.jsonl")
+    boxes = parser.add_argument_group("segment probe")
+    boxes.add_argument("--box-family", choices=known_box_families(), default="qwen2_5_vl",
+                       help="whose box convention the replies follow (default qwen2_5_vl)")
+    boxes.add_argument("--box-format", choices=("norm-1000", "input-pixels", "frame-pixels"),
+                       help="override the family's box format")
+    boxes.add_argument("--sam-checkpoint", metavar="PATH", help="a segment-anything checkpoint (.pth)")
+    boxes.add_argument("--sam-type", default="vit_h", choices=("vit_h", "vit_l", "vit_b", "tiny"))
+    boxes.add_argument("--sam-model", metavar="ID", help="a transformers SAM (hub id or folder)")
+    boxes.add_argument("--device", default="cpu", help="SAM's device (default cpu)")
+    scoring = parser.add_argument_group("scoring")
+    scoring.add_argument("--score", action="store_true", help="score OUT as `pixbench score` would")
+    add_judge_options(scoring)
+
+
+def configure(subparsers: Subparsers) -> None:
+    """Add ``run`` to the ``pixbench`` commands."""
+    add_command(subparsers, "run", cmd_run, _arguments,
+                help="ask a served model (OpenAI-compatible) the probes; --score prints its Table 1 row",
+                formatter_class=argparse.RawDescriptionHelpFormatter, description=_DESCRIPTION, epilog=_EPILOG)
