@@ -16,15 +16,8 @@ The pure scoring functions live in :mod:`pixbench.metrics`, which never imports 
 
 from __future__ import annotations
 
-from pixbench.judge.cache import CachedReply, JudgeCache, JudgeCacheError, cache_key, default_cache_path
-from pixbench.judge.client import (
-    DEFAULT_OPENAI_ENDPOINT,
-    FakeJudge,
-    Judge,
-    JudgeResult,
-    OpenAICompatibleJudge,
-    redact_url,
-)
+from typing import TYPE_CHECKING, Any
+
 from pixbench.judge.protocol import (
     CONCEPT_CATEGORIES,
     DEFAULT_JUDGE_TEMPERATURE,
@@ -43,6 +36,33 @@ from pixbench.judge.protocol import (
     temperature_argument,
     verdict_of,
 )
+
+#: Names of the client and cache modules, imported when first used (``sqlite3``, ``socket`` and the HTTP
+#: stack are not needed to read the protocol's constants, e.g. when building the command line).
+_LAZY = {"CachedReply": "cache", "JudgeCache": "cache", "JudgeCacheError": "cache", "cache_key": "cache",
+         "default_cache_path": "cache", "DEFAULT_OPENAI_ENDPOINT": "client", "FakeJudge": "client",
+         "Judge": "client", "JudgeResult": "client", "OpenAICompatibleJudge": "client", "redact_url": "client"}
+
+if TYPE_CHECKING:
+    from pixbench.judge.cache import CachedReply, JudgeCache, JudgeCacheError, cache_key, default_cache_path
+    from pixbench.judge.client import (
+        DEFAULT_OPENAI_ENDPOINT,
+        FakeJudge,
+        Judge,
+        JudgeResult,
+        OpenAICompatibleJudge,
+        redact_url,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pixbench.judge' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"pixbench.judge.{module}"), name)
+
 
 __all__ = [
     "CONCEPT_CATEGORIES",
