@@ -21,23 +21,40 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import RunsCache
+from pixbench.ground_truth import Reference
 from pixbench.metrics import accuracy, analysis, letters, masks
 from pixbench.metrics.selection import SelectionError, select_mask
 from pixbench.metrics.selection import oracle_choices as batched_oracle_choices
 from pixbench.outcomes import MASK_METRIC, AnswerOutcome, Answers, MaskOutcome, MaskResults, RowUnits
 from pixbench.results import PROTOCOL, Counts, LetterParser, ScoreResult, ScoreSettings
 
-if TYPE_CHECKING:  # types only: the image benchmarks call this module
-    from pixbench.benchmarks.image import ImageBenchmark, Reference
-    from pixbench.predictions import Prediction
+if TYPE_CHECKING:
+    from pixbench.prediction_records import Prediction
 
 logger = logging.getLogger(__name__)
+
+
+class ScoringRules(Protocol):
+    """What scoring asks of an image benchmark (:class:`pixbench.benchmarks.image.ImageBenchmark` is one):
+    its probes, the rows that enter M, the reduction of per-row outcomes to its metrics and breakdowns,
+    its analyses, and how its rows group for resampling."""
+
+    probes: ClassVar[tuple[str, ...]]
+
+    def mask_row_ids(self, reference: Reference, include_none: bool) -> list[int]: ...
+
+    def metrics(self, answers: Answers, mask_results: MaskResults, reference: Reference,
+                mask_ids: list[int]) -> tuple[dict[str, Any], dict[str, Any]]: ...
+
+    def analyses(self, answers: Answers, mask_results: MaskResults, reference: Reference) -> dict[str, Any]: ...
+
+    def row_groups(self, reference: Reference) -> tuple[np.ndarray | None, np.ndarray | None]: ...
 
 _PARSERS: dict[str, Callable[[str, Sequence[str]], int | None]] = {
     "default": letters.parse_option_letter,
@@ -212,7 +229,7 @@ def group_by_probe(predictions: Sequence[Prediction]) -> dict[str, dict[int, Pre
     return dict(grouped)
 
 
-def score_model(*, benchmark: ImageBenchmark, model: str, predictions: Sequence[Prediction], reference: Reference,
+def score_model(*, benchmark: ScoringRules, model: str, predictions: Sequence[Prediction], reference: Reference,
                 settings: ScoreSettings, judge: Any | None = None, judge_note: str | None = None,
                 progress: bool = False, variant: str | None = None, runs: RunsCache | None = None) -> ScoreResult:
     """Every metric, count, breakdown and analysis of one model on one benchmark, plus per-row records.
@@ -268,7 +285,7 @@ def score_model(*, benchmark: ImageBenchmark, model: str, predictions: Sequence[
         units=row_units(benchmark, reference, settings, answers, mask_results, by_probe))
 
 
-def row_units(benchmark: ImageBenchmark, reference: Reference, settings: ScoreSettings, answers: Answers,
+def row_units(benchmark: ScoringRules, reference: Reference, settings: ScoreSettings, answers: Answers,
               mask_results: MaskResults, by_probe: Mapping[str, Mapping[int, Prediction]]) -> RowUnits:
     """The per-row outcomes behind a result's metrics (for confidence intervals and comparisons)."""
     ids = list(reference.rows)

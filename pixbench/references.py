@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pixbench.benchmarks import REGISTRY, ImageBenchmark, UnknownBenchmarkError, get_benchmark, hub_id_of
-from pixbench.benchmarks.image import Reference, ReferenceRow
+from pixbench.ground_truth import Reference, ReferenceRow
 from pixbench.loaders.layout import BUILD_SUMMARY_FILE, content_hash
 from pixbench.loaders.shards import ShardError, one_line
 

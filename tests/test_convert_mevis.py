@@ -18,11 +18,11 @@ import pytest
 from PIL import Image
 
 from pixbench.annotation import rle as rle_ops
-from pixbench.benchmarks.mocentric import VideoReference
 from pixbench.cli import main
 from pixbench.ingest import ConvertError, convert_mevis_pngs, existing_keys
 from pixbench.loaders import mocentric
 from pixbench.loaders.synthetic_video import write_synthetic_mevis
+from pixbench.mocentric.rows import VideoReference
 from pixbench.mocentric.views import probe_view
 from pixbench.predictions import read_predictions
 from pixbench.references import load_reference

@@ -22,17 +22,12 @@ def _modules() -> dict[str, Path]:
 
 
 def _imports(path: Path, name: str, modules: dict[str, Path]) -> set[str]:
-    """pixbench modules imported anywhere in ``path`` (function-level too), except under TYPE_CHECKING."""
+    """pixbench modules imported anywhere in ``path``: function-level and ``TYPE_CHECKING`` imports too (a
+    cycle of type imports is still two modules that each need the other)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    skipped: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            skipped.update(id(child) for child in ast.walk(node))
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(tree):
-        if id(node) in skipped:
-            continue
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

@@ -23,7 +23,7 @@ from pixbench.outcomes import Plan, RowUnits
 
 if TYPE_CHECKING:
     from pixbench.annotation.rle import RunsCache
-    from pixbench.predictions import Prediction
+    from pixbench.prediction_records import Prediction
     from pixbench.results import ScoreResult, ScoreSettings
 
 Kind = Literal["image", "video"]

@@ -11,94 +11,25 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from pixbench.annotation import rle as rle_ops
-from pixbench.annotation.rle import Rle
 from pixbench.benchmarks.base import Benchmark, Kind
+from pixbench.ground_truth import Reference, ReferenceRow
 from pixbench.loaders.shards import read_columns
 from pixbench.outcomes import Answers, MaskResults
 
 if TYPE_CHECKING:
     from pixbench.annotation.rle import RunsCache
-    from pixbench.predictions import Prediction
+    from pixbench.prediction_records import Prediction
     from pixbench.results import ScoreResult, ScoreSettings
 
 #: Headline columns of an image benchmark's report: the paper's Table 1, then the extras.
 IMAGE_COLUMNS = (("A_dagger", "A†"), ("A", "A"), ("M_dagger", "M†"), ("M", "M"), ("S", "S"),
                  ("A_per_question", "A/q"), ("cIoU", "cIoU"))
-
-
-@dataclass(frozen=True)
-class ReferenceRow:
-    """What the scorer knows about one dataset row."""
-
-    id: int
-    height: int
-    width: int
-    mask: Rle
-    question: str
-    options: tuple[str, ...]
-    options_text: str
-    answer: str
-    expression: str | None
-    pair_id: int | None = None
-    pattern: str | None = None
-    source: str | None = None
-    task: str | None = None
-
-    @property
-    def has_object(self) -> bool:
-        return self.expression is not None
-
-
-@dataclass
-class Reference:
-    """One benchmark's ground truth and where it came from (``origin``: path and hash, or hub commit)."""
-
-    benchmark: str
-    rows: dict[int, ReferenceRow]
-    origin: dict[str, str] = field(default_factory=dict)
-    label_set: str | None = None
-
-    @property
-    def sizes(self) -> dict[int, tuple[int, int]]:
-        return {row_id: (row.height, row.width) for row_id, row in self.rows.items()}
-
-    @cached_property
-    def gt_areas(self) -> dict[int, int]:
-        """Foreground pixels of each row's ground truth (computed once, on the runs)."""
-        return dict(zip(self.rows, (int(a) for a in rle_ops.area([row.mask for row in self.rows.values()]))))
-
-    @property
-    def n_pairs(self) -> int:
-        return len(self.rows) // 2
-
-
-#: Columns that may be null in a built benchmark (PixMMVP's questions with nothing to ground).
-NULLABLE_COLUMNS = frozenset({"expression", "options", "pattern", "has_object", "objects"})
-
-
-def common_row_fields(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The :class:`ReferenceRow` fields every benchmark has, from one parquet row; ``ValueError`` when a
-    value is null where it may not be or the mask is not a compressed RLE."""
-    for name, value in values.items():
-        if value is None and name not in NULLABLE_COLUMNS:
-            raise ValueError(f"{name} is null")
-    counts = values["mask"]["counts"]
-    if not isinstance(counts, str):
-        raise ValueError(f"mask counts is {type(counts).__name__}, expected a compressed RLE string")
-    mask: Rle = {"size": [int(v) for v in values["mask"]["size"]], "counts": counts}
-    if len(mask["size"]) != 2:
-        raise ValueError(f"mask size {mask['size']} is not [height, width]")
-    return {"id": int(values["id"]), "height": int(values["height"]), "width": int(values["width"]),
-            "mask": mask, "question": values["question"], "options": tuple(values["options"] or []),
-            "answer": values["answer"], "expression": values["expression"]}
 
 
 def check_masks(rows: Mapping[int, ReferenceRow], shard_of: Mapping[int, Path]) -> None:

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,13 +22,14 @@ from pixbench.annotation.rle import Rle
 from pixbench.benchmarks.base import Benchmark, Kind, Presented
 from pixbench.loaders.shards import read_columns
 from pixbench.metrics import stats
+from pixbench.mocentric.rows import ExpressionRow, VideoLine, VideoReference
 from pixbench.mocentric.views import PROBES, REVERSED_PROBES, ViewError, canvas_size, check_probe_layout
 from pixbench.outcomes import Plan, RowUnits
 from pixbench.problems import shorten
 
 if TYPE_CHECKING:
     from pixbench.annotation.rle import RunsCache
-    from pixbench.predictions import Prediction
+    from pixbench.prediction_records import Prediction
     from pixbench.results import ScoreResult, ScoreSettings
 
 #: The columns scoring reads from the ``expressions`` and ``reversed`` configs.
@@ -37,49 +37,6 @@ EXPRESSION_COLUMNS = ("id", "video_id", "exp_id", "expression", "anno_ids", "hei
                       "keyframe", "keyframe_from_csv", "masks")
 #: Config name -> the shard-name prefix under ``data/`` (see :mod:`pixbench.loaders.mocentric`).
 SHARD_PREFIX = {"expressions": "test-expressions", "reversed": "test-reversed", "videos": "test-videos"}
-
-
-@dataclass(frozen=True)
-class ExpressionRow:
-    """One expression of MoCentric-Bench: its video's frames and its ground truth per original frame."""
-
-    id: str
-    video_id: str
-    exp_id: int
-    expression: str
-    anno_ids: tuple[int, ...]
-    height: int
-    width: int
-    frame_names: tuple[str, ...]
-    keyframe: int
-    keyframe_from_csv: bool
-    masks: tuple[Rle, ...]
-
-
-@dataclass(frozen=True)
-class VideoLine:
-    """What a MoCentric line of one expression is checked against: its frame names (the presented
-    frames' count and ``png_dir`` file names), the frame size, and whether it has a reversed expression."""
-
-    frame_names: tuple[str, ...]
-    height: int
-    width: int
-    reversed: bool
-
-
-@dataclass
-class VideoReference:
-    """MoCentric-Bench's ground truth: ``expressions`` and ``reversed`` rows by id, and where it came from."""
-
-    benchmark: str
-    expressions: dict[str, ExpressionRow]
-    reversed: dict[str, ExpressionRow]
-    origin: dict[str, str] = field(default_factory=dict)
-    label_set: str | None = None
-
-    def rows_for(self, probe: str) -> dict[str, ExpressionRow]:
-        """The rows a probe scores: the reversed expressions for the reversed probes, else every expression."""
-        return self.reversed if probe in REVERSED_PROBES else self.expressions
 
 
 def _rows(folder: Path, config: str) -> dict[str, ExpressionRow]:
@@ -163,7 +120,7 @@ class MoCentric(Benchmark):
               variant: str | None = None, runs: RunsCache | None = None, workers: int = 1) -> list[ScoreResult]:
         from pixbench.mocentric.scoring import score_video_model
 
-        return score_video_model(benchmark=self, model=model, predictions=predictions, reference=reference,
+        return score_video_model(benchmark=self.name, model=model, predictions=predictions, reference=reference,
                                  settings=settings, variant=variant, progress=progress, workers=workers)
 
     def unanswered(self, predictions: Sequence[Prediction], reference: VideoReference) -> list[str]:

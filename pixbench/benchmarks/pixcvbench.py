@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from pixbench.benchmarks.image import ImageBenchmark, Reference, ReferenceRow, common_row_fields
+from pixbench.benchmarks.image import ImageBenchmark
+from pixbench.ground_truth import Reference, ReferenceRow, common_row_fields
 from pixbench.metrics import accuracy, stats
 from pixbench.metrics.letters import lettered_options
 from pixbench.outcomes import ACCURACIES, CUMULATIVE_METRIC, Answers, MaskResults, Plan, RowUnits, group_metrics

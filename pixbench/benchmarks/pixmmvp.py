@@ -20,7 +20,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from pixbench.benchmarks.image import ImageBenchmark, Reference, ReferenceRow, common_row_fields
+from pixbench.benchmarks.image import ImageBenchmark
+from pixbench.ground_truth import Reference, ReferenceRow, common_row_fields
 from pixbench.metrics import accuracy, analysis, stats
 from pixbench.outcomes import (
     ACCURACIES,

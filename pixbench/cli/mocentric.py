@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pixbench.cli.options import CommandParser, Subparsers, add_command, positive_int
 
 if TYPE_CHECKING:
-    from pixbench.benchmarks.mocentric import VideoReference
+    from pixbench.mocentric.rows import VideoReference
 
 __all__ = ["cmd_export", "cmd_show", "configure", "configure_parser"]
 

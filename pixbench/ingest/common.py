@@ -16,7 +16,7 @@ from pixbench.jsonl import JsonLinesError, iter_json_lines
 from pixbench.problems import shorten
 
 if TYPE_CHECKING:
-    from pixbench.predictions import Prediction
+    from pixbench.prediction_records import Prediction
 
 #: What identifies a line of a predictions file (``Prediction.key``): model, benchmark, id, probe, variant, layout.
 LineKey = tuple[str, str, int | str, str, str | None, str | None]

@@ -44,8 +44,9 @@ from PIL import Image
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import Rle
-from pixbench.benchmarks.mocentric import MOCENTRIC, ExpressionRow, VideoReference
+from pixbench.benchmarks.mocentric import MOCENTRIC
 from pixbench.ingest.pixfoundation import MAX_PROBLEMS, ConvertError, ConvertProblem
+from pixbench.mocentric.rows import ExpressionRow, VideoReference
 from pixbench.mocentric.views import PAIR_PROBES, check_probe_layout, probe_view
 from pixbench.predictions import Prediction
 from pixbench.problems import ProblemLog, shorten

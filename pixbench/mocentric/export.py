@@ -57,8 +57,9 @@ import numpy as np
 import pyarrow.parquet as pq
 from PIL import Image
 
-from pixbench.benchmarks.mocentric import MOCENTRIC, SHARD_PREFIX, ExpressionRow, VideoReference
+from pixbench.benchmarks.mocentric import MOCENTRIC, SHARD_PREFIX
 from pixbench.loaders.shards import one_line, read_columns
+from pixbench.mocentric.rows import ExpressionRow, VideoReference
 from pixbench.mocentric.views import (
     DEFAULT_LAYOUT,
     PAIR_PROBES,

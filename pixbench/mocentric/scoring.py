@@ -11,7 +11,7 @@ numbers do not depend on it).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -26,13 +26,13 @@ from pixbench.metrics.video import (
     static_scores,
     video_metrics,
 )
+from pixbench.mocentric.rows import ExpressionRow, VideoReference
 from pixbench.mocentric.views import LAYOUTS, PAIR_PROBES, PROBES, probe_view
 from pixbench.outcomes import RowUnits
 from pixbench.results import ExpressionCounts, ScoreResult
 
 if TYPE_CHECKING:
-    from pixbench.benchmarks.mocentric import ExpressionRow, MoCentric, VideoReference
-    from pixbench.predictions import Prediction
+    from pixbench.prediction_records import Prediction
     from pixbench.results import ScoreSettings
 
 #: The probe whose metrics are the background ones (nothing moves: the right answer is empty).
@@ -64,7 +64,7 @@ def _score_chunk(tasks: Sequence[tuple[str, str | None, ExpressionRow, Sequence[
     return [score_expression(*task) for task in tasks]
 
 
-Task = tuple[str, str | None, "ExpressionRow", Sequence[Rle | None] | None]
+Task = tuple[str, str | None, ExpressionRow, Sequence[Rle | None] | None]
 
 
 def _score_all(tasks: Sequence[Task], workers: int, progress: bool) -> list[Scores]:
@@ -116,7 +116,7 @@ def _record(model: str, benchmark: str, probe: str, layout: str | None, row_id: 
     return record
 
 
-def score_video_model(*, benchmark: MoCentric, model: str, predictions: Iterable[Prediction],
+def score_video_model(*, benchmark: str, model: str, predictions: Iterable[Prediction],
                       reference: VideoReference, settings: ScoreSettings, variant: str | None = None,
                       progress: bool = False, workers: int = 1) -> list[ScoreResult]:
     """The results of one model's lines: one per (probe, layout) the lines name, in probe order."""
@@ -134,19 +134,14 @@ def score_video_model(*, benchmark: MoCentric, model: str, predictions: Iterable
         summary = (static_metrics([s for s in scores if isinstance(s, StaticScores)]) if probe == STATIC_PROBE
                    else video_metrics([s for s in scores if isinstance(s, ExpressionScores)]))
         document = summary.to_json()
-        units = RowUnits(benchmark=benchmark.name, ids=np.array(ids), mask_rows=np.ones(len(ids), dtype=bool),
+        units = RowUnits(benchmark=benchmark, ids=np.array(ids), mask_rows=np.ones(len(ids), dtype=bool),
                          pair=None, stratum=None, answers={}, masks={},
                          values=_values(scores, probe in PAIR_PROBES),
                          covered=np.array([row_id in lines for row_id in ids], dtype=bool))
         results.append(ScoreResult(
-            model=model, benchmark=benchmark.name, select=None, metrics=document["metrics"],
+            model=model, benchmark=benchmark, select=None, metrics=document["metrics"],
             counts=ExpressionCounts(expressions=summary.expressions, missing=summary.missing),
             variant=variant, probe=probe, layout=layout, units=units,
-            per_sample=tuple(_record(model, benchmark.name, probe, layout, row_id, s, variant)
+            per_sample=tuple(_record(model, benchmark, probe, layout, row_id, s, variant)
                              for row_id, s in zip(ids, scores))))
     return results
-
-
-def missing_expressions(lines: Mapping[str, Prediction], reference: VideoReference, probe: str) -> list[str]:
-    """The expressions of a probe's set without a line (for ``--strict``)."""
-    return [row_id for row_id in reference.rows_for(probe) if row_id not in lines]

@@ -31,9 +31,10 @@ from PIL import Image, ImageDraw
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import Rle
-from pixbench.benchmarks.mocentric import MOCENTRIC, VideoReference
+from pixbench.benchmarks.mocentric import MOCENTRIC
 from pixbench.metrics.video import boundary_map, frame_j, static_scores
 from pixbench.mocentric.export import ExportError, FrameCache, iter_videos, one_frame, resolve_layout, view_of
+from pixbench.mocentric.rows import VideoReference
 from pixbench.mocentric.views import REVERSED_PROBES
 
 logger = logging.getLogger(__name__)
