@@ -19,7 +19,8 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -296,24 +297,50 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
 
 
+@dataclass
+class Staging:
+    """A build being written: files go to ``path`` (inside the output folder) and are listed in
+    ``written`` (relative paths); :func:`staged_build` moves them into place when the build completes."""
+
+    path: Path
+    written: list[str] = field(default_factory=list)
+
+    def finish(self, card: str, summary: Mapping[str, Any]) -> None:
+        """Write the dataset card and the build summary (the last files of a build)."""
+        (self.path / CARD_FILE).write_text(card, encoding="utf-8")
+        (self.path / BUILD_SUMMARY_FILE).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n",
+                                                    encoding="utf-8")
+        self.written += [CARD_FILE, BUILD_SUMMARY_FILE]
+
+
+@contextmanager
+def staged_build(out_dir: Path, benchmark: str | None, *, force: bool = False) -> Iterator[Staging]:
+    """A staging folder inside ``out_dir`` for a build, moved into place only when the ``with`` block ends
+    without error: ``out_dir`` must be new, empty or an earlier build of ``benchmark`` (see
+    :func:`inspect_out_dir`; ``force`` accepts any folder); the card, summary and shards of an earlier
+    build are replaced (stale shards removed), nothing else is touched, and a failed build leaves the
+    folder as it was."""
+    plan = inspect_out_dir(out_dir, benchmark, force=force)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=_STAGING_PREFIX) as tmp:
+        staging = Staging(Path(tmp))
+        (staging.path / DATA_FOLDER).mkdir()
+        yield staging
+        for path in plan.remove:
+            _remove(path)
+        (out_dir / DATA_FOLDER).mkdir(exist_ok=True)
+        for relative in staging.written:
+            os.replace(staging.path / relative, out_dir / relative)
+
+
 def write_hub_folder(out_dir: Path, *, shards: Mapping[str, Sequence[Mapping[str, Any]]], features: Features,
                      card_for: Callable[[int], str], summary: Mapping[str, Any], force: bool = False) -> list[str]:
-    """Write ``data/<prefix>-NNNNN-of-MMMMM.parquet`` shards, ``README.md`` and the build summary.
-
-    ``out_dir`` must be new, empty or an earlier build of the same benchmark (see :func:`inspect_out_dir`;
-    ``force`` accepts any folder). Everything is written to a temporary folder first and moved into
-    place only when complete, so a failed build never leaves a half-written dataset; the card, summary
-    and shards of an earlier build are replaced (stale shards removed), nothing else is touched.
-    ``card_for`` receives the Arrow size of the data in bytes (the card's ``num_bytes``) and returns
-    the card text. Returns the relative paths written.
+    """Write ``data/<prefix>-NNNNN-of-MMMMM.parquet`` shards, ``README.md`` and the build summary through
+    :func:`staged_build`. ``card_for`` receives the Arrow size of the data in bytes (the card's
+    ``num_bytes``) and returns the card text. Returns the relative paths written.
     """
-    plan = inspect_out_dir(out_dir, summary.get("benchmark"), force=force)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[str] = []
     num_bytes = 0
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=_STAGING_PREFIX) as tmp:
-        staging = Path(tmp)
-        (staging / DATA_FOLDER).mkdir()
+    with staged_build(out_dir, summary.get("benchmark"), force=force) as staging:
         for prefix, rows in shards.items():
             count = max(1, -(-len(rows) // ROWS_PER_SHARD))
             for index in range(count):
@@ -321,18 +348,11 @@ def write_hub_folder(out_dir: Path, *, shards: Mapping[str, Sequence[Mapping[str
                 relative = f"{DATA_FOLDER}/{prefix}-{index:05d}-of-{count:05d}.parquet"
                 table = rows_to_table(part, features)
                 num_bytes += table.nbytes
-                pq.write_table(table, staging / relative,
+                pq.write_table(table, staging.path / relative,
                                row_group_size=ROWS_PER_ROW_GROUP, compression="zstd", write_statistics=True)
-                written.append(relative)
-        (staging / CARD_FILE).write_text(card_for(num_bytes), encoding="utf-8")
-        (staging / BUILD_SUMMARY_FILE).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n",
-                                                  encoding="utf-8")
-        for path in plan.remove:
-            _remove(path)
-        (out_dir / DATA_FOLDER).mkdir(exist_ok=True)
-        for relative in [*written, CARD_FILE, BUILD_SUMMARY_FILE]:
-            os.replace(staging / relative, out_dir / relative)
-    return [*written, CARD_FILE, BUILD_SUMMARY_FILE]
+                staging.written.append(relative)
+        staging.finish(card_for(num_bytes), summary)
+    return staging.written
 
 
 def summary_header(benchmark: str, rows: int, extra: Mapping[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.findings import Report
 from pixbench.loaders import common
 from pixbench.loaders.common import RLE_FEATURE, BuildResult, ConfigSpec
-from pixbench.loaders.layout import BUILD_SUMMARY_FILE, SPLIT
+from pixbench.loaders.layout import SPLIT
 
 logger = logging.getLogger(__name__)
 
@@ -676,35 +675,23 @@ def write_folder(inputs: Inputs, out_dir: Path, *, summary: dict[str, Any], with
                  force: bool) -> list[str]:
     """Stream the configs into a staging folder inside ``out_dir``, then move them into place (the
     card, summary and shards of an earlier build replaced, nothing else touched). Returns the files."""
-    plan = common.inspect_out_dir(out_dir, NAME, force=force)
-    out_dir.mkdir(parents=True, exist_ok=True)
     counts = {"expressions": summary["expressions"], "reversed": summary["reversed_expressions"]}
     specs = {spec.name: spec for spec in CONFIGS}
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=common._STAGING_PREFIX) as tmp:
-        staging = Path(tmp)
-        (staging / common.DATA_FOLDER).mkdir()
-        writers = {name: _ShardWriter(staging, specs[name].shard_prefix, FEATURES[name], _row_shards(count),
+    with common.staged_build(out_dir, NAME, force=force) as staging:
+        writers = {name: _ShardWriter(staging.path, specs[name].shard_prefix, FEATURES[name], _row_shards(count),
                                       common.ROWS_PER_ROW_GROUP) for name, count in counts.items()}
         for config, row in expression_rows(inputs):
             writers[config].add(row)
         if with_frames:
-            writers["videos"] = _ShardWriter(staging, specs["videos"].shard_prefix, VIDEO_FEATURES,
+            writers["videos"] = _ShardWriter(staging.path, specs["videos"].shard_prefix, VIDEO_FEATURES,
                                              _video_shards(inputs), 1)
             for video in inputs.videos.values():
                 logger.info("frames of video %s", video.video_id)
                 writers["videos"].add(video_row(inputs, video))
-        written = [path for writer in writers.values() for path in writer.close()]
-        card = render_card(summary, num_rows={name: w.rows for name, w in writers.items()},
-                           num_bytes={name: w.num_bytes for name, w in writers.items()})
-        (staging / common.CARD_FILE).write_text(card, encoding="utf-8")
-        (staging / BUILD_SUMMARY_FILE).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n",
-                                                  encoding="utf-8")
-        for path in plan.remove:
-            common._remove(path)
-        (out_dir / common.DATA_FOLDER).mkdir(exist_ok=True)
-        for relative in [*written, common.CARD_FILE, BUILD_SUMMARY_FILE]:
-            os.replace(staging / relative, out_dir / relative)
-    return [*written, common.CARD_FILE, BUILD_SUMMARY_FILE]
+        staging.written += [path for writer in writers.values() for path in writer.close()]
+        staging.finish(render_card(summary, num_rows={name: w.rows for name, w in writers.items()},
+                                   num_bytes={name: w.num_bytes for name, w in writers.items()}), summary)
+    return staging.written
 
 
 def render_card(summary: dict[str, Any], *, num_rows: Mapping[str, int], num_bytes: Mapping[str, int]) -> str:
