@@ -154,6 +154,8 @@ def test_box_less_and_garbage_replies_are_empty_masks(tiny_built: dict[str, Path
 
 def test_cli_run_with_tiny_sam_and_score(tiny_built: dict[str, Path], tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch", reason="the tiny SAM needs torch (pip install \"pixbench[baselines]\")")
+    pytest.importorskip("segment_anything", reason="the tiny SAM checkpoint needs segment-anything")
     from pixbench.baselines.tiny import write_tiny_sam_checkpoint
 
     data = tiny_built["pixmmvp"]
