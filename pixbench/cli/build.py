@@ -106,8 +106,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     except ValueError as exc:  # usage: missing --mmvp, an --out that is not new, empty or an earlier build
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:
-        print(f"error: build failed: {exc}", file=sys.stderr)
+    except OSError as exc:  # a full disk, a read error: the staged build left the folder as it was
+        shown = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"error: build failed, {out} left as it was: {shown}", file=sys.stderr)
         return 1
     print_report(result.report)
     if result.left_in_place:

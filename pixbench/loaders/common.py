@@ -12,6 +12,7 @@ rest in place. Nothing outside the folder is touched and no symbolic link is fol
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -318,19 +319,29 @@ def staged_build(out_dir: Path, benchmark: str | None, *, force: bool = False) -
     """A staging folder inside ``out_dir`` for a build, moved into place only when the ``with`` block ends
     without error: ``out_dir`` must be new, empty or an earlier build of ``benchmark`` (see
     :func:`inspect_out_dir`; ``force`` accepts any folder); the card, summary and shards of an earlier
-    build are replaced (stale shards removed), nothing else is touched, and a failed build leaves the
-    folder as it was."""
+    build are replaced (stale shards removed), nothing else is touched, and a failed build (a full disk
+    included) leaves the folder as it was: a folder it created is removed again when it is still empty."""
     plan = inspect_out_dir(out_dir, benchmark, force=force)
+    created = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]
     out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=_STAGING_PREFIX) as tmp:
-        staging = Staging(Path(tmp))
-        (staging.path / DATA_FOLDER).mkdir()
-        yield staging
-        for path in plan.remove:
-            _remove(path)
-        (out_dir / DATA_FOLDER).mkdir(exist_ok=True)
-        for relative in staging.written:
-            os.replace(staging.path / relative, out_dir / relative)
+    try:
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=_STAGING_PREFIX) as tmp:
+            staging = Staging(Path(tmp))
+            (staging.path / DATA_FOLDER).mkdir()
+            yield staging
+            data = out_dir / DATA_FOLDER
+            if data not in plan.remove:  # made before anything is removed: a full disk fails here, harmlessly
+                data.mkdir(exist_ok=True)
+            for path in plan.remove:
+                _remove(path)
+            data.mkdir(exist_ok=True)
+            for relative in staging.written:
+                os.replace(staging.path / relative, out_dir / relative)
+    except BaseException:
+        for folder in created:  # the folders this build created, innermost first, if still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
 
 def write_hub_folder(out_dir: Path, *, shards: Mapping[str, Sequence[Mapping[str, Any]]], features: Features,

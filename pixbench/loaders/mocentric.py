@@ -15,11 +15,14 @@ bytes, not re-encoded; absent without frames). Expression rows are in the video 
 ``meta_expressions.json`` (MeViS's own order, also the keyframe csv's), then by exp id as an int. The
 ground truth of frame t is the union (pycocotools ``merge``) of the expression's ``anno_id`` masks at t;
 absent objects contribute nothing and a frame with none is the empty RLE. Rows are written video by
-video, so a build never holds more than one video's frames in memory.
+video, so a build never holds more than one video's frames in memory. A build that fails while writing
+(a full disk) drops its open shards quietly and leaves the output folder as it was
+(:func:`common.staged_build`); the error reaches the caller once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -643,6 +646,24 @@ class _ShardWriter:
             self._writer.close()
             self._writer = None
 
+    def abort(self) -> None:
+        """Drop the open shard after a failure (a full disk): its file is left to the staging folder's removal.
+        The footer is not written and nothing is raised, so the writer's ``__del__`` has nothing left to
+        report (pyarrow's would try to close it again and print ``Exception ignored in ...``)."""
+        writer, self._writer, self._buffer = self._writer, None, []
+        if writer is None:
+            return
+        try:
+            writer.close()
+        except OSError as exc:
+            logger.debug("closing %s after a failure: %s", self.prefix, exc)
+        finally:
+            writer.is_open = False  # a failed close leaves it open: never retried by __del__
+            handle = getattr(writer, "file_handle", None)
+            if handle is not None:
+                with contextlib.suppress(OSError):
+                    handle.close()
+
     def close(self) -> list[str]:
         self.close_shard()
         while len(self.files) < len(self.shard_rows):  # an empty config still gets its (empty) shard
@@ -680,15 +701,20 @@ def write_folder(inputs: Inputs, out_dir: Path, *, summary: dict[str, Any], with
     with common.staged_build(out_dir, NAME, force=force) as staging:
         writers = {name: _ShardWriter(staging.path, specs[name].shard_prefix, FEATURES[name], _row_shards(count),
                                       common.ROWS_PER_ROW_GROUP) for name, count in counts.items()}
-        for config, row in expression_rows(inputs):
-            writers[config].add(row)
-        if with_frames:
-            writers["videos"] = _ShardWriter(staging.path, specs["videos"].shard_prefix, VIDEO_FEATURES,
-                                             _video_shards(inputs), 1)
-            for video in inputs.videos.values():
-                logger.info("frames of video %s", video.video_id)
-                writers["videos"].add(video_row(inputs, video))
-        staging.written += [path for writer in writers.values() for path in writer.close()]
+        try:
+            for config, row in expression_rows(inputs):
+                writers[config].add(row)
+            if with_frames:
+                writers["videos"] = _ShardWriter(staging.path, specs["videos"].shard_prefix, VIDEO_FEATURES,
+                                                 _video_shards(inputs), 1)
+                for video in inputs.videos.values():
+                    logger.info("frames of video %s", video.video_id)
+                    writers["videos"].add(video_row(inputs, video))
+            staging.written += [path for writer in writers.values() for path in writer.close()]
+        except BaseException:  # a full disk, an interrupt: every open shard dropped before the staging goes
+            for writer in writers.values():
+                writer.abort()
+            raise
         staging.finish(render_card(summary, num_rows={name: w.rows for name, w in writers.items()},
                                    num_bytes={name: w.num_bytes for name, w in writers.items()}), summary)
     return staging.written
