@@ -13,13 +13,30 @@ the row's image as a base64 JPEG data URL (``image_url`` content part, then the 
   line's ``mask`` is their union. A reply without a parsable box gives the empty mask (recorded, never
   guessed); a row without an expression gets the empty mask without a request.
 
-Every line carries ``variant`` = the template id (when one is given). Requests go through an
-:class:`~pixbench.judge.OpenAICompatibleJudge` (bounded concurrency, retries with backoff honouring
-``Retry-After``, fail fast on a dead endpoint, replies stored in a SQLite cache as they arrive). Lines are
-appended chunk by chunk; a rerun skips the (id, probe) lines already in ``OUT`` and finds interrupted
-replies in the cache. ``OUT.run.json`` records the settings (endpoint redacted, sampling: temperature,
-max tokens, seed); a rerun with different settings on a non-empty ``OUT`` is refused. A request that
-failed after its retries writes no line (a rerun asks again) and is counted in :class:`ServedSummary`.
+Every line carries ``variant`` = the template id (when one is given); a reply longer than
+:data:`MAX_STORED_RESPONSE` characters is stored cut to that length (the cache keeps it whole). Requests go
+through an :class:`~pixbench.judge.OpenAICompatibleJudge` (bounded concurrency, retries with backoff
+honouring ``Retry-After``, fail fast on a dead endpoint, replies stored in a SQLite cache as they arrive).
+A request that failed after its retries writes no line (a rerun asks again) and is counted in
+:class:`ServedSummary`.
+
+Resuming
+    Lines are appended chunk by chunk; a rerun skips the (id, probe) lines already in ``OUT`` and finds
+    interrupted replies in the cache. ``OUT.run.json`` records the run's identity: the served model, its
+    endpoint (:func:`~pixbench.endpoints.endpoint_identity`: secrets redacted, ``localhost`` and
+    ``127.0.0.1`` one server) and every setting (sampling: temperature, max tokens, seed; prompts; box
+    convention). ``OUT`` is checked as a whole before anything is asked or written, and refused, naming
+    the file, line and reason, when
+
+    - another process is writing it (:func:`~pixbench.output_lock.exclusive_output`);
+    - it holds a line that is not a predictions line, or a line of another model or benchmark (this run
+      never counts another's lines as done);
+    - it holds lines but no run file (their settings are unknown), or its run file has other settings;
+    - its last line has no newline and is not the start of a line of this run.
+
+    Only two repairs are made, both to this run's own lines: a partial last line that starts as this run's
+    lines start (an interrupted write; the run file must exist) is cut off, and a complete last line of
+    this run without its newline gets one.
 """
 
 from __future__ import annotations
@@ -34,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from pixbench import __version__
 from pixbench.annotation import rle
 from pixbench.baselines.boxes import (
     BOX_CONVENTIONS,
@@ -44,7 +62,10 @@ from pixbench.baselines.boxes import (
     qwen_input_size,
     read_boxes,
 )
+from pixbench.endpoints import endpoint_identity, endpoints_as_compared
+from pixbench.jsonl import JsonLinesError, check_regular_file, iter_json_lines
 from pixbench.judge.client import Judge
+from pixbench.output_lock import exclusive_output
 from pixbench.predictions import Prediction, prediction_to_json
 from pixbench.prompts import FAMILIES, UnknownTemplateError, get_template, render_prompt
 
@@ -65,7 +86,10 @@ logger = logging.getLogger(__name__)
 SERVED_PROBES = ("letter", "vqa", "segment")
 #: Requests asked per chunk, as a multiple of the concurrency (lines are written after each chunk).
 CHUNK_FACTOR = 8
-RUN_FORMAT = 1
+#: ``OUT.run.json``: 2 = ``{"format", "pixbench_version", "settings"}`` (1 kept the settings at the top level).
+RUN_FORMAT = 2
+#: Longest reply a line stores, in characters (the reply cache keeps the whole reply).
+MAX_STORED_RESPONSE = 65_536
 
 BoxSegmenterLoader = Callable[[], Any]
 
@@ -120,7 +144,7 @@ class ServedConfig:
         out["probes"] = list(self.probes)
         out["box_format"] = self.resolved_box_format
         out["box_prompt"] = box_prompt("{expression}")
-        out["format"] = RUN_FORMAT
+        out["endpoint"] = endpoint_identity(self.endpoint)
         return out
 
     def prompt(self, row: Mapping[str, Any], probe: str) -> str | None:
@@ -137,7 +161,8 @@ class ServedConfig:
 @dataclass
 class ServedSummary:
     """Counts of one run: lines ``written`` now, ``skipped`` (already in OUT), requests ``cached``
-    (answered from the cache) and ``asked``, requests ``failed`` (no line), segment replies ``without_box``."""
+    (answered from the cache) and ``asked``, requests ``failed`` (no line), segment replies ``without_box``,
+    replies ``truncated`` to :data:`MAX_STORED_RESPONSE` characters in their line."""
 
     written: int = 0
     skipped: int = 0
@@ -145,6 +170,7 @@ class ServedSummary:
     cached: int = 0
     failed: int = 0
     without_box: int = 0
+    truncated: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -164,38 +190,146 @@ def image_messages(image: np.ndarray, text: str, *, system: str | None = None,
     return [{"role": "system", "content": system}, user] if system is not None else [user]
 
 
-def _existing(out: Path) -> set[tuple[int, str]]:
-    """(id, probe) of complete lines in ``out``; a partial last line (interrupted write) is removed."""
+def _line_header(config: ServedConfig) -> str:
+    """How every line this run writes begins (the first fields of :func:`prediction_to_json`)."""
+    return json.dumps({"benchmark": config.benchmark, "id": 0})[:-2]
+
+
+def _unterminated_tail(out: Path) -> tuple[int, bytes] | None:
+    """``(offset, first bytes)`` of the text after the last newline of ``out``, when there is any but blanks."""
+    size = out.stat().st_size
+    with out.open("rb") as handle:
+        start = size
+        while start > 0:  # back from the end, a block at a time, to the last newline
+            block = max(0, start - (1 << 16))
+            handle.seek(block)
+            chunk = handle.read(start - block)
+            cut = chunk.rfind(b"\n")
+            if cut >= 0:
+                start = block + cut + 1
+                break
+            start = block
+        handle.seek(start)
+        head = handle.read(1 << 16)  # enough to tell this run's line from another's
+    return (start, head) if head.strip() else None
+
+
+def _is_own_partial_line(tail: bytes, config: ServedConfig) -> bool:
+    """Whether ``tail`` (not a complete JSON line) is the start of a line this run writes."""
+    try:
+        text = tail.decode("utf-8", errors="strict").strip()
+    except UnicodeDecodeError as exc:  # a write cut inside a character
+        text = tail[:exc.start].decode("utf-8").strip()
+    header = _line_header(config)
+    return text.startswith(header) or header.startswith(text)
+
+
+@dataclass(frozen=True)
+class _Output:
+    """What ``OUT`` holds: the (id, probe) of this run's lines, and the repair its last line needs."""
+
+    done: frozenset[tuple[int, str]]
+    cut_at: int | None = None  # drop this run's partial last line: truncate here
+    terminate: bool = False  # the last line is complete but has no newline: add it
+
+
+def _read_output(config: ServedConfig) -> _Output:
+    """Check ``OUT`` before anything is asked or written (module docstring, "Resuming"); raise
+    :class:`ServedError` naming the file, line and reason when this run may not append to it."""
+    out = config.out
     if not out.exists():
-        return set()
-    raw = out.read_bytes()
-    if raw and not raw.endswith(b"\n"):
-        cut = raw.rfind(b"\n") + 1
-        out.write_bytes(raw[:cut])
-        raw = raw[:cut]
+        return _Output(frozenset())
+    try:
+        check_regular_file(out)
+        tail = _unterminated_tail(out)
+        lines = list(iter_json_lines(out))
+    except (JsonLinesError, OSError) as exc:
+        raise ServedError(f"{out}: {exc}; use another --out") from None
+    last = lines[-1] if tail is not None and lines else None
+    cut_at, terminate = None, False
+    if last is not None and not last.ok:
+        if not (run_file(out).exists() and _is_own_partial_line(tail[1] if tail else b"", config)):
+            raise ServedError(f"{out}:{last.number}: the last line has no newline and is not a line of this run "
+                              f"({last.error}); pixbench run never cuts a line it did not write: use another "
+                              "--out, or mend the file")
+        cut_at = tail[0] if tail else None
+        lines = lines[:-1]
+    elif last is not None:
+        terminate = True
     done: set[tuple[int, str]] = set()
-    for number, text in enumerate(raw.decode("utf-8").splitlines(), 1):
-        if not text.strip():
+    foreign: dict[tuple[str, str], int] = {}
+    for line in lines:
+        obj = line.value
+        if not line.ok or not isinstance(obj, dict):
+            why = line.error or "not a JSON object"
+            raise ServedError(f"{out}:{line.number}: {why}; not a predictions file this run can append to: use "
+                              "another --out")
+        if obj.get("model") != config.model or obj.get("benchmark") != config.benchmark:
+            foreign.setdefault((str(obj.get("model")), str(obj.get("benchmark"))), line.number)
             continue
         try:
-            obj = json.loads(text)
             done.add((int(obj["id"]), str(obj["probe"])))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ServedError(f"{out}: line {number} is not a predictions line ({exc}); use a new --out") from None
-    return done
+        except (KeyError, TypeError, ValueError):
+            raise ServedError(f"{out}:{line.number}: a line without a valid `id` and `probe`; not a predictions "
+                              "file this run can append to: use another --out") from None
+    if foreign:
+        (model, benchmark), number = next(iter(foreign.items()))
+        raise ServedError(f"{out}:{number}: a line of model {model!r} on {benchmark} ({len(foreign)} other "
+                          f"model/benchmark pair(s) in the file); this run writes model {config.model!r} on "
+                          f"{config.benchmark} and never counts another's lines as done: use another --out")
+    if done and not run_file(out).exists():
+        raise ServedError(f"{out} holds {len(done)} line(s) of model {config.model!r} but no "
+                          f"{run_file(out).name}: they were not written by pixbench run (or its run file was "
+                          "deleted), so their settings are unknown: use another --out")
+    return _Output(frozenset(done), cut_at, terminate)
+
+
+def _stored_settings(path: Path) -> dict[str, Any]:
+    """The settings of a run file (format 1 kept them at the top level), the endpoint as compared."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ServedError(f"{path}: cannot read this run file ({exc}); use another --out") from None
+    if not isinstance(record, dict):
+        raise ServedError(f"{path}: not a run file of pixbench run; use another --out")
+    settings = record.get("settings", record)
+    return endpoints_as_compared({k: v for k, v in settings.items() if k != "format"})
 
 
 def _check_settings(config: ServedConfig, has_lines: bool) -> None:
     path = run_file(config.out)
     wanted = config.settings()
     if has_lines and path.exists():
-        stored = json.loads(path.read_text(encoding="utf-8"))
+        stored = _stored_settings(path)
         differing = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
         if differing:
             detail = "; ".join(f"{k}: {stored.get(k)!r} in {path.name}, {wanted.get(k)!r} now" for k in differing[:4])
             raise ServedError(f"{config.out} was written with other settings ({detail}); use a new --out "
                               "(or delete it) to start over")
-    path.write_text(json.dumps(wanted, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    record = {"format": RUN_FORMAT, "pixbench_version": __version__, "settings": wanted}
+    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _repair(out: Path, output: _Output) -> None:
+    """Drop this run's own partial last line, or end a complete last line with its newline."""
+    if output.cut_at is not None:
+        logger.warning("%s: dropping a partial last line (%d bytes) left by an interrupted run", out,
+                       out.stat().st_size - output.cut_at)
+        with out.open("r+b") as handle:
+            handle.truncate(output.cut_at)
+    elif output.terminate:
+        with out.open("ab") as handle:
+            handle.write(b"\n")
+
+
+def _stored_response(text: str, task: _Task, summary: ServedSummary) -> str:
+    """The reply as its line stores it: at most :data:`MAX_STORED_RESPONSE` characters (the cache keeps all)."""
+    if len(text) <= MAX_STORED_RESPONSE:
+        return text
+    summary.truncated += 1
+    logger.warning("row %d %s: a reply of %d characters; its line keeps the first %d (the cache keeps all)",
+                   task.row_id, task.probe, len(text), MAX_STORED_RESPONSE)
+    return text[:MAX_STORED_RESPONSE]
 
 
 def _image_array(row: Mapping[str, Any], row_id: int) -> np.ndarray:
@@ -242,14 +376,24 @@ def run_served(config: ServedConfig, *, judge: Judge, load_segmenter: BoxSegment
     RGB) gives the image sent. ``load_segmenter()`` is called once, when the first box must become a mask.
     Raises :class:`ServedError` when the endpoint is unreachable (lines written so far are kept).
     """
-    if dataset is None:
-        from pixbench.loaders.hub import load
-
-        dataset = load(config.data)
     out = config.out
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = _existing(out)
-    _check_settings(config, bool(done))
+    with exclusive_output(out):
+        output = _read_output(config)
+        _check_settings(config, bool(output.done))
+        _repair(out, output)
+        if dataset is None:
+            from pixbench.loaders.hub import load
+
+            dataset = load(config.data)
+        return _ask_and_write(config, output.done, judge=judge, load_segmenter=load_segmenter, dataset=dataset,
+                              image_of=image_of)
+
+
+def _ask_and_write(config: ServedConfig, done: frozenset[tuple[int, str]], *, judge: Judge,
+                   load_segmenter: BoxSegmenterLoader | None, dataset: Any,
+                   image_of: Callable[[Mapping[str, Any]], np.ndarray] | None) -> ServedSummary:
+    out = config.out
     ids = [int(i) for i in dataset["id"]]
     if config.limit is not None:
         ids = ids[:config.limit]
@@ -314,7 +458,8 @@ def run_served(config: ServedConfig, *, judge: Judge, load_segmenter: BoxSegment
                         segmenter = load_segmenter()
                     mask = rle.encode(_segment_mask(answer, image, segmenter))
                 lines[task.index] = Prediction(benchmark=config.benchmark, id=task.row_id, probe=task.probe,
-                                               model=config.model, prompt=task.prompt, response=result.text,
+                                               model=config.model, prompt=task.prompt,
+                                               response=_stored_response(result.text, task, summary),
                                                mask=mask, has_mask=mask is not None, variant=config.template)
             for line in lines:
                 if line is not None:

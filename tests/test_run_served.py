@@ -117,7 +117,7 @@ def test_run_served_lines_masks_rerun_and_resume(tiny_built: dict[str, Path], tm
                 assert not mask[:, :x1].any() and not mask[:, x2:].any()
                 inside += 1
         assert inside > 0
-        run = json.loads(out.with_name(out.name + ".run.json").read_text())
+        run = json.loads(out.with_name(out.name + ".run.json").read_text())["settings"]
         assert run["temperature"] == 0.0 and run["max_tokens"] == 1024 and run["seed"] == 0
         # a rerun makes no request
         server.reset()

@@ -44,6 +44,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ from pixbench.baselines.pipeline import attend_and_segment
 from pixbench.baselines.sam import PointSegmenter
 from pixbench.jsonl import JsonLinesError, iter_json_lines
 from pixbench.judge import Judge
+from pixbench.output_lock import exclusive_output
 from pixbench.predictions import BENCHMARKS, PROBES, Prediction, prediction_to_json, read_predictions
 from pixbench.prompts import FAMILIES, UnknownTemplateError, get_template, render_prompt
 
@@ -534,7 +536,8 @@ def run_attend_segment(config: RunConfig, *, load_models: ModelLoader, context: 
     """Plan, run this process's share, merge, check, and (main process, with ``judge``) select.
 
     ``load_models(device)`` is called only when this process has rows to do. ``dataset`` defaults to
-    ``pixbench.load(config.data, config.dataset_config)``.
+    ``pixbench.load(config.data, config.dataset_config)``. The main process holds the lock on ``OUT``
+    (:func:`~pixbench.output_lock.exclusive_output`) from before it reads it until the merge is checked.
     """
     context = context or DistributedContext()
     if dataset is None:
@@ -542,6 +545,12 @@ def run_attend_segment(config: RunConfig, *, load_models: ModelLoader, context: 
 
         dataset = load(config.data, config.dataset_config)
     config.out.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_output(config.out) if context.is_main else nullcontext():
+        return _run_attend_segment(config, load_models=load_models, context=context, judge=judge, dataset=dataset)
+
+
+def _run_attend_segment(config: RunConfig, *, load_models: ModelLoader, context: DistributedContext,
+                        judge: Judge | None, dataset: Any) -> RunSummary:
     if context.is_main:
         if config.overwrite:
             for path in [config.out, _run_file(config.out), *_shards(config.out)]:

@@ -52,6 +52,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -74,7 +75,9 @@ from pixbench.baselines.runner import (
     resolve_path,
     shard_path,
 )
+from pixbench.endpoints import endpoints_as_compared
 from pixbench.mocentric.views import DEFAULT_LAYOUT, LAYOUTS, PAIR_PROBES, PROBES, ProbeView, probe_view
+from pixbench.output_lock import exclusive_output
 from pixbench.predictions import Prediction, prediction_to_json, read_predictions
 
 __all__ = [
@@ -271,7 +274,7 @@ def _check_fingerprint(config: VideoRunConfig) -> None:
     wanted = config.fingerprint()
     has_output = config.out.exists() or bool(_shards(config.out))
     if path.exists() and has_output:
-        stored = json.loads(path.read_text(encoding="utf-8")).get("settings", {})
+        stored = endpoints_as_compared(json.loads(path.read_text(encoding="utf-8")).get("settings", {}))
         differences = [f"{k}: {stored.get(k)!r} != {v!r}" for k, v in wanted.items() if stored.get(k) != v]
         if differences:
             raise RunError(f"{config.out} was written with other settings ({'; '.join(differences)}); "
@@ -461,8 +464,8 @@ def run_video_baseline(config: VideoRunConfig, *, load_method: Callable[[str], C
                        desc: str = "video-ground") -> VideoRunSummary:
     """Plan, run this process's share, merge and check (module docstring). ``load_method(device)`` is
     called only when this process has units to do; ``reference`` defaults to
-    ``load_reference("mocentric", config.data)``."""
-    from pixbench.benchmarks.mocentric import MOCENTRIC
+    ``load_reference("mocentric", config.data)``. The main process holds the lock on ``OUT``
+    (:func:`~pixbench.output_lock.exclusive_output`) from before it reads it until the merge is checked."""
     from pixbench.mocentric.export import video_shards
 
     context = context or DistributedContext()
@@ -472,6 +475,14 @@ def run_video_baseline(config: VideoRunConfig, *, load_method: Callable[[str], C
         reference = load_reference(BENCHMARK, config.data)
     video_shards(Path(config.data))  # an annotations-only build fails here, before any work
     config.out.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_output(config.out) if context.is_main else nullcontext():
+        return _run_video_baseline(config, load_method=load_method, context=context, reference=reference, desc=desc)
+
+
+def _run_video_baseline(config: VideoRunConfig, *, load_method: Callable[[str], ClipMethod],
+                        context: DistributedContext, reference: Any, desc: str) -> VideoRunSummary:
+    from pixbench.benchmarks.mocentric import MOCENTRIC
+
     if context.is_main:
         if config.overwrite:
             for path in [config.out, _run_file(config.out), *_shards(config.out)]:

@@ -461,6 +461,7 @@ def cmd_attend_segment(args: argparse.Namespace) -> int:
         from pixbench.baselines.phrases import load_phrase_tools
         from pixbench.baselines.runner import RunConfig, RunError, distributed_context, run_attend_segment
         from pixbench.benchmarks import REGISTRY
+        from pixbench.output_lock import OutputLocked
     except ImportError as exc:
         _error(str(exc))
         return EXIT_FAILED
@@ -494,7 +495,8 @@ def cmd_attend_segment(args: argparse.Namespace) -> int:
         _error(str(exc))
         return EXIT_USAGE
     except (RunError, ImportError, OSError, ValueError, RuntimeError) as exc:
-        _error(f"{type(exc).__name__}: {exc}" if not isinstance(exc, RunError) else str(exc))
+        plain = isinstance(exc, (RunError, OutputLocked))
+        _error(str(exc) if plain else f"{type(exc).__name__}: {exc}")
         return EXIT_FAILED
     if not context.is_main:
         return EXIT_OK
@@ -603,6 +605,7 @@ def _video_run(config: Any, load_method: Any, device: str | None, desc: str) -> 
     from pixbench.baselines.runner import RunError, distributed_context
     from pixbench.baselines.video_runner import run_video_baseline
     from pixbench.mocentric.export import ExportError
+    from pixbench.output_lock import OutputLocked
     from pixbench.references import ReferenceError
 
     try:
@@ -611,7 +614,7 @@ def _video_run(config: Any, load_method: Any, device: str | None, desc: str) -> 
     except _UsageError as exc:
         _error(str(exc))
         return EXIT_USAGE
-    except (RunError, ExportError, ReferenceError) as exc:
+    except (RunError, ExportError, ReferenceError, OutputLocked) as exc:
         _error(str(exc))
         return EXIT_FAILED
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
@@ -649,7 +652,11 @@ def _box_method_settings(args: argparse.Namespace) -> tuple[dict[str, Any], str]
                  "box_format": box_format, "box_format_source": "override" if args.box_format else "family table",
                  "max_pixels": args.max_pixels, "max_new_tokens": args.max_new_tokens},
                 _model_name(args.model))
-    return ({"backend": "openai", "model": args.openai_model, "base_url": args.base_url, "family": "openai",
+    from pixbench.endpoints import endpoint_identity
+    from pixbench.judge import DEFAULT_OPENAI_ENDPOINT
+
+    endpoint = endpoint_identity(args.base_url or DEFAULT_OPENAI_ENDPOINT)
+    return ({"backend": "openai", "model": args.openai_model, "base_url": endpoint, "family": "openai",
              "box_format": box_format_for("openai", args.box_format),
              "box_format_source": "override" if args.box_format else "family table", "prompt_style": "video",
              "frame_stride": args.frame_stride, "downscale": args.downscale},

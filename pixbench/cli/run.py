@@ -36,6 +36,7 @@ Example (a vLLM server started with `vllm serve Qwen/Qwen2.5-VL-7B-Instruct --po
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the probes; exit 0, 1 on bad input or an unreachable endpoint, 3 when requests failed."""
     from pixbench.judge import JudgeCache, OpenAICompatibleJudge
+    from pixbench.output_lock import OutputLocked
     from pixbench.served import ServedConfig, ServedError, run_served
 
     if (args.sam_checkpoint is not None) and (args.sam_model is not None):
@@ -75,7 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         summary = run_served(config, judge=client, load_segmenter=load_segmenter)
-    except ServedError as exc:
+    except (ServedError, OutputLocked) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -403,3 +403,49 @@ def test_two_processes_give_the_same_file_as_one(built, tiny_video_models, tmp_p
     assert "process 0/2: 2 clip(s) to do of 4" in done.stderr and "process 1/2: 2 clip(s) to do of 4" in done.stderr
     assert parallel.read_bytes() == single.read_bytes()
     assert not list(parallel.parent.glob("*.shard-*"))
+
+
+# ------------------------------------------------------------------------------------------------ hostile
+
+
+def test_a_key_in_base_url_never_reaches_the_run_file_and_spellings_resume(built, reference, tiny_video_models,
+                                                                           tmp_path, capsys):
+    pytest.importorskip("openai")
+    ids = list(reference.expressions)[:1]
+    out = tmp_path / "preds.jsonl"
+    with _planted_server(reference, ids) as server:
+        keyed = server.base_url.replace("http://", "http://user:sk-in-userinfo-123@")
+
+        def cli(base_url: str) -> int:
+            return run_cli(["video-ground", "--data", str(built), "--probe", "original", "--max-expressions", "1",
+                            "--openai-model", "gpt-test", "--base-url", base_url, "--sam2",
+                            str(tiny_video_models["sam2"]), "--judge-cache", str(tmp_path / "judge.sqlite"),
+                            "--out", str(out), "--no-progress", "--device", "cpu"])
+
+        assert cli(keyed) == 0, capsys.readouterr().err
+        first = server.request_count
+        # the same server spelt another way (localhost, a trailing slash) resumes the finished run
+        assert cli(keyed.replace("127.0.0.1", "localhost") + "/") == 0, capsys.readouterr().err
+        assert server.request_count == first
+        base_url = server.base_url
+    captured = capsys.readouterr()
+    written = out.read_text() + out.with_name("preds.jsonl.run.json").read_text()
+    assert "sk-in-userinfo-123" not in written + captured.out + captured.err
+    run = json.loads(out.with_name("preds.jsonl.run.json").read_text())["settings"]
+    assert run["method"]["box"]["base_url"] == base_url.replace("http://", "http://***@")
+
+
+def test_a_second_writer_of_the_same_out_is_refused_at_once(built, reference, tmp_path):
+    from pixbench.output_lock import OutputLocked, exclusive_output
+
+    out = tmp_path / "preds.jsonl"
+    loaded: list[str] = []
+
+    def load(device: str) -> Any:
+        loaded.append(device)
+        raise AssertionError("no model is loaded for a refused run")
+
+    with exclusive_output(out, command="video-ground (the first)"), \
+            pytest.raises(OutputLocked, match=r"pid \d+, `video-ground \(the first\)`"):
+        run_video_baseline(_config(built, out), load_method=load, reference=reference)
+    assert not loaded and not out.exists() and not out.with_name("preds.jsonl.run.json").exists()

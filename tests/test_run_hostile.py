@@ -1,0 +1,198 @@
+"""`pixbench run` on outputs it must not damage or misread: other people's lines, unterminated files, two
+processes on one OUT, another spelling of the endpoint, and replies too long for a line."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from judge_server import running_server
+from test_run_served import BoxFill, _lines, make_reply
+
+from pixbench.cli import main
+from pixbench.output_lock import OutputLocked, exclusive_output, lock_path
+from pixbench.served import MAX_STORED_RESPONSE, ServedConfig, ServedError, run_served
+
+
+def _run(base_url: str, data: Path, out: Path, *, model: str = "served-vlm", **kwargs: Any):
+    from pixbench.judge import JudgeCache, OpenAICompatibleJudge
+
+    judge = OpenAICompatibleJudge(model=model, base_url=base_url, temperature=0.0, max_tokens=64, seed=0,
+                                  concurrency=2, max_retries=0,
+                                  cache=JudgeCache(out.with_name(out.name + ".cache.sqlite")))
+    config = ServedConfig(benchmark="pixmmvp", data=str(data), out=out, model=model, box_format="frame-pixels",
+                          endpoint=base_url, concurrency=2, **kwargs)
+    try:
+        return run_served(config, judge=judge, load_segmenter=BoxFill)
+    finally:
+        judge.close()
+
+
+def _cli(base_url: str, data: Path, out: Path, *extra: str) -> list[str]:
+    return ["run", "--base-url", base_url, "--model", "served-vlm", "--benchmark", "pixmmvp", "--data", str(data),
+            "--probe", "letter", "--out", str(out), "--retries", "0", *extra]
+
+
+# ------------------------------------------------------------------------------- lines that are not this run's
+
+
+@pytest.mark.parametrize("content", [b"a\nb", b'{"x": 1}\n{"benchmark": "pixmmvp", "id": 1, "pro'])
+def test_an_unterminated_user_file_is_refused_untouched(tiny_built: dict[str, Path], tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str], content: bytes) -> None:
+    out = tmp_path / "o.jsonl"
+    out.write_bytes(content)
+    with running_server(make_reply({})) as server:
+        code = main(_cli(server.base_url, tiny_built["pixmmvp"], out))
+        assert server.request_count == 0
+    err = capsys.readouterr().err
+    assert code == 1 and str(out) in err and "another --out" in err
+    assert out.read_bytes() == content  # not a byte cut or added
+    assert not out.with_name("o.jsonl.run.json").exists()
+
+
+def test_a_partial_line_is_cut_only_when_this_run_wrote_it(tiny_built: dict[str, Path], tmp_path: Path) -> None:
+    data = tiny_built["pixmmvp"]
+    out = tmp_path / "preds.jsonl"
+    with running_server(make_reply({})) as server:
+        first = _run(server.base_url, data, out, probes=("letter",), limit=4)
+        assert first.written == 4
+        full = out.read_bytes()
+        lines = full.splitlines(keepends=True)
+        # killed while writing the last line: its first bytes are there, no newline
+        out.write_bytes(b"".join(lines[:-1]) + lines[-1][:25])
+        resumed = _run(server.base_url, data, out, probes=("letter",), limit=4)
+        assert resumed.written == 1 and out.read_bytes() == full
+        # a complete line of this run whose newline was lost gets it back; nothing asked
+        out.write_bytes(full[:-1])
+        again = _run(server.base_url, data, out, probes=("letter",), limit=4)
+        assert again.written == 0 and out.read_bytes() == full
+        # the same partial bytes without the run file are not known to be this run's
+        out.write_bytes(b"".join(lines[:-1]) + lines[-1][:25])
+        out.with_name(out.name + ".run.json").unlink()
+        before = out.read_bytes()
+        with pytest.raises(ServedError, match=r"preds.jsonl:4: the last line has no newline"):
+            _run(server.base_url, data, out, probes=("letter",), limit=4)
+        assert out.read_bytes() == before
+
+
+def test_another_models_lines_are_not_counted_as_done(tiny_built: dict[str, Path], tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    data = tiny_built["pixmmvp"]
+    out = tmp_path / "preds.jsonl"
+    with running_server(make_reply({})) as server:
+        _run(server.base_url, data, out, model="model-a", probes=("letter",), limit=3)
+        before = out.read_bytes()
+        server.reset()
+        with pytest.raises(ServedError, match=r"preds.jsonl:1: a line of model 'model-a'.*writes model 'model-b'"):
+            _run(server.base_url, data, out, model="model-b", probes=("letter",), limit=3)
+        assert server.request_count == 0 and out.read_bytes() == before
+        # lines without a run file (e.g. from `pixbench convert`) are not this run's either
+        out.with_name(out.name + ".run.json").unlink()
+        with pytest.raises(ServedError, match=r"no preds\.jsonl\.run\.json"):
+            _run(server.base_url, data, out, model="model-a", probes=("letter",), limit=3)
+        assert server.request_count == 0 and out.read_bytes() == before
+
+
+def test_a_broken_out_is_named(tiny_built: dict[str, Path], tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "a-folder.jsonl"
+    folder.mkdir()
+    binary = tmp_path / "mask.jsonl"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\n")
+    with running_server(make_reply({})) as server:
+        for out, why in ((folder, "folder"), (binary, "mask.jsonl:1")):
+            assert main(_cli(server.base_url, tiny_built["pixmmvp"], out)) == 1
+            err = capsys.readouterr().err
+            assert str(out.name) in err and why in err, err
+        assert server.request_count == 0
+
+
+# ------------------------------------------------------------------------------- the run's identity
+
+
+def test_the_endpoint_is_one_server_however_spelt(tiny_built: dict[str, Path], tmp_path: Path) -> None:
+    data = tiny_built["pixmmvp"]
+    out = tmp_path / "preds.jsonl"
+    with running_server(make_reply({})) as server:
+        first = _run(server.base_url, data, out, probes=("letter",), limit=2)
+        other_spelling = server.base_url.replace("127.0.0.1", "localhost") + "/"
+        server.reset()
+        again = _run(other_spelling, data, out, probes=("letter",), limit=2)
+        base_url = server.base_url
+    assert first.written == 2 and again.written == 0 and again.skipped == 2 and server.request_count == 0
+    record = json.loads(out.with_name(out.name + ".run.json").read_text())
+    assert record["format"] == 2 and record["settings"]["endpoint"] == base_url
+
+
+def test_a_key_in_the_endpoint_never_reaches_the_run_file(tiny_built: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "preds.jsonl"
+    with running_server(make_reply({})) as server:
+        keyed = server.base_url.replace("http://", "http://user:sk-topsecret99@") + "?api_key=sk-othersecret77"
+        _run(keyed, tiny_built["pixmmvp"], out, probes=("letter",), limit=1)
+    written = out.with_name(out.name + ".run.json").read_text() + out.read_text()
+    assert "sk-topsecret99" not in written and "sk-othersecret77" not in written and "***" in written
+
+
+# ------------------------------------------------------------------------------- one writer per OUT
+
+
+def _hold_lock(out: str, ready: Any, release: Any) -> None:
+    with exclusive_output(Path(out), command="pixbench run (the first)"):
+        ready.set()
+        release.wait(30)
+
+
+def test_a_second_process_on_the_same_out_exits_at_once(tiny_built: dict[str, Path], tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "preds.jsonl"
+    context = multiprocessing.get_context("spawn")
+    ready, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold_lock, args=(str(out), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(60)
+        with running_server(make_reply({})) as server:
+            started = time.monotonic()
+            code = main(_cli(server.base_url, tiny_built["pixmmvp"], out))
+            assert time.monotonic() - started < 30 and server.request_count == 0
+        err = capsys.readouterr().err
+        assert code == 1 and f"pid {holder.pid}" in err and "pixbench run (the first)" in err
+        assert not out.exists()
+    finally:
+        release.set()
+        holder.join(30)
+    # the holder is gone (its lock file with it): the output is free again
+    assert not lock_path(out).exists()
+    with running_server(make_reply({})) as server:
+        assert main(_cli(server.base_url, tiny_built["pixmmvp"], out, "--limit", "2")) == 0
+
+
+def test_a_lock_left_by_a_killed_process_blocks_nobody(tmp_path: Path) -> None:
+    out = tmp_path / "preds.jsonl"
+    lock_path(out).write_text(json.dumps({"pid": 999999, "command": "killed", "started": 0}))  # no flock held
+    with exclusive_output(out):
+        record = json.loads(lock_path(out).read_text())
+        assert record["pid"] == os.getpid()
+        with pytest.raises(OutputLocked, match=f"pid {os.getpid()}"), exclusive_output(out):  # even in-process
+            pass
+    assert not lock_path(out).exists()
+
+
+# ------------------------------------------------------------------------------- replies
+
+
+def test_a_huge_reply_is_stored_cut_and_cached_whole(tiny_built: dict[str, Path], tmp_path: Path) -> None:
+    huge = "A" + "x" * (2 * MAX_STORED_RESPONSE)
+    out = tmp_path / "preds.jsonl"
+    with running_server(lambda body: huge) as server:
+        summary = _run(server.base_url, tiny_built["pixmmvp"], out, probes=("letter",), limit=2)
+    assert summary.truncated == 2
+    assert all(len(line["response"]) == MAX_STORED_RESPONSE for line in _lines(out))
+    from pixbench.cli import main as cli_main
+
+    assert cli_main(["score", str(out), "--data", f"pixmmvp={tiny_built['pixmmvp']}", "--no-judge"]) == 0
