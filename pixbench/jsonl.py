@@ -6,6 +6,9 @@ at a time, so neither ``/dev/zero`` nor a 50 MB line can exhaust memory. It neve
 line: each line comes back as a :class:`JsonLine` holding its 1-based number and either the decoded
 value or the reason it could not be read (too long, not UTF-8, invalid JSON, nested too deeply).
 Blank lines are skipped (their numbers still count).
+
+:func:`lacks_final_newline` tells a writer about to append whether the file's last line is still open
+(no ``\n`` at the end), so the first appended line does not run into it.
 """
 
 from __future__ import annotations
@@ -53,6 +56,20 @@ def check_regular_file(path: str | Path) -> None:
         raise JsonLinesError("cannot read: it is a folder")
     if not stat.S_ISREG(mode):
         raise JsonLinesError("cannot read: it is not a regular file (a pipe, device or socket)")
+
+
+def lacks_final_newline(path: str | Path) -> bool:
+    """Whether ``path`` is a non-empty regular file whose last byte is not ``\n`` (``False`` when it does
+    not exist or is not a regular file); reads one byte."""
+    try:
+        info = os.stat(path)  # before opening: opening a FIFO would wait for a writer
+        if not stat.S_ISREG(info.st_mode) or info.st_size == 0:
+            return False
+        with Path(path).open("rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) != b"\n"
+    except OSError:
+        return False
 
 
 def _raw_lines(handle: IO[bytes], max_bytes: int) -> Iterator[tuple[int, bytes | None]]:

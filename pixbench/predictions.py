@@ -493,10 +493,18 @@ def prediction_to_json(prediction: Prediction) -> dict[str, Any]:
 
 
 def write_predictions(path: str | Path, predictions: Iterable[Prediction], *, append: bool = False) -> int:
-    """Write (or append) predictions as JSON lines; return the number of lines written."""
+    """Write (or append) predictions as JSON lines; return the number of lines written.
+
+    Appending to a file whose last line lacks its final newline writes that newline first, so the first
+    new line never runs into the old last one (checking that the file holds JSON lines is the caller's
+    job: :func:`pixbench.ingest.common.existing_keys`)."""
+    from pixbench.jsonl import lacks_final_newline
+
     count = 0
+    lead = "\n" if append and lacks_final_newline(path) else ""
     with Path(path).open("a" if append else "w", encoding="utf-8") as handle:
         for prediction in predictions:
-            handle.write(json.dumps(prediction_to_json(prediction), ensure_ascii=False) + "\n")
+            handle.write(lead + json.dumps(prediction_to_json(prediction), ensure_ascii=False) + "\n")
+            lead = ""
             count += 1
     return count

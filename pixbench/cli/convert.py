@@ -20,6 +20,7 @@ from pixbench.cli.options import Subparsers, add_command
 
 if TYPE_CHECKING:
     from pixbench.ingest import BridgeResult
+    from pixbench.ingest.common import LineKey
     from pixbench.predictions import Prediction
 
 __all__ = ["configure", "configure_parser", "run", "source_formats"]
@@ -187,8 +188,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     output.add_argument("--out", "-o", required=True, metavar="PREDS.jsonl", help="the predictions file to write")
     mode = output.add_mutually_exclusive_group()
     mode.add_argument("--append", action="store_true",
-                      help="add to an existing file (refused if a line for the same model, id and probe is "
-                           "already there)")
+                      help="add to an existing file of JSON lines (refused, before anything is written, if it "
+                           "holds a line that is not a JSON object or a line for the same model, id and probe; "
+                           "a missing final newline is added)")
     mode.add_argument("--force", action="store_true", help="overwrite an existing file")
     _add_harness_arguments(parser)
 
@@ -200,7 +202,7 @@ def _summary(predictions: list[Prediction], args: argparse.Namespace, model: str
              f"{len(with_candidates)} with candidates ({sum(len(p.candidates or ()) for p in with_candidates)} masks)",
              f"{sum(isinstance(p.selected, int) for p in predictions)} selected",
              f"{sum(p.selected == 'none' for p in predictions)} 'none'"]
-    action = "appended to" if args.append else "wrote"
+    action = _action(args.append, out)
     return (f"{action} {out}: {len(predictions)} line(s) of {args.benchmark}/{args.probe} for model {model!r}: "
             + ", ".join(parts))
 
@@ -232,6 +234,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {out} exists; pass --append to add to it or --force to overwrite it", file=sys.stderr)
         return 1
     try:
+        keys = _append_keys(out, args.append)
+    except ValueError as exc:
+        return _fail(str(exc))
+    try:
         valid_ids: set[int] | None = None
         names: dict[str, int] | None = None
         if args.data:
@@ -245,10 +251,11 @@ def run(args: argparse.Namespace) -> int:
             candidates=args.candidates, meta=args.meta, selection=args.selection, id_base=args.id_base,
             selection_id_base=args.selection_id_base, names=names or None, valid_ids=valid_ids,
             progress=sys.stderr.isatty())
-        clash = _append_clash(out, predictions, args.append, f"model {model!r}, {args.benchmark}, probe {args.probe}")
+        clash = _append_clash(out, predictions, keys, f"model {model!r}, {args.benchmark}, probe {args.probe}")
         if clash:
             print(f"error: {clash}", file=sys.stderr)
             return 1
+        summary = _summary(predictions, args, model, out)
         write_predictions(out, predictions, append=args.append)
     except ConvertError as exc:
         print(f"error: nothing written; {exc}", file=sys.stderr)
@@ -256,7 +263,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(_summary(predictions, args, model, out), file=sys.stderr)
+    print(summary, file=sys.stderr)
     return 0
 
 
@@ -271,19 +278,33 @@ def _add_harness_arguments(parser: argparse.ArgumentParser) -> None:
                        help="write the rows that map even when some cannot be mapped (exit 0)")
 
 
-def _append_clash(out: Path, predictions: Sequence[Prediction], append: bool, what: str) -> str | None:
-    """With ``--append``, the message refusing lines whose key ``out`` already has (``None``: no clash)."""
-    from pixbench.ingest import clashes, existing_keys
+def _append_keys(out: Path, append: bool) -> set[LineKey] | None:
+    """With ``--append`` onto an existing file, the keys of its lines; ``ValueError`` (checked before any
+    conversion or writing) when it is not a regular file of JSON-object lines, naming its first bad line."""
+    from pixbench.ingest.common import existing_keys
 
-    if not append or not out.exists():
+    if not append or not (out.exists() or out.is_symlink()):
         return None
-    try:
-        clash = clashes(predictions, existing_keys(out))
-    except ValueError as exc:
-        return str(exc)
+    return existing_keys(out)
+
+
+def _append_clash(out: Path, predictions: Sequence[Prediction], keys: set[LineKey] | None, what: str) -> str | None:
+    """With ``--append``, the message refusing lines whose key ``out`` already has (``None``: no clash)."""
+    from pixbench.ingest import clashes
+
+    clash = clashes(predictions, keys) if keys else []
     if not clash:
         return None
     return f"{out} already has lines for {what}, ids {clash[:10]}{' ...' if len(clash) > 10 else ''}; nothing written"
+
+
+def _action(append: bool, out: Path) -> str:
+    """How the summary line says what was done to ``out`` (read before writing)."""
+    from pixbench.jsonl import lacks_final_newline
+
+    if not append:
+        return "wrote"
+    return "appended to" + (" (after adding the missing final newline)" if lacks_final_newline(out) else "")
 
 
 def _fail(message: str) -> int:
@@ -324,6 +345,7 @@ def _run_harness(args: argparse.Namespace) -> int:
     if out.exists() and not (args.append or args.force):
         return _fail(f"{out} exists; pass --append to add to it or --force to overwrite it")
     try:
+        keys = _append_keys(out, args.append)
         table = read_source(source, args.source)
         benchmark = resolve_benchmark(table, args.benchmark)
         reference = load_reference(benchmark, args.data) if args.data else None
@@ -342,11 +364,15 @@ def _run_harness(args: argparse.Namespace) -> int:
                      f"{len(result.predictions)} that map)")
     if not result.predictions:
         return _fail(f"no row of {args.source} maps to {benchmark}; nothing written")
-    clash = _append_clash(out, result.predictions, args.append, f"model {model!r}, {benchmark}, probe letter")
+    clash = _append_clash(out, result.predictions, keys, f"model {model!r}, {benchmark}, probe letter")
     if clash:
         return _fail(clash)
-    write_predictions(out, result.predictions, append=args.append)
-    print(f"{'appended to' if args.append else 'wrote'} {out}: {len(result.predictions)} line(s) of "
+    action = _action(args.append, out)
+    try:
+        write_predictions(out, result.predictions, append=args.append)
+    except OSError as exc:
+        return _fail(f"cannot write {out}: {exc}")
+    print(f"{action} {out}: {len(result.predictions)} line(s) of "
           f"{benchmark}/letter for model {model!r}", file=sys.stderr)
     return 0
 
@@ -388,6 +414,7 @@ def _run_mevis(args: argparse.Namespace) -> int:
     if out.exists() and not (args.append or args.force):
         return _fail(f"{out} exists; pass --append to add to it or --force to overwrite it")
     try:
+        keys = _append_keys(out, args.append)
         reference = load_reference(MOCENTRIC.name, args.data)
         result = convert_mevis_pngs(args.source, reference=reference, probe=args.probe, layout=args.layout,
                                     model=model, progress=sys.stderr.isatty())
@@ -400,9 +427,10 @@ def _run_mevis(args: argparse.Namespace) -> int:
         print(f"warning: {result.warnings.total} thing(s) ignored in {args.source}:", file=sys.stderr)
         for line in result.warnings.lines(10):
             print(f"  {line}", file=sys.stderr)
-    clash = _append_clash(out, result.predictions, args.append, f"model {model!r}, {MOCENTRIC.name}, probe {shown}")
+    clash = _append_clash(out, result.predictions, keys, f"model {model!r}, {MOCENTRIC.name}, probe {shown}")
     if clash:
         return _fail(clash)
+    action = _action(args.append, out)
     try:
         write_predictions(out, result.predictions, append=args.append)
     except OSError as exc:
@@ -411,7 +439,7 @@ def _run_mevis(args: argparse.Namespace) -> int:
     if result.missing:
         missing = (f"; {len(result.missing)} expression(s) without a folder left out (missing when scored): "
                    f"{result.missing[:10]}{' ...' if len(result.missing) > 10 else ''}")
-    print(f"{'appended to' if args.append else 'wrote'} {out}: {len(result.predictions)} line(s) of "
+    print(f"{action} {out}: {len(result.predictions)} line(s) of "
           f"{MOCENTRIC.name}/{shown} for model {model!r} ({result.pngs} PNGs) from {len(result.predictions)} of the "
           f"{result.expressions} expression(s) the probe scores{missing}", file=sys.stderr)
     return 0

@@ -1,5 +1,6 @@
 """What every converter needs: the benchmark's id domain, turning a file's own ids into row ids, a built
-dataset's ids and image names, and the keys already in a predictions file (for ``--append``).
+dataset's ids and image names, and the keys already in a predictions file (for ``--append``, which also
+refuses a file that is not JSON lines).
 
 Benchmark facts come from the registry (:mod:`pixbench.benchmarks`); facts of an external format (which
 number a file gives a benchmark's first row) stay with that format's module and are passed in here.
@@ -58,21 +59,38 @@ def dataset_ids(data: str, benchmark: str) -> tuple[set[int], dict[str, int]]:
     return set(row_ids), names
 
 
+def _json_type(value: object) -> str:
+    for kind, name in ((bool, "a boolean"), (int, "a number"), (float, "a number"), (str, "a string"),
+                       (list, "an array")):
+        if isinstance(value, kind):
+            return name
+    return "null" if value is None else type(value).__name__
+
+
 def existing_keys(path: str | Path) -> set[LineKey]:
     """The keys (:attr:`pixbench.predictions.Prediction.key`: model, benchmark, id, probe, variant, layout)
-    of the lines already in a predictions file, for refusing duplicates on ``--append``.
+    of the lines already in a predictions file, for refusing duplicates on ``--append``; also the check that
+    the file can take appended lines at all.
 
-    Unreadable lines and lines that are not objects are skipped (they can never clash with a converted
-    line); a line without ``model`` gets the file's stem, as the reader does. Raises ``ValueError`` when
-    the file as a whole cannot be read (not a regular file, no permission).
+    The file must be a regular file of JSON lines: UTF-8, every non-blank line a JSON object (read with
+    :func:`pixbench.jsonl.iter_json_lines`, so a binary file or a huge line costs little). Anything else
+    raises ``ValueError`` naming the file and its first bad line (appending would bury the new lines in it
+    or glue them to it), before the file is touched. A last line without its final newline is fine: the
+    writer (:func:`pixbench.predictions.write_predictions`) adds it. A line without ``model`` gets the
+    file's stem, as the reader does; a line whose ``id`` is not an int or a string cannot clash and is
+    left to the reader.
     """
     path = Path(path)
     keys: set[LineKey] = set()
+    advice = "--append adds to a file of JSON lines only (one object per line); nothing written"
     try:
         for line in iter_json_lines(path):
             obj = line.value
-            if not line.ok or not isinstance(obj, dict):
-                continue
+            if not line.ok:
+                raise ValueError(f"{path}: line {line.number}: {line.error}; {advice}")
+            if not isinstance(obj, dict):
+                raise ValueError(f"{path}: line {line.number}: expected a JSON object, but got "
+                                 f"{_json_type(obj)} {shorten(line.text.strip())}; {advice}")
             row_id, variant, layout = obj.get("id"), obj.get("variant"), obj.get("layout")
             if isinstance(row_id, bool) or not isinstance(row_id, (int, str)):
                 continue
