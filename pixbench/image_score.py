@@ -252,6 +252,11 @@ def score_model(*, benchmark: ScoringRules, model: str, predictions: Sequence[Pr
     if judge_errors and not settings.allow_judge_errors:
         notes.append(f"A_dagger not reported: {judge_errors} judge error(s) (rerun, or --allow-judge-errors to "
                      "score them as wrong)")
+    undetermined = sum(1 for o in judged.values() if o.verdict == "undetermined") if judged else 0
+    if judged and not judge_errors and undetermined == len(judged):
+        notes.append(f"A_dagger not computed: all {undetermined} judge verdicts undetermined (the judge never "
+                     "answered yes or no; check --judge-model and the judge cache)")
+        judged = None
     answers = {"A": letter, "A_dagger": judged if not judge_errors or settings.allow_judge_errors else None}
     mask_results: dict[str, dict[int, MaskOutcome] | None] = {}
     oracle: dict[str, dict[int, tuple[int, int, int]]] = {}
@@ -272,7 +277,7 @@ def score_model(*, benchmark: ScoringRules, model: str, predictions: Sequence[Pr
         missing={probe: (sum(1 for i in reference.rows if i not in by_probe[probe]) if probe in by_probe else None)
                  for probe in benchmark.probes},
         unparsed_letters=sum(1 for o in letter.values() if not o.missing and o.parsed is None) if letter else 0,
-        judge_undetermined=sum(1 for o in judged.values() if o.verdict == "undetermined") if judged else 0,
+        judge_undetermined=undetermined,
         judge_errors=judge_errors)
     analyses = {**benchmark.analyses(answers, mask_results, reference),
                 "emergence": emergence_analysis(by_probe, reference, judge, progress=progress, oracle=oracle)}

@@ -346,7 +346,9 @@ def comparison_document(comparisons: Sequence[Mapping[str, Any]], *, settings: M
         for name, entry in comparison["metrics"].items():
             metrics[name] = {k: (round(v, 6) if isinstance(v, float) and k != "p_value" else v)
                              for k, v in entry.items()}
-        rounded.append({**comparison, "metrics": metrics})
+        unpaired = {side: {name: round(value, 6) for name, value in values.items()}
+                    for side, values in comparison.get("not_compared", {}).items()}
+        rounded.append({**comparison, "metrics": metrics, "not_compared": unpaired})
     return {"pixbench_version": __version__, "protocol": PROTOCOL, "settings": dict(settings),
             "comparisons": rounded}
 
@@ -360,9 +362,7 @@ def _comparison_rows(document: Mapping[str, Any]) -> list[list[str]]:
     for comparison in document["comparisons"]:
         for name, entry in comparison["metrics"].items():
             mcnemar = entry.get("mcnemar")
-            where = " ".join(part for part in (comparison["benchmark"], comparison.get("probe"),
-                                               comparison.get("layout")) if part)
-            rows.append([where, name, f"{entry['a']:.1f}", f"{entry['b']:.1f}",
+            rows.append([_where(comparison), _metric_label(name), f"{entry['a']:.1f}", f"{entry['b']:.1f}",
                          f"{entry['difference']:+.1f}", f"[{entry['low']:+.1f}, {entry['high']:+.1f}]",
                          _p(entry["p_value"]),
                          f"{mcnemar['a_only']}/{mcnemar['b_only']}" if mcnemar else "-",
@@ -374,14 +374,36 @@ COMPARISON_HEADERS = ["benchmark", "metric", "A", "B", "A-B", "interval", "p (bo
                       "p (McNemar)", "units"]
 
 
+def _where(comparison: Mapping[str, Any]) -> str:
+    """``benchmark [probe [layout]]`` of one comparison."""
+    return " ".join(part for part in (comparison["benchmark"], comparison.get("probe"), comparison.get("layout"))
+                    if part)
+
+
+def _comparison_note(comparison: Mapping[str, Any]) -> str:
+    """The line under the table for one comparison: models, rows, bootstrap, and what was not compared."""
+    c = comparison
+    note = (f"A = {c['model_a']}, B = {c['model_b']} on {_where(c)}: {c['rows']} common rows, "
+            f"{c['level']:.0%} paired bootstrap ({c['resamples']} resamples, seed {c['seed']})")
+    unpaired = c.get("not_compared") or {}
+    parts = [f"{_metric_label(name)} {value:.1f} (only {side.upper()})"
+             for side in ("a", "b") for name, value in unpaired.get(side, {}).items()]
+    if parts:
+        note += "; not compared (one model lacks them): " + ", ".join(parts)
+    return note
+
+
+def _metric_label(name: str) -> str:
+    """The metric's name as score tables print it (A†, M†; others as they are)."""
+    return dict(COLUMNS).get(name, name)
+
+
 def render_comparison(document: Mapping[str, Any], fmt: str) -> str:
     """``pixbench compare`` output as a text table, Markdown, CSV or JSON."""
     if fmt == "json":
         return json.dumps(document, indent=2) + "\n"
     rows = _comparison_rows(document)
-    head = [f"A = {c['model_a']}, B = {c['model_b']} on {c['benchmark']}: {c['rows']} common rows, "
-            f"{c['level']:.0%} paired bootstrap ({c['resamples']} resamples, seed {c['seed']})"
-            for c in document["comparisons"]]
+    head = [_comparison_note(c) for c in document["comparisons"]]
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

@@ -86,7 +86,13 @@ class ComparisonError(ValueError):
 
 def compare(a: RowUnits, b: RowUnits, *, level: float = stats.DEFAULT_LEVEL,
             resamples: int = stats.DEFAULT_RESAMPLES, seed: int = stats.DEFAULT_SEED) -> dict[str, Any]:
-    """Paired differences (a - b) per metric on the rows both cover, with intervals, p-values, McNemar."""
+    """Paired differences (a - b) per metric on the rows both cover, with intervals, p-values, McNemar.
+
+    Each model's S is computed from all of its own metrics (as ``pixbench score`` does), so a model with M†
+    and no M keeps M† in its S. A metric only one model has is not paired: it is returned, with its
+    value on the common rows, under ``not_compared`` (``{"a": {name: value}, "b": {...}}``, sides that
+    have none left out). S is paired when both models have one.
+    """
     if a.benchmark != b.benchmark or not np.array_equal(a.ids, b.ids):
         raise ComparisonError("Expected two results on the same benchmark, but got "
                               f"{a.benchmark} and {b.benchmark}")
@@ -101,27 +107,34 @@ def compare(a: RowUnits, b: RowUnits, *, level: float = stats.DEFAULT_LEVEL,
     if not covered.any():
         raise ComparisonError(f"The two files share no {a.benchmark} row that both answer on every probe")
     keep_pairs = get_benchmark(a.benchmark).comparable_pairs(a, covered)
-    plans_a, plans_b = plans(a, covered, keep_pairs), plans(b, covered, keep_pairs)
-    shared = [name for name in plans_a if name in plans_b and plans_a[name].units > 0]
+    plans_a, plans_b = _measured(plans(a, covered, keep_pairs)), _measured(plans(b, covered, keep_pairs))
+    # each model's S from all of its own metrics, as `pixbench score` computes it (on the common rows)
+    samples_a = _samples(a, plans_a, covered, resamples, seed)
+    samples_b = _samples(b, plans_b, covered, resamples, seed)
+    full_a, full_b = _full(plans_a), _full(plans_b)
+    shared = [name for name in samples_a if name in samples_b]
     if not shared:
         raise ComparisonError(f"The two files measure no common metric on {a.benchmark}")
-    samples_a = _samples(a, {n: plans_a[n] for n in shared}, covered, resamples, seed)
-    samples_b = _samples(b, {n: plans_b[n] for n in shared}, covered, resamples, seed)
-    full_a, full_b = _full({n: plans_a[n] for n in shared}), _full({n: plans_b[n] for n in shared})
     metrics: dict[str, Any] = {}
-    for name in [*shared, "S"]:
-        if name not in samples_a or name not in samples_b:
-            continue
+    for name in shared:
         paired = stats.paired_bootstrap(samples_a[name], samples_b[name],
                                         difference=full_a[name] - full_b[name], level=level)
+        units = plans_a[name].units if name in plans_a else int(covered.sum())
         entry: dict[str, Any] = {"a": full_a[name], "b": full_b[name], "difference": paired.difference,
                                  "low": paired.low, "high": paired.high, "p_value": paired.p_value,
-                                 "units": plans_a[name].units if name in plans_a else None}
+                                 "units": units}
         correct_a = plans_a[name].correctness if name in plans_a else None
         correct_b = plans_b[name].correctness if name in plans_b else None
         if correct_a is not None and correct_b is not None:
             test = stats.mcnemar_exact(correct_a, correct_b)
             entry["mcnemar"] = {"a_only": test.a_only, "b_only": test.b_only, "p_value": test.p_value}
         metrics[name] = entry
+    not_compared = {side: {name: values[name] for name in values if name not in metrics}
+                    for side, values in (("a", full_a), ("b", full_b))}
     return {"benchmark": a.benchmark, "rows": int(covered.sum()), "level": level, "resamples": resamples,
-            "seed": seed, "metrics": metrics}
+            "seed": seed, "metrics": metrics, "not_compared": {k: v for k, v in not_compared.items() if v}}
+
+
+def _measured(metric_plans: dict[str, Plan]) -> dict[str, Plan]:
+    """The plans of metrics measured on at least one unit."""
+    return {name: plan for name, plan in metric_plans.items() if plan.units > 0}

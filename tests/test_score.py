@@ -396,3 +396,15 @@ def test_unreadable_build_summary_is_named(tiny_built, tmp_path):
     (folder / "build_summary.json").write_text('{"label_set": ')
     with pytest.raises(ReferenceError, match=r"build_summary.json: unreadable build summary"):
         load_reference("pixmmvp", str(folder))
+
+
+def test_a_judge_that_never_says_yes_or_no_gives_no_a_dagger(tmp_path, data, mmvp, capsys):
+    path = write(tmp_path / "m.jsonl", vqa_lines(mmvp))
+    judge = JudgeChoice(FakeJudge(lambda messages: "I am a helpful assistant.", model="chatty"))
+    result = run([path], data, judge=judge)[("m", "pixmmvp")]
+    assert result["metrics"]["A_dagger"] is None and result["metrics"]["A_dagger_per_question"] is None
+    assert result["counts"]["judge_undetermined"] == 8
+    assert any("all 8 judge verdicts undetermined" in note for note in result["notes"])
+    # one determined verdict is a measurement again (the undetermined ones count as wrong)
+    some = JudgeChoice(FakeJudge(lambda m: "Yes" if "Red, the square" in m[-1]["content"] else "hmm", model="j"))
+    assert run([path], data, judge=some)[("m", "pixmmvp")]["metrics"]["A_dagger_per_question"] == 12.5

@@ -267,6 +267,12 @@ def test_per_sample_intervals_workers_and_compare(tmp_path, built, reference, ca
     first = comparisons[0]
     assert (first["benchmark"], first["probe"], first["rows"]) == ("mocentric", "original", len(reference.expressions))
     assert first["metrics"]["J"]["a"] == 100.0 and first["metrics"]["J"]["difference"] > 0
+    # the table's notes name each comparison's probe (and layout), once each
+    assert main(["compare", str(good), str(bad), "--data", f"mocentric={built}", "--bootstrap", "200"]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("A = good, B = bad on")]
+    wheres = [line.split(" on ", 1)[1].split(":", 1)[0] for line in notes]
+    assert len(wheres) == len(set(wheres)) == len(comparisons)
+    assert "mocentric original" in wheres and any(w.startswith("mocentric static-pair target-") for w in wheres)
 
 
 def test_mocentric_needs_its_data(tmp_path, capsys):
