@@ -119,10 +119,10 @@ def compare(a: RowUnits, b: RowUnits, *, level: float = stats.DEFAULT_LEVEL,
     for name in shared:
         paired = stats.paired_bootstrap(samples_a[name], samples_b[name],
                                         difference=full_a[name] - full_b[name], level=level)
-        units = plans_a[name].units if name in plans_a else int(covered.sum())
+        unit_count = plans_a[name].units if name in plans_a else int(covered.sum())
         entry: dict[str, Any] = {"a": full_a[name], "b": full_b[name], "difference": paired.difference,
                                  "low": paired.low, "high": paired.high, "p_value": paired.p_value,
-                                 "units": units}
+                                 "units": unit_count}
         correct_a = plans_a[name].correctness if name in plans_a else None
         correct_b = plans_b[name].correctness if name in plans_b else None
         if correct_a is not None and correct_b is not None:
