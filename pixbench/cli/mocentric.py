@@ -2,7 +2,9 @@
 
 ``export`` is the command line of :func:`pixbench.mocentric.export.export_probe`, ``show`` of
 :func:`pixbench.mocentric.show.show_expression`. Both read a folder made by ``pixbench build mocentric``.
-A bad probe, layout, id or build is one ``error:`` line on stderr and exit status 1.
+A bad probe, layout, id or build is one ``error:`` line on stderr and exit status 1. Progress bars are drawn
+only when stderr is a terminal (the rule of every ``pixbench`` command); otherwise ``export`` says in one
+plain line what it starts and in another what it did.
 """
 
 from __future__ import annotations
@@ -51,10 +53,17 @@ images:
   jpg       every frame re-encoded by Pillow at --jpeg-quality (75 = the published frames)
   png       every frame as PNG (original too)
 
+output folder:
+  DIR must be new, empty, or an earlier export of the same probe, layout, format, quality and build
+  (pixbench_export.json, written before any frame, says which): anything else is refused before anything
+  is written, naming what DIR holds. --force writes into such a folder anyway and replaces only what an
+  export writes (JPEGImages/ frames, meta_expressions.json, pixbench_export.json; files at its frame paths
+  and the frame files of an earlier export of the same build are removed first); every other file is left
+  in place and listed.
+
 resuming:
   Run the same command again: frames already written with the canvas' size are skipped, every file is
-  written under a temporary name and renamed. DIR must be new or an earlier export of the same probe,
-  layout, format and build.
+  written under a temporary name and renamed, so an export stopped at any point resumes.
 
 examples:
   pixbench mocentric export --data out/MoCentric-Bench --probe static-pair --out mocentric/static_pair
@@ -100,8 +109,11 @@ def _jpeg_quality(text: str) -> int:
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
     _common_arguments(parser, "the probe to write")
-    parser.add_argument("--out", required=True, metavar="DIR", help="the folder to write (new, or an earlier export "
-                                                                   "of the same probe to resume)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="the folder to write (new, empty, or an earlier "
+                                                                   "export with the same settings to resume)")
+    parser.add_argument("--force", action="store_true",
+                        help="write into a DIR that is not new, empty or such an export: replace its JPEGImages/ "
+                             "frames, meta_expressions.json and pixbench_export.json, leave every other file")
     parser.add_argument("--image-format", choices=("png", "jpg"),
                         help="png (lossless) or jpg (re-encoded at --jpeg-quality); default: png, and for the "
                              "original probe the original JPEG bytes as they are")
@@ -134,20 +146,37 @@ def _load(args: argparse.Namespace) -> tuple[Path, VideoReference]:
     return data, load_reference("mocentric", str(data))
 
 
+def _log(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """Write one probe's presented frames and meta_expressions.json in MeViS layout."""
     from pixbench.mocentric.export import export_probe
 
+    progress = sys.stderr.isatty()
     try:
         data, reference = _load(args)
         result = export_probe(data=data, reference=reference, probe=args.probe,
                               layout=args.layout, out_dir=Path(args.out), image_format=args.image_format,
-                              jpeg_quality=args.jpeg_quality, workers=args.workers, progress=True)
-    except (ValueError, OSError) as exc:
+                              jpeg_quality=args.jpeg_quality, workers=args.workers, progress=progress,
+                              force=args.force, announce=None if progress else _log)
+    except OSError as exc:  # a full disk: what is written stays, to resume
+        from pixbench.mocentric.export import MANIFEST_FILE
+
+        started = (Path(args.out) / MANIFEST_FILE).is_file()
+        print(f"error: {'export to ' + args.out + ' stopped: ' if started else ''}{' '.join(str(exc).split())}"
+              + (" (run the same command again to resume)" if started else ""), file=sys.stderr)
+        return 1
+    except ValueError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     print(json.dumps(result.to_json(), indent=2))
-    print(f"wrote {result.written} frame(s) ({result.skipped} already done) and "
+    if args.force and result.left_in_place:
+        shown = ", ".join(result.left_in_place[:10]) + (" ..." if len(result.left_in_place) > 10 else "")
+        print(f"note: left in place in {result.out_dir} (not written by an export): {shown}", file=sys.stderr)
+    removed = f", removed {result.removed} of the earlier export" if result.removed else ""
+    print(f"wrote {result.written} frame(s) ({result.skipped} already done{removed}) and "
           f"{result.out_dir / 'meta_expressions.json'}", file=sys.stderr)
     return 0
 

@@ -15,8 +15,23 @@ Layout written under ``DIR`` (``<NNNNN>`` = the presented frame's name ``frames[
   frame list (the presented frames' names); ``vid_id`` is the video's position in the build (0, 1, ...;
   the build does not keep MeViS' own ``vid_id``). It is written last: its presence means the export is
   complete.
-- ``DIR/pixbench_export.json``: what the folder holds (probe, layout, image format, the build's hash);
-  an export into a folder holding another probe, layout, format or build is refused.
+- ``DIR/pixbench_export.json`` (the manifest): what the folder holds (benchmark, probe, layout, image
+  format, JPEG quality, the build's ``data_sha256``). It is written first, before any frame, so an export
+  killed at any point is recognised as one.
+
+Where an export may write (:func:`inspect_export_dir`, checked before anything is written): a folder that
+does not exist, an empty one (or one holding only this module's temporary files: an export killed before
+its manifest was in place), or an earlier export with the same manifest, which is resumed. Anything else
+is refused with what was found: an export of another probe, layout, format, quality or build, or a folder
+that is no export (no manifest) holding other files, such as someone's own ``meta_expressions.json``.
+``force`` writes there anyway and replaces only what an export writes: the manifest,
+``meta_expressions.json`` (removed at once, since its presence means a complete export) and the frame
+files: files at this export's frame paths and, for an earlier export of the same build, the frame files
+it wrote (its probe, layout and format give their names exactly) are removed before the manifest is
+written (folders emptied by that removal too), so neither this run nor a resumed one trusts a frame it
+did not write; every other file is left in place (listed in :attr:`ExportResult.left_in_place`).
+``DIR/JPEGImages`` must be a real folder (never a symbolic link, which would send frames elsewhere), even
+with ``force``.
 
 This is the layout of the published MoCentric generator (``data/create_benchmark_mevis.py`` and the
 ``mevis_val_mocentric_*`` splits of ``datasets_/mevis_variants``): its ``single`` and ``tile_single``
@@ -32,14 +47,15 @@ bytes (``.jpg``, copied as stored in the ``videos`` config). ``image_format="jpg
 presented frame with Pillow at ``jpeg_quality`` (75, Pillow's default, is what the published generator's
 ``Image.save(... .jpg)`` wrote); ``"png"`` writes PNG for every probe, ``original`` included.
 
-Resumable: a frame file that exists with the canvas' size (a copied original: with the original's byte
-count) is skipped; every file is written under a temporary name in its folder and renamed. Videos are
-streamed from the ``videos`` config one parquet row group (one video) at a time; at most one video's
-decoded frames are held in memory.
+Resumable: in an earlier export with the same manifest, a frame file that exists with the canvas' size (a
+copied original: with the original's byte count) is skipped; every file is written under a temporary name
+in its folder and renamed. Videos are streamed from the ``videos`` config one parquet row group (one
+video) at a time; at most one video's decoded frames are held in memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import io
@@ -86,8 +102,9 @@ DEFAULT_JPEG_QUALITY = 75
 
 
 class ExportError(ValueError):
-    """The build cannot be exported as asked (no ``videos`` config, a video without frames, a folder
-    holding another export); the message is one line naming the file or video."""
+    """The build cannot be exported as asked (no ``videos`` config, a video without frames, an output
+    folder that is not new, empty or an earlier export with the same settings); the message is one line
+    naming the file or video."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +123,11 @@ class ExportResult:
     """What :func:`export_probe` did.
 
     ``image_format`` is ``"png"``, ``"jpg"`` or ``"original"`` (the original bytes copied); ``videos`` and
-    ``expressions`` count the entries of ``meta_expressions.json``; ``frames`` the presented frame files
-    of the export, ``written`` those written by this call and ``skipped`` those found done.
+    ``expressions`` count the entries of ``meta_expressions.json``; ``frames`` the presented frame files of
+    the export, ``written`` those written by this call and ``skipped`` those found done; ``removed`` the files
+    that ``force`` removed first (an earlier export's frames, files at this export's frame paths);
+    ``left_in_place`` the entries of the folder that no export writes, left untouched (reported with ``force``
+    only).
     """
 
     out_dir: Path
@@ -119,6 +139,8 @@ class ExportResult:
     frames: int
     written: int
     skipped: int
+    removed: int = 0
+    left_in_place: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "out_dir": str(self.out_dir)}
@@ -252,6 +274,154 @@ def frame_folders(reference: VideoReference, probe: str, layout: str | None,
     return folders
 
 
+# ------------------------------------------------------------------------------------------ the output folder
+
+#: Entries an export writes at the top of its folder.
+EXPORT_ENTRIES = frozenset({FRAMES_FOLDER, META_FILE, MANIFEST_FILE})
+_LISTED = 5
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """What :func:`inspect_export_dir` found in the output folder, and how the export goes there.
+
+    ``resume``: frame files found done are kept (a new or empty folder, or an earlier export with the same
+    manifest); false with ``force`` elsewhere: every frame is written. ``previous``: the readable manifest
+    of an earlier export that ``force`` replaces. ``left_in_place``: the entries no export writes (with
+    ``force``; an earlier export with the same manifest may hold them too and keeps them untouched).
+    """
+
+    out_dir: Path
+    resume: bool = True
+    previous: Mapping[str, Any] | None = None
+    left_in_place: tuple[str, ...] = ()
+
+
+def _is_temporary(entry: Path) -> bool:
+    return entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(".tmp") and entry.is_file() \
+        and not entry.is_symlink()
+
+
+def _shown(entry: Path) -> str:
+    if entry.is_symlink():
+        return f"{entry.name} (symbolic link)"
+    return f"{entry.name}/" if entry.is_dir() else entry.name
+
+
+def _listing(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:_LISTED])
+    return shown + (f" and {len(names) - _LISTED} more" if len(names) > _LISTED else "")
+
+
+def _read_manifest(path: Path) -> tuple[dict[str, Any] | None, str]:
+    """The manifest at ``path`` and ``""``, or ``None`` and why it cannot be one."""
+    if path.is_symlink() or not path.is_file():
+        return None, "a symbolic link" if path.is_symlink() else "not a file"
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return None, one_line(exc)
+    if not isinstance(found, dict):
+        return None, f"expected a JSON object, but got {type(found).__name__}"
+    return found, ""
+
+
+def _check_entry_kinds(out_dir: Path) -> None:
+    """Refuse (even with ``force``) what an export cannot write into: ``JPEGImages`` that is a symbolic link
+    (frames would land where it points) or a file; a folder named like the meta file or the manifest."""
+    frames = out_dir / FRAMES_FOLDER
+    if frames.is_symlink():
+        raise ExportError(f"{frames} is a symbolic link; an export writes its frames into a folder of its own "
+                          "there, never through a link. Nothing was written; choose another --out")
+    if frames.exists() and not frames.is_dir():
+        raise ExportError(f"{frames} is a file, not a folder. Nothing was written; choose another --out")
+    for name in (META_FILE, MANIFEST_FILE):
+        if (out_dir / name).is_dir() and not (out_dir / name).is_symlink():
+            raise ExportError(f"{out_dir / name} is a folder, not a file. Nothing was written; choose another --out")
+
+
+def inspect_export_dir(out_dir: Path, manifest: Mapping[str, Any], *, force: bool = False) -> ExportPlan:
+    """Check that an export with ``manifest`` may write into ``out_dir``; :class:`ExportError` (nothing
+    touched) if not. Rules in the module docstring: new, empty (temporary files aside) or an earlier export
+    with the same manifest; ``force`` accepts any folder (not a file, not a ``JPEGImages`` link)."""
+    if out_dir.is_symlink() and not out_dir.exists():
+        raise ExportError(f"{out_dir} is a broken symbolic link; choose another --out")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExportError(f"{out_dir} is a file, not a folder; choose another --out")
+    if not out_dir.exists():
+        for parent in out_dir.absolute().parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise ExportError(f"cannot create {out_dir}: {parent} is a file, not a folder")
+                break
+        return ExportPlan(out_dir)
+    try:
+        entries = [entry for entry in sorted(out_dir.iterdir()) if not _is_temporary(entry)]
+    except OSError as exc:
+        raise ExportError(f"cannot read the output folder {out_dir}: {one_line(exc)}") from None
+    _check_entry_kinds(out_dir)
+    if not entries:  # empty, or an export killed before its manifest was in place
+        return ExportPlan(out_dir)
+    foreign = tuple(_shown(entry) for entry in entries if entry.name not in EXPORT_ENTRIES)
+    path = out_dir / MANIFEST_FILE
+    found, why = _read_manifest(path) if path.exists() or path.is_symlink() else (None, "")
+    if found == dict(manifest):
+        return ExportPlan(out_dir, left_in_place=foreign)
+    if force:
+        return ExportPlan(out_dir, resume=False, previous=found, left_in_place=foreign)
+    replaced = f"{FRAMES_FOLDER}/ frames, {META_FILE} and {MANIFEST_FILE}"
+    if found is not None:
+        keys = [k for k in (*manifest, *(k for k in found if k not in manifest)) if found.get(k) != manifest.get(k)]
+        raise ExportError(f"{out_dir} holds another export ({', '.join(f'{k} {found.get(k)!r}' for k in keys)} in "
+                          f"{MANIFEST_FILE}; this one has {', '.join(repr(manifest.get(k)) for k in keys)}). Nothing "
+                          f"was written. Choose another --out, or pass --force to replace that export (its {replaced}; "
+                          "other files are left in place)")
+    advice = (f"Nothing was written. Choose a new or empty folder, or pass --force to write the export there "
+              f"(replacing {replaced}; other files are left in place)")
+    if why:
+        raise ExportError(f"{path} is not a manifest written by `pixbench mocentric export` ({why}). {advice}")
+    raise ExportError(f"{out_dir} is not an earlier `pixbench mocentric export` (no {MANIFEST_FILE}) and holds "
+                      f"{_listing([_shown(entry) for entry in entries])}. {advice}")
+
+
+def _remove_frames(folders: Mapping[str, Sequence[tuple[Path, ProbeView]]], extension: str,
+                   per_expression: bool) -> int:
+    """Remove the frame files ``<folder>/<name>.<extension>`` of ``folders`` (see :func:`frame_folders`) and
+    this module's temporary files beside them, then the folders left empty; returns how many frame files
+    went. Anything else in those folders stays (and keeps its folder)."""
+    removed = 0
+    for units in folders.values():
+        for folder, view in units:
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            for name in view.names:
+                path = folder / f"{name}.{extension}"
+                if path.is_symlink() or path.is_file():
+                    path.unlink()
+                    removed += 1
+            _clean_temporaries(folder)
+            for emptied in (folder, folder.parent) if per_expression else (folder,):
+                with contextlib.suppress(OSError):  # not empty: someone's other files stay
+                    emptied.rmdir()
+    return removed
+
+
+def _remove_earlier_export(previous: Mapping[str, Any] | None, manifest: Mapping[str, Any],
+                           reference: VideoReference, out_dir: Path) -> int:
+    """Remove the frame files that the export described by ``previous`` wrote, when it is an export of the
+    same build (so its probe, layout and format name them exactly); returns how many went."""
+    if not previous or previous.get("benchmark") != manifest["benchmark"] \
+            or previous.get("data_sha256") != manifest["data_sha256"] or manifest["data_sha256"] is None:
+        return 0
+    extension = {"original": "jpg", "jpg": "jpg", "png": "png"}.get(str(previous.get("image_format")))
+    try:
+        probe = str(previous.get("probe"))
+        folders = frame_folders(reference, probe, resolve_layout(probe, previous.get("layout")), out_dir)
+    except (ViewError, TypeError, KeyError):
+        return 0
+    return 0 if extension is None else _remove_frames(folders, extension, probe in PER_EXPRESSION_PROBES)
+
+
 # ------------------------------------------------------------------------------------------ writing
 
 
@@ -293,26 +463,6 @@ def one_frame(view: ProbeView, t: int) -> ProbeView:
                                other_frames=None if view.other_frames is None else (view.other_frames[t],))
 
 
-def _check_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
-    path = out_dir / MANIFEST_FILE
-    if path.is_file():
-        try:
-            found = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ExportError(f"{path}: unreadable ({one_line(exc)}); delete it or choose another --out") from None
-        if found != manifest:
-            changed = sorted(k for k in manifest if not isinstance(found, dict) or found.get(k) != manifest[k])
-            raise ExportError(f"{out_dir} holds another export ({', '.join(f'{k} {found.get(k)!r}' for k in changed)}"
-                              f" in {MANIFEST_FILE}, now {', '.join(repr(manifest[k]) for k in changed)}); choose "
-                              "another --out or delete that folder")
-        return
-    if out_dir.is_dir() and (out_dir / FRAMES_FOLDER).exists():
-        raise ExportError(f"{out_dir} holds a {FRAMES_FOLDER} folder not written by `pixbench mocentric export` "
-                          f"(no {MANIFEST_FILE}); choose another --out")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, (json.dumps(manifest, indent=2) + "\n").encode())
-
-
 def _write_all(paths: Sequence[Path], data: bytes) -> None:
     for path in paths:
         write_atomic(path, data)
@@ -329,12 +479,16 @@ def _clean_temporaries(folder: Path) -> None:
 
 def export_probe(*, data: Path, reference: VideoReference, probe: str, layout: str | None, out_dir: Path,
                  image_format: ImageFormat | None = None, jpeg_quality: int = DEFAULT_JPEG_QUALITY,
-                 workers: int = 1, progress: bool = False) -> ExportResult:
+                 workers: int = 1, progress: bool = False, force: bool = False,
+                 announce: Callable[[str], None] | None = None) -> ExportResult:
     """Write ``probe`` (under ``layout``, default :data:`DEFAULT_LAYOUT` for pairs) of the build in ``data``
-    (whose rows are ``reference``, from :func:`pixbench.references.load_reference`) to ``out_dir`` (layout and
-    formats in the module docstring). ``workers`` threads encode and write; ``progress`` shows a tqdm bar
-    on stderr. Raises :class:`ViewError` for a bad probe or layout, :class:`ExportError` for a build without
-    frames, a video without frames or an ``out_dir`` holding another export."""
+    (whose rows are ``reference``, from :func:`pixbench.references.load_reference`) to ``out_dir`` (layout,
+    formats and which folders are accepted, ``force`` included, in the module docstring). ``workers`` threads
+    encode and write; ``progress`` shows a tqdm bar on stderr; ``announce`` (if given) receives one sentence
+    saying what is written once the folder is accepted (for a log when there is no bar). Raises
+    :class:`ViewError` for a bad probe or layout, :class:`ExportError` for a build without frames, a video
+    without frames or an ``out_dir`` that is not new, empty or an earlier export with the same settings
+    (then before anything is written)."""
     from tqdm import tqdm
 
     layout = resolve_layout(probe, layout)
@@ -352,10 +506,24 @@ def export_probe(*, data: Path, reference: VideoReference, probe: str, layout: s
         raise ExportError(f"{data}: video(s) {missing[:5]} have expressions but no frames in the videos config")
     config = "reversed" if probe in REVERSED_PROBES else "expressions"
     meta = meta_expressions(reference, probe, obj_ids(data, config))
-    _check_manifest(out_dir, {"benchmark": MOCENTRIC.name, "probe": probe, "layout": layout, "image_format": chosen,
-                              "jpeg_quality": jpeg_quality if chosen == "jpg" else None,
-                              "data_sha256": reference.origin.get("sha256")})
+    manifest = {"benchmark": MOCENTRIC.name, "probe": probe, "layout": layout, "image_format": chosen,
+                "jpeg_quality": jpeg_quality if chosen == "jpg" else None,
+                "data_sha256": reference.origin.get("sha256")}
+    plan = inspect_export_dir(out_dir, manifest, force=force)
+    removed = 0
+    if not plan.resume:  # force: the meta file goes first (its presence means a complete export), then every
+        # file at a frame path of the earlier export or of this one, so that a later resume trusts only frames
+        # this export wrote
+        (out_dir / META_FILE).unlink(missing_ok=True)
+        removed = _remove_earlier_export(plan.previous, manifest, reference, out_dir)
+        removed += _remove_frames(folders, extension, probe in PER_EXPRESSION_PROBES)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _clean_temporaries(out_dir)
+    write_atomic(out_dir / MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
     total = sum(view.length for units in folders.values() for _, view in units)
+    if announce is not None:
+        announce(f"exporting {probe}{' ' + layout if layout else ''}: {total} frame(s) of {len(folders)} video(s) "
+                 f"as {chosen} to {out_dir}" + ("" if plan.resume else " (--force: every frame written)"))
     written = skipped = 0
     pending: deque[tuple[Future[None], int]] = deque()
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
@@ -389,7 +557,8 @@ def export_probe(*, data: Path, reference: VideoReference, probe: str, layout: s
                 for t, name in enumerate(view.names):
                     key = (view.target_frames[t], None if view.other_frames is None else view.other_frames[t])
                     path = folder / f"{name}.{extension}"
-                    if is_done(path, canvas=view.canvas, byte_count=len(video.frames[key[0]]) if copy else None):
+                    if plan.resume and is_done(path, canvas=view.canvas,
+                                               byte_count=len(video.frames[key[0]]) if copy else None):
                         skipped += 1
                         bar.update(1)
                         continue
@@ -406,9 +575,10 @@ def export_probe(*, data: Path, reference: VideoReference, probe: str, layout: s
     write_atomic(out_dir / META_FILE, (json.dumps(meta, indent=4) + "\n").encode())
     return ExportResult(out_dir=out_dir, probe=probe, layout=layout, image_format=chosen, videos=len(meta["videos"]),
                         expressions=sum(len(v["expressions"]) for v in meta["videos"].values()), frames=total,
-                        written=written, skipped=skipped)
+                        written=written, skipped=skipped, removed=removed, left_in_place=plan.left_in_place)
 
 
-__all__ = ["DEFAULT_JPEG_QUALITY", "IMAGE_FORMATS", "META_FILE", "PER_EXPRESSION_PROBES", "ExportError", "ExportResult",
-           "FrameCache", "VideoFrames", "ViewError", "decode_frame", "encode_image", "export_probe", "iter_videos",
-           "meta_expressions", "one_frame", "resolve_layout", "video_ids", "video_shards"]
+__all__ = ["DEFAULT_JPEG_QUALITY", "IMAGE_FORMATS", "MANIFEST_FILE", "META_FILE", "PER_EXPRESSION_PROBES",
+           "ExportError", "ExportPlan", "ExportResult", "FrameCache", "VideoFrames", "ViewError", "decode_frame",
+           "encode_image", "export_probe", "inspect_export_dir", "iter_videos", "meta_expressions", "one_frame",
+           "resolve_layout", "video_ids", "video_shards"]
