@@ -4,10 +4,12 @@
   category), :data:`JUDGE_PROTOCOL_VERSION`, :data:`DEFAULT_JUDGE_TEMPERATURE`, the strict reply parsers
   and :func:`verdict_of`; pure, no network.
 - :mod:`pixbench.judge.client` - :class:`Judge` (the protocol scoring needs), :class:`OpenAICompatibleJudge`
-  (any OpenAI-compatible server: retries, fail-fast on a dead endpoint, secrets redacted by
-  :func:`redact_url`) and the offline :class:`FakeJudge`.
+  (any OpenAI-compatible server: retries, fail-fast on a dead endpoint, refused or accepting connections
+  but not answering, secrets redacted by :func:`redact_url` and from replies) and the offline
+  :class:`FakeJudge`.
 - :mod:`pixbench.judge.cache` - :class:`JudgeCache`, the SQLite verdict cache (key, schema and location
-  documented there).
+  documented there), and :func:`replace_lone_surrogates` (every text a judge returns or caches encodes
+  as UTF-8).
 
 Importing this package builds no client and opens no file or connection: a judge is an object the caller
 builds and passes in (``openai`` is imported only when an :class:`OpenAICompatibleJudge` is built).
@@ -40,11 +42,19 @@ from pixbench.judge.protocol import (
 #: Names of the client and cache modules, imported when first used (``sqlite3``, ``socket`` and the HTTP
 #: stack are not needed to read the protocol's constants, e.g. when building the command line).
 _LAZY = {"CachedReply": "cache", "JudgeCache": "cache", "JudgeCacheError": "cache", "cache_key": "cache",
-         "default_cache_path": "cache", "DEFAULT_OPENAI_ENDPOINT": "client", "FakeJudge": "client",
-         "Judge": "client", "JudgeResult": "client", "OpenAICompatibleJudge": "client", "redact_url": "client"}
+         "default_cache_path": "cache", "replace_lone_surrogates": "cache", "DEFAULT_OPENAI_ENDPOINT": "client",
+         "FakeJudge": "client", "Judge": "client", "JudgeResult": "client", "OpenAICompatibleJudge": "client",
+         "redact_url": "client"}
 
 if TYPE_CHECKING:
-    from pixbench.judge.cache import CachedReply, JudgeCache, JudgeCacheError, cache_key, default_cache_path
+    from pixbench.judge.cache import (
+        CachedReply,
+        JudgeCache,
+        JudgeCacheError,
+        cache_key,
+        default_cache_path,
+        replace_lone_surrogates,
+    )
     from pixbench.judge.client import (
         DEFAULT_OPENAI_ENDPOINT,
         FakeJudge,
@@ -89,6 +99,7 @@ __all__ = [
     "presence_messages",
     "redact_url",
     "refresh_argument",
+    "replace_lone_surrogates",
     "selection_messages",
     "temperature_argument",
     "verdict_of",

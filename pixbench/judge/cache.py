@@ -17,7 +17,10 @@ Value
     ``verdict`` (the parsed reply: ``yes``/``no``/``undetermined`` for yes/no prompts, the choice or the
     category letters for the others, ``undetermined`` when the parser found nothing; null for rows written
     before schema 2 and for prompts pixbench does not know). Transport errors and empty replies are never
-    stored. Schema 1 files (no ``verdict`` column) are migrated in place when opened.
+    stored. Schema 1 files (no ``verdict`` column) are migrated in place when opened. Text is stored as
+    valid UTF-8: a lone surrogate (a server may send ``"\\ud800"`` in its JSON, which Python decodes into a
+    ``str`` that cannot be encoded) is replaced by U+FFFD in ``reply`` and ``served_model``
+    (:func:`replace_lone_surrogates`). Replies are stored whole, however long.
 
 File checks
     The path must be a file (or not exist yet, its folder then being created): a folder, a file that is not
@@ -41,6 +44,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -50,7 +54,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["CachedReply", "JudgeCache", "JudgeCacheError", "cache_key", "default_cache_path"]
+__all__ = [
+    "CachedReply",
+    "JudgeCache",
+    "JudgeCacheError",
+    "cache_key",
+    "default_cache_path",
+    "replace_lone_surrogates",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +79,22 @@ CREATE TABLE IF NOT EXISTS verdicts (
 """
 _REQUIRED_COLUMNS = frozenset({"key", "model", "protocol", "reply", "served_model", "created"})
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_lone_surrogates(text: str) -> str:
+    """``text`` with every lone surrogate (U+D800..U+DFFF) replaced by U+FFFD, so that it encodes as UTF-8.
+
+    JSON decoding joins escaped surrogate pairs into one character, so any surrogate left in a decoded
+    ``str`` is a lone one.
+
+    Examples:
+        >>> replace_lone_surrogates("Yes \\ud800!") == "Yes \\ufffd!"
+        True
+        >>> replace_lone_surrogates("caf\\u00e9") == "caf\\u00e9"
+        True
+    """
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 class JudgeCacheError(RuntimeError, ValueError):
@@ -174,9 +201,15 @@ class JudgeCache:
         served_model: str | None,
         verdict: str | None = None,
     ) -> None:
-        """Store (or replace) one verdict and commit it at once (atomically). Empty replies are refused."""
+        """Store (or replace) one verdict and commit it at once (atomically). Empty replies are refused.
+
+        Lone surrogates in ``reply`` and ``served_model`` are stored as U+FFFD (module docstring).
+        """
         if not reply or not reply.strip():
             raise ValueError(f"Expected a non-empty judge reply to cache, but got {reply!r}")
+        reply = replace_lone_surrogates(reply)
+        if served_model is not None:
+            served_model = replace_lone_surrogates(served_model)
         with self._lock:
             self._connection().execute(
                 "INSERT OR REPLACE INTO verdicts (key, model, protocol, reply, served_model, created, verdict) "

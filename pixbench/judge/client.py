@@ -9,18 +9,26 @@ documented there). A failed request never raises out of :meth:`Judge.ask_many`: 
 :class:`JudgeResult` whose ``error`` names the endpoint (never the API key), and the caller decides what
 to do. The prompts and parsers are in :mod:`pixbench.judge.protocol`.
 
-Robustness (see :class:`OpenAICompatibleJudge`): a few consecutive connection failures (refused, DNS,
-connect timeout) mark the endpoint unreachable and every request not yet answered fails at once
-(:attr:`~OpenAICompatibleJudge.unreachable` says why); Ctrl-C stops a batch at once without waiting for
-requests in flight (each verdict is committed to the cache as it arrives); secrets written into a base
-URL (user info, ``?api_key=``-like parameters) are redacted from errors and from the logs of the HTTP
-libraries (:func:`redact_url`). ``refresh="undetermined"`` re-asks only cached replies that the prompt's
+Robustness (see :class:`OpenAICompatibleJudge`): the endpoint is given up as unreachable, and every
+request not yet answered fails at once (:attr:`~OpenAICompatibleJudge.unreachable` says why), after a few
+consecutive requests that got no answer (refused, DNS failure, connect timeout, or a request timeout with
+nothing heard from the server meanwhile), or when the server accepts connections but does not answer: no
+HTTP answer for ``probe_after`` seconds while requests wait, and none to a ``GET {base_url}/models`` probe
+either (a slow server that answers the probe, with any status, is alive and waited for). Ctrl-C stops a
+batch at once without waiting for requests in flight (each verdict is committed to the cache as it
+arrives). Secrets (the API key, and the user info and ``?api_key=``-like parameters of a base URL) are
+redacted from errors and from the logs of the HTTP libraries (:func:`redact_url`), and replaced by ``***``
+in reply texts, as returned and as cached (a server may echo them; secrets shorter than 6 characters are
+left alone, as replacing them would mangle replies). Reply texts and served model names never carry lone
+surrogates (a server may send ``"\\ud800"`` in its JSON): they are replaced by U+FFFD, so every text a
+judge returns encodes as UTF-8. ``refresh="undetermined"`` re-asks only cached replies that the prompt's
 parser could not read (:func:`~pixbench.judge.protocol.verdict_of`).
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import email.utils
 import logging
 import math
@@ -38,7 +46,7 @@ from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
-from pixbench.judge.cache import CachedReply, JudgeCache, cache_key
+from pixbench.judge.cache import CachedReply, JudgeCache, cache_key, replace_lone_surrogates
 from pixbench.judge.protocol import (
     DEFAULT_JUDGE_TEMPERATURE,
     JUDGE_PROTOCOL_VERSION,
@@ -69,6 +77,7 @@ _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>]+")
 _USERINFO = re.compile(r"//[^/@\s]*@")
 _SECRET_PAIR = re.compile(r"([?&#;][^=&#\s]*=)([^&#\s]*)")
 _MIN_SECRET = 6  # shorter strings are not scrubbed from free text (they would mangle it)
+_REDACTED = "***"
 
 
 def _redact_pairs(text: str, separator: str) -> str:
@@ -223,10 +232,16 @@ def _refresh_mode(refresh: bool | str | None) -> RefreshMode | None:
 class _CachingJudge:
     """Shared machinery: cache lookups, de-duplication, a bounded pool of worker threads and progress.
 
-    Also the circuit breaker: after ``max_connection_failures`` consecutive connection failures (any
-    reply from the server in between resets the count) the judge halts and every request not yet
-    answered fails at once with :attr:`unreachable` as its error.
+    Also the circuit breaker: after ``max_connection_failures`` consecutive requests without an answer
+    (connection failures, and timeouts with nothing heard from the server meanwhile; any answer from the
+    server in between resets the count) the judge halts and every request not yet answered fails at once
+    with :attr:`unreachable` as its error. Replies are cleaned before they are cached or returned (lone
+    surrogates -> U+FFFD, secrets -> ``***``).
     """
+
+    #: True when :meth:`ask_many` must ask on worker threads even one at a time, so that the calling
+    #: thread can watch the endpoint (:meth:`_watch`) and stop waiting once it is unreachable.
+    _watches_endpoint = False
 
     model: str
     endpoint: str
@@ -264,13 +279,28 @@ class _CachingJudge:
         self._halt_reason = ""
         self._connection_failures = 0
         self._unreachable_logged = False
+        # Liveness bookkeeping (monotonic seconds): requests being asked, since when, and the last answer.
+        self._active = 0
+        self._busy_since = 0.0
+        self._last_heard = 0.0
 
     def _ask_one(self, messages: list[Message]) -> tuple[str, str | None]:
         """Return (reply text, served model) or raise :class:`_CallError`."""
         raise NotImplementedError
 
     def _scrub(self, text: str) -> str:
-        return redact_text(text, self._secrets)
+        return replace_lone_surrogates(redact_text(text, self._secrets))
+
+    def _clean_reply(self, text: str) -> str:
+        """A reply as returned and cached: lone surrogates -> U+FFFD, each known secret -> ``***``.
+
+        Only the secrets themselves are replaced (URLs in a reply are the model's and are kept).
+        """
+        text = replace_lone_surrogates(text)
+        for secret in self._secrets:  # longest first
+            if len(secret) >= _MIN_SECRET and secret in text:
+                text = text.replace(secret, _REDACTED)
+        return text
 
     # -- halting (unreachable endpoint, Ctrl-C, close)
     @property
@@ -294,6 +324,7 @@ class _CachingJudge:
                 self._halt.clear()
                 self._halt_kind, self._halt_reason = None, ""
             self._connection_failures = 0
+            self._last_heard = time.monotonic()
 
     def _halted(self) -> _Halted:
         return _Halted(self._scrub(self._halt_reason or f"judge at {self.endpoint} stopped"))
@@ -302,19 +333,33 @@ class _CachingJudge:
         """The server answered (any HTTP status): the count of consecutive connection failures restarts."""
         with self._halt_lock:
             self._connection_failures = 0
+            self._last_heard = time.monotonic()
+
+    def _note_heard(self) -> None:
+        """The server answered a liveness probe: alive, but the count of failed requests stands."""
+        with self._halt_lock:
+            self._last_heard = time.monotonic()
+
+    def _heard_since(self, moment: float) -> bool:
+        """True when the server answered anything (a request or a probe) after ``moment`` (monotonic)."""
+        with self._halt_lock:
+            return self._last_heard > moment
 
     def _note_connection_failure(self, detail: str) -> bool:
-        """Count one connection failure; True when the judge is (now) halted."""
+        """Count one request that got no answer; True when the judge is (now) halted."""
         with self._halt_lock:
             self._connection_failures += 1
             failures = self._connection_failures
         limit = self.max_connection_failures
         if limit and failures >= limit:
             self._stop("unreachable", self._scrub(
-                f"judge at {self.endpoint} is unreachable: {failures} consecutive connection failures "
-                f"(last: {detail}); stopped asking"
+                f"judge at {self.endpoint} is unreachable: {failures} consecutive connection failures or "
+                f"timeouts (last: {detail}); stopped asking"
             )[:600])
         return self._halt.is_set()
+
+    def _watch(self) -> None:
+        """Called about every 0.1 s by the thread waiting for a batch (see :attr:`_watches_endpoint`)."""
 
     # -- cache
     def _lookup(self, key: str, messages: list[Message]) -> CachedReply | None:
@@ -325,17 +370,26 @@ class _CachingJudge:
         except Exception as exc:  # a broken cache must not stop scoring, but must be visible
             logger.warning("judge cache %s: read failed (%s); asking the judge", self.cache.path, exc)
             return None
-        if stored is not None and self.refresh == "undetermined":
+        if stored is None:
+            return None
+        if self.refresh == "undetermined":
             verdict = stored.verdict if stored.verdict is not None else verdict_of(messages, stored.reply)
             if verdict == "undetermined":
                 return None
-        return stored
+        reply = self._clean_reply(stored.reply)  # a row written before replies were cleaned
+        return stored if reply == stored.reply else dataclasses.replace(stored, reply=reply)
 
     def _resolve(self, key: str, messages: list[Message]) -> JudgeResult:
         if self._halt.is_set():
             return JudgeResult(text=None, served_model=None, cached=False, error=str(self._halted()))
+        with self._halt_lock:
+            if self._active == 0:
+                self._busy_since = time.monotonic()
+            self._active += 1
         try:
             text, served = self._ask_one(messages)
+            text = self._clean_reply(text)
+            served = self._clean_reply(served) if served is not None else None
         except _Halted as exc:  # reported once, by ask_many
             return JudgeResult(text=None, served_model=None, cached=False, error=str(exc))
         except _CallError as exc:
@@ -352,6 +406,9 @@ class _CachingJudge:
                     if self._halt_kind != "interrupted":
                         logger.warning("judge cache %s: write failed (%s)", self.cache.path, exc)
             return JudgeResult(text=text, served_model=served, cached=False)
+        finally:
+            with self._halt_lock:
+                self._active -= 1
         if self._halt_kind != "interrupted":
             logger.warning("%s", message)
         return JudgeResult(text=None, served_model=None, cached=False, error=message)
@@ -411,7 +468,7 @@ class _CachingJudge:
                 bar.update(len(pending[key]))
 
         try:
-            if self.concurrency == 1 or len(work) <= 1:
+            if (self.concurrency == 1 or len(work) <= 1) and not self._watches_endpoint:
                 for key, messages in work:
                     record(key, self._resolve(key, messages))
             else:
@@ -431,7 +488,12 @@ class _CachingJudge:
     def _run_pool(
         self, work: list[tuple[str, list[Message]]], record: Callable[[str, JudgeResult], None]
     ) -> None:
-        """Ask ``work`` on daemon threads; the calling thread records results and stays interruptible."""
+        """Ask ``work`` on daemon threads; the calling thread records results and stays interruptible.
+
+        It also watches the endpoint (:meth:`_watch`): once the judge is halted as unreachable it stops
+        waiting for requests in flight (their threads are abandoned) and every request not yet answered
+        fails with :attr:`unreachable`.
+        """
         tasks: queue.SimpleQueue[tuple[str, list[Message]]] = queue.SimpleQueue()
         for item in work:
             tasks.put(item)
@@ -454,26 +516,38 @@ class _CachingJudge:
         for number in range(min(self.concurrency, len(work))):
             # Daemon threads: Ctrl-C does not wait for a request in flight, nor does the interpreter at exit.
             threading.Thread(target=worker, name=f"judge-{number}", daemon=True).start()
-        received = 0
+        answered: set[str] = set()
         try:
-            while received < len(work):
+            while len(answered) < len(work):
                 try:
                     key, outcome = outcomes.get(timeout=0.1)  # short waits keep Ctrl-C prompt
                 except queue.Empty:
+                    self._watch()
+                    if self._halt_kind == "unreachable":  # do not wait for requests that will not come back
+                        self._drop_queued(tasks)
+                        halted = JudgeResult(text=None, served_model=None, cached=False, error=str(self._halted()))
+                        for key, _messages in work:
+                            if key not in answered:
+                                answered.add(key)
+                                record(key, halted)
                     continue
-                received += 1
+                answered.add(key)
                 if isinstance(outcome, BaseException):
                     raise outcome
                 record(key, outcome)
         except BaseException:
             # Ctrl-C (or a failing progress callback): drop queued requests, stop retries, do not join.
             self._stop("interrupted", f"judge at {self.endpoint}: interrupted")
-            while True:
-                try:
-                    tasks.get_nowait()
-                except queue.Empty:
-                    break
+            self._drop_queued(tasks)
             raise
+
+    @staticmethod
+    def _drop_queued(tasks: queue.SimpleQueue[tuple[str, list[Message]]]) -> None:
+        while True:
+            try:
+                tasks.get_nowait()
+            except queue.Empty:
+                return
 
     def __enter__(self) -> _CachingJudge:
         return self
@@ -541,10 +615,25 @@ class OpenAICompatibleJudge(_CachingJudge):
     times, waiting ``Retry-After`` when given, else ``backoff * 2**attempt`` with jitter, both capped at
     ``max_backoff`` seconds. Malformed bodies and empty replies are errors and are not retried.
 
-    Fail fast: connecting gives up after ``connect_timeout`` seconds, and ``max_connection_failures``
-    consecutive connection failures (refused, DNS, connect timeout; across all requests, with no reply in
-    between) halt the judge: every request not yet answered fails at once and :attr:`unreachable` says
-    why (0 disables this). ``temperature`` defaults to the published protocol's 0.2. ``seed`` (None: not
+    Fail fast: the judge halts (every request not yet answered fails at once, requests in flight are not
+    waited for, and :attr:`unreachable` says why) when either rule fires:
+
+    - ``max_connection_failures`` consecutive attempts got no answer (across all requests, with no answer
+      in between; 0 disables this rule): a connection failure (refused, DNS, connecting took over
+      ``connect_timeout`` seconds), or a request that ran past ``timeout`` while nothing at all was heard
+      from the server (a timeout during which the server answered another request or a probe is the
+      slowness of one request, retried as before, not a sign of a dead endpoint);
+    - liveness: requests are waiting and no HTTP answer has come back for ``probe_after`` seconds (None
+      or 0 disables this rule), so the judge probes the endpoint with ``GET {base_url}/models``; any HTTP
+      answer within ``probe_timeout`` seconds, whatever its status (404 and 401 too), means alive and the
+      judge keeps waiting (probing again after another ``probe_after`` silent seconds); no answer means
+      the server accepts connections but does not answer, and the judge halts.
+
+    With the defaults (30 s + 30 s) a dead-but-listening endpoint halts about 60 s after the first
+    request, whatever ``timeout`` and ``concurrency`` are, while a slow server that answers the probe is
+    waited for as long as ``timeout`` allows (a server that cannot answer ``/models`` while it generates
+    is waited for up to ``probe_after + probe_timeout`` seconds of silence; give ``probe_after=None`` to
+    wait for it longer). ``temperature`` defaults to the published protocol's 0.2. ``seed`` (None: not
     sent) is passed to the server as the request's ``seed``; like ``max_tokens`` it is not part of the cache
     key, so a caller varying either keeps separate caches. Messages may carry images (OpenAI ``image_url``
     content parts, e.g. base64 data URLs): they are sent as given and hashed into the cache key.
@@ -568,16 +657,21 @@ class OpenAICompatibleJudge(_CachingJudge):
         connect_timeout: float = 10.0,
         max_connection_failures: int = 3,
         seed: int | None = None,
+        probe_after: float | None = 30.0,
+        probe_timeout: float = 30.0,
     ) -> None:
         super().__init__(model=model, temperature=temperature, cache=cache, refresh=refresh,
                          concurrency=concurrency, max_connection_failures=max_connection_failures)
         if max_retries < 0:
             raise ValueError(f"Expected argument `max_retries` to be >= 0, but got {max_retries}")
-        if not timeout > 0 or not connect_timeout > 0:
+        if not timeout > 0 or not connect_timeout > 0 or not probe_timeout > 0:
             raise ValueError(
-                f"Expected arguments `timeout` and `connect_timeout` to be > 0, but got {timeout} and "
-                f"{connect_timeout}"
+                f"Expected arguments `timeout`, `connect_timeout` and `probe_timeout` to be > 0, but got "
+                f"{timeout}, {connect_timeout} and {probe_timeout}"
             )
+        if probe_after is not None and not (math.isfinite(probe_after) and probe_after >= 0):
+            raise ValueError(f"Expected argument `probe_after` to be None or a number >= 0 (0 or None: never "
+                             f"probe), but got {probe_after}")
         try:
             import openai
         except ImportError as exc:
@@ -611,6 +705,9 @@ class OpenAICompatibleJudge(_CachingJudge):
         self.max_tokens = max_tokens
         self.seed = seed
         self.backoff = backoff
+        self.probe_after = probe_after or None
+        self.probe_timeout = probe_timeout
+        self._probing = False
         self.max_backoff = max_backoff
         self._openai = openai
         # The query goes in default_query: appended to base_url it would end up inside every request path.
@@ -673,11 +770,13 @@ class OpenAICompatibleJudge(_CachingJudge):
         while True:
             if self._halt.is_set():
                 raise self._halted()
+            sent = time.monotonic()
             try:
                 completion: Any = self._client.chat.completions.create(**kwargs)
             except self._openai.APIError as exc:
                 detail = self._describe(exc)
-                if self._is_connection_failure(exc):
+                silent_timeout = isinstance(exc, self._openai.APITimeoutError) and not self._heard_since(sent)
+                if self._is_connection_failure(exc) or silent_timeout:
                     if self._note_connection_failure(detail):
                         raise self._halted() from None
                 elif isinstance(exc, self._openai.APIStatusError):
@@ -709,6 +808,60 @@ class OpenAICompatibleJudge(_CachingJudge):
             raise self._fail(attempts, f"empty reply from model {getattr(completion, 'model', None)!r}")
         served = getattr(completion, "model", None)
         return text, served if isinstance(served, str) else None
+
+    # -- liveness (see the class docstring)
+    _watches_endpoint = True
+
+    def _watch(self) -> None:
+        """Start a probe when requests are waiting and nothing was heard for ``probe_after`` seconds."""
+        if self.probe_after is None or self._halt.is_set():
+            return
+        with self._halt_lock:
+            if self._active == 0 or self._probing:
+                return
+            silent = time.monotonic() - max(self._last_heard, self._busy_since)
+            if silent < self.probe_after:
+                return
+            self._probing = True
+            waiting = self._active
+        threading.Thread(target=self._probe, args=(silent, waiting), name="judge-probe", daemon=True).start()
+
+    def _probe(self, silent: float, waiting: int) -> None:
+        """``GET {base_url}/models``: any HTTP answer means alive; none halts the judge as unreachable."""
+        started = time.monotonic()
+        try:
+            answered, detail = self._probe_answer()
+            if not answered and self._heard_since(started):  # a request came back meanwhile
+                answered, detail = True, "no answer, but a request was answered meanwhile"
+            if answered:
+                self._note_heard()
+                logger.info("judge %s: no answer for %.0f s to %d waiting request(s), but the server is alive "
+                            "(GET /models: %s); still waiting", self.endpoint, silent, waiting, detail)
+                return
+            self._stop("unreachable", self._scrub(
+                f"judge at {self.endpoint} is unreachable: it accepts connections but does not answer (no HTTP "
+                f"answer for {silent:.0f} s to {waiting} waiting request(s), and none to GET "
+                f"{self.endpoint}/models within {self.probe_timeout:g} s: {detail}); stopped asking"
+            )[:600])
+        finally:
+            with self._halt_lock:
+                self._probing = False
+
+    def _probe_answer(self) -> tuple[bool, str]:
+        """(answered, how): ``(True, "HTTP 404")`` ..., or ``(False, why not)`` for ``GET /models``."""
+        openai = self._openai
+        timeouts: Any = self.probe_timeout
+        if hasattr(openai, "Timeout"):
+            timeouts = openai.Timeout(self.probe_timeout, connect=min(self.connect_timeout, self.probe_timeout))
+        try:
+            self._client.with_options(timeout=timeouts, max_retries=0).models.list()
+        except openai.APIStatusError as exc:
+            return True, f"HTTP {exc.status_code}"
+        except openai.APIConnectionError as exc:
+            return False, self._describe(exc)
+        except Exception as exc:  # an answer that is not a model list is still an answer
+            return True, f"HTTP 200, not a model list: {type(exc).__name__}"
+        return True, "HTTP 200"
 
     def close(self) -> None:
         """Close the HTTP client (requests not yet asked then fail); the cache stays open."""
