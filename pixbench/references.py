@@ -19,6 +19,7 @@ from pixbench.benchmarks import REGISTRY, ImageBenchmark, UnknownBenchmarkError,
 from pixbench.ground_truth import Reference, ReferenceRow
 from pixbench.loaders.layout import BUILD_SUMMARY_FILE, content_hash
 from pixbench.loaders.shards import ShardError, one_line
+from pixbench.loaders.sources import SourceError, check_hub, hub_failure, locate
 
 __all__ = ["Reference", "ReferenceError", "ReferenceRow", "load_reference"]
 
@@ -29,16 +30,24 @@ class ReferenceError(ValueError):
 
 
 def _local_folder(benchmark: str, path_or_hub_id: str, revision: str | None) -> tuple[Path, dict[str, str]]:
-    folder = Path(path_or_hub_id).expanduser()
-    if folder.is_dir():
+    what, argument = f"{benchmark} data", f"--data {benchmark}=PATH"
+    try:
+        source = locate(path_or_hub_id if Path(path_or_hub_id).expanduser().exists() else hub_id_of(path_or_hub_id),
+                        what=what, argument=argument)
+        if source.kind == "hub":
+            check_hub(source.value, what=what, argument=argument)
+    except SourceError as exc:
+        raise ReferenceError(str(exc)) from None
+    if source.kind == "path":
+        folder = Path(source.value)
+        if not folder.is_dir():
+            raise ReferenceError(f"{what}: {folder} is a file, not a built benchmark folder; pass {argument}")
         try:
             digest = content_hash(folder, get_benchmark(benchmark).reference_files(folder))
         except OSError as exc:
             raise ReferenceError(f"cannot read the {benchmark} data folder {folder}: {one_line(exc)}") from None
         return folder, {"path": str(folder.resolve()), "sha256": digest}
-    if Path(path_or_hub_id).suffix or path_or_hub_id.startswith((".", "/", "~")):
-        raise ReferenceError(f"{benchmark} data folder not found: {path_or_hub_id}")
-    repo_id = hub_id_of(path_or_hub_id)
+    repo_id = source.value
     try:
         from huggingface_hub import HfApi, snapshot_download
 
@@ -50,9 +59,8 @@ def _local_folder(benchmark: str, path_or_hub_id: str, revision: str | None) -> 
         except Exception:  # offline with a cached snapshot: name the snapshot folder instead
             commit = Path(local).name
     except Exception as exc:
-        raise ReferenceError(f"cannot fetch the {benchmark} dataset {repo_id!r} from the Hugging Face hub: "
-                             f"{type(exc).__name__}: {exc}. Build it locally with `pixbench build` and pass "
-                             f"--data {benchmark}=PATH") from None
+        raise ReferenceError(f"{hub_failure(exc, repo_id, what=what, argument=argument)} (build it with `pixbench "
+                             "build`)") from None
     return Path(local), {"hub_id": repo_id, "commit": commit}
 
 

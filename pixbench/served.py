@@ -63,11 +63,11 @@ from pixbench.baselines.boxes import (
     read_boxes,
 )
 from pixbench.endpoints import endpoint_identity, endpoints_as_compared
-from pixbench.jsonl import JsonLinesError, check_regular_file, iter_json_lines
 from pixbench.judge.client import Judge
 from pixbench.output_lock import exclusive_output
 from pixbench.predictions import Prediction, prediction_to_json
 from pixbench.prompts import FAMILIES, UnknownTemplateError, get_template, render_prompt
+from pixbench.run_output import OutputError, read_existing_output, repair_output
 
 __all__ = [
     "SERVED_PROBES",
@@ -190,100 +190,6 @@ def image_messages(image: np.ndarray, text: str, *, system: str | None = None,
     return [{"role": "system", "content": system}, user] if system is not None else [user]
 
 
-def _line_header(config: ServedConfig) -> str:
-    """How every line this run writes begins (the first fields of :func:`prediction_to_json`)."""
-    return json.dumps({"benchmark": config.benchmark, "id": 0})[:-2]
-
-
-def _unterminated_tail(out: Path) -> tuple[int, bytes] | None:
-    """``(offset, first bytes)`` of the text after the last newline of ``out``, when there is any but blanks."""
-    size = out.stat().st_size
-    with out.open("rb") as handle:
-        start = size
-        while start > 0:  # back from the end, a block at a time, to the last newline
-            block = max(0, start - (1 << 16))
-            handle.seek(block)
-            chunk = handle.read(start - block)
-            cut = chunk.rfind(b"\n")
-            if cut >= 0:
-                start = block + cut + 1
-                break
-            start = block
-        handle.seek(start)
-        head = handle.read(1 << 16)  # enough to tell this run's line from another's
-    return (start, head) if head.strip() else None
-
-
-def _is_own_partial_line(tail: bytes, config: ServedConfig) -> bool:
-    """Whether ``tail`` (not a complete JSON line) is the start of a line this run writes."""
-    try:
-        text = tail.decode("utf-8", errors="strict").strip()
-    except UnicodeDecodeError as exc:  # a write cut inside a character
-        text = tail[:exc.start].decode("utf-8").strip()
-    header = _line_header(config)
-    return text.startswith(header) or header.startswith(text)
-
-
-@dataclass(frozen=True)
-class _Output:
-    """What ``OUT`` holds: the (id, probe) of this run's lines, and the repair its last line needs."""
-
-    done: frozenset[tuple[int, str]]
-    cut_at: int | None = None  # drop this run's partial last line: truncate here
-    terminate: bool = False  # the last line is complete but has no newline: add it
-
-
-def _read_output(config: ServedConfig) -> _Output:
-    """Check ``OUT`` before anything is asked or written (module docstring, "Resuming"); raise
-    :class:`ServedError` naming the file, line and reason when this run may not append to it."""
-    out = config.out
-    if not out.exists():
-        return _Output(frozenset())
-    try:
-        check_regular_file(out)
-        tail = _unterminated_tail(out)
-        lines = list(iter_json_lines(out))
-    except (JsonLinesError, OSError) as exc:
-        raise ServedError(f"{out}: {exc}; use another --out") from None
-    last = lines[-1] if tail is not None and lines else None
-    cut_at, terminate = None, False
-    if last is not None and not last.ok:
-        if not (run_file(out).exists() and _is_own_partial_line(tail[1] if tail else b"", config)):
-            raise ServedError(f"{out}:{last.number}: the last line has no newline and is not a line of this run "
-                              f"({last.error}); pixbench run never cuts a line it did not write: use another "
-                              "--out, or mend the file")
-        cut_at = tail[0] if tail else None
-        lines = lines[:-1]
-    elif last is not None:
-        terminate = True
-    done: set[tuple[int, str]] = set()
-    foreign: dict[tuple[str, str], int] = {}
-    for line in lines:
-        obj = line.value
-        if not line.ok or not isinstance(obj, dict):
-            why = line.error or "not a JSON object"
-            raise ServedError(f"{out}:{line.number}: {why}; not a predictions file this run can append to: use "
-                              "another --out")
-        if obj.get("model") != config.model or obj.get("benchmark") != config.benchmark:
-            foreign.setdefault((str(obj.get("model")), str(obj.get("benchmark"))), line.number)
-            continue
-        try:
-            done.add((int(obj["id"]), str(obj["probe"])))
-        except (KeyError, TypeError, ValueError):
-            raise ServedError(f"{out}:{line.number}: a line without a valid `id` and `probe`; not a predictions "
-                              "file this run can append to: use another --out") from None
-    if foreign:
-        (model, benchmark), number = next(iter(foreign.items()))
-        raise ServedError(f"{out}:{number}: a line of model {model!r} on {benchmark} ({len(foreign)} other "
-                          f"model/benchmark pair(s) in the file); this run writes model {config.model!r} on "
-                          f"{config.benchmark} and never counts another's lines as done: use another --out")
-    if done and not run_file(out).exists():
-        raise ServedError(f"{out} holds {len(done)} line(s) of model {config.model!r} but no "
-                          f"{run_file(out).name}: they were not written by pixbench run (or its run file was "
-                          "deleted), so their settings are unknown: use another --out")
-    return _Output(frozenset(done), cut_at, terminate)
-
-
 def _stored_settings(path: Path) -> dict[str, Any]:
     """The settings of a run file (format 1 kept them at the top level), the endpoint as compared."""
     try:
@@ -308,18 +214,6 @@ def _check_settings(config: ServedConfig, has_lines: bool) -> None:
                               "(or delete it) to start over")
     record = {"format": RUN_FORMAT, "pixbench_version": __version__, "settings": wanted}
     path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def _repair(out: Path, output: _Output) -> None:
-    """Drop this run's own partial last line, or end a complete last line with its newline."""
-    if output.cut_at is not None:
-        logger.warning("%s: dropping a partial last line (%d bytes) left by an interrupted run", out,
-                       out.stat().st_size - output.cut_at)
-        with out.open("r+b") as handle:
-            handle.truncate(output.cut_at)
-    elif output.terminate:
-        with out.open("ab") as handle:
-            handle.write(b"\n")
 
 
 def _stored_response(text: str, task: _Task, summary: ServedSummary) -> str:
@@ -379,14 +273,19 @@ def run_served(config: ServedConfig, *, judge: Judge, load_segmenter: BoxSegment
     out = config.out
     out.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_output(out):
-        output = _read_output(config)
-        _check_settings(config, bool(output.done))
-        _repair(out, output)
+        try:
+            existing = read_existing_output(out, model=config.model, benchmark=config.benchmark,
+                                            run_file=run_file(out), producer="pixbench run")
+        except OutputError as exc:
+            raise ServedError(str(exc)) from None
+        done = frozenset((int(obj["id"]), str(obj["probe"])) for obj in existing.lines)
+        _check_settings(config, bool(done))
+        repair_output(out, existing)
         if dataset is None:
             from pixbench.loaders.hub import load
 
             dataset = load(config.data)
-        return _ask_and_write(config, output.done, judge=judge, load_segmenter=load_segmenter, dataset=dataset,
+        return _ask_and_write(config, done, judge=judge, load_segmenter=load_segmenter, dataset=dataset,
                               image_of=image_of)
 
 

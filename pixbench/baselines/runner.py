@@ -62,6 +62,7 @@ from pixbench.judge import Judge
 from pixbench.output_lock import exclusive_output
 from pixbench.predictions import BENCHMARKS, PROBES, Prediction, prediction_to_json, read_predictions
 from pixbench.prompts import FAMILIES, UnknownTemplateError, get_template, render_prompt
+from pixbench.run_output import OutputError, read_existing_output, repair_output
 
 __all__ = [
     "RUN_FORMAT",
@@ -326,6 +327,17 @@ def _check_fingerprint(config: RunConfig) -> None:
     path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
+def _check_output(out: Path, *, model: str, benchmark: str, producer: str) -> None:
+    """Refuse an ``OUT`` this run may not resume (:func:`pixbench.run_output.read_existing_output`), before
+    any model loads; end this model's last line with its newline if it lacks one."""
+    try:
+        existing = read_existing_output(out, model=model, benchmark=benchmark, run_file=_run_file(out),
+                                        producer=producer)
+    except OutputError as exc:
+        raise RunError(f"{exc} (or pass --overwrite to start over)") from None
+    repair_output(out, existing)
+
+
 def merge_outputs(out: Path, order: Mapping[tuple[str, int], int]) -> int:
     """Merge ``out`` and its shards into ``out`` (sorted, first line of a key wins); delete the shards.
 
@@ -555,6 +567,7 @@ def _run_attend_segment(config: RunConfig, *, load_models: ModelLoader, context:
         if config.overwrite:
             for path in [config.out, _run_file(config.out), *_shards(config.out)]:
                 path.unlink(missing_ok=True)
+        _check_output(config.out, model=config.model_name, benchmark=config.benchmark, producer="attend-segment")
         _check_fingerprint(config)
     context.barrier()
     all_ids = [int(i) for i in dataset["id"]]

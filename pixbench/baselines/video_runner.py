@@ -66,6 +66,7 @@ from pixbench.baselines.box_models import INIT_STRATEGIES, BoxModel, InitStrateg
 from pixbench.baselines.runner import (
     DistributedContext,
     RunError,
+    _check_output,
     _drop_partial_line,
     _read_lines,
     _run_file,
@@ -487,6 +488,7 @@ def _run_video_baseline(config: VideoRunConfig, *, load_method: Callable[[str], 
         if config.overwrite:
             for path in [config.out, _run_file(config.out), *_shards(config.out)]:
                 path.unlink(missing_ok=True)
+        _check_output(config.out, model=config.model_name, benchmark=BENCHMARK, producer=desc)
         _check_fingerprint(config)
     context.barrier()
     every, todo, skipped = plan_units(config, reference)

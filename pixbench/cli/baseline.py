@@ -17,7 +17,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from pixbench.cli.options import CommandParser, Subparsers, add_command, add_judge_options
+from pixbench.cli.options import CommandParser, Subparsers, add_command, add_judge_options, check_model_sources
+from pixbench.loaders.sources import SourceError
 
 __all__ = ["VISION_JUDGE_TEMPERATURE", "build_parser", "cmd_attend_segment", "cmd_explain", "cmd_make_tiny",
            "cmd_text_track", "cmd_video_ground", "configure", "configure_parser"]
@@ -481,6 +482,7 @@ def cmd_attend_segment(args: argparse.Namespace) -> int:
                            phrases_name="", settings=_settings(args), seed=args.seed, ids=_parse_ids(args.ids),
                            limit=args.limit, overwrite=args.overwrite, progress=args.progress,
                            template=args.template, family=args.family)
+        check_model_sources(model=args.model, sam_model=args.sam_model if needs_masks else None)
     except (_UsageError, ValueError) as exc:
         _error(str(exc))
         return EXIT_USAGE
@@ -495,7 +497,7 @@ def cmd_attend_segment(args: argparse.Namespace) -> int:
         _error(str(exc))
         return EXIT_USAGE
     except (RunError, ImportError, OSError, ValueError, RuntimeError) as exc:
-        plain = isinstance(exc, (RunError, OutputLocked))
+        plain = isinstance(exc, (RunError, OutputLocked, SourceError))
         _error(str(exc) if plain else f"{type(exc).__name__}: {exc}")
         return EXIT_FAILED
     if not context.is_main:
@@ -682,6 +684,7 @@ def cmd_video_ground(args: argparse.Namespace) -> int:
                 raise _UsageError(f"--{name.replace('_', '-')} must be >= 1, but got {value}")
         if args.frame_stride < 1 or args.downscale < 1:
             raise _UsageError("--frame-stride and --downscale must be >= 1")
+        check_model_sources(model=args.model, sam2=args.sam2)
         box_settings, box_name = _box_method_settings(args)
         method = {"kind": "video-ground", "box": box_settings, "segmenter": model_fingerprint(args.sam2),
                   "max_tries": args.max_tries}
@@ -690,6 +693,9 @@ def cmd_video_ground(args: argparse.Namespace) -> int:
     except _UsageError as exc:
         _error(str(exc))
         return EXIT_USAGE
+    except SourceError as exc:
+        _error(str(exc))
+        return EXIT_FAILED
     except (OSError, ValueError, ImportError) as exc:
         _error(f"{type(exc).__name__}: {exc}")
         return EXIT_FAILED
@@ -736,11 +742,15 @@ def cmd_text_track(args: argparse.Namespace) -> int:
     try:
         if args.max_expressions is not None and args.max_expressions < 1:
             raise _UsageError(f"--max-expressions must be >= 1, but got {args.max_expressions}")
+        check_model_sources(sam3=args.sam3)
         method = {"kind": "text-track", "segmenter": model_fingerprint(args.sam3)}
         config = _video_config(args, model_name=f"{_model_name(args.sam3)}-text", method=method, init=None)
     except _UsageError as exc:
         _error(str(exc))
         return EXIT_USAGE
+    except SourceError as exc:
+        _error(str(exc))
+        return EXIT_FAILED
     except OSError as exc:
         _error(f"{type(exc).__name__}: {exc}")
         return EXIT_FAILED

@@ -263,3 +263,18 @@ def print_problems(run: Evaluation, limit: int = PROBLEMS_SHOWN) -> None:
     if total > min(limit, len(messages)):
         print(f"error: ... and {total - min(limit, len(messages))} more", file=sys.stderr)
     print(f"error: nothing scored ({total} problem(s))", file=sys.stderr)
+
+
+def check_model_sources(**options: str | None) -> None:
+    """Check each model option given (``sam_model="facebook/sam-vit-base"``) before anything loads: a missing
+    folder, or a hub model while the hub is off (and it is not cached) or unreachable, raises
+    :class:`~pixbench.loaders.sources.SourceError` in seconds, naming the option."""
+    from pixbench.loaders.sources import check_hub, locate
+
+    for name, value in options.items():
+        if value is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        source = locate(value, what=flag, argument=f"{flag} PATH")
+        if source.kind == "hub":
+            check_hub(source.value, what=flag, argument=f"{flag} PATH", repo_type="model", offline_cache=True)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pixbench.cli.options import Subparsers, add_command, add_judge_options, positive_int
+from pixbench.cli.options import Subparsers, add_command, add_judge_options, check_model_sources, positive_int
 
 _DESCRIPTION = """\
 Ask a served vision-language model (any OpenAI-compatible endpoint: vLLM, SGLang, LMDeploy, a hosted API)
@@ -35,7 +35,9 @@ Example (a vLLM server started with `vllm serve Qwen/Qwen2.5-VL-7B-Instruct --po
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the probes; exit 0, 1 on bad input or an unreachable endpoint, 3 when requests failed."""
+    from pixbench.benchmarks import REGISTRY
     from pixbench.judge import JudgeCache, OpenAICompatibleJudge
+    from pixbench.loaders.sources import SourceError
     from pixbench.output_lock import OutputLocked
     from pixbench.served import ServedConfig, ServedError, run_served
 
@@ -51,9 +53,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print('error: the segment probe turns boxes into masks with SAM: give --sam-checkpoint PATH (with '
               '--sam-type) or --sam-model ID (install SAM with: pip install "pixbench[baselines]")', file=sys.stderr)
         return 1
-    data = args.data or {"pixmmvp": "IVUlab/PixMMVP", "pixcvbench": "IVUlab/PixCV-Bench"}[args.benchmark]
+    data = args.data or REGISTRY[args.benchmark].hub_id
     out = Path(args.out)
     try:
+        check_model_sources(sam_model=args.sam_model if "segment" in args.probe else None)
         cache = JudgeCache(args.cache or out.with_name(out.name + ".cache.sqlite"))
         client = OpenAICompatibleJudge(model=args.model, base_url=args.base_url, temperature=args.temperature,
                                        max_tokens=args.max_tokens, seed=args.seed, concurrency=args.concurrency,
@@ -76,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         summary = run_served(config, judge=client, load_segmenter=load_segmenter)
-    except (ServedError, OutputLocked) as exc:
+    except (ServedError, OutputLocked, SourceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:

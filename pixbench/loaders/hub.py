@@ -20,6 +20,7 @@ import numpy as np
 from pixbench.annotation import rle as rle_ops
 from pixbench.benchmarks import REGISTRY, hub_id_of
 from pixbench.loaders.layout import BUILD_SUMMARY_FILE, content_hash
+from pixbench.loaders.sources import check_hub, hub_failure, locate
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +37,25 @@ def resolve(name_or_path: str) -> str:
     return hub_id_of(name_or_path)
 
 
-def load(name_or_path: str, config: str | None = None, *, revision: str | None = None, **kwargs: Any) -> Any:
-    """The benchmark's ``test`` split as a ``datasets.Dataset`` (from a built folder or the hub)."""
+def load(name_or_path: str, config: str | None = None, *, revision: str | None = None, argument: str = "--data PATH",
+         **kwargs: Any) -> Any:
+    """The benchmark's ``test`` split as a ``datasets.Dataset`` (from a built folder or the hub).
+
+    Where the data is comes from :func:`pixbench.loaders.sources.locate`: a missing folder, or a hub repo
+    while the hub is off or unreachable, raises :class:`~pixbench.loaders.sources.SourceError` at once,
+    naming ``argument`` (the option that gives a local folder instead).
+    """
     from datasets import load_dataset
 
-    return load_dataset(resolve(name_or_path), config, split="test", revision=revision, **kwargs)
+    what = "data"
+    source = locate(resolve(name_or_path), what=what, argument=argument)
+    if source.kind == "path":
+        return load_dataset(source.value, config, split="test", revision=revision, **kwargs)
+    check_hub(source.value, what=what, argument=argument)
+    try:
+        return load_dataset(source.value, config, split="test", revision=revision, **kwargs)
+    except Exception as exc:
+        raise hub_failure(exc, source.value, what=what, argument=argument) from None
 
 
 def decode_masks(row: Mapping[str, Any]) -> dict[str, Any]:

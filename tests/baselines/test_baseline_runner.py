@@ -213,3 +213,21 @@ def test_wired_into_pixbench_cli(tiny_models_dir, tiny_built, tmp_path):
     out = tmp_path / "wired.jsonl"
     assert cli.main(["baseline", *base_args(tiny_models_dir, tiny_built["pixmmvp"], out, "--ids", "1")]) == 0
     assert [r["id"] for r in lines(out)] == [1]
+
+
+def test_an_out_of_other_lines_is_refused_before_any_model_loads(tiny_models_dir, tiny_built, tmp_path, capsys):
+    import time
+
+    out = tmp_path / "preds.jsonl"
+    other = '{"benchmark": "pixmmvp", "id": 1, "probe": "letter", "model": "someone-else", "response": "A"}\n'
+    out.write_text(other)
+    started = time.monotonic()
+    assert run_cli(base_args(tiny_models_dir, tiny_built["pixmmvp"], out, "--probe", "letter")) == 1
+    err = capsys.readouterr().err
+    assert "preds.jsonl:1: a line of model 'someone-else'" in err and "--overwrite" in err
+    assert time.monotonic() - started < 30 and out.read_text() == other  # untouched, nothing loaded or appended
+    # this model's lines without their run file: settings unknown, refused too
+    mine = other.replace("someone-else", "llava")
+    out.write_text(mine)
+    assert run_cli(base_args(tiny_models_dir, tiny_built["pixmmvp"], out, "--probe", "letter")) == 1
+    assert "no preds.jsonl.run.json" in capsys.readouterr().err and out.read_text() == mine
