@@ -1,9 +1,11 @@
 """Mask values of predictions lines, parsed with the work they may cause bounded before it is done.
 
 A Mask is compressed or uncompressed COCO RLE ``{"size": [h, w], "counts": ...}``, a PNG ``{"png": path}``
-(relative to the predictions file's folder; any non-zero pixel is foreground) or polygons ``{"size":
-[h, w], "polygons": [[x1, y1, ...], ...]}`` rasterised as COCO does; a video line's masks are a list of
-them (null = empty) or ``{"png_dir": DIR}`` of ``<frame name>.png`` files.
+(relative to the predictions file's folder) or polygons ``{"size": [h, w], "polygons": [[x1, y1, ...],
+...]}`` rasterised as COCO does; a video line's masks are a list of them (null = empty) or
+``{"png_dir": DIR}`` of ``<frame name>.png`` files. Every PNG is read by
+:func:`pixbench.annotation.rle.read_png`, as OpenCV's grayscale read does (colour to grey, alpha
+ignored): a pixel is foreground when its grey level is not zero; bytes that are not a PNG are refused.
 
 Every check that bounds memory and time runs before the pixel work it guards: the size against the
 ground truth (polygons are not rasterised and PNGs not decoded at another size), RLE lengths against the
@@ -64,11 +66,16 @@ class ReadOptions:
 
     ``allow_unknown_fields`` turns unknown fields from errors into warnings; ``allow_outside_paths`` lets
     ``png`` paths leave the predictions file's folder (absolute paths, ``..``, links pointing out).
+    ``select`` is the selection mode the lines will be scored under, when known (``pixbench score``'s
+    ``--select``): under ``"given"`` an image line with ``candidates`` but neither ``mask`` nor
+    ``selected`` is a problem of the file, listed with its other problems (scoring could not reduce it
+    to one mask); ``None`` leaves that to scoring.
     """
 
     allow_unknown_fields: bool = False
     allow_outside_paths: bool = False
     max_line_bytes: int = MAX_LINE_BYTES
+    select: str | None = None
 
 
 @dataclass
@@ -208,20 +215,25 @@ def png_mask(path_value: Any, what: str, context: LineContext) -> Rle:
     except FileNotFoundError:
         raise FieldError(f"`{what}.png`: file not found: {path_text(path)}") from None
     except (OSError, RuntimeError) as exc:  # a loop of links, a name too long, no permission
-        raise FieldError(f"`{what}.png`: cannot read {path_text(path)}: {exc}") from None
+        raise FieldError(f"`{what}.png`: cannot read {path_text(path)}: {os_reason(exc)}") from None
     if not stat.S_ISREG(mode):
         raise FieldError(f"`{what}.png`: {path_text(path)} is not a regular file")
-    try:
+    try:  # the one PNG reader: OpenCV's grayscale read, header checked first, non-PNG bytes refused
         return rle_ops.encode(rle_ops.read_png(resolved, expected=context.expected, max_pixels=MAX_PNG_PIXELS))
     except MaskError as exc:
         raise FieldError(f"`{what}.png`: {path_text(path)}: {exc}") from None
-    except Exception as exc:  # PIL raises many types for unreadable files
-        raise FieldError(f"`{what}.png`: unreadable PNG {path_text(path)}: {str(exc)[:200]}") from None
 
 
-def path_text(path: Path, limit: int = 300) -> str:
+def path_text(path: Path | str, limit: int = 300) -> str:
     text = str(path)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def os_reason(exc: BaseException) -> str:
+    """Why a path could not be used, without the path (``OSError`` text repeats it, however long)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return shorten(str(exc), 200)[1:-1]
 
 
 def kind_of(value: Any) -> str:
@@ -277,13 +289,16 @@ def png_dir_masks(value: Any, names: Sequence[str] | None, context: LineContext)
     if names is None:
         raise FieldError("`masks.png_dir` needs the dataset (--data) to know the frames' names")
     folder = Path(value) if Path(value).is_absolute() else context.base_dir / value
-    resolved = folder.resolve()
-    if not context.options.allow_outside_paths and not resolved.is_relative_to(context.base_dir.resolve()):
-        raise FieldError(f"`masks.png_dir`: {shorten(value)} leads outside the predictions file's folder "
-                         f"{context.base_dir}; pass --allow-outside-paths to read it")
-    if not resolved.is_dir():
-        raise FieldError(f"`masks.png_dir`: not a folder: {path_text(folder)}")
-    missing = [name for name in names if not (resolved / f"{name}.png").is_file()]
+    try:
+        resolved = folder.resolve()
+        if not context.options.allow_outside_paths and not resolved.is_relative_to(context.base_dir.resolve()):
+            raise FieldError(f"`masks.png_dir`: {shorten(value)} leads outside the predictions file's folder "
+                             f"{context.base_dir}; pass --allow-outside-paths to read it")
+        if not resolved.is_dir():
+            raise FieldError(f"`masks.png_dir`: not a folder: {path_text(folder)}")
+        missing = [name for name in names if not (resolved / f"{name}.png").is_file()]
+    except (OSError, RuntimeError) as exc:  # a name too long, no permission, a loop of links
+        raise FieldError(f"`masks.png_dir`: cannot read {path_text(folder)}: {os_reason(exc)}") from None
     if missing:
         raise FieldError(f"`masks.png_dir` {path_text(folder)} lacks {len(missing)} of {len(names)} frame(s): "
                          f"{', '.join(f'{name}.png' for name in missing[:5])}{' ...' if len(missing) > 5 else ''}")

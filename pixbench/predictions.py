@@ -14,6 +14,8 @@ Mask values and the limits on the work they may cause are :mod:`pixbench.mask_va
 The reader never stops at the first problem: it returns every problem it found (the first ``limit``,
 and the count of all), each naming the file, the line number and the id, and the caller decides
 (``pixbench score`` exits non-zero). Unknown fields are errors (warnings with ``allow_unknown_fields``).
+Read for ``--select given`` (``ReadOptions(select="given")``), a line with candidates that names no
+choice (no ``mask``, no ``selected``) is one of the file's problems, listed and counted with the others.
 RLE strings of a whole file are validated in one vectorised pass.
 """
 
@@ -66,6 +68,11 @@ DEFAULT_PROBLEM_LIMIT = 200
 KNOWN_FIELDS = ("benchmark", "id", "probe", "model", "prompt", "response", "mask", "candidates", "selected",
                 "variant")
 CANDIDATE_FIELDS = ("mask", "phrase", "char_start", "char_end", "token_start", "score", "point")
+#: A line with candidates that ``--select given`` cannot reduce to one mask (the words of scoring's error).
+GIVEN_NEEDS_A_CHOICE = ("Expected `mask` or `selected` on a line with candidates under --select given, but got "
+                        "neither; pick a mode that chooses among candidates: --select oracle or --select score")
+
+
 @dataclass(frozen=True)
 class PredictionProblem:
     """A problem found in a predictions file."""
@@ -220,6 +227,8 @@ def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int, sourc
         if candidates is None or not 0 <= selected < len(candidates):
             count = 0 if candidates is None else len(candidates)
             raise FieldError(f"`selected` index {shorten(selected)} out of range for {count} candidate(s)")
+    if options.select == "given" and candidates is not None and mask is None and selected is None:
+        raise FieldError(GIVEN_NEEDS_A_CHOICE)
     if warnings is not None:
         warnings.extend(context.unknown)
     return Prediction(benchmark=obj["benchmark"], id=obj["id"], probe=obj["probe"], model=model,

@@ -6,9 +6,11 @@ The published MoCentric / MeViS inference scripts write one binary PNG per prese
 
 where ``<frame>`` is the name of presented frame t, which is ``frames[t]`` of the video's original frame
 list (``00000``, ``00001``, ...; for the ``reversed`` probe ``00000.png`` is the answer for the original
-*last* frame, see :mod:`pixbench.mocentric.views`). Any non-zero pixel (any channel) is foreground. Each
-PNG must have the presented canvas of the probe and layout: ``(H, 2W)`` for ``target-left`` /
-``target-right`` pairs, ``(2H, W)`` for ``target-bottom``, else ``(H, W)``.
+*last* frame, see :mod:`pixbench.mocentric.views`). Each PNG is read by
+:func:`pixbench.annotation.rle.read_png` as the published evaluator reads it (OpenCV's grayscale read:
+colour to grey, alpha ignored; a pixel is foreground when its grey level is not zero). Each PNG must have
+the presented canvas of the probe and layout: ``(H, 2W)`` for ``target-left`` / ``target-right`` pairs,
+``(2H, W)`` for ``target-bottom``, else ``(H, W)``.
 
 :func:`convert_mevis_pngs` turns such a folder, for one probe (and layout) and model, into
 :class:`~pixbench.predictions.Prediction` lines with the masks inline as RLE (an empty mask is stored as
@@ -17,8 +19,10 @@ PNG must have the presented canvas of the probe and layout: ``(H, 2W)`` for ``ta
 - **an expression of the probe's set without a folder**: left out (scoring counts it *missing*); listed
   in :attr:`MevisConversion.missing`.
 - **errors** (raised together as :class:`~pixbench.ingest.pixfoundation.ConvertError`, each naming the
-  path): a folder lacking presented frames (named); a frame that is not a readable PNG file; a PNG whose
-  size is not the canvas (read from the header, so a wrong-size or huge file is never decoded); a video
+  path): a folder lacking presented frames (named); a frame that is not a readable PNG file (a JPEG
+  named ``.png`` included); a folder that cannot be listed or a root that cannot be read (a name too
+  long, no permission); a PNG whose size is not the canvas (read from the header, so a wrong-size or
+  huge file is never decoded); a video
   folder that is no video of the dataset, an expression folder that is no expression of its video
   (both usually mean another dataset, split or folder level); an expression outside the probe's set
   (a non-reversed expression for ``reversed`` / ``reversed-pair``); no expression folder at all.
@@ -39,13 +43,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 from pixbench.annotation import rle as rle_ops
-from pixbench.annotation.rle import Rle
+from pixbench.annotation.rle import MaskError, PngSizeError, Rle
 from pixbench.benchmarks.mocentric import MOCENTRIC
 from pixbench.ingest.pixfoundation import MAX_PROBLEMS, ConvertError, ConvertProblem
+from pixbench.mask_values import os_reason, path_text
 from pixbench.mocentric.rows import ExpressionRow, VideoReference
 from pixbench.mocentric.views import PAIR_PROBES, check_probe_layout, probe_view
 from pixbench.predictions import Prediction
@@ -85,7 +87,7 @@ class _Problems(ProblemLog[ConvertProblem]):
     limit: int | None = MAX_PROBLEMS
 
     def place(self, path: str | Path, message: str) -> None:
-        self.add(ConvertProblem(str(path), 0, message))
+        self.add(ConvertProblem(path_text(path), 0, message))
 
     def check(self) -> None:
         if self:
@@ -98,9 +100,22 @@ def _names(names: Sequence[str], limit: int = LIST_NAMES) -> str:
     return shown + (f" ... and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def _entries(folder: Path) -> list[Path]:
-    """A folder's entries (hidden ones skipped), sorted by name."""
-    return sorted((p for p in folder.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
+def _entries(folder: Path, problems: _Problems) -> list[Path]:
+    """A folder's entries (hidden ones skipped), sorted by name; none, and a problem, when it cannot be
+    listed."""
+    try:
+        return sorted((p for p in folder.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
+    except OSError as exc:
+        problems.place(folder, f"cannot list the folder: {os_reason(exc)}")
+        return []
+
+
+def _is(path: Path, kind: str) -> bool:
+    """``path.is_dir()`` or ``path.is_file()``, false when the path cannot be examined."""
+    try:
+        return path.is_dir() if kind == "dir" else path.is_file()
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -123,21 +138,19 @@ class _Read:
 
 
 def _read_png(path: Path, canvas: tuple[int, int], decode: bool) -> _Read:
-    """The PNG's mask as RLE (``None`` when empty); the header is checked first, so a file of another size
-    than ``canvas`` is never decoded. ``decode=False`` checks the header only."""
+    """The PNG's mask as RLE (``None`` when empty), read by :func:`~pixbench.annotation.rle.read_png`; the
+    header is checked first, so a file of another size than ``canvas`` is never decoded. ``decode=False``
+    checks the header only."""
     try:
-        with Image.open(path) as image:
-            if image.format != "PNG":
-                return _Read(error=f"not a PNG file ({image.format or 'unknown format'})")
-            width, height = image.size
-            if (height, width) != canvas:
-                return _Read(size=(height, width))
-            if not decode:
-                return _Read()
-            array = np.asarray(image)
-    except Exception as exc:  # PIL raises many types for damaged files
-        return _Read(error=f"unreadable PNG: {str(exc)[:200]}")
-    mask = np.asarray(array.any(axis=2) if array.ndim == 3 else array != 0, dtype=bool)
+        if not decode:
+            header = rle_ops.read_png_header(path)
+            size = (header.height, header.width)
+            return _Read(size=size if size != canvas else None)
+        mask = rle_ops.read_png(path, expected=canvas)
+    except PngSizeError as exc:
+        return _Read(size=exc.size)
+    except MaskError as exc:
+        return _Read(error=str(exc))
     return _Read(mask=rle_ops.encode(mask) if mask.any() else None)
 
 
@@ -150,8 +163,8 @@ def _scan(root: Path, reference: VideoReference, rows: dict[str, ExpressionRow],
         by_video.setdefault(row.video_id, {})[str(row.exp_id)] = row.id
     found: dict[str, Path] = {}
     unknown_videos: list[Path] = []
-    for video_dir in _entries(root):
-        if not video_dir.is_dir():
+    for video_dir in _entries(root, problems):
+        if not _is(video_dir, "dir"):
             warnings.add(ConvertProblem(str(video_dir), 0, "not a folder: ignored (expected "
                                         "<video_id>/<exp_id>/<frame>.png under the root)"))
             continue
@@ -161,8 +174,8 @@ def _scan(root: Path, reference: VideoReference, rows: dict[str, ExpressionRow],
             continue
         unknown: list[str] = []
         outside: list[str] = []
-        for exp_dir in _entries(video_dir):
-            if not exp_dir.is_dir():
+        for exp_dir in _entries(video_dir, problems):
+            if not _is(exp_dir, "dir"):
                 warnings.add(ConvertProblem(str(exp_dir), 0, "not an expression folder: ignored"))
                 continue
             row_id = expressions.get(exp_dir.name)
@@ -180,7 +193,7 @@ def _scan(root: Path, reference: VideoReference, rows: dict[str, ExpressionRow],
             problems.place(video_dir, f"{len(outside)} expression(s) that the {probe!r} probe does not score (no "
                                       f"reversed form: not in the dataset's `reversed` config): {_names(outside)}")
     for video_dir in unknown_videos:
-        nested = sorted(set(by_video) & {p.name for p in _entries(video_dir)})
+        nested = sorted(set(by_video) & {p.name for p in _entries(video_dir, problems)})
         hint = (f"; it holds video folders ({_names(nested, 2)}): pass {video_dir} as the root"
                 if nested else "")
         problems.place(video_dir, f"not a video of the dataset{hint}")
@@ -196,13 +209,13 @@ def _frames(folders: Sequence[_Folder], problems: _Problems,
     """Every presented frame's file, folder by folder; missing frames are problems, extra files warnings."""
     out: list[tuple[_Folder, Path]] = []
     for folder in folders:
-        files = {p.name: p for p in _entries(folder.path)}
+        files = {p.name: p for p in _entries(folder.path, problems)}
         wanted = [f"{name}.png" for name in folder.names]
         missing = [name for name in wanted if name not in files]
         if missing:
             problems.place(folder.path, f"lacks {len(missing)} of the {len(wanted)} presented frame(s): "
                                         f"{_names(missing)}")
-        not_files = [name for name in wanted if name in files and not files[name].is_file()]
+        not_files = [name for name in wanted if name in files and not _is(files[name], "file")]
         if not_files:
             problems.place(folder.path, f"{len(not_files)} frame(s) that are not regular files: {_names(not_files)}")
         extra = sorted(set(files) - set(wanted))
@@ -212,7 +225,7 @@ def _frames(folders: Sequence[_Folder], problems: _Problems,
             other = len(extra) - len(pngs)
             kind += (", " if kind and other else "") + (f"{other} other file(s)" if other else "")
             warnings.add(ConvertProblem(str(folder.path), 0, f"{kind} ignored: {_names(extra)}"))
-        out.extend((folder, files[name]) for name in wanted if name in files and files[name].is_file())
+        out.extend((folder, files[name]) for name in wanted if name in files and _is(files[name], "file"))
     return out
 
 
@@ -276,9 +289,13 @@ def convert_mevis_pngs(root: str | Path, *, reference: VideoReference, probe: st
     if workers is not None and workers < 1:
         raise ValueError(f"Expected `workers` to be a positive int, but got {workers!r}")
     root = Path(root)
-    if not root.is_dir():
-        raise ConvertError([ConvertProblem(str(root), 0, "not a folder (expected <video_id>/<exp_id>/<frame>.png "
-                                                         "under it)")])
+    try:
+        is_folder = root.is_dir()
+    except OSError as exc:  # a name too long, no permission on a parent
+        raise ConvertError([ConvertProblem(path_text(root), 0, f"cannot read: {os_reason(exc)}")]) from None
+    if not is_folder:
+        raise ConvertError([ConvertProblem(path_text(root), 0, "not a folder (expected "
+                                                               "<video_id>/<exp_id>/<frame>.png under it)")])
     rows = reference.rows_for(probe)
     result = MevisConversion(probe=probe, layout=layout, model=model, expressions=len(rows))
     problems = _Problems()
