@@ -20,8 +20,12 @@ honouring ``Retry-After``, fail fast on a dead endpoint, replies stored in a SQL
 A request that failed after its retries writes no line (a rerun asks again) and is counted in
 :class:`ServedSummary`.
 
+Flow
+    ``concurrency`` requests are in flight at all times (workers read rows and encode images while others
+    wait on replies); lines are appended in task order, each as soon as every earlier one is done.
+
 Resuming
-    Lines are appended chunk by chunk; a rerun skips the (id, probe) lines already in ``OUT`` and finds
+    A rerun skips the (id, probe) lines already in ``OUT`` and finds
     interrupted replies in the cache. ``OUT.run.json`` records the run's identity: the served model, its
     endpoint (:func:`~pixbench.endpoints.endpoint_identity`: secrets redacted, ``localhost`` and
     ``127.0.0.1`` one server) and every setting (sampling: temperature, max tokens, seed; prompts; box
@@ -43,11 +47,14 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import sys
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -63,7 +70,7 @@ from pixbench.baselines.boxes import (
     read_boxes,
 )
 from pixbench.endpoints import endpoint_identity, endpoints_as_compared
-from pixbench.judge.client import Judge
+from pixbench.judge.client import Judge, JudgeResult
 from pixbench.output_lock import exclusive_output
 from pixbench.predictions import Prediction, prediction_to_json
 from pixbench.prompts import FAMILIES, UnknownTemplateError, get_template, render_prompt
@@ -84,8 +91,10 @@ logger = logging.getLogger(__name__)
 
 #: The probes a served model answers, in the order lines are written per row.
 SERVED_PROBES = ("letter", "vqa", "segment")
-#: Requests asked per chunk, as a multiple of the concurrency (lines are written after each chunk).
-CHUNK_FACTOR = 8
+#: Tasks between asked and written, as a multiple of the concurrency (bounds the images held in memory).
+WINDOW_FACTOR = 4
+#: Without a terminal, a progress line at least this often (seconds).
+PROGRESS_SECONDS = 30.0
 #: ``OUT.run.json``: 2 = ``{"format", "pixbench_version", "settings"}`` (1 kept the settings at the top level).
 RUN_FORMAT = 2
 #: Longest reply a line stores, in characters (the reply cache keeps the whole reply).
@@ -262,13 +271,14 @@ class _Task:
 
 
 def run_served(config: ServedConfig, *, judge: Judge, load_segmenter: BoxSegmenterLoader | None = None,
-               dataset: Any = None, image_of: Callable[[Mapping[str, Any]], np.ndarray] | None = None
-               ) -> ServedSummary:
+               dataset: Any = None, image_of: Callable[[Mapping[str, Any]], np.ndarray] | None = None,
+               report: Callable[[str], None] | None = None) -> ServedSummary:
     """Ask ``judge`` (the served model's client) every planned (row, probe) and append the lines to ``OUT``.
 
     ``dataset`` defaults to ``pixbench.load(config.data)``; ``image_of(row)`` (default: the row's image as
     RGB) gives the image sent. ``load_segmenter()`` is called once, when the first box must become a mask.
-    Raises :class:`ServedError` when the endpoint is unreachable (lines written so far are kept).
+    ``report(text)`` gets a progress line every tenth of the work (for a log; ``config.progress`` draws a
+    bar instead). Raises :class:`ServedError` when the endpoint is unreachable (lines written so far are kept).
     """
     out = config.out
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -286,13 +296,69 @@ def run_served(config: ServedConfig, *, judge: Judge, load_segmenter: BoxSegment
 
             dataset = load(config.data)
         return _ask_and_write(config, done, judge=judge, load_segmenter=load_segmenter, dataset=dataset,
-                              image_of=image_of)
+                              image_of=image_of, report=report)
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """One task after its worker: the image sent, the prompt, and the reply (``None``: nothing to ask)."""
+
+    task: _Task
+    image: np.ndarray
+    result: JudgeResult | None
+
+
+def _prepare_and_ask(task: _Task, config: ServedConfig, judge: Judge, dataset: Any,
+                     image_of: Callable[[Mapping[str, Any]], np.ndarray] | None) -> _Asked:
+    """A worker's share of one task: read the row, encode the image, ask (blocking on the reply)."""
+    row = dataset[task.index]
+    image = image_of(row) if image_of is not None else _image_array(row, task.row_id)
+    prompt = config.prompt(row, task.probe)
+    if prompt is None:  # segment without an expression: the empty mask, nothing to ask
+        return _Asked(task, image, None)
+    system = BOX_SYSTEM if task.probe == "segment" else None
+    messages = image_messages(image, prompt, system=system, jpeg_quality=config.jpeg_quality)
+    return _Asked(_Task(task.index, task.row_id, task.probe, prompt), image, judge.ask_many([messages])[0])
+
+
+class _Progress:
+    """Progress of a run: a tqdm bar on a terminal, else a line to ``report`` every tenth of the work (at
+    least 10 requests apart), at least every :data:`PROGRESS_SECONDS`, and at the end."""
+
+    def __init__(self, total: int, config: ServedConfig, report: Callable[[str], None] | None) -> None:
+        from tqdm import tqdm
+
+        self.total, self.done, self.report = total, 0, report
+        self.bar = tqdm(total=total, desc=f"run {config.model}", unit="req", file=sys.stderr,
+                        disable=not config.progress)
+        self.step = max(10, -(-total // 10))
+        self.last = time.monotonic()
+
+    def update(self, summary: ServedSummary) -> None:
+        self.done += 1
+        self.bar.update(1)
+        now = time.monotonic()
+        if self.report is not None and (self.done % self.step == 0 or self.done == self.total
+                                        or now - self.last >= PROGRESS_SECONDS):
+            self.last = now
+            self.report(f"{self.done}/{self.total} request(s) done ({self.done / self.total:.0%}): "
+                        f"{summary.written} line(s) written, {summary.cached} from the cache, {summary.failed} failed")
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def _ask_and_write(config: ServedConfig, done: frozenset[tuple[int, str]], *, judge: Judge,
                    load_segmenter: BoxSegmenterLoader | None, dataset: Any,
-                   image_of: Callable[[Mapping[str, Any]], np.ndarray] | None) -> ServedSummary:
-    out = config.out
+                   image_of: Callable[[Mapping[str, Any]], np.ndarray] | None,
+                   report: Callable[[str], None] | None = None) -> ServedSummary:
+    """Keep ``concurrency`` requests in flight until every task is asked; write the lines in task order.
+
+    ``concurrency`` daemon workers each take the next task, read its row, encode its image and ask; the
+    calling thread turns replies into lines (SAM runs here, one image at a time) and appends them in task
+    order as soon as every earlier task is done. At most :data:`WINDOW_FACTOR` x ``concurrency`` tasks are
+    between asked and written, which bounds the images held in memory.
+    """
     ids = [int(i) for i in dataset["id"]]
     if config.limit is not None:
         ids = ids[:config.limit]
@@ -304,73 +370,94 @@ def _ask_and_write(config: ServedConfig, done: frozenset[tuple[int, str]], *, ju
                 summary.skipped += 1
             else:
                 tasks.append(_Task(index, row_id, probe, None))
-    box_format = config.resolved_box_format
-    segmenter: Any = None
-    chunk = config.concurrency * CHUNK_FACTOR
-    from tqdm import tqdm
+    inbox: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+    outcomes: queue.SimpleQueue[tuple[int, _Asked | BaseException]] = queue.SimpleQueue()
 
-    with out.open("a", encoding="utf-8") as handle, \
-            tqdm(total=len(tasks), desc=f"run {config.model}", unit="req", file=sys.stderr,
-                 disable=not config.progress) as bar:
-        for start in range(0, len(tasks), chunk):
-            batch = tasks[start:start + chunk]
-            rows: dict[int, Mapping[str, Any]] = {}
-            images: dict[int, np.ndarray] = {}
-            asked: list[tuple[_Task, list[dict[str, Any]]]] = []
-            lines: list[Prediction | None] = [None] * len(batch)
-            for k, task in enumerate(batch):
-                if task.index not in rows:
-                    rows[task.index] = dataset[task.index]
-                    row = rows[task.index]
-                    images[task.index] = image_of(row) if image_of is not None else _image_array(row, task.row_id)
-                row, image = rows[task.index], images[task.index]
-                prompt = config.prompt(row, task.probe)
-                if prompt is None:  # segment without an expression: the empty mask, nothing to ask
-                    lines[k] = Prediction(benchmark=config.benchmark, id=task.row_id, probe=task.probe,
-                                          model=config.model, mask=rle.empty(*image.shape[:2]), has_mask=True,
-                                          variant=config.template)
-                    continue
-                system = BOX_SYSTEM if task.probe == "segment" else None
-                asked.append((_Task(k, task.row_id, task.probe, prompt),
-                              image_messages(image, prompt, system=system, jpeg_quality=config.jpeg_quality)))
-            results = judge.ask_many([messages for _, messages in asked]) if asked else []
-            for (task, _), result in zip(asked, results):
-                image = images[batch[task.index].index]
-                if not result.ok or result.text is None:
-                    summary.failed += 1
-                    summary.errors.append(f"row {task.row_id} {task.probe}: {result.error}")
-                    continue
-                summary.cached += int(result.cached)
-                summary.asked += int(not result.cached)
-                mask = None
-                if task.probe == "segment":
-                    height, width = image.shape[:2]
-                    answer = read_boxes(result.text, frame_index=0, box_format=box_format,  # type: ignore[arg-type]
-                                        frame_size=(height, width),
-                                        input_size=_input_size(config.box_family, box_format, height, width))
-                    if not answer.boxes:
-                        summary.without_box += 1
-                    elif segmenter is None:
-                        if load_segmenter is None:
-                            raise ServedError("the segment probe needs SAM: give a segment-anything checkpoint "
-                                              "or a transformers SAM")
-                        segmenter = load_segmenter()
-                    mask = rle.encode(_segment_mask(answer, image, segmenter))
-                lines[task.index] = Prediction(benchmark=config.benchmark, id=task.row_id, probe=task.probe,
-                                               model=config.model, prompt=task.prompt,
-                                               response=_stored_response(result.text, task, summary),
-                                               mask=mask, has_mask=mask is not None, variant=config.template)
-            for line in lines:
-                if line is not None:
-                    handle.write(json.dumps(prediction_to_json(line), ensure_ascii=False) + "\n")
-                    summary.written += 1
-            handle.flush()
-            bar.update(len(batch))
-            unreachable = getattr(judge, "unreachable", None)
-            if isinstance(unreachable, str) and unreachable:
-                raise ServedError(f"{unreachable}; {summary.written} line(s) written, replies received are cached: "
-                                  "rerun to resume")
+    def worker() -> None:
+        while (position := inbox.get()) is not None:
+            try:
+                outcome: _Asked | BaseException = _prepare_and_ask(tasks[position], config, judge, dataset, image_of)
+            except BaseException as exc:  # reported by the calling thread
+                outcome = exc
+            outcomes.put((position, outcome))
+
+    workers = min(config.concurrency, len(tasks))
+    for number in range(workers):  # daemons: Ctrl-C never waits for a request in flight
+        threading.Thread(target=worker, name=f"run-{number}", daemon=True).start()
+    window = WINDOW_FACTOR * config.concurrency
+    writer = _LineWriter(config, load_segmenter, summary)
+    progress = _Progress(len(tasks), config, report)
+    submitted = written = 0
+    finished: dict[int, _Asked] = {}
+    try:
+        with config.out.open("a", encoding="utf-8") as handle:
+            while written < len(tasks):
+                while submitted < len(tasks) and submitted - written < window:
+                    inbox.put(submitted)
+                    submitted += 1
+                position, outcome = outcomes.get()
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                finished[position] = outcome
+                while written in finished:
+                    writer.write(finished.pop(written), handle)
+                    written += 1
+                    progress.update(summary)
+    finally:
+        for _ in range(workers):
+            inbox.put(None)
+        progress.close()
+    unreachable = getattr(judge, "unreachable", None)
+    if isinstance(unreachable, str) and unreachable:
+        raise ServedError(f"{unreachable}; {summary.written} line(s) written, replies received are cached: "
+                          "rerun to resume")
     return summary
+
+
+class _LineWriter:
+    """Turns an asked task into its line (boxes to a SAM mask for ``segment``) and appends it."""
+
+    def __init__(self, config: ServedConfig, load_segmenter: BoxSegmenterLoader | None,
+                 summary: ServedSummary) -> None:
+        self.config, self.load_segmenter, self.summary = config, load_segmenter, summary
+        self.box_format = config.resolved_box_format
+        self.segmenter: Any = None
+
+    def line(self, asked: _Asked) -> Prediction | None:
+        config, summary, task, result = self.config, self.summary, asked.task, asked.result
+        if result is None:  # nothing was asked: a segment probe without an expression
+            return Prediction(benchmark=config.benchmark, id=task.row_id, probe=task.probe, model=config.model,
+                              mask=rle.empty(*asked.image.shape[:2]), has_mask=True, variant=config.template)
+        if not result.ok or result.text is None:
+            summary.failed += 1
+            summary.errors.append(f"row {task.row_id} {task.probe}: {result.error}")
+            return None
+        summary.cached += int(result.cached)
+        summary.asked += int(not result.cached)
+        mask = None
+        if task.probe == "segment":
+            height, width = asked.image.shape[:2]
+            answer = read_boxes(result.text, frame_index=0, box_format=self.box_format,  # type: ignore[arg-type]
+                                frame_size=(height, width),
+                                input_size=_input_size(config.box_family, self.box_format, height, width))
+            if not answer.boxes:
+                summary.without_box += 1
+            elif self.segmenter is None:
+                if self.load_segmenter is None:
+                    raise ServedError("the segment probe needs SAM: give a segment-anything checkpoint or a "
+                                      "transformers SAM")
+                self.segmenter = self.load_segmenter()
+            mask = rle.encode(_segment_mask(answer, asked.image, self.segmenter))
+        return Prediction(benchmark=config.benchmark, id=task.row_id, probe=task.probe, model=config.model,
+                          prompt=task.prompt, response=_stored_response(result.text, task, summary), mask=mask,
+                          has_mask=mask is not None, variant=config.template)
+
+    def write(self, asked: _Asked, handle: IO[str]) -> None:
+        line = self.line(asked)
+        if line is not None:
+            handle.write(json.dumps(prediction_to_json(line), ensure_ascii=False) + "\n")
+            handle.flush()
+            self.summary.written += 1
 
 
 def known_box_families() -> Sequence[str]:

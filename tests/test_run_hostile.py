@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from judge_server import running_server
 from test_run_served import BoxFill, _lines, make_reply
@@ -196,3 +197,47 @@ def test_a_huge_reply_is_stored_cut_and_cached_whole(tiny_built: dict[str, Path]
     from pixbench.cli import main as cli_main
 
     assert cli_main(["score", str(out), "--data", f"pixmmvp={tiny_built['pixmmvp']}", "--no-judge"]) == 0
+
+
+# ------------------------------------------------------------------------------- flow
+
+
+def test_requests_stay_in_flight_across_what_used_to_be_chunks(tiny_built: dict[str, Path], tmp_path: Path) -> None:
+    """Two slow replies, the 32nd and the 33rd request: with `concurrency` requests in flight at all times
+    the 33rd is asked while the 32nd is still being answered (asking in chunks of 32 waited for it)."""
+    import threading
+
+    from pixbench.loaders.hub import load
+
+    rows = load(str(tiny_built["pixmmvp"]))
+    dataset = [{**rows[k % len(rows)], "id": k} for k in range(64)]  # 64 rows: 64 different letter requests
+    lock, arrivals = threading.Lock(), []
+
+    def reply(body: dict[str, Any]) -> str:
+        with lock:
+            number = len(arrivals)
+            arrivals.append(time.monotonic())
+        if number in (31, 32):
+            time.sleep(1.5)
+        return "A"
+
+    class Rows(list):
+        def __getitem__(self, key: Any) -> Any:
+            return [int(k) for k in range(len(self))] if key == "id" else list.__getitem__(self, key)
+
+    from pixbench.judge import OpenAICompatibleJudge
+
+    out = tmp_path / "flow.jsonl"
+    with running_server(reply) as server:
+        judge = OpenAICompatibleJudge(model="served-vlm", base_url=server.base_url, concurrency=4, max_retries=0,
+                                      temperature=0.0, seed=0)
+        config = ServedConfig(benchmark="pixmmvp", data="unused", out=out, model="served-vlm", probes=("letter",),
+                              endpoint=server.base_url, concurrency=4)
+        try:
+            summary = run_served(config, judge=judge, dataset=Rows(dataset),
+                                 image_of=lambda row: np.full((16, 16, 3), row["id"], dtype=np.uint8))
+        finally:
+            judge.close()
+    assert summary.written == 64 and len(arrivals) == 64
+    assert arrivals[32] - arrivals[31] < 0.75  # asked while the other slow reply was awaited
+    assert [line["id"] for line in _lines(out)] == list(range(64))  # written in task order all the same

@@ -60,7 +60,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         cache = JudgeCache(args.cache or out.with_name(out.name + ".cache.sqlite"))
         client = OpenAICompatibleJudge(model=args.model, base_url=args.base_url, temperature=args.temperature,
                                        max_tokens=args.max_tokens, seed=args.seed, concurrency=args.concurrency,
-                                       max_retries=args.retries, timeout=args.timeout, cache=cache)
+                                       max_retries=args.retries, timeout=args.timeout, cache=cache,
+                                       role="served model")
         config = ServedConfig(benchmark=args.benchmark, data=data, out=out, model=args.model,
                               endpoint=client.endpoint, probes=tuple(dict.fromkeys(args.probe)),
                               template=args.template, family=args.family, box_family=args.box_family,
@@ -77,11 +78,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         return load(checkpoint=args.sam_checkpoint, model_type=args.sam_type, pretrained=args.sam_model,
                     device=args.device)
 
+    def report(text: str) -> None:
+        print(f"run {args.model}: {text}", file=sys.stderr, flush=True)
+
     try:
-        summary = run_served(config, judge=client, load_segmenter=load_segmenter)
+        summary = run_served(config, judge=client, load_segmenter=load_segmenter,
+                             report=None if config.progress else report)
     except (ServedError, OutputLocked, SourceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"interrupted: the lines written so far are in {out} and every reply received is cached in "
+              f"{cache.path}; run the same command again to resume", file=sys.stderr)
+        return 130
     finally:
         client.close()
     print(f"{out}: {summary.written} line(s) written, {summary.skipped} already there; {summary.asked} request(s) "

@@ -255,6 +255,7 @@ class _CachingJudge:
         refresh: bool | str | None,
         concurrency: int,
         max_connection_failures: int = 3,
+        role: str = "judge",
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"Expected argument `concurrency` to be >= 1, but got {concurrency}")
@@ -267,6 +268,7 @@ class _CachingJudge:
                 f"but got {max_connection_failures}"
             )
         self.model = model
+        self.role = role
         self.temperature = temperature
         self.cache = cache
         self.refresh: RefreshMode | None = _refresh_mode(refresh)
@@ -327,7 +329,7 @@ class _CachingJudge:
             self._last_heard = time.monotonic()
 
     def _halted(self) -> _Halted:
-        return _Halted(self._scrub(self._halt_reason or f"judge at {self.endpoint} stopped"))
+        return _Halted(self._scrub(self._halt_reason or f"{self.role} at {self.endpoint} stopped"))
 
     def _note_reachable(self) -> None:
         """The server answered (any HTTP status): the count of consecutive connection failures restarts."""
@@ -353,7 +355,7 @@ class _CachingJudge:
         limit = self.max_connection_failures
         if limit and failures >= limit:
             self._stop("unreachable", self._scrub(
-                f"judge at {self.endpoint} is unreachable: {failures} consecutive connection failures or "
+                f"{self.role} at {self.endpoint} is unreachable: {failures} consecutive connection failures or "
                 f"timeouts (last: {detail}); stopped asking"
             )[:600])
         return self._halt.is_set()
@@ -396,7 +398,7 @@ class _CachingJudge:
             message = self._scrub(str(exc))
         except Exception as exc:
             detail = f"{type(exc).__name__}: {exc}"
-            message = self._scrub(f"judge request to {self.endpoint} failed: {detail}")[:600]
+            message = self._scrub(f"{self.role} request to {self.endpoint} failed: {detail}")[:600]
         else:
             if self.cache is not None:
                 try:
@@ -481,8 +483,8 @@ class _CachingJudge:
         if self._halt_kind == "unreachable" and not self._unreachable_logged:
             self._unreachable_logged = True
             failed = sum(1 for r in final if not r.ok)
-            logger.warning("%s; %d of %d request(s) of this batch not answered (verdicts received are cached)",
-                           self._halt_reason, failed, len(final))
+            logger.info("%s; %d of %d request(s) of this batch not answered (replies received are cached)",
+                        self._halt_reason, failed, len(final))
         return final
 
     def _run_pool(
@@ -537,7 +539,7 @@ class _CachingJudge:
                 record(key, outcome)
         except BaseException:
             # Ctrl-C (or a failing progress callback): drop queued requests, stop retries, do not join.
-            self._stop("interrupted", f"judge at {self.endpoint}: interrupted")
+            self._stop("interrupted", f"{self.role} at {self.endpoint}: interrupted")
             self._drop_queued(tasks)
             raise
 
@@ -659,9 +661,10 @@ class OpenAICompatibleJudge(_CachingJudge):
         seed: int | None = None,
         probe_after: float | None = 30.0,
         probe_timeout: float = 30.0,
+        role: str = "judge",
     ) -> None:
         super().__init__(model=model, temperature=temperature, cache=cache, refresh=refresh,
-                         concurrency=concurrency, max_connection_failures=max_connection_failures)
+                         concurrency=concurrency, max_connection_failures=max_connection_failures, role=role)
         if max_retries < 0:
             raise ValueError(f"Expected argument `max_retries` to be >= 0, but got {max_retries}")
         if not timeout > 0 or not connect_timeout > 0 or not probe_timeout > 0:
@@ -736,7 +739,7 @@ class OpenAICompatibleJudge(_CachingJudge):
         return f"{type(exc).__name__}: {exc}"
 
     def _fail(self, attempts: int, detail: str) -> _CallError:
-        text = f"judge request to {self.endpoint} failed after {attempts} attempt(s): {detail}"
+        text = f"{self.role} request to {self.endpoint} failed after {attempts} attempt(s): {detail}"
         return _CallError(self._scrub(text)[:600])
 
     def _retryable(self, exc: Exception) -> bool:
@@ -839,7 +842,7 @@ class OpenAICompatibleJudge(_CachingJudge):
                             "(GET /models: %s); still waiting", self.endpoint, silent, waiting, detail)
                 return
             self._stop("unreachable", self._scrub(
-                f"judge at {self.endpoint} is unreachable: it accepts connections but does not answer (no HTTP "
+                f"{self.role} at {self.endpoint} is unreachable: it accepts connections but does not answer (no HTTP "
                 f"answer for {silent:.0f} s to {waiting} waiting request(s), and none to GET "
                 f"{self.endpoint}/models within {self.probe_timeout:g} s: {detail}); stopped asking"
             )[:600])
@@ -865,7 +868,7 @@ class OpenAICompatibleJudge(_CachingJudge):
 
     def close(self) -> None:
         """Close the HTTP client (requests not yet asked then fail); the cache stays open."""
-        self._stop("closed", f"judge at {self.endpoint} was closed")
+        self._stop("closed", f"{self.role} at {self.endpoint} was closed")
         self._client.close()
 
     def __repr__(self) -> str:
@@ -909,9 +912,9 @@ class FakeJudge(_CachingJudge):
             text = self._reply(messages)
         except Exception as exc:
             detail = f"{type(exc).__name__}: {exc}"
-            raise _CallError(f"judge request to {self.endpoint} failed: {detail}") from None
+            raise _CallError(f"{self.role} request to {self.endpoint} failed: {detail}") from None
         if not isinstance(text, str) or not text.strip():
-            raise _CallError(f"judge request to {self.endpoint} failed: empty reply")
+            raise _CallError(f"{self.role} request to {self.endpoint} failed: empty reply")
         return text, self.served_model
 
     def __repr__(self) -> str:
