@@ -139,6 +139,7 @@ def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: 
     run = Evaluation()
     index = _ReferenceIndex(data)
     runs = RunsCache()  # masks' runs, decoded once when validated and reused when scored
+    options = replace(options or ReadOptions(), select=settings.select)  # `given` needs a selection per line
     files = [read_predictions(path, index=index, options=options, runs=runs) for path in paths]
     run.references = index.references
     run.errors.extend(index.errors.values())

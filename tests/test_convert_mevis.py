@@ -138,12 +138,13 @@ def test_the_written_file_passes_the_reader_with_the_dataset(data, reference, tm
     assert read.problem_count == 0 and len(read.predictions) == 14
 
 
-def test_any_nonzero_pixel_is_foreground(reference, tmp_path):
+def test_any_nonzero_grey_pixel_is_foreground(reference, tmp_path):
     root = write_pngs(tmp_path / "o", reference, "original", None)
     video, exp = first(reference)
     row = reference.expressions[f"{video}_{exp}"]
     rgb = np.zeros((row.height, row.width, 3), dtype=np.uint8)
-    rgb[3, 4, 2] = 1
+    rgb[3, 4, 2] = 9  # the least blue whose grey level (OpenCV's read) is 1
+    rgb[5, 6, 2] = 1  # grey level 0: background
     Image.fromarray(rgb).save(root / video / exp / f"{row.frame_names[0]}.png")
     result = convert_mevis_pngs(root, reference=reference, probe="original", layout=None, model="m")
     mask = result.predictions[0].frames[0]  # type: ignore[index]

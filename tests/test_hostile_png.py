@@ -291,8 +291,6 @@ def test_candidates_without_selection_listed_with_other_problems(tmp_path, tiny_
     assert read_predictions(preds, options=ReadOptions(select="oracle")).problem_count == 1
 
 
-@pytest.mark.xfail(strict=True, reason="needs pixbench.score_files.evaluate to read with "
-                                       "ReadOptions(select=settings.select) (not in this change's files)")
 def test_score_lists_candidates_without_selection_with_other_problems(tmp_path, tiny_built, capsys):
     preds = _write(tmp_path / "m.jsonl", _candidates_lines(tiny_built))
     assert main(["score", str(preds), "--data", f"pixmmvp={tiny_built['pixmmvp']}", "--no-judge"]) == 1

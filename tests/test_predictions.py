@@ -107,11 +107,13 @@ def test_png_relative_to_the_file_folder(tmp_path, foreground):
     assert rle.decode(prediction.mask).tolist() == HAND.tolist()
 
 
-def test_png_rgb_any_nonzero_channel_is_foreground(tmp_path):
+def test_png_rgb_grey_level_decides_foreground(tmp_path):
+    """An RGB PNG reads as OpenCV's grayscale read: foreground where the grey level is above 0."""
     rgb = np.zeros((3, 4, 3), dtype=np.uint8)
     rgb[0, 1, 0] = 7      # red only
     rgb[1, 1, 1] = 255    # green only
-    rgb[2, 0, 2] = 1      # blue only
+    rgb[2, 0, 2] = 9      # blue only: 9 is the least blue that reads as grey 1
+    rgb[1, 3, 2] = 1      # blue 1 reads as grey 0: background
     rgb[2, 3] = (9, 9, 9)
     _png(tmp_path / "masks" / "rgb.png", rgb)
     path = _write(tmp_path / "p.jsonl", [_line(mask={"png": "masks/rgb.png"})])

@@ -416,7 +416,9 @@ def _encode_png(path: Path) -> Rle | str:
     """The PNG's mask as RLE, or the reason it cannot be read."""
     try:
         return rle_ops.encode(rle_ops.read_png(path))
-    except Exception as exc:  # PIL raises many types for unreadable files
+    except rle_ops.MaskError as exc:  # says itself what is wrong (not a PNG, unreadable, too large)
+        return str(exc)
+    except Exception as exc:  # anything else Pillow raises for a damaged file
         return f"unreadable PNG: {exc}"
 
 
