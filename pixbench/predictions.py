@@ -21,6 +21,7 @@ RLE strings of a whole file are validated in one vectorised pass.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -32,7 +33,7 @@ from typing import Any, Literal, get_args
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import Rle, RunsCache
 from pixbench.benchmarks import BENCHMARK_NAMES, REGISTRY, Benchmark
-from pixbench.jsonl import JsonLinesError, iter_json_lines
+from pixbench.jsonl import JsonLine, JsonLinesError, iter_json_lines
 from pixbench.mask_values import (
     MAX_MASK_PIXELS,
     MAX_PNG_PIXELS,
@@ -161,6 +162,13 @@ def _model_prompt_variant(obj: Mapping[str, Any], default_model: str) -> tuple[s
     return model, prompt, variant
 
 
+def _unknown_benchmark(name: object) -> str:
+    """The message for a ``benchmark`` value that is not a benchmark name, with the name meant if any."""
+    close = difflib.get_close_matches(str(name).lower().replace("_", "-"), BENCHMARKS, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}? (names are lower case)" if close else ""
+    return f"unknown benchmark {shorten(name)} (expected one of {list(BENCHMARKS)}){hint}"
+
+
 def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int, source: str = "",
                sizes: DatasetIndex | None = None, options: ReadOptions | None = None,
                warnings: list[str] | None = None) -> Prediction:
@@ -187,7 +195,7 @@ def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int, sourc
         if name not in obj:
             raise FieldError(f"missing required field `{name}`")
     if obj["benchmark"] not in BENCHMARKS:
-        raise FieldError(f"unknown benchmark {shorten(obj['benchmark'])} (expected one of {list(BENCHMARKS)})")
+        raise FieldError(_unknown_benchmark(obj["benchmark"]))
     if not is_int(obj["id"]):
         raise FieldError(f"`id` must be an int, but got {shorten(obj['id'])}")
     if obj["probe"] not in (benchmark.probes if benchmark is not None else PROBES):
@@ -358,8 +366,13 @@ def read_predictions(path: str | Path, *, index: DatasetIndex | None = None, lim
 
     seen: dict[tuple[str, str, int | str, str, str | None, str | None], int] = {}
     try:
-        for line in iter_json_lines(path, max_line_bytes=options.max_line_bytes):
+        for count, line in enumerate(iter_json_lines(path, max_line_bytes=options.max_line_bytes)):
             number, obj, text = line.number, line.value, line.text
+            if count == 0 and _opens_an_array(line):
+                problem(number, None, "expected one JSON object per line (JSON Lines), but this file is a JSON "
+                                      "array; write each element on a line of its own (e.g. `jq -c '.[]' "
+                                      f"{path.name} > {path.stem}.jsonl`)")
+                break
             if line.error is not None:
                 problem(number, None, line.error)
                 continue
@@ -402,6 +415,14 @@ def read_predictions(path: str | Path, *, index: DatasetIndex | None = None, lim
     _validate_masks(result, None, problem, runs)
     _finish(result, log)
     return result
+
+
+def _opens_an_array(line: JsonLine) -> bool:
+    """Whether the first line of a file starts a JSON array of lines: ``[`` opening a pretty-printed array,
+    or a whole array of objects on one line."""
+    value = line.value
+    whole = isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+    return whole or (line.error is not None and line.text.lstrip().startswith("["))
 
 
 def _finish(result: PredictionsFile, log: ProblemLog[PredictionProblem]) -> None:

@@ -665,3 +665,22 @@ def test_fuzz_structured_lines_never_raise(fuzz_dir, lines, use_index, limit):
     result = read_predictions(path, index={"pixmmvp": {0: (3, 3), 1: (2, 2)}} if use_index else None, limit=limit)
     assert len(result.problems) <= limit
     _check_result(path, result, len(lines) + sum(line.count("\r") for line in lines))
+
+
+def test_a_json_array_is_named_once_as_not_json_lines(tmp_path):
+    lines = [_line(), {**_line(), "id": 2}]
+    for name, text in (("pretty.json", json.dumps(lines, indent=2)), ("one.json", json.dumps(lines))):
+        path = tmp_path / name
+        path.write_text(text + "\n")
+        read = read_predictions(path)
+        assert read.problem_count == 1 and not read.predictions
+        assert "expected one JSON object per line (JSON Lines), but this file is a JSON array" in \
+            read.problems[0].message
+
+
+def test_a_benchmark_name_in_other_case_gets_a_did_you_mean(tmp_path):
+    path = _write(tmp_path / "p.jsonl", [{**_line(), "benchmark": "PixMMVP"}, {**_line(), "benchmark": "pix_cvbench"}])
+    read = read_predictions(path)
+    messages = [p.message for p in read.problems]
+    assert read.problem_count == 2
+    assert "did you mean 'pixmmvp'?" in messages[0] and "did you mean 'pixcvbench'?" in messages[1]
