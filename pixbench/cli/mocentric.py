@@ -1,8 +1,11 @@
-"""``pixbench mocentric export|show``: MoCentric-Bench probes as MeViS folders, and one expression drawn.
+"""``pixbench mocentric export|show|ids``: MoCentric-Bench probes as MeViS folders, one expression drawn, the ids.
 
 ``export`` is the command line of :func:`pixbench.mocentric.export.export_probe`, ``show`` of
-:func:`pixbench.mocentric.show.show_expression`. Both read a folder made by ``pixbench build mocentric``.
-A bad probe, layout, id or build is one ``error:`` line on stderr and exit status 1. Progress bars are drawn
+:func:`pixbench.mocentric.show.show_expression`; ``ids`` lists a build's expressions (or a probe's: the
+reversed probes show only the expressions with a reversed text), one a line: ``id``, ``video_id``, the
+number of frames and the expression text the probe asks, separated by tabs. All read a folder made by
+``pixbench build mocentric``. A bad probe, layout, id or build is one ``error:`` line on stderr and exit
+status 1 (a wrong ``show --id`` names the closest ids). Progress bars are drawn
 only when stderr is a terminal (the rule of every ``pixbench`` command); otherwise ``export`` says in one
 plain line what it starts and in another what it did.
 """
@@ -21,7 +24,7 @@ from pixbench.cli.options import CommandParser, Subparsers, add_command, positiv
 if TYPE_CHECKING:
     from pixbench.mocentric.rows import VideoReference
 
-__all__ = ["cmd_export", "cmd_show", "configure", "configure_parser"]
+__all__ = ["cmd_export", "cmd_ids", "cmd_show", "configure", "configure_parser"]
 
 _EXPORT_DESCRIPTION = """\
 Write the frames one probe presents, in MeViS layout, and that probe's meta_expressions.json, so an
@@ -72,9 +75,22 @@ examples:
 
 _SHOW_DESCRIPTION = """\
 Draw one expression as a probe presents it: CLIP.gif (animated) and CLIP.png (contact sheet) beside it.
-The ground truth is a yellow outline (static: the keyframe's truth K, which must not be segmented, in
-cyan); with --preds, that model's masks for this id, probe and layout are tinted magenta and the
-caption shows each frame's J (static: J_bg and FPR)."""
+A title band names the expression (id and text), the probe and layout, the model and the colours; a
+caption above each frame its name and, with --preds, its J (static: J_bg and FPR). Text is wrapped to
+the picture's width, never cut.
+
+colours: the ground truth is a yellow outline (static: the keyframe's truth K, which must not be
+segmented, in cyan); with --preds, that model's masks for this id, probe and layout are a magenta
+outline and magenta stripes over their area. Every line and stripe has a black or white halo, whichever
+contrasts more with the pixels it covers, so it reads on any object colour.
+
+Find ids with `pixbench mocentric ids --data DIR` (--probe reversed for the reversed probes)."""
+
+_IDS_DESCRIPTION = """\
+List a build's expressions, one a line: id, video id, frame count and expression text, separated by
+tabs (`cut -f1` gives the ids). With --probe, the expressions that probe shows, with the text it asks:
+the reversed probes (reversed, reversed-pair) show only the expressions that have a reversed text, and
+ask that text; every other probe shows every expression with its original text."""
 
 
 def _probe_help(what: str) -> str:
@@ -135,6 +151,15 @@ def _show_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-width", type=positive_int, default=640, metavar="PX",
                         help="scale wider canvases down to this width (default 640)")
     parser.add_argument("--fps", type=float, default=6.0, help="GIF frames per second (default 6)")
+
+
+def _ids_arguments(parser: argparse.ArgumentParser) -> None:
+    from pixbench.mocentric.views import PROBES
+
+    parser.add_argument("--data", required=True, metavar="PATH", help="a folder made by `pixbench build mocentric`")
+    parser.add_argument("--probe", choices=PROBES, metavar="PROBE",
+                        help=f"list the expressions this probe shows: one of {', '.join(PROBES)} "
+                             "(default: every expression, original texts)")
 
 
 def _load(args: argparse.Namespace) -> tuple[Path, VideoReference]:
@@ -203,8 +228,23 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ids(args: argparse.Namespace) -> int:
+    """Print a build's (or a probe's) expressions: id, video id, frames and text, tab-separated."""
+    try:
+        _, reference = _load(args)
+    except (ValueError, OSError) as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    rows = reference.rows_for(args.probe) if args.probe else reference.expressions
+    for row in rows.values():
+        print("\t".join((row.id, row.video_id, str(len(row.frame_names)), " ".join(row.expression.split()))))
+    what = f"shown by probe {args.probe}" if args.probe else "in the build"
+    print(f"{len(rows)} expression(s) {what}", file=sys.stderr)
+    return 0
+
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the ``export`` and ``show`` sub-commands to ``parser`` (options declared when one is chosen)."""
+    """Add the ``export``, ``show`` and ``ids`` sub-commands to ``parser`` (options declared when one is chosen)."""
     sub = parser.add_subparsers(dest="mocentric_command", required=True, metavar="MOCENTRIC_COMMAND",
                                 parser_class=CommandParser)
     add_command(sub, "export", cmd_export, _export_arguments,
@@ -221,12 +261,20 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                       pixbench mocentric show --data out/MoCentric-Bench --id d56a6ec78cfa_0 \\
                           --probe reversed-pair --layout target-left --preds preds.jsonl --model m \\
                           --out clip.gif"""))
+    add_command(sub, "ids", cmd_ids, _ids_arguments,
+                help="list a build's expression ids (with video, frame count and text)",
+                description=_IDS_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+                epilog=textwrap.dedent("""\
+                    examples:
+                      pixbench mocentric ids --data out/MoCentric-Bench
+                      pixbench mocentric ids --data out/MoCentric-Bench --probe reversed-pair | grep left"""))
 
 
 def configure(subparsers: Subparsers) -> None:
-    """Add ``mocentric`` (with ``export`` and ``show``) to the ``pixbench`` commands."""
+    """Add ``mocentric`` (with ``export``, ``show`` and ``ids``) to the ``pixbench`` commands."""
     add_command(subparsers, "mocentric", None, configure_parser,
-                help="MoCentric-Bench tools: export a probe in MeViS layout, show an expression",
+                help="MoCentric-Bench tools: export a probe in MeViS layout, show an expression, list ids",
                 description="MoCentric-Bench (MeViS valid_u in motion-altered probes): export a probe's frames "
-                            "for MeViS inference code, or draw one expression with its ground truth and a "
-                            "model's masks.")
+                            "for MeViS inference code (export), draw one expression with its ground truth and a "
+                            "model's masks (show), or list a build's expression ids with their videos and "
+                            "texts (ids: `pixbench mocentric ids --data DIR [--probe PROBE]`).")
