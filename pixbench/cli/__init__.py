@@ -5,13 +5,15 @@
   :mod:`~pixbench.cli.compare`: ``compare``;
 - :mod:`~pixbench.cli.baseline`: ``baseline attend-segment|explain|make-tiny`` (also ``python -m pixbench.baselines``);
 - :mod:`~pixbench.cli.convert`: ``convert``; :mod:`~pixbench.cli.demo`: ``demo``;
-- :mod:`~pixbench.cli.mocentric`: ``mocentric export|show`` (a probe in MeViS layout; one expression drawn);
+- :mod:`~pixbench.cli.mocentric`: ``mocentric export|show|ids`` (a probe in MeViS layout; one expression drawn;
+  a build's expression ids);
 - :mod:`~pixbench.cli.options`: the option groups and helpers several commands share.
 
 Every command is a function ``(args) -> int`` (the exit code); ``main(argv)`` parses and dispatches, so tests
 call ``main([...])`` directly. Results go to stdout, problems and progress to stderr. A command's options
 are declared when it is chosen (:class:`~pixbench.cli.options.CommandParser`) and its heavy modules imported
-when it runs, so building the parser imports neither numpy nor the judge nor the hub libraries.
+when it runs, so building the parser imports neither numpy nor the judge nor the hub libraries (the
+description of ``pixbench --help``, which names the registry's benchmarks, is written when help is shown).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import textwrap
 import traceback
 from collections.abc import Sequence
 
@@ -27,18 +30,33 @@ from pixbench.cli import baseline, build, compare, convert, demo, mocentric, run
 from pixbench.cli.options import CommandParser
 from pixbench.problems import shorten
 
-__all__ = ["build_parser", "main", "run_parser"]
+__all__ = ["PixbenchParser", "build_parser", "main", "run_parser"]
 
 #: The command modules, in the order ``pixbench --help`` lists their commands; each has ``configure(subparsers)``.
 COMMAND_MODULES = (build, score, run, compare, baseline, convert, mocentric, demo)
 
 
+class PixbenchParser(argparse.ArgumentParser):
+    """The top-level parser: its description, which names every benchmark of the registry, is written the
+    first time help is formatted (building the parser imports no benchmark)."""
+
+    def format_help(self) -> str:
+        if self.description is None:
+            self.description = _description()
+        return super().format_help()
+
+
+def _description() -> str:
+    from pixbench.cli.score import describe_benchmarks
+
+    return textwrap.fill(f"Build, check, push, score and review pixel-level vision-language benchmarks: "
+                         f"{describe_benchmarks()}. New here? `pixbench demo` runs them all on tiny synthetic "
+                         "data, offline, in a few seconds.", 100, break_on_hyphens=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``pixbench`` parser: ``--version``, ``-v`` and every command of :data:`COMMAND_MODULES`."""
-    parser = argparse.ArgumentParser(
-        prog="pixbench",
-        description="Build, check, push and review the PixMMVP and PixCV-Bench benchmarks.",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = PixbenchParser(prog="pixbench", formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"pixbench {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=CommandParser)

@@ -244,11 +244,14 @@ def _show_arguments(parser: argparse.ArgumentParser) -> None:
 def configure(subparsers: Subparsers) -> None:
     """Add ``build``, ``check-annotations``, ``push`` and ``show`` to the ``pixbench`` commands."""
     add_command(subparsers, "build", cmd_build, _build_arguments,
-                help="build a benchmark's hub folder from raw annotations",
+                help="build a benchmark's hub folder from its raw inputs (annotations, images, MeViS)",
                 description="Read, link and check the raw inputs, then write README.md (dataset "
-                            "card), build_summary.json and data/test-*.parquet. Nothing is written "
-                            "if any check fails. OUT_DIR must be new, empty or an earlier build of "
-                            "the same benchmark (exit 2 otherwise; --force to replace).")
+                            "card), build_summary.json and data/test-*.parquet. pixmmvp and pixcvbench read "
+                            "an annotation folder and their images (--mmvp, --cvbench); mocentric reads a "
+                            "MeViS root and the MoCentric-Bench files (--mevis, --keyframes, "
+                            "--reverse-expressions). Nothing is written if any check fails. OUT_DIR must be "
+                            "new, empty or an earlier build of the same benchmark (exit 2 otherwise; --force to "
+                            "replace).")
     add_command(subparsers, "check-annotations", cmd_check, _check_arguments,
                 help="check an annotation folder (no images needed)",
                 description="Counts, ids, polygon validity, RLE sanity and cross-file consistency; "
@@ -260,5 +263,7 @@ def configure(subparsers: Subparsers) -> None:
                             "shards in one commit, deleting stale shards. The token comes from "
                             "`huggingface-cli login` or HF_TOKEN.")
     add_command(subparsers, "show", cmd_show, _show_arguments,
-                help="draw masks and polygons of rows over their images",
-                description="Write <id>.png overlays and contact_sheet.png for review.")
+                help="draw masks and polygons of image-benchmark rows over their images",
+                description="Write <id>.png overlays and contact_sheet.png of a PixMMVP or PixCV-Bench build "
+                            "for review. For MoCentric-Bench use `pixbench mocentric show` (one expression as "
+                            "a probe presents it) and `pixbench mocentric ids` (its ids).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -30,11 +31,37 @@ from pixbench.cli.options import (
 if TYPE_CHECKING:
     from pixbench.results import ScoreResult
 
-__all__ = ["cmd_score", "configure"]
+__all__ = ["cmd_score", "configure", "describe_benchmarks"]
 
-_DESCRIPTION = ("Score one or more predictions files (JSON lines; see the README) on PixMMVP and "
-                "PixCV-Bench: A (option letter), A-dagger (LLM judge), M / M-dagger (mIoU), S (harmonic "
-                "score), cIoU, breakdowns and analyses. One result per (model, benchmark).")
+def describe_benchmarks() -> str:
+    """The registry's benchmarks by display name, grouped by kind: "PixMMVP, PixCV-Bench (images) and
+    MoCentric-Bench (videos)"."""
+    from pixbench.benchmarks import REGISTRY
+
+    groups = []
+    for kind, label in (("image", "images"), ("video", "videos")):
+        names = [b.display_name for b in REGISTRY.values() if b.kind == kind]
+        if names:
+            groups.append(f"{', '.join(names)} ({label})")
+    return " and ".join(groups)
+
+
+def _description() -> str:
+    from pixbench.benchmarks import REGISTRY
+
+    images = ", ".join(b.display_name for b in REGISTRY.values() if b.kind == "image")
+    videos = ", ".join(b.display_name for b in REGISTRY.values() if b.kind == "video")
+    paragraphs = (
+        f"Score one or more predictions files (JSON lines; see the README) on {describe_benchmarks()}. Each line "
+        f"names its benchmark ({', '.join(REGISTRY)}); --data BENCHMARK=PATH points at that benchmark's ground "
+        "truth (a folder made by `pixbench build`).",
+        f"{images}: A (option letter), A-dagger (LLM judge), M / M-dagger (mIoU), S (harmonic score), cIoU, "
+        "breakdowns and analyses; one result per (model, benchmark).",
+        f"{videos}: J, F, J&F per probe and layout (pair probes also F and J&F on the target half alone and "
+        "D_FPR, the distractor half segmented; static: J_bg, H_bg, FPR, FG_FPR); one result per (model, "
+        "benchmark, probe, layout); no judge.")
+    return "\n\n".join(textwrap.fill(paragraph, 100, break_on_hyphens=False) for paragraph in paragraphs)
+
 
 _EPILOG = ("The judge's API key comes from OPENAI_API_KEY (never printed). Without a key or "
            "--judge-base-url, A-dagger is not computed and the report says why. Judge verdicts are "
@@ -138,6 +165,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = _description()  # declared with the options: the registry is imported only here
     parser.add_argument("predictions", nargs="+", metavar="PREDS.jsonl")
     add_data_option(parser)
     add_selection_options(parser)
@@ -166,4 +194,4 @@ def configure(subparsers: Subparsers) -> None:
     """Add ``score`` to the ``pixbench`` commands."""
     add_command(subparsers, "score", cmd_score, _arguments,
                 help="score predictions files (accuracy, judged accuracy, mIoU, S, analyses)",
-                formatter_class=argparse.RawDescriptionHelpFormatter, description=_DESCRIPTION, epilog=_EPILOG)
+                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG)
