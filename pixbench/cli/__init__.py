@@ -3,7 +3,8 @@
 - :mod:`~pixbench.cli.build`: ``build``, ``check-annotations``, ``push``, ``show``;
 - :mod:`~pixbench.cli.score`: ``score``; :mod:`~pixbench.cli.run`: ``run`` (a served model);
   :mod:`~pixbench.cli.compare`: ``compare``;
-- :mod:`~pixbench.cli.baseline`: ``baseline attend-segment|explain|make-tiny`` (also ``python -m pixbench.baselines``);
+- :mod:`~pixbench.cli.baseline`: ``baseline attend-segment|explain|video-ground|text-track|make-tiny`` (also
+  ``python -m pixbench.baselines``);
 - :mod:`~pixbench.cli.convert`: ``convert``; :mod:`~pixbench.cli.demo`: ``demo``;
 - :mod:`~pixbench.cli.mocentric`: ``mocentric export|show|ids`` (a probe in MeViS layout; one expression drawn;
   a build's expression ids);
