@@ -791,16 +791,22 @@ def cmd_make_tiny(args: argparse.Namespace) -> int:
 def configure(subparsers: Subparsers) -> None:
     """Add ``baseline`` (with its sub-commands) to the ``pixbench`` commands."""
     add_command(subparsers, "baseline", None, configure_parser,
-                help='training-free baselines: attend-segment, explain (pip install "pixbench[baselines]")',
-                description="Training-free baselines of PixFoundation: read where a vanilla MLLM's answer looks in "
-                            "the image, prompt SAM there, and write candidates that `pixbench score` turns into the "
-                            "a+s, PixFoundation and PixFoundation-dagger rows.")
+                help='training-free baselines: attend-segment, explain (images); video-ground, text-track '
+                     '(MoCentric-Bench); make-tiny (pip install "pixbench[baselines]")',
+                description="Training-free baselines of PixFoundation. Image benchmarks (PixMMVP, PixCV-Bench): read "
+                            "where a vanilla MLLM's answer looks in the image, prompt SAM there, and write candidates "
+                            "that `pixbench score` turns into the a+s, PixFoundation and PixFoundation-dagger rows "
+                            "(attend-segment; explain shows where in the answer grounding emerges). MoCentric-Bench: "
+                            "MLLM boxes propagated by SAM 2 (video-ground) or SAM 3 text-prompted tracking "
+                            "(text-track), one mask per presented frame. make-tiny writes tiny random models to try "
+                            "them offline.")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The stand-alone parser of ``python -m pixbench.baselines`` (run by :func:`pixbench.cli.run_parser`)."""
     parser = argparse.ArgumentParser(prog="pixbench baseline",
-                                     description="Training-free baselines of PixFoundation (attend and segment).")
+                                     description="Training-free baselines of PixFoundation (attend-segment, explain, "
+                                                 "video-ground, text-track).")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     configure_parser(parser)
     return parser

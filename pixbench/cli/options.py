@@ -126,8 +126,9 @@ def positive_int(text: str) -> int:
 def add_data_option(parser: argparse.ArgumentParser) -> None:
     """``--data BENCHMARK=PATH_OR_HUB_ID`` (repeatable): the ground truth of each benchmark; see :func:`parse_data`."""
     parser.add_argument("--data", action="append", metavar="BENCHMARK=PATH_OR_HUB_ID",
-                        help="ground truth: a folder made by `pixbench build` or a hub id "
-                             "(default: IVUlab/PixMMVP and IVUlab/PixCV-Bench)")
+                        help="ground truth: a folder made by `pixbench build` or a hub id (default: the published "
+                             "copy of each image benchmark; MoCentric-Bench has none yet: give "
+                             "--data mocentric=PATH)")
 
 
 def parse_data(values: Sequence[str] | None) -> dict[str, str]:
