@@ -74,8 +74,7 @@ def run_parser(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> i
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
-        print("interrupted: stopped (work finished so far is kept: cached judge verdicts, written lines)",
-              file=sys.stderr)
+        print("interrupted: stopped (lines already written and cached replies are kept)", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `pixbench score ... | head`
         sys.stderr.close()

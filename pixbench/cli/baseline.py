@@ -496,6 +496,9 @@ def cmd_attend_segment(args: argparse.Namespace) -> int:
     except _UsageError as exc:
         _error(str(exc))
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        _interrupted(args.out)
+        return 130
     except (RunError, ImportError, OSError, ValueError, RuntimeError) as exc:
         plain = isinstance(exc, (RunError, OutputLocked, SourceError))
         _error(str(exc) if plain else f"{type(exc).__name__}: {exc}")
@@ -602,6 +605,12 @@ def _video_config(args: argparse.Namespace, *, model_name: str, method: dict[str
         raise _UsageError(str(exc)) from None
 
 
+def _interrupted(out: Path) -> None:
+    """What Ctrl-C leaves of a baseline run, and how to go on."""
+    print(f"interrupted: the lines written so far are in {out.name}.shard-*-of-*.jsonl beside {out} (merged into "
+          "it when the run ends); run the same command again to resume", file=sys.stderr)
+
+
 def _video_run(config: Any, load_method: Any, device: str | None, desc: str) -> int:
     """Run a video baseline and report (shared by video-ground and text-track)."""
     from pixbench.baselines.runner import RunError, distributed_context
@@ -616,6 +625,9 @@ def _video_run(config: Any, load_method: Any, device: str | None, desc: str) -> 
     except _UsageError as exc:
         _error(str(exc))
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        _interrupted(config.out)
+        return 130
     except (RunError, ExportError, ReferenceError, OutputLocked) as exc:
         _error(str(exc))
         return EXIT_FAILED

@@ -231,3 +231,17 @@ def test_an_out_of_other_lines_is_refused_before_any_model_loads(tiny_models_dir
     out.write_text(mine)
     assert run_cli(base_args(tiny_models_dir, tiny_built["pixmmvp"], out, "--probe", "letter")) == 1
     assert "no preds.jsonl.run.json" in capsys.readouterr().err and out.read_text() == mine
+
+
+def test_ctrl_c_says_where_the_partial_work_is(tiny_models_dir, tiny_built, tmp_path, capsys, monkeypatch):
+    import pixbench.baselines.runner as runner
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "run_attend_segment", interrupted)
+    out = tmp_path / "preds.jsonl"
+    assert run_cli(base_args(tiny_models_dir, tiny_built["pixmmvp"], out, "--probe", "letter")) == 130
+    err = capsys.readouterr().err
+    assert "preds.jsonl.shard-*-of-*.jsonl" in err and str(out) in err and "run the same command again" in err
+    assert "judge" not in err
