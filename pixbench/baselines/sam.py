@@ -13,6 +13,14 @@ A :class:`PointSegmenter` sets an image once (``H x W x 3`` uint8 RGB) and predi
 
 Both skip recomputing the image embedding when the same image (same bytes) is set again, so several
 probes of one row share it. torch, segment_anything and transformers are imported inside functions.
+
+Boxes (:class:`BoxSegmenter`): :meth:`~BoxSegmenter.predict_box` gives SAM's single mask
+(``multimask_output=False``) for one box; :meth:`~BoxSegmenter.predict_box_union` gives the union of those
+masks over ``N`` boxes in one pass, :data:`BOX_BATCH` boxes per decoder call (segment-anything's
+``predict_torch`` with ``boxes``, transformers' ``input_boxes`` with several boxes), each batch ORed into
+the result at once, so memory stays at one batch's masks (``BOX_BATCH x H x W``, and segment-anything's
+``BOX_BATCH x 1024 x 1024`` upsampling) whatever ``N``; it equals the OR of ``predict_box`` box by box.
+:func:`segment_boxes` is the whole step for one image (set it, union the boxes).
 """
 
 from __future__ import annotations
@@ -24,7 +32,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["BoxSegmenter", "PointSegmenter", "SegmentAnythingSegmenter", "TransformersSamSegmenter", "load_segmenter"]
+__all__ = ["BOX_BATCH", "BoxSegmenter", "PointSegmenter", "SegmentAnythingSegmenter", "TransformersSamSegmenter",
+           "load_segmenter", "segment_boxes"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +42,8 @@ INSTALL_HINT = 'pip install "pixbench[baselines]"'
 TINY_TYPE = "tiny"
 #: Points per SAM decoder call (bounds the ``[batch, 3, H, W]`` mask tensor).
 POINT_BATCH = 32
+#: Boxes per SAM decoder call in ``predict_box_union`` (bounds the ``[batch, 1, H, W]`` mask tensor).
+BOX_BATCH = 16
 
 
 @runtime_checkable
@@ -68,12 +79,54 @@ class BoxSegmenter(Protocol):
         in pixels of the image set; returns bool ``[H, W]``."""
         ...
 
+    def predict_box_union(self, boxes: np.ndarray) -> np.ndarray:
+        """The union of :meth:`predict_box` over ``boxes`` (float ``[N, 4]``), :data:`BOX_BATCH` boxes per
+        decoder call; returns bool ``[H, W]`` (all False for ``N = 0``)."""
+        ...
+
 
 def _check_box(box: np.ndarray) -> np.ndarray:
     box = np.asarray(box, dtype=np.float64)
     if box.shape != (4,) or not np.all(np.isfinite(box)):
         raise ValueError(f"Expected one box as 4 finite numbers (x1, y1, x2, y2), but got {box.tolist()!r}")
     return box
+
+
+def _check_boxes(boxes: Any) -> np.ndarray:
+    boxes = np.asarray(boxes, dtype=np.float64)
+    if boxes.size == 0:
+        return boxes.reshape(0, 4)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"Expected boxes as [N, 4] (x1, y1, x2, y2), but got shape {boxes.shape}")
+    bad = np.flatnonzero(~np.isfinite(boxes).all(axis=1))
+    if bad.size:
+        raise ValueError(f"Expected box {int(bad[0])} as 4 finite numbers (x1, y1, x2, y2), but got "
+                         f"{boxes[bad[0]].tolist()!r}")
+    return boxes
+
+
+def segment_boxes(segmenter: Any, image: np.ndarray, boxes: Any) -> np.ndarray:
+    """SAM's box masks on ``image`` (uint8 ``[H, W, 3]`` RGB) ORed over ``boxes`` (``[N, 4]`` ``(x1, y1, x2,
+    y2)`` pixels): bool ``[H, W]``; without boxes all False and SAM is not run (no ``set_image``).
+
+    Uses ``segmenter.predict_box_union`` (batched, one pass); a segmenter that has only ``predict_box`` (a
+    stand-in) is asked box by box and ORed, which gives the same mask.
+    """
+    boxes = _check_boxes(boxes)
+    height, width = np.asarray(image).shape[:2]
+    if not len(boxes):
+        return np.zeros((height, width), dtype=bool)
+    segmenter.set_image(image)
+    union = getattr(segmenter, "predict_box_union", None)
+    if callable(union):
+        mask = np.asarray(union(boxes), dtype=bool)
+    else:
+        mask = np.zeros((height, width), dtype=bool)
+        for box in boxes:
+            mask |= np.asarray(segmenter.predict_box(box), dtype=bool)
+    if mask.shape != (height, width):
+        raise RuntimeError(f"Expected a SAM mask of shape {(height, width)}, but got {mask.shape}")
+    return mask
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -167,6 +220,24 @@ class SegmentAnythingSegmenter:
             raise RuntimeError(f"Expected a SAM mask of shape {self._size}, but got {out.shape}")
         return out
 
+    def predict_box_union(self, boxes: np.ndarray) -> np.ndarray:
+        import torch
+
+        if self._size is None:
+            raise RuntimeError("Expected set_image() before predict_box_union()")
+        boxes = _check_boxes(boxes)
+        predictor = self.predictor
+        union = torch.zeros(self._size, dtype=torch.bool, device=predictor.device)
+        for start in range(0, boxes.shape[0], BOX_BATCH):
+            chunk = predictor.transform.apply_boxes(boxes[start:start + BOX_BATCH], predictor.original_size)
+            boxes_t = torch.as_tensor(chunk, dtype=torch.float, device=predictor.device)
+            with torch.no_grad():
+                masks, _, _ = predictor.predict_torch(None, None, boxes=boxes_t, multimask_output=False)
+            if masks.shape[-2:] != self._size:
+                raise RuntimeError(f"Expected SAM masks of size {self._size}, but got {tuple(masks.shape)}")
+            union |= masks.reshape(-1, *self._size).any(dim=0)
+        return np.asarray(union.cpu().numpy(), dtype=bool)
+
     def __repr__(self) -> str:
         return f"SegmentAnythingSegmenter({self.name!r})"
 
@@ -259,6 +330,28 @@ class TransformersSamSegmenter:
             output.pred_masks.cpu(), state["original_sizes"], state["reshaped_input_sizes"])[0]
         out = np.asarray(full.numpy(), dtype=bool).reshape(-1, height, width)[0]
         return out
+
+    def predict_box_union(self, boxes: np.ndarray) -> np.ndarray:
+        import torch
+
+        if self._state is None:
+            raise RuntimeError("Expected set_image() before predict_box_union()")
+        boxes = _check_boxes(boxes)
+        state = self._state
+        height, width = state["size"]
+        new_h, new_w = (int(v) for v in state["reshaped_input_sizes"][0].tolist())
+        scaled = boxes * np.array([new_w / width, new_h / height] * 2)
+        union = torch.zeros((height, width), dtype=torch.bool)
+        for start in range(0, scaled.shape[0], BOX_BATCH):
+            input_boxes = torch.as_tensor(scaled[start:start + BOX_BATCH], dtype=torch.float32,
+                                          device=self._device)[None]
+            with torch.no_grad():
+                output = self.model(image_embeddings=state["embeddings"], input_boxes=input_boxes,
+                                    multimask_output=False)
+            full = self.processor.image_processor.post_process_masks(
+                output.pred_masks.cpu(), state["original_sizes"], state["reshaped_input_sizes"])[0]
+            union |= full.reshape(-1, height, width).any(dim=0)
+        return np.asarray(union.numpy(), dtype=bool)
 
     def __repr__(self) -> str:
         return f"TransformersSamSegmenter({self.name!r})"

@@ -10,8 +10,11 @@ y down, ``x1 <= x2``, ``y1 <= y2``).
   folder). Every box seeds one object on ``init_frame``; the objects are propagated forward from
   ``init_frame`` to the last frame, then backward from ``init_frame`` to frame 0, as the published scripts
   do; each frame's mask is the OR over objects of ``logits > 0`` after the processor's
-  ``post_process_masks`` (bilinear upsampling of the low-resolution logits to ``H x W``). No boxes: all-empty
-  masks, the model is not run.
+  ``post_process_masks`` (bilinear upsampling of the low-resolution logits to ``H x W``), taken in one pass
+  over the objects, :data:`UNION_BATCH` objects upsampled at a time (so a frame holds at most
+  ``UNION_BATCH x H x W`` floats whatever the number of objects). No boxes: all-empty masks, the model is
+  not run. Time grows linearly with the objects (``transformers`` tracks each object on its own): the
+  video baseline seeds at most :data:`~pixbench.baselines.boxes.MAX_BOXES_PER_REPLY` (100) per clip.
 - :class:`Sam3TrackerVideoSegmenter`: the same for SAM 3's tracker (``Sam3TrackerVideoModel``, e.g.
   ``facebook/sam3``) where the installed ``transformers`` has it.
 - :class:`Sam3TextTracker`: SAM 3's text-prompted video segmentation (``Sam3VideoModel``): detection of the
@@ -50,6 +53,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 __all__ = [
+    "UNION_BATCH",
     "VIDEO_KINDS",
     "BoxPropagator",
     "Sam2VideoSegmenter",
@@ -70,6 +74,8 @@ logger = logging.getLogger(__name__)
 INSTALL_HINT = 'pip install "pixbench[baselines]"'
 #: ``kind`` of :func:`load_video_segmenter` -> ``config.json`` ``model_type`` of that checkpoint family.
 VIDEO_KINDS: dict[str, str] = {"sam2": "sam2_video", "sam3-tracker": "sam3_tracker_video"}
+#: Objects whose masks are upsampled to the frame at once when taking the union (bounds ``[batch, 1, H, W]``).
+UNION_BATCH = 16
 Box = tuple[float, float, float, float]
 
 
@@ -366,9 +372,14 @@ class Sam2VideoSegmenter:
                 yield frame, self._union(output.pred_masks, height, width)
 
     def _union(self, pred_masks: Any, height: int, width: int) -> np.ndarray:
-        """OR over objects of the processor's thresholded, upsampled masks: bool ``[H, W]``."""
-        masks = self.processor.post_process_masks([pred_masks], original_sizes=[[height, width]], binarize=True)[0]
-        union = masks.reshape(-1, height, width).any(dim=0)
+        """OR over objects of the processor's thresholded, upsampled masks: bool ``[H, W]``, in one pass,
+        :data:`UNION_BATCH` objects at a time."""
+        torch = _import_torch()
+        union = torch.zeros((height, width), dtype=torch.bool, device=pred_masks.device)
+        for start in range(0, pred_masks.shape[0], UNION_BATCH):
+            masks = self.processor.post_process_masks([pred_masks[start:start + UNION_BATCH]],
+                                                      original_sizes=[[height, width]], binarize=True)[0]
+            union |= masks.reshape(-1, height, width).any(dim=0).to(union.device)
         return np.asarray(union.cpu().numpy(), dtype=bool)
 
     def segment(self, frames: Iterable[np.ndarray], *, init_frame: int,
