@@ -29,6 +29,13 @@ Two back ends:
 :func:`initial_frame` picks the frame whose boxes seed the video segmenter (``first``, ``keyframe``,
 ``window``), optionally merging the boxes found on the mirrored layout of a pair probe.
 
+Replies are data: every reply goes through :func:`~pixbench.baselines.boxes.read_boxes` or
+:func:`~pixbench.baselines.boxes.parse_window`, which never raise on a reply (nesting, size and lone
+surrogates are bounded or replaced; see :mod:`pixbench.baselines.boxes`), and at most
+:data:`~pixbench.baselines.boxes.MAX_BOXES_PER_REPLY` boxes of a frame (after the flip merge too) seed the
+segmenter, so one clip tracks at most that many objects. Every ``to_json`` here writes text as UTF-8 can
+encode it.
+
 torch, transformers and openai are imported inside the functions that need them.
 """
 
@@ -45,6 +52,7 @@ import numpy as np
 from pixbench.baselines.boxes import (
     BOX_SYSTEM,
     GPT_BOX_SYSTEM,
+    MAX_BOXES_PER_REPLY,
     NO_BOX_ANYWHERE,
     WHEN_SYSTEM,
     Box,
@@ -53,6 +61,7 @@ from pixbench.baselines.boxes import (
     WindowAnswer,
     box_format_for,
     box_prompt,
+    encodable_text,
     frame_label,
     gpt_box_prompt,
     merge_boxes,
@@ -565,17 +574,21 @@ def frame_order(
 @dataclass(frozen=True)
 class FrameAttempt:
     """One frame tried: the answer on the presented layout, the one on the mirrored layout (flip merge, its
-    boxes still in mirrored coordinates) and the union of both in presented frame pixels."""
+    boxes still in mirrored coordinates) and the union of both in presented frame pixels, at most
+    :data:`~pixbench.baselines.boxes.MAX_BOXES_PER_REPLY`; ``over_limit``: merged boxes beyond that limit
+    (each answer holds at most as many, their union up to twice), not seeded."""
 
     frame_index: int
     answer: BoxAnswer
     mirrored: BoxAnswer | None
     boxes: tuple[Box, ...]
+    over_limit: tuple[Box, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"frame": self.frame_index, "answer": self.answer.to_json(),
                 "mirrored": None if self.mirrored is None else self.mirrored.to_json(),
-                "boxes": [b.as_list() for b in self.boxes]}
+                "boxes": [b.as_list() for b in self.boxes],
+                "over_limit": [b.as_list() for b in self.over_limit]}
 
 
 @dataclass(frozen=True)
@@ -614,8 +627,10 @@ class InitialFrame:
         return tuple(replies)
 
     def to_json(self) -> dict[str, Any]:
+        """A JSON-ready record (every reply, label and error writable as UTF-8: lone surrogates as U+FFFD)."""
         return {"strategy": self.strategy, "frame": self.frame_index, "boxes": [b.as_list() for b in self.boxes],
-                "labels": [b.label for b in self.boxes], "error": self.error, "call_failed": self.call_failed,
+                "labels": [b.to_json()["label"] for b in self.boxes],
+                "error": None if self.error is None else encodable_text(self.error), "call_failed": self.call_failed,
                 "window": None if self.window is None else self.window.to_json(),
                 "attempts": [a.to_json() for a in self.attempts]}
 
@@ -639,7 +654,9 @@ def initial_frame(
     instead of moving on to the next frame. ``mirrored``: the presented frames of the
     mirrored layout (pair probes, ``--flip-merge``): each frame is asked on both layouts and the mirrored
     boxes are mapped back with :func:`~pixbench.baselines.boxes.mirror_boxes` (``mirror_axis`` ``x`` for
-    side-by-side, ``y`` for stacked) and merged. ``max_tries``: stop after that many frames (None: all).
+    side-by-side, ``y`` for stacked) and merged, the first :data:`~pixbench.baselines.boxes.MAX_BOXES_PER_REPLY`
+    of the union kept (each answer holds at most that many already). ``max_tries``: stop after that many
+    frames (None: all).
     """
     if strategy not in INIT_STRATEGIES:
         raise ValueError(f"Expected strategy to be one of {list(INIT_STRATEGIES)}, but got {strategy!r}")
@@ -674,7 +691,12 @@ def initial_frame(
             other = model.locate(mirrored, expression, index)
             mapped = mirror_boxes(other.boxes, canvas=other.frame_size, axis=mirror_axis)
             boxes = merge_boxes(answer.boxes, mapped)
-        attempts.append(FrameAttempt(index, answer, other, boxes))
+        over_limit = boxes[MAX_BOXES_PER_REPLY:]
+        boxes = boxes[:MAX_BOXES_PER_REPLY]
+        if over_limit:
+            logger.info("frame %d: %d flip-merged box(es) over the limit of %d", index, len(over_limit),
+                        MAX_BOXES_PER_REPLY)
+        attempts.append(FrameAttempt(index, answer, other, boxes, over_limit))
         failed = next((a for a in (answer, other) if a is not None and a.call_failed), None)
         if failed is not None:
             return InitialFrame(strategy, None, (), tuple(attempts), window,

@@ -17,8 +17,23 @@ Reply format and parsing (:func:`parse_boxes`)
     running to the end of the reply), else from the whole reply, else from the one JSON value embedded in
     prose that has the box shape (an object with ``bbox_2d``, or a non-empty list of such objects; two or
     more such values are ambiguous and an error). Coordinates must be 4 finite JSON numbers (``true`` is not
-    a number, ``"12"`` is not a number). Anything else is an error recorded in :class:`ParsedBoxes`: nothing
-    is guessed, no number is scraped from free text.
+    a number, ``"12"`` is not a number, an integer too large for a float is not finite). Anything else is an
+    error recorded in :class:`ParsedBoxes`: nothing is guessed, no number is scraped from free text.
+
+Replies are data (limits; :func:`parse_boxes` and :func:`parse_window` never raise on any ``str`` or None)
+    A reply longer than :data:`MAX_REPLY_CHARS` (1,000,000 characters) is not searched: it is an error
+    (``too large``). A JSON value nested deeper than :data:`MAX_JSON_DEPTH` (32 arrays/objects) is never
+    handed to the decoder (a linear scan of its brackets and strings comes first): it is an error
+    (``nested deeper than 32``) or, inside prose, not a candidate. Inside prose the decoder is handed only
+    the text the scan found it may read. The search gives up with an error after visiting
+    :data:`SCAN_TOKENS_PER_CHAR` (2) brackets and strings per character of the reply (plus 10,000; one scan
+    settles every bracket inside the value it reads, only brackets that an earlier scan read as inside a
+    string are scanned again) or handing the decoder :data:`DECODE_CHARS_PER_CHAR` (32) characters per
+    character (plus 100,000), so the work is linear in the reply: the worst replies tried take 0.02 s for
+    10,000 characters, 0.15 s for 100,000 and 1.4 s for 1,000,000 on one core. Lone UTF-16
+    surrogates (``\\ud800`` written raw or as a JSON escape) are replaced by U+FFFD in labels and error
+    messages, and ``to_json`` of :class:`BoxAnswer` and :class:`WindowAnswer` writes the reply the same way
+    (:func:`encodable_text`), so every record can be written as UTF-8.
 
 Coordinates
     Boxes are ``(x1, y1, x2, y2)`` floats, x = column and y = row, in continuous pixel coordinates of an
@@ -39,7 +54,10 @@ Conventions by model family (:data:`BOX_CONVENTIONS`, one table; ``box_format`` 
 
     ``frame-pixels`` (already in frame pixels) is only reachable by override. :func:`to_frame_pixels`
     scales to frame pixels (float), orders the corners, clamps to the frame, and drops (and records) boxes
-    with zero area after clamping. :func:`read_boxes` does parse + convert and returns a :class:`BoxAnswer`.
+    with zero area after clamping. :func:`read_boxes` does parse + convert and returns a :class:`BoxAnswer`;
+    it keeps at most :data:`MAX_BOXES_PER_REPLY` (100) boxes, the first ones in reply order that survive
+    conversion, and records every later one in :attr:`BoxAnswer.dropped` (reason ``over the limit of 100
+    boxes per reply``): each kept box costs one SAM prompt (image) or one tracked object (video).
 
 Flip merge (pair probes)
     :func:`mirror_boxes` maps boxes found on the mirrored layout (halves swapped) back to the presented one:
@@ -50,10 +68,13 @@ Flip merge (pair probes)
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import numbers
 import re
+from array import array
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -62,10 +83,15 @@ __all__ = [
     "BOX_CONVENTIONS",
     "BOX_FORMATS",
     "BOX_SYSTEM",
+    "DECODE_CHARS_PER_CHAR",
     "GPT_BOX_SYSTEM",
+    "MAX_BOXES_PER_REPLY",
+    "MAX_JSON_DEPTH",
+    "MAX_REPLY_CHARS",
     "NO_BOX_ANYWHERE",
     "QWEN_DEFAULT_MAX_PIXELS",
     "QWEN_DEFAULT_MIN_PIXELS",
+    "SCAN_TOKENS_PER_CHAR",
     "WHEN_SYSTEM",
     "Box",
     "BoxAnswer",
@@ -78,6 +104,7 @@ __all__ = [
     "WindowAnswer",
     "box_format_for",
     "box_prompt",
+    "encodable_text",
     "frame_label",
     "gpt_box_prompt",
     "merge_boxes",
@@ -109,6 +136,17 @@ NO_BOX_ANYWHERE = "no parsable box anywhere"
 #: ``preprocessor_config.json`` may set others.
 QWEN_DEFAULT_MIN_PIXELS = 56 * 56
 QWEN_DEFAULT_MAX_PIXELS = 28 * 28 * 1280
+
+#: Longest reply parsed, in characters (a longer one is an error, not searched; about 250,000 tokens).
+MAX_REPLY_CHARS = 1_000_000
+#: Deepest nesting of JSON arrays and objects handed to the decoder (a box list needs 3).
+MAX_JSON_DEPTH = 32
+#: Brackets and strings the search for JSON may visit per character of the reply (plus 10,000) before it gives up.
+SCAN_TOKENS_PER_CHAR = 2
+#: Characters the search for JSON may hand the decoder per character of the reply (plus 100,000) before it gives up.
+DECODE_CHARS_PER_CHAR = 32
+#: Boxes of one reply kept by :func:`read_boxes` (the first ones that survive conversion); later ones are dropped.
+MAX_BOXES_PER_REPLY = 100
 
 
 # ------------------------------------------------------------------------------------------------ prompts
@@ -178,8 +216,8 @@ class Box:
         return [self.x1, self.y1, self.x2, self.y2]
 
     def to_json(self) -> dict[str, Any]:
-        """``{"bbox": [x1, y1, x2, y2], "label": label}``."""
-        return {"bbox": self.as_list(), "label": self.label}
+        """``{"bbox": [x1, y1, x2, y2], "label": label}`` (lone surrogates in the label as U+FFFD)."""
+        return {"bbox": self.as_list(), "label": _encodable(self.label)}
 
 
 @dataclass(frozen=True)
@@ -315,9 +353,148 @@ def _reject_constant(name: str) -> Any:
 
 _FENCE_OPEN = re.compile(r"```[ \t]*[A-Za-z0-9_+\-]*[ \t]*\r?\n?")
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_STRUCTURE = re.compile(r'[\[\]{}"]')
+#: A quote that ends a JSON string: preceded by an even number of backslashes (the run lies inside any string
+#: opened before it, so whether it is escaped does not depend on where the string began).
+_CLOSING_QUOTE = re.compile(r'(?<!\\)(?:\\\\)*"')
+_OPENER = re.compile(r"[\[{]")
+#: An opener followed by what can start its first element (else the decoder fails at once).
+_PLAUSIBLE = re.compile(r'\[\s*[\[\]{"\-0-9tfnNI]|\{\s*["}]')
 
 
-def _loads(text: str) -> Any:
+def encodable_text(text: str) -> str:
+    """``text`` with every lone UTF-16 surrogate (U+D800..U+DFFF, which UTF-8 cannot encode) replaced by U+FFFD.
+
+    The rule the judge client applies to replies (``pixbench.judge.replace_lone_surrogates``, not imported
+    here: it brings in sqlite3); a reply's JSON can still hold one as an escape (``"\\ud800"`` in a label).
+
+    Examples:
+        >>> encodable_text('cat \\ud800') == 'cat \\ufffd'
+        True
+    """
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _encodable(text: str | None) -> str | None:
+    return None if text is None else encodable_text(text)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class _Nesting:
+    """Which JSON arrays/objects of ``text`` the decoder may read (nesting within :data:`MAX_JSON_DEPTH`), and
+    how far.
+
+    :meth:`span` scans brackets and strings from an opener to its closing bracket, an unclosed string or the
+    end of the text, where the decoder stops too: it reads strings and brackets exactly as this scan does and
+    fails at the first text that is not JSON, never later, so it never nests deeper than the scan saw nor reads
+    past where the scan stopped. A string ends at the next quote preceded by an even number of backslashes
+    (bisection in a table built once). One scan settles every opener it passes, so nested openers cost
+    nothing more (``status``: one byte per character, ``ends``: four). :meth:`decode` hands the decoder that
+    slice only (a failure then costs the slice, not the position in the reply), and skips an opener whose
+    first element cannot start there. At most ``scan_budget`` brackets and strings are visited and
+    ``decode_budget`` characters decoded in all (linear in the text), then :class:`_ParseError`.
+    """
+
+    UNKNOWN, SHALLOW, DEEP = 0, 1, 2
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.status = bytearray(len(text))
+        self.ends = array("i", bytes(4 * len(text)))
+        self.scan_budget = SCAN_TOKENS_PER_CHAR * len(text) + 10_000
+        self.decode_budget = DECODE_CHARS_PER_CHAR * len(text) + 100_000
+        self.left = self.scan_budget
+        self.decode_left = self.decode_budget
+        self._quotes: array[int] | None = None
+
+    def span(self, start: int) -> int | None:
+        """The end (exclusive) of what the decoder may read from the opener at ``start``; None when the value
+        there nests deeper than :data:`MAX_JSON_DEPTH`."""
+        if self.status[start] == self.UNKNOWN:
+            self._scan(start)
+        return self.ends[start] if self.status[start] == self.SHALLOW else None
+
+    def decode(self, start: int) -> tuple[Any, int] | None:
+        """The JSON value at the opener ``start`` and where it ends, decoded from :meth:`span` only; None when
+        it nests too deep or is not JSON. Raises :class:`_ParseError` past ``decode_budget`` in all."""
+        if _PLAUSIBLE.match(self.text, start) is None:
+            return None
+        stop = self.span(start)
+        if stop is None:
+            return None
+        self.decode_left -= stop - start
+        if self.decode_left < 0:
+            raise _ParseError(f"gave up looking for JSON after decoding {self.decode_budget:,} characters "
+                              f"({DECODE_CHARS_PER_CHAR} per character: values that never close)")
+        try:
+            value, length = _DECODER.raw_decode(self.text[start:stop])
+        except ValueError:
+            return None
+        return value, start + length
+
+    def _closing(self, quote: int) -> int | None:
+        """Where the string opened at ``quote`` ends, None when it never does."""
+        if self._quotes is None:
+            self._quotes = array("q", (m.end() - 1 for m in _CLOSING_QUOTE.finditer(self.text)))
+        k = bisect.bisect_right(self._quotes, quote)
+        return self._quotes[k] if k < len(self._quotes) else None
+
+    def _settle(self, stack: deque[list[int]], end: int) -> None:
+        position, height = stack.pop()
+        self.status[position] = self.SHALLOW if height <= MAX_JSON_DEPTH else self.DEEP
+        self.ends[position] = end
+        if stack:
+            stack[-1][1] = max(stack[-1][1], height + 1)
+
+    def _scan(self, start: int) -> None:
+        text, status = self.text, self.status
+        stack: deque[list[int]] = deque()  # [position, height] of the innermost open brackets
+        buried = 0  # open brackets below the stack, already settled as too deep
+        position = start
+        stop = len(text)
+        while (match := _STRUCTURE.search(text, position)) is not None:
+            self.left -= 1
+            if self.left < 0:
+                raise _ParseError(f"gave up looking for JSON after {self.scan_budget:,} brackets and strings "
+                                  f"({SCAN_TOKENS_PER_CHAR} per character: brackets that never close)")
+            position = match.start()
+            char = text[position]
+            if char == '"':
+                close = self._closing(position)
+                if close is None:
+                    stop = position + 1  # an unclosed string: the decoder fails there
+                    break
+                position = close + 1
+                continue
+            position += 1
+            if char == "[" or char == "{":
+                stack.append([position - 1, 1])
+                if len(stack) > MAX_JSON_DEPTH:  # the outermost holds more than MAX_JSON_DEPTH levels
+                    status[stack.popleft()[0]] = self.DEEP
+                    buried += 1
+            else:
+                if stack:
+                    self._settle(stack, position)
+                elif buried:
+                    buried -= 1
+                if not stack and not buried:
+                    return
+        while stack:
+            self._settle(stack, stop)
+
+
+def _too_deep(start: int) -> _ParseError:
+    return _ParseError(f"the JSON at character {start} is nested deeper than {MAX_JSON_DEPTH} arrays/objects")
+
+
+def _loads(text: str, nesting: _Nesting | None = None) -> Any:
+    """The one JSON value that is all of ``text`` (nesting checked first)."""
+    if text[:1] in ("[", "{") and (nesting or _Nesting(text)).span(0) is None:
+        raise _too_deep(0)
     value, end = _DECODER.raw_decode(text)
     if text[end:].strip():
         raise _ParseError(f"extra text after the JSON value at character {end}")
@@ -326,8 +503,13 @@ def _loads(text: str) -> Any:
 
 def _find_json(reply: str | None, shaped: Callable[[Any], bool], what: str) -> tuple[Any, ParseSource]:
     """The JSON value of a reply (fenced block, whole reply, or the one ``shaped`` value inside prose)."""
+    if reply is not None and not isinstance(reply, str):
+        raise _ParseError(f"expected the reply as text, but got {type(reply).__name__}")
     if reply is None or not reply.strip():
         raise _ParseError("empty reply")
+    if len(reply) > MAX_REPLY_CHARS:
+        raise _ParseError(f"the reply is too large to parse: {len(reply):,} characters, more than "
+                          f"{MAX_REPLY_CHARS:,}")
     fence = _FENCE_OPEN.search(reply)
     if fence is not None:
         close = reply.find("```", fence.end())
@@ -338,25 +520,25 @@ def _find_json(reply: str | None, shaped: Callable[[Any], bool], what: str) -> t
             tail = " (the fence is not closed)" if close < 0 else ""
             raise _ParseError(f"the fenced block is not valid JSON{tail}: {exc}") from None
     text = reply.strip()
+    nesting = _Nesting(text)
     try:
-        return _loads(text), "raw"
+        return _loads(text, nesting), "raw"
     except ValueError as exc:
         raw_error = f"the reply is not valid JSON: {exc}"
     found: list[Any] = []
     position = 0
     while True:
-        starts = [p for p in (text.find("[", position), text.find("{", position)) if p >= 0]
-        if not starts:
+        opener = _OPENER.search(text, position)
+        if opener is None:
             break
-        start = min(starts)
-        try:
-            value, end = _DECODER.raw_decode(text, start)
-        except ValueError:
+        start = opener.start()
+        decoded = nesting.decode(start)
+        if decoded is None:
             position = start + 1
             continue
+        value, position = decoded
         if shaped(value):
             found.append(value)
-        position = end
     if not found:
         if text.startswith(("[", "{")):
             raise _ParseError(raw_error)
@@ -373,44 +555,56 @@ def _box_shaped(value: Any) -> bool:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond the float range
+        return False
+
+
+def _dumps(value: Any) -> str:
+    return _short(json.dumps(value))
 
 
 def _boxes_of(value: Any) -> tuple[Box, ...]:
     items = [value] if isinstance(value, dict) else value
     if not isinstance(items, list):
         raise _ParseError(f'expected a JSON list of {{"bbox_2d": [x1, y1, x2, y2]}} objects, but got '
-                          f"{type(value).__name__} {json.dumps(value)[:80]}")
+                          f"{type(value).__name__} {_dumps(value)}")
     boxes = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            raise _ParseError(f"item {index} is not a JSON object: {json.dumps(item)[:80]}")
+            raise _ParseError(f"item {index} is not a JSON object: {_dumps(item)}")
         if "bbox_2d" not in item:
-            raise _ParseError(f'item {index} has no "bbox_2d" (keys: {", ".join(sorted(map(str, item)))})')
+            raise _ParseError(f'item {index} has no "bbox_2d" (keys: {_short(", ".join(sorted(map(str, item))))})')
         coords = item["bbox_2d"]
         if not isinstance(coords, list) or len(coords) != 4 or not all(_number(c) for c in coords):
-            raise _ParseError(f'item {index}: expected "bbox_2d" to be 4 finite numbers, but got '
-                              f"{json.dumps(coords)[:80]}")
+            raise _ParseError(f'item {index}: expected "bbox_2d" to be 4 finite numbers, but got {_dumps(coords)}')
         label = item.get("label")
         x1, y1, x2, y2 = (float(c) for c in coords)
-        boxes.append(Box(x1, y1, x2, y2, label if isinstance(label, str) else None))
+        boxes.append(Box(x1, y1, x2, y2, _encodable(label) if isinstance(label, str) else None))
     return tuple(boxes)
 
 
 def parse_boxes(reply: str | None) -> ParsedBoxes:
     """Read ``[{"bbox_2d": [x1, y1, x2, y2], ...}]`` from a reply, strictly (rules in the module docstring).
 
+    Never raises on a ``str`` or None: whatever does not parse is :attr:`ParsedBoxes.error`.
+
     Examples:
         >>> parse_boxes('```json\\n[{"bbox_2d": [1, 2, 30, 40], "label": "cat"}]\\n```').boxes
         (Box(x1=1.0, y1=2.0, x2=30.0, y2=40.0, label='cat'),)
         >>> parse_boxes("The cat is at x=1, y=2.").error
         'no JSON box list in the reply (neither a fenced block, nor JSON, nor JSON inside the text)'
+        >>> parse_boxes("[" * 100_000).error
+        'the reply is not valid JSON: the JSON at character 0 is nested deeper than 32 arrays/objects'
     """
     try:
         value, source = _find_json(reply, _box_shaped, "box list")
         return ParsedBoxes(_boxes_of(value), None, source)
     except _ParseError as exc:
-        return ParsedBoxes((), str(exc), None)
+        return ParsedBoxes((), _encodable(str(exc)), None)
 
 
 # ------------------------------------------------------------------------------------------------ conversion
@@ -428,13 +622,16 @@ def to_frame_pixels(
     box_format: BoxFormat,
     frame_size: tuple[int, int],
     input_size: tuple[int, int] | None = None,
+    max_boxes: int | None = None,
 ) -> FrameBoxes:
     """Boxes written in ``box_format`` as frame pixels: scaled (float), corners ordered, clamped to the frame.
 
     ``frame_size``: ``(H, W)`` of the frame; ``input_size``: ``(h, w)`` of the model's input image, needed
     for ``input-pixels``. ``norm-1000`` scales by ``W / 1000`` and ``H / 1000``, ``input-pixels`` by
     ``W / w`` and ``H / h``. Boxes whose area is 0 after clamping to ``[0, W] x [0, H]`` are dropped and
-    listed in :attr:`FrameBoxes.dropped`; labels are kept.
+    listed in :attr:`FrameBoxes.dropped`; labels are kept. ``max_boxes``: keep at most that many (the first
+    that survive, in order); every later box that would survive is dropped with the reason ``over the limit
+    of {max_boxes} boxes per reply`` (None: no limit).
 
     Examples:
         >>> to_frame_pixels([Box(100, 250, 500, 1000)], box_format="norm-1000", frame_size=(60, 90)).boxes
@@ -452,6 +649,8 @@ def to_frame_pixels(
         sx = sy = 1.0
     else:
         raise ValueError(f"Expected box_format to be one of {list(BOX_FORMATS)}, but got {box_format!r}")
+    if max_boxes is not None and max_boxes < 0:
+        raise ValueError(f"Expected max_boxes >= 0 or None, but got {max_boxes}")
     kept: list[Box] = []
     dropped: list[DroppedBox] = []
     for index, box in enumerate(boxes):
@@ -463,6 +662,9 @@ def to_frame_pixels(
             reason = ("zero area as written" if xb - xa <= 0 or yb - ya <= 0 else
                       f"outside the {height} x {width} frame (zero area after clamping)")
             dropped.append(DroppedBox(index, box, reason))
+            continue
+        if max_boxes is not None and len(kept) >= max_boxes:
+            dropped.append(DroppedBox(index, box, f"over the limit of {max_boxes} boxes per reply"))
             continue
         kept.append(Box(x1, y1, x2, y2, box.label))
     return FrameBoxes(tuple(kept), tuple(dropped))
@@ -477,7 +679,8 @@ class BoxAnswer:
     ``model_boxes``: as parsed, in ``box_format``; ``frame_size`` / ``input_size``: ``(H, W)`` of the
     frame and of the image the model saw (None when the format does not need it); ``error``: the call or
     parse error, None when the reply parsed (possibly to no box); ``source``: where the JSON was found;
-    ``dropped``: boxes lost in conversion and why; ``cached``: the reply came from the judge cache.
+    ``dropped``: boxes lost in conversion or beyond :data:`MAX_BOXES_PER_REPLY`, and why; ``cached``: the
+    reply came from the judge cache. :meth:`to_json` writes lone surrogates in text fields as U+FFFD.
     """
 
     frame_index: int
@@ -507,14 +710,14 @@ class BoxAnswer:
         """A JSON-ready record for the run file (boxes as ``[x1, y1, x2, y2]`` lists)."""
         return {
             "frame": self.frame_index,
-            "reply": self.reply,
+            "reply": _encodable(self.reply),
             "boxes": [b.as_list() for b in self.boxes],
-            "labels": [b.label for b in self.boxes],
+            "labels": [_encodable(b.label) for b in self.boxes],
             "model_boxes": [b.as_list() for b in self.model_boxes],
             "box_format": self.box_format,
             "frame_size": list(self.frame_size),
             "input_size": None if self.input_size is None else list(self.input_size),
-            "error": self.error,
+            "error": _encodable(self.error),
             "source": self.source,
             "dropped": [d.to_json() for d in self.dropped],
             "cached": self.cached,
@@ -529,10 +732,14 @@ def read_boxes(
     frame_size: tuple[int, int],
     input_size: tuple[int, int] | None = None,
     cached: bool = False,
+    max_boxes: int | None = MAX_BOXES_PER_REPLY,
 ) -> BoxAnswer:
-    """:func:`parse_boxes` then :func:`to_frame_pixels`, as one :class:`BoxAnswer`."""
+    """:func:`parse_boxes` then :func:`to_frame_pixels`, as one :class:`BoxAnswer`: at most ``max_boxes``
+    boxes (default :data:`MAX_BOXES_PER_REPLY`), the rest in :attr:`BoxAnswer.dropped`. Never raises on the
+    reply (any ``str`` or None); raises ``ValueError`` on bad sizes or format."""
     parsed = parse_boxes(reply)
-    converted = to_frame_pixels(parsed.boxes, box_format=box_format, frame_size=frame_size, input_size=input_size)
+    converted = to_frame_pixels(parsed.boxes, box_format=box_format, frame_size=frame_size, input_size=input_size,
+                                max_boxes=max_boxes)
     return BoxAnswer(frame_index=frame_index, reply=reply, boxes=converted.boxes, model_boxes=parsed.boxes,
                      box_format=box_format, frame_size=_size(frame_size, "frame_size"), input_size=input_size,
                      error=parsed.error, source=parsed.source, dropped=converted.dropped, cached=cached)
@@ -609,8 +816,9 @@ class WindowAnswer:
         return (self.start + self.end) // 2
 
     def to_json(self) -> dict[str, Any]:
-        return {"reply": self.reply, "frames_shown": list(self.frames_shown), "start": self.start,
-                "end": self.end, "middle": self.middle, "error": self.error, "cached": self.cached}
+        """A JSON-ready record (lone surrogates in text fields as U+FFFD)."""
+        return {"reply": _encodable(self.reply), "frames_shown": list(self.frames_shown), "start": self.start,
+                "end": self.end, "middle": self.middle, "error": _encodable(self.error), "cached": self.cached}
 
 
 def _window_shaped(value: Any) -> bool:
@@ -655,5 +863,5 @@ def parse_window(reply: str | None, *, num_frames: int, frames_shown: Sequence[i
         if start > end:
             raise _ParseError(f"expected start_frame <= end_frame, but got {start} > {end}")
     except _ParseError as exc:
-        return WindowAnswer(reply, shown, error=str(exc))
+        return WindowAnswer(reply, shown, error=_encodable(str(exc)))
     return WindowAnswer(reply, shown, start, end)
