@@ -88,6 +88,7 @@ __all__ = [
     "MAX_BOXES_PER_REPLY",
     "MAX_JSON_DEPTH",
     "MAX_REPLY_CHARS",
+    "MAX_STORED_REPLY_CHARS",
     "NO_BOX_ANYWHERE",
     "QWEN_DEFAULT_MAX_PIXELS",
     "QWEN_DEFAULT_MIN_PIXELS",
@@ -147,6 +148,8 @@ SCAN_TOKENS_PER_CHAR = 2
 DECODE_CHARS_PER_CHAR = 32
 #: Boxes of one reply kept by :func:`read_boxes` (the first ones that survive conversion); later ones are dropped.
 MAX_BOXES_PER_REPLY = 100
+#: Longest reply a record (a line's details) keeps, in characters; the cache keeps the whole reply.
+MAX_STORED_REPLY_CHARS = 65_536
 
 
 # ------------------------------------------------------------------------------------------------ prompts
@@ -378,6 +381,14 @@ def encodable_text(text: str) -> str:
 
 def _encodable(text: str | None) -> str | None:
     return None if text is None else encodable_text(text)
+
+
+def _stored_reply(reply: str | None) -> dict[str, Any]:
+    """``{"reply": text}`` for a record, the text cut to :data:`MAX_STORED_REPLY_CHARS` characters (then with
+    ``reply_chars``, the full length)."""
+    if reply is None or len(reply) <= MAX_STORED_REPLY_CHARS:
+        return {"reply": _encodable(reply)}
+    return {"reply": encodable_text(reply[:MAX_STORED_REPLY_CHARS]), "reply_chars": len(reply)}
 
 
 def _short(text: str, limit: int = 80) -> str:
@@ -707,21 +718,28 @@ class BoxAnswer:
         return self.reply is None and self.error is not None
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready record for the run file (boxes as ``[x1, y1, x2, y2]`` lists)."""
-        return {
+        """A JSON-ready record for a line's details (boxes as ``[x1, y1, x2, y2]`` lists), bounded in size: the
+        reply cut to :data:`MAX_STORED_REPLY_CHARS` characters and the model's and dropped boxes to the first
+        :data:`MAX_BOXES_PER_REPLY`, with the full counts (``reply_chars``, ``model_box_count``,
+        ``dropped_count``) beside them, so that no reply can make a line too long to read back."""
+        record: dict[str, Any] = {
             "frame": self.frame_index,
-            "reply": _encodable(self.reply),
+            **_stored_reply(self.reply),
             "boxes": [b.as_list() for b in self.boxes],
             "labels": [_encodable(b.label) for b in self.boxes],
-            "model_boxes": [b.as_list() for b in self.model_boxes],
+            "model_boxes": [b.as_list() for b in self.model_boxes[:MAX_BOXES_PER_REPLY]],
             "box_format": self.box_format,
             "frame_size": list(self.frame_size),
             "input_size": None if self.input_size is None else list(self.input_size),
             "error": _encodable(self.error),
             "source": self.source,
-            "dropped": [d.to_json() for d in self.dropped],
+            "dropped": [d.to_json() for d in self.dropped[:MAX_BOXES_PER_REPLY]],
             "cached": self.cached,
         }
+        if len(self.model_boxes) > MAX_BOXES_PER_REPLY or len(self.dropped) > MAX_BOXES_PER_REPLY:
+            record["model_box_count"] = len(self.model_boxes)
+            record["dropped_count"] = len(self.dropped)
+        return record
 
 
 def read_boxes(
@@ -817,7 +835,7 @@ class WindowAnswer:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready record (lone surrogates in text fields as U+FFFD)."""
-        return {"reply": _encodable(self.reply), "frames_shown": list(self.frames_shown), "start": self.start,
+        return {**_stored_reply(self.reply), "frames_shown": list(self.frames_shown), "start": self.start,
                 "end": self.end, "middle": self.middle, "error": _encodable(self.error), "cached": self.cached}
 
 

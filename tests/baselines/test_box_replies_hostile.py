@@ -406,6 +406,8 @@ def test_video_ground_on_a_10000_box_reply_tracks_100_objects(monkeypatch: pytes
         box_model.close()
     assert seeded == [MAX_BOXES_PER_REPLY] and result.masks is not None and len(result.masks) == 2
     assert len(result.details["boxes"]) == MAX_BOXES_PER_REPLY
-    dropped = result.details["search"]["attempts"][0]["answer"]["dropped"]
-    assert len(dropped) == 10_000 - MAX_BOXES_PER_REPLY and dropped[-1]["reason"] == OVER
+    answer = result.details["search"]["attempts"][0]["answer"]
+    dropped = answer["dropped"]  # the first ones stored, all of them counted (a line stays short)
+    assert len(dropped) == MAX_BOXES_PER_REPLY and dropped[-1]["reason"] == OVER
+    assert answer["dropped_count"] == 10_000 - MAX_BOXES_PER_REPLY and answer["model_box_count"] == 10_000
     writable(result.details)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -449,3 +450,23 @@ def test_a_second_writer_of_the_same_out_is_refused_at_once(built, reference, tm
             pytest.raises(OutputLocked, match=r"pid \d+, `video-ground \(the first\)`"):
         run_video_baseline(_config(built, out), load_method=load, reference=reference)
     assert not loaded and not out.exists() and not out.with_name("preds.jsonl.run.json").exists()
+
+
+def test_a_huge_reply_leaves_a_line_that_reads_back(built, reference, tmp_path):
+    from judge_server import running_server
+
+    from pixbench.baselines.boxes import MAX_BOXES_PER_REPLY, MAX_STORED_REPLY_CHARS
+
+    boxes = [{"bbox_2d": [1 + k % 20, 1 + k % 10, 25 + k % 20, 20 + k % 10]} for k in range(5_000)]
+    reply = json.dumps(boxes) + " " + "x" * 3_000_000  # 3 MB of prose after 5,000 boxes
+    out = tmp_path / "preds.jsonl"
+    with running_server(lambda body: reply) as server:
+        summary = _openai_run(built, out, server, tmp_path / "c.sqlite", BoxStub(), max_expressions=1)
+    assert summary.lines == 1 and not summary.problems
+    assert out.stat().st_size < 1_000_000
+    (line,) = _lines(out)
+    text = json.dumps(line["details"])
+    assert f'"reply_chars": {len(reply)}' in text
+    stored = [len(a) for a in re.findall(r'"reply": "((?:[^"\\]|\\.)*)"', text)]
+    assert stored and max(stored) <= 2 * MAX_STORED_REPLY_CHARS
+    assert text.count('"bbox_2d"') <= MAX_BOXES_PER_REPLY
