@@ -11,7 +11,12 @@ the row's image as a base64 JPEG data URL (``image_url`` content part, then the 
   convention (:data:`~pixbench.baselines.boxes.BOX_CONVENTIONS`, or ``box_format``), each box becomes a
   mask through SAM (:class:`~pixbench.baselines.sam.BoxSegmenter`, ``multimask_output=False``) and the
   line's ``mask`` is their union. A reply without a parsable box gives the empty mask (recorded, never
-  guessed); a row without an expression gets the empty mask without a request.
+  guessed); a row without an expression gets the empty mask without a request. PixMMVP and PixCV-Bench
+  expressions start with an article ("the square"), which the prompt's own "Locate the" would double: the
+  expression's leading "the", "a" or "an" is dropped ("Locate the square, ..."), and the run file records
+  it (``box_prompt_expression``); ``keep_article`` sends the published text unchanged ("Locate the the
+  square, ..."). Qwen boxes in ``input-pixels`` are read in the server's resized input (``min_pixels`` /
+  ``max_pixels``, recorded), the released checkpoints' budget by default.
 
 Every line carries ``variant`` = the template id (when one is given); a reply longer than
 :data:`MAX_STORED_RESPONSE` characters is stored cut to that length (the cache keeps it whole). Requests go
@@ -63,11 +68,14 @@ from pixbench.annotation import rle
 from pixbench.baselines.boxes import (
     BOX_CONVENTIONS,
     BOX_SYSTEM,
+    QWEN_RELEASED_MAX_PIXELS,
+    QWEN_RELEASED_MIN_PIXELS,
     BoxAnswer,
     box_format_for,
     box_prompt,
-    qwen_input_size,
     read_boxes,
+    served_input_size,
+    without_leading_article,
 )
 from pixbench.endpoints import endpoint_identity, endpoints_as_compared
 from pixbench.judge.client import Judge, JudgeResult
@@ -110,7 +118,11 @@ class ServedError(RuntimeError):
 @dataclass(frozen=True)
 class ServedConfig:
     """One run. ``model`` is the served model name (sent, and written as every line's ``model``);
-    ``endpoint`` the redacted base URL (for the run file); ``segmenter`` names the SAM used (run file)."""
+    ``endpoint`` the redacted base URL (for the run file); ``segmenter`` names the SAM used (run file).
+    ``min_pixels`` / ``max_pixels``: the server's Qwen processor budget, which ``input-pixels`` boxes of a Qwen
+    box family are written in (:func:`~pixbench.baselines.boxes.served_input_size`; default: the released
+    checkpoints' values). ``keep_article``: send the expression as is in the segment prompt (module
+    docstring)."""
 
     benchmark: str
     data: str
@@ -122,6 +134,9 @@ class ServedConfig:
     family: str = "vanilla"
     box_family: str = "qwen2_5_vl"
     box_format: str | None = None
+    min_pixels: int = QWEN_RELEASED_MIN_PIXELS
+    max_pixels: int = QWEN_RELEASED_MAX_PIXELS
+    keep_article: bool = False
     temperature: float = 0.0
     max_tokens: int | None = 1024
     seed: int | None = 0
@@ -142,6 +157,8 @@ class ServedConfig:
         box_format_for(self.box_family, self.box_format)  # ValueError for an unknown family or format
         if self.concurrency < 1:
             raise ValueError(f"Expected concurrency >= 1, but got {self.concurrency}")
+        if not 1 <= self.min_pixels <= self.max_pixels:
+            raise ValueError(f"Expected 1 <= min_pixels <= max_pixels, but got {self.min_pixels} and {self.max_pixels}")
 
     @property
     def resolved_box_format(self) -> str:
@@ -153,6 +170,7 @@ class ServedConfig:
         out["probes"] = list(self.probes)
         out["box_format"] = self.resolved_box_format
         out["box_prompt"] = box_prompt("{expression}")
+        out["box_prompt_expression"] = "as given" if self.keep_article else "leading article dropped"
         out["endpoint"] = endpoint_identity(self.endpoint)
         return out
 
@@ -160,7 +178,9 @@ class ServedConfig:
         """The text sent for ``probe``; None for ``segment`` on a row without an expression."""
         if probe == "segment":
             expression = row.get("expression")
-            return box_prompt(str(expression)) if expression else None
+            if not expression:
+                return None
+            return box_prompt(str(expression) if self.keep_article else without_leading_article(str(expression)))
         template = self.template
         if template is not None and get_template(template).kind != "question":
             template = None
@@ -241,14 +261,6 @@ def _image_array(row: Mapping[str, Any], row_id: int) -> np.ndarray:
         raise ServedError(f"row {row_id} has no image: the data is an annotations-only build; use a build with "
                           "images")
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
-
-
-def _input_size(box_family: str, box_format: str, height: int, width: int) -> tuple[int, int] | None:
-    if box_format != "input-pixels":
-        return None
-    if box_family.startswith("qwen"):
-        return qwen_input_size(height, width)
-    return height, width  # the image as sent (not resized)
 
 
 def _segment_mask(answer: BoxAnswer, image: np.ndarray, segmenter: Any) -> np.ndarray:
@@ -435,7 +447,9 @@ class _LineWriter:
             height, width = asked.image.shape[:2]
             answer = read_boxes(result.text, frame_index=0, box_format=self.box_format,  # type: ignore[arg-type]
                                 frame_size=(height, width),
-                                input_size=_input_size(config.box_family, self.box_format, height, width))
+                                input_size=served_input_size(config.box_family, self.box_format, height, width,
+                                                             min_pixels=config.min_pixels,
+                                                             max_pixels=config.max_pixels))
             if not answer.boxes:
                 summary.without_box += 1
             elif self.segmenter is None:

@@ -241,3 +241,68 @@ def test_requests_stay_in_flight_across_what_used_to_be_chunks(tiny_built: dict[
     assert summary.written == 64 and len(arrivals) == 64
     assert arrivals[32] - arrivals[31] < 0.75  # asked while the other slow reply was awaited
     assert [line["id"] for line in _lines(out)] == list(range(64))  # written in task order all the same
+
+
+# ------------------------------------------------------------------------------- boxes of served Qwen models
+
+
+def test_served_qwen25_boxes_are_read_in_the_servers_resized_input(tiny_built: dict[str, Path],
+                                                                   tmp_path: Path) -> None:
+    """A 1536 x 2048 image: a server with the released Qwen2.5-VL config sees 1540 x 2044 and writes its boxes
+    there (the class default budget would be 840 x 1148, where this box lies outside the frame)."""
+    from pixbench.judge import OpenAICompatibleJudge
+
+    seen, target = (1540, 2044), (1200, 900, 1900, 1400)  # x1, y1, x2, y2 in the server's input pixels
+    prompts: list[str] = []
+
+    def reply(body: dict[str, Any]) -> str:
+        prompts.append(next(p["text"] for p in body["messages"][-1]["content"] if p["type"] == "text"))
+        return json.dumps([{"bbox_2d": list(target), "label": "x"}])
+
+    def run(out: Path, **settings: Any) -> list[dict[str, Any]]:
+        with running_server(reply) as server:
+            judge = OpenAICompatibleJudge(model="qwen", base_url=server.base_url, concurrency=2, max_retries=0,
+                                          temperature=0.0, seed=0)
+            config = ServedConfig(benchmark="pixmmvp", data=str(tiny_built["pixmmvp"]), out=out, model="qwen",
+                                  probes=("segment",), endpoint=server.base_url, limit=2, **settings)
+            try:
+                run_served(config, judge=judge, load_segmenter=BoxFill,
+                           image_of=lambda row: np.zeros((1536, 2048, 3), dtype=np.uint8))
+            finally:
+                judge.close()
+        return [line for line in _lines(out) if "response" in line]
+
+    from pixbench.annotation import rle
+
+    lines = run(tmp_path / "released.jsonl")
+    assert lines
+    ys, xs = np.nonzero(rle.decode(lines[0]["mask"]))
+    scale_x, scale_y = 2048 / seen[1], 1536 / seen[0]
+    assert abs(xs.min() - target[0] * scale_x) <= 1 and abs(xs.max() + 1 - target[2] * scale_x) <= 1
+    assert abs(ys.min() - target[1] * scale_y) <= 1 and abs(ys.max() + 1 - target[3] * scale_y) <= 1
+    settings = json.loads((tmp_path / "released.jsonl.run.json").read_text())["settings"]
+    assert (settings["min_pixels"], settings["max_pixels"]) == (3136, 12_845_056)
+    # the prompt drops the expression's leading article, and says so in the run file
+    assert prompts and all(p.startswith("Locate the ") and not p.startswith("Locate the the ") for p in prompts)
+    assert settings["box_prompt_expression"] == "leading article dropped"
+    # a server started with the class-default budget: its boxes are read in 840 x 1148, given --max-pixels
+    prompts.clear()
+    small = run(tmp_path / "small.jsonl", max_pixels=28 * 28 * 1280, keep_article=True)
+    assert not rle.decode(small[0]["mask"]).any()  # y1 = 900 lies below an 840-pixel-high input: dropped
+    assert json.loads((tmp_path / "small.jsonl.run.json").read_text())["settings"]["max_pixels"] == 28 * 28 * 1280
+    assert any(p.startswith("Locate the the ") for p in prompts)  # the published text, as asked
+
+
+def test_video_ground_reads_a_served_qwen25s_boxes() -> None:
+    from pixbench.baselines.box_models import OpenAIBoxModel
+    from pixbench.judge import FakeJudge
+
+    judge = FakeJudge(lambda messages: '[{"bbox_2d": [1022, 770, 2044, 1540]}]', model="qwen")
+    frames = [np.zeros((1536, 2048, 3), dtype=np.uint8)] * 2
+    served = OpenAIBoxModel(judge, downscale=1, prompt_style="image", box_family="qwen2_5_vl")
+    (box,) = served.locate(frames, "the dog", 0).boxes
+    assert (box.x1, box.y1, box.x2, box.y2) == pytest.approx((1024, 768, 2048, 1536), abs=1)
+    assert served.settings()["family"] == "qwen2_5_vl" and served.settings()["max_pixels"] == 12_845_056
+    as_sent = OpenAIBoxModel(judge, downscale=1, prompt_style="image")  # openai: the sent image's pixels
+    (box,) = as_sent.locate(frames, "the dog", 0).boxes
+    assert (box.x1, box.y2) == pytest.approx((1022, 1536))

@@ -12,6 +12,7 @@ import pytest
 from judge_server import garbage, running_server
 
 from pixbench.annotation import rle
+from pixbench.baselines.boxes import without_leading_article
 from pixbench.cli import main
 
 BOX_WORD = "bbox coordinates"
@@ -45,7 +46,8 @@ def make_reply(boxes: dict[str, tuple[int, int, int, int]], *, no_box: bool = Fa
             if no_box:
                 return "I cannot see it."
             expression = text.removeprefix("Locate the ").split(", output its bbox")[0]
-            box = boxes.get(expression)
+            # the prompt drops the expression's leading article ("Locate the square", not "the the square")
+            box = next((b for e, b in boxes.items() if without_leading_article(e) == expression), None)
             if box is None:
                 return "[]"
             return "```json\n" + json.dumps([{"bbox_2d": list(box), "label": expression}]) + "\n```"

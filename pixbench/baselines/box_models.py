@@ -54,6 +54,8 @@ from pixbench.baselines.boxes import (
     GPT_BOX_SYSTEM,
     MAX_BOXES_PER_REPLY,
     NO_BOX_ANYWHERE,
+    QWEN_RELEASED_MAX_PIXELS,
+    QWEN_RELEASED_MIN_PIXELS,
     WHEN_SYSTEM,
     Box,
     BoxAnswer,
@@ -68,6 +70,7 @@ from pixbench.baselines.boxes import (
     mirror_boxes,
     parse_window,
     read_boxes,
+    served_input_size,
     when_prompt,
 )
 
@@ -362,7 +365,8 @@ class OpenAIBoxModel:
     ``frame_index, frame_index + frame_stride, ...`` to the end of the clip; the prompt asks for the boxes of
     the first frame sent, i.e. of ``frame_index``. ``"image"``: the single-image prompt on
     ``frames[frame_index]`` alone (for endpoints serving Qwen-VL models: an endpoint serving Qwen2.5-VL
-    answers in its own resized input, so give ``box_format`` accordingly).
+    answers in its own resized input: give ``box_family="qwen2_5_vl"`` and, if the server was started with
+    other limits than the released checkpoints', its ``min_pixels`` / ``max_pixels``).
     A failed call (after the judge's attempts) gives an answer with ``error`` set and no box.
     """
 
@@ -378,6 +382,9 @@ class OpenAIBoxModel:
         box_format: str | None = None,
         when_frames: int = 16,
         jpeg_quality: int = 95,
+        box_family: str = "openai",
+        min_pixels: int = QWEN_RELEASED_MIN_PIXELS,
+        max_pixels: int = QWEN_RELEASED_MAX_PIXELS,
     ) -> None:
         if frame_stride < 1 or downscale < 1 or when_frames < 1:
             raise ValueError(f"Expected frame_stride, downscale and when_frames >= 1, but got {frame_stride}, "
@@ -390,8 +397,12 @@ class OpenAIBoxModel:
         self.frame_stride = frame_stride
         self.downscale = downscale
         self.prompt_style: PromptStyle = prompt_style
-        self.box_format: BoxFormat = box_format_for(self.family, box_format)
+        if not 1 <= min_pixels <= max_pixels:
+            raise ValueError(f"Expected 1 <= min_pixels <= max_pixels, but got {min_pixels} and {max_pixels}")
+        self.box_family = box_family
+        self.box_format: BoxFormat = box_format_for(box_family, box_format)
         self.box_format_overridden = box_format is not None
+        self.min_pixels, self.max_pixels = min_pixels, max_pixels
         self.when_frames = when_frames
         self.jpeg_quality = jpeg_quality
 
@@ -414,6 +425,9 @@ class OpenAIBoxModel:
         box_format: str | None = None,
         when_frames: int = 16,
         jpeg_quality: int = 95,
+        box_family: str = "openai",
+        min_pixels: int = QWEN_RELEASED_MIN_PIXELS,
+        max_pixels: int = QWEN_RELEASED_MAX_PIXELS,
     ) -> OpenAIBoxModel:
         """Build the :class:`~pixbench.judge.OpenAICompatibleJudge` for ``model`` at ``base_url`` and wrap it.
 
@@ -429,9 +443,10 @@ class OpenAIBoxModel:
 
         judge = OpenAICompatibleJudge(model=model, base_url=base_url, cache=cache, temperature=temperature,
                                       timeout=timeout, max_retries=max_attempts - 1, concurrency=1,
-                                      max_tokens=max_tokens, backoff=backoff, refresh=refresh)
+                                      max_tokens=max_tokens, backoff=backoff, refresh=refresh, role="box model")
         return cls(judge, frame_stride=frame_stride, downscale=downscale, prompt_style=prompt_style,
-                   box_format=box_format, when_frames=when_frames, jpeg_quality=jpeg_quality)
+                   box_format=box_format, when_frames=when_frames, jpeg_quality=jpeg_quality,
+                   box_family=box_family, min_pixels=min_pixels, max_pixels=max_pixels)
 
     def sent_image(self, frame: np.ndarray) -> np.ndarray:
         """The frame as sent: ``W // downscale`` x ``H // downscale`` (at least 1 px), bilinear."""
@@ -469,7 +484,8 @@ class OpenAIBoxModel:
         """Ask the endpoint for the boxes of ``frames[frame_index]``; boxes scaled back to frame pixels."""
         frame = _frame(frames, frame_index)
         sent = self.sent_image(frame)
-        input_size = _frame_size(sent)
+        input_size = served_input_size(self.box_family, self.box_format, *_frame_size(sent),
+                                       min_pixels=self.min_pixels, max_pixels=self.max_pixels) or _frame_size(sent)
         result = self.judge.ask_many([self.messages(frames, expression, frame_index)])[0]
         if not result.ok or result.text is None:
             return BoxAnswer(frame_index=frame_index, reply=None, boxes=(), model_boxes=(), box_format=self.box_format,
@@ -499,9 +515,11 @@ class OpenAIBoxModel:
             "backend": "openai",
             "model": self.judge.model,
             "endpoint": self.judge.endpoint,
-            "family": self.family,
+            "family": self.box_family,
             "box_format": self.box_format,
             "box_format_source": "override" if self.box_format_overridden else "family table",
+            **({"min_pixels": self.min_pixels, "max_pixels": self.max_pixels}
+               if self.box_family.startswith("qwen") else {}),
             "prompt_style": self.prompt_style,
             "system": GPT_BOX_SYSTEM if self.prompt_style == "video" else BOX_SYSTEM,
             "prompt": (gpt_box_prompt if self.prompt_style == "video" else box_prompt)("{expression}"),

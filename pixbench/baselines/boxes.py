@@ -92,6 +92,8 @@ __all__ = [
     "NO_BOX_ANYWHERE",
     "QWEN_DEFAULT_MAX_PIXELS",
     "QWEN_DEFAULT_MIN_PIXELS",
+    "QWEN_RELEASED_MAX_PIXELS",
+    "QWEN_RELEASED_MIN_PIXELS",
     "SCAN_TOKENS_PER_CHAR",
     "WHEN_SYSTEM",
     "Box",
@@ -114,8 +116,10 @@ __all__ = [
     "parse_window",
     "qwen_input_size",
     "read_boxes",
+    "served_input_size",
     "to_frame_pixels",
     "when_prompt",
+    "without_leading_article",
 ]
 
 BoxFormat = Literal["norm-1000", "input-pixels", "frame-pixels"]
@@ -137,6 +141,11 @@ NO_BOX_ANYWHERE = "no parsable box anywhere"
 #: ``preprocessor_config.json`` may set others.
 QWEN_DEFAULT_MIN_PIXELS = 56 * 56
 QWEN_DEFAULT_MAX_PIXELS = 28 * 28 * 1280
+#: ``min_pixels`` / ``max_pixels`` of the released Qwen2-VL and Qwen2.5-VL checkpoints'
+#: ``preprocessor_config.json``, which a server (vLLM, SGLang, ...) loading them uses unless started with
+#: others: the size a served model's ``input-pixels`` boxes are written in (:func:`served_input_size`).
+QWEN_RELEASED_MIN_PIXELS = 3136
+QWEN_RELEASED_MAX_PIXELS = 12_845_056
 
 #: Longest reply parsed, in characters (a longer one is an error, not searched; about 250,000 tokens).
 MAX_REPLY_CHARS = 1_000_000
@@ -158,6 +167,22 @@ MAX_STORED_REPLY_CHARS = 65_536
 def box_prompt(expression: str) -> str:
     """The published single-image prompt: ``Locate the {expression}, output its bbox coordinates using JSON format.``"""
     return f"Locate the {expression}, output its bbox coordinates using JSON format."
+
+
+_LEADING_ARTICLE = re.compile(r"^\s*(?:the|a|an)\s+(?=\S)", re.IGNORECASE)
+
+
+def without_leading_article(expression: str) -> str:
+    """``expression`` without a leading "the", "a" or "an" (so that :func:`box_prompt` reads "Locate the
+    square", not "Locate the the square"); an expression that is only an article is kept.
+
+    Examples:
+        >>> without_leading_article("The square on the left")
+        'square on the left'
+        >>> without_leading_article("another dog"), without_leading_article("an")
+        ('another dog', 'an')
+    """
+    return _LEADING_ARTICLE.sub("", expression, count=1)
 
 
 def gpt_box_prompt(expression: str) -> str:
@@ -299,6 +324,32 @@ def box_format_for(family: str, override: str | None = None) -> BoxFormat:
             f"{family!r}; give box_format ({', '.join(BOX_FORMATS)}) to say how its boxes are written"
         )
     return convention.box_format
+
+
+def served_input_size(box_family: str, box_format: str, height: int, width: int, *,
+                      min_pixels: int = QWEN_RELEASED_MIN_PIXELS, max_pixels: int = QWEN_RELEASED_MAX_PIXELS
+                      ) -> tuple[int, int] | None:
+    """``(H, W)`` that a served model's ``input-pixels`` boxes are written in, for an image sent at
+    ``height x width``; None for the other box formats (they need no input size).
+
+    A Qwen family (``qwen2_vl``, ``qwen2_5_vl``, ...) writes them in its processor's resized input
+    (:func:`qwen_input_size` with the server's ``min_pixels`` / ``max_pixels``: by default the released
+    checkpoints' :data:`QWEN_RELEASED_MIN_PIXELS` / :data:`QWEN_RELEASED_MAX_PIXELS`, not the class defaults);
+    any other family (``openai``) in the pixels of the image as sent.
+
+    Examples:
+        >>> served_input_size("qwen2_5_vl", "input-pixels", 1536, 2048)  # 3.1 MP: under the released budget
+        (1540, 2044)
+        >>> served_input_size("qwen2_5_vl", "input-pixels", 1536, 2048, max_pixels=28 * 28 * 1280)
+        (840, 1148)
+        >>> served_input_size("openai", "input-pixels", 1536, 2048)
+        (1536, 2048)
+    """
+    if box_format != "input-pixels":
+        return None
+    if box_family.startswith("qwen"):
+        return qwen_input_size(height, width, min_pixels=min_pixels, max_pixels=max_pixels)
+    return height, width
 
 
 def qwen_input_size(

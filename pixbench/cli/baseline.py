@@ -102,7 +102,9 @@ every --frame-stride-th frame from the asked one on, downscaled by --downscale, 
 OPENAI_API_KEY, never printed; replies cached in the judge's SQLite cache, so a rerun makes no call).
 Replies are parsed strictly; a reply that does not parse is recorded in the line's `details`, never
 guessed. Box conventions: Qwen2-VL / Qwen3-VL answer in 0-1000 normalised coordinates, Qwen2.5-VL in the
-pixels of the processor's resized input, an endpoint in the sent image's pixels (--box-format overrides).
+pixels of the processor's resized input, an endpoint in the sent image's pixels (--box-family qwen2_5_vl for
+an endpoint serving Qwen2.5-VL: the server's resized input, with the released --min-pixels/--max-pixels unless
+given; --box-format overrides).
 
 Initial frame (--init): first = frames 0, 1, ... until boxes parse (the published GPT run); keyframe = the
 dataset's keyframe (its presented position) first; window = ask when the described motion happens and
@@ -275,7 +277,12 @@ def _video_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _video_ground_arguments(parser: argparse.ArgumentParser) -> None:
     from pixbench.baselines.box_models import INIT_STRATEGIES
-    from pixbench.baselines.boxes import BOX_FORMATS
+    from pixbench.baselines.boxes import (
+        BOX_CONVENTIONS,
+        BOX_FORMATS,
+        QWEN_RELEASED_MAX_PIXELS,
+        QWEN_RELEASED_MIN_PIXELS,
+    )
 
     _video_data_arguments(parser)
     box = parser.add_argument_group("box step (one of --model and --openai-model)")
@@ -290,7 +297,16 @@ def _video_ground_arguments(parser: argparse.ArgumentParser) -> None:
                      help="pair probes: also ask on the mirrored layout and merge its boxes")
     box.add_argument("--box-format", choices=BOX_FORMATS,
                      help="override the family's box convention (norm-1000, input-pixels, frame-pixels)")
-    box.add_argument("--max-pixels", type=int, metavar="N", help="Qwen-VL: per-image pixel budget of the processor")
+    box.add_argument("--box-family", choices=tuple(BOX_CONVENTIONS), default="openai",
+                     help="endpoint: whose box convention the replies follow (default openai: pixels of the image "
+                          "sent; qwen2_5_vl for a served Qwen2.5-VL: pixels of the server's resized input)")
+    box.add_argument("--min-pixels", type=int, metavar="N",
+                     help="Qwen-VL: min_pixels of the processor (--model: the checkpoint's own unless given; an "
+                          f"endpoint with a Qwen --box-family: default {QWEN_RELEASED_MIN_PIXELS}, as released)")
+    box.add_argument("--max-pixels", type=int, metavar="N",
+                     help="Qwen-VL: per-image pixel budget of the processor (--model: the checkpoint's own unless "
+                          f"given; an endpoint with a Qwen --box-family: default {QWEN_RELEASED_MAX_PIXELS}, as "
+                          "released)")
     box.add_argument("--max-new-tokens", type=int, default=1024, help="Qwen-VL: longest reply (default 1024)")
     box.add_argument("--dtype", choices=("auto", "float32", "float16", "bfloat16"), default="auto",
                      help="Qwen-VL weights (default auto)")
@@ -664,17 +680,27 @@ def _box_method_settings(args: argparse.Namespace) -> tuple[dict[str, Any], str]
             raise _UsageError(f"--model {args.model}: {exc}") from None
         return ({"backend": "transformers", "model": _resolved(args.model), "family": family,
                  "box_format": box_format, "box_format_source": "override" if args.box_format else "family table",
-                 "max_pixels": args.max_pixels, "max_new_tokens": args.max_new_tokens},
+                 "max_pixels": args.max_pixels, **({"min_pixels": args.min_pixels} if args.min_pixels else {}),
+                 "max_new_tokens": args.max_new_tokens},
                 _model_name(args.model))
     from pixbench.endpoints import endpoint_identity
     from pixbench.judge import DEFAULT_OPENAI_ENDPOINT
 
     endpoint = endpoint_identity(args.base_url or DEFAULT_OPENAI_ENDPOINT)
-    return ({"backend": "openai", "model": args.openai_model, "base_url": endpoint, "family": "openai",
-             "box_format": box_format_for("openai", args.box_format),
+    pixels = ({"min_pixels": _served_pixels(args)[0], "max_pixels": _served_pixels(args)[1]}
+              if args.box_family.startswith("qwen") else {})
+    return ({"backend": "openai", "model": args.openai_model, "base_url": endpoint, "family": args.box_family,
+             **pixels, "box_format": box_format_for(args.box_family, args.box_format),
              "box_format_source": "override" if args.box_format else "family table", "prompt_style": "video",
              "frame_stride": args.frame_stride, "downscale": args.downscale},
             args.openai_model)
+
+
+def _served_pixels(args: argparse.Namespace) -> tuple[int, int]:
+    """``(min_pixels, max_pixels)`` of a served Qwen model's processor: as given, else the released values."""
+    from pixbench.baselines.boxes import QWEN_RELEASED_MAX_PIXELS, QWEN_RELEASED_MIN_PIXELS
+
+    return (args.min_pixels or QWEN_RELEASED_MIN_PIXELS, args.max_pixels or QWEN_RELEASED_MAX_PIXELS)
 
 
 def cmd_video_ground(args: argparse.Namespace) -> int:
@@ -690,7 +716,9 @@ def cmd_video_ground(args: argparse.Namespace) -> int:
     try:
         if bool(args.model) == bool(args.openai_model):
             raise _UsageError("give one of --model QWEN_CKPT and --openai-model NAME (with --base-url)")
-        for name in ("max_expressions", "max_pixels", "max_tries"):
+        if args.model and args.box_family != "openai":
+            raise _UsageError("--box-family is for --openai-model (a checkpoint's family comes from its config)")
+        for name in ("max_expressions", "max_pixels", "min_pixels", "max_tries"):
             value = getattr(args, name)
             if value is not None and value < 1:
                 raise _UsageError(f"--{name.replace('_', '-')} must be >= 1, but got {value}")
@@ -720,8 +748,9 @@ def cmd_video_ground(args: argparse.Namespace) -> int:
         box_model: Any
         if args.model:
             box_model = QwenBoxModel.from_pretrained(args.model, device=device, dtype=args.dtype,
-                                                     max_pixels=args.max_pixels, max_new_tokens=args.max_new_tokens,
-                                                     box_format=args.box_format, seed=args.seed)
+                                                     max_pixels=args.max_pixels, min_pixels=args.min_pixels,
+                                                     max_new_tokens=args.max_new_tokens, box_format=args.box_format,
+                                                     seed=args.seed)
         else:
             from pixbench.judge import JudgeCache, JudgeCacheError
 
@@ -729,9 +758,12 @@ def cmd_video_ground(args: argparse.Namespace) -> int:
                 cache = JudgeCache(args.judge_cache) if args.judge_cache else JudgeCache()
             except JudgeCacheError as exc:
                 raise _UsageError(f"--judge-cache {exc}") from None
+            min_pixels, max_pixels = _served_pixels(args)
             box_model = OpenAIBoxModel.from_endpoint(args.openai_model, base_url=args.base_url, cache=cache,
                                                      refresh=args.refresh, frame_stride=args.frame_stride,
-                                                     downscale=args.downscale, box_format=args.box_format)
+                                                     downscale=args.downscale, box_format=args.box_format,
+                                                     box_family=args.box_family, min_pixels=min_pixels,
+                                                     max_pixels=max_pixels)
         segmenter = load_video_segmenter(args.sam2, device=device, offload=args.offload)
         return BoxThenPropagate(box_model, segmenter, init=args.init, max_tries=args.max_tries)
 

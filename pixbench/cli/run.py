@@ -15,8 +15,10 @@ the probes of PixMMVP or PixCV-Bench with the published prompts and write a pred
 letter / vqa: the image (base64 JPEG data URL) and the published prompt (--template, --family as for
 `pixbench baseline attend-segment`); the reply is the line's response.
 segment: the box family's grounding prompt ("Locate the {expression}, output its bbox coordinates using JSON
-format."); the reply is parsed strictly in the family's box convention (--box-family, --box-format), each box
-becomes a mask through SAM (--sam-checkpoint/--sam-type or --sam-model) and the line's mask is their union; a
+format.", the expression's leading article dropped unless --keep-article); the reply is parsed strictly in the
+family's box convention (--box-family, --box-format; Qwen2.5-VL boxes in the server's resized input, with the
+released checkpoints' --min-pixels/--max-pixels unless given), at most 100 boxes, each box becomes a mask
+through SAM (--sam-checkpoint/--sam-type or --sam-model) and the line's mask is their union; a
 reply without a box is the empty mask (recorded).
 
 Replies are cached (--cache, default OUT.cache.sqlite) as they arrive and lines already in OUT are skipped,
@@ -65,7 +67,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         config = ServedConfig(benchmark=args.benchmark, data=data, out=out, model=args.model,
                               endpoint=client.endpoint, probes=tuple(dict.fromkeys(args.probe)),
                               template=args.template, family=args.family, box_family=args.box_family,
-                              box_format=args.box_format, temperature=args.temperature,
+                              box_format=args.box_format, min_pixels=args.min_pixels,
+                              max_pixels=args.max_pixels, keep_article=args.keep_article,
+                              temperature=args.temperature,
                               max_tokens=args.max_tokens, seed=args.seed, concurrency=args.concurrency,
                               segmenter=segmenter_name, limit=args.limit, progress=sys.stderr.isatty())
     except (ValueError, ImportError) as exc:
@@ -117,6 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
+    from pixbench.baselines.boxes import QWEN_RELEASED_MAX_PIXELS, QWEN_RELEASED_MIN_PIXELS
     from pixbench.prompts import FAMILIES
     from pixbench.served import SERVED_PROBES, known_box_families
 
@@ -147,6 +152,17 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                        help="whose box convention the replies follow (default qwen2_5_vl)")
     boxes.add_argument("--box-format", choices=("norm-1000", "input-pixels", "frame-pixels"),
                        help="override the family's box format")
+    boxes.add_argument("--min-pixels", type=positive_int, default=QWEN_RELEASED_MIN_PIXELS, metavar="N",
+                       help="Qwen box families: the server's processor min_pixels, which its boxes are written in "
+                            f"(default {QWEN_RELEASED_MIN_PIXELS}, the released checkpoints' value)")
+    boxes.add_argument("--max-pixels", type=positive_int, default=QWEN_RELEASED_MAX_PIXELS, metavar="N",
+                       help="Qwen box families: the server's processor max_pixels (default "
+                            f"{QWEN_RELEASED_MAX_PIXELS}, the released checkpoints' value; give the server's if it "
+                            "was started with other limits)")
+    boxes.add_argument("--keep-article", action="store_true",
+                       help='send the expression as is in "Locate the {expression}, ..." (the published text; '
+                            'PixMMVP/PixCV-Bench expressions then read "Locate the the square"); by default a '
+                            "leading the/a/an is dropped (recorded in OUT.run.json)")
     boxes.add_argument("--sam-checkpoint", metavar="PATH", help="a segment-anything checkpoint (.pth)")
     boxes.add_argument("--sam-type", default="vit_h", choices=("vit_h", "vit_l", "vit_b", "tiny"))
     boxes.add_argument("--sam-model", metavar="ID", help="a transformers SAM (hub id or folder)")
