@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from pixbench.version import __version__
 
 __all__ = ["__version__", "decode_masks", "draw_row", "load"]
 

@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pixbench import __version__
 from pixbench.benchmarks import REGISTRY
 from pixbench.results import PROTOCOL, Counts, ExpressionCounts, ScoreResult, rounded
+from pixbench.version import __version__
 
 Format = Literal["table", "markdown", "json", "csv", "latex"]
 FORMATS: tuple[str, ...] = ("table", "markdown", "json", "csv", "latex")

@@ -34,10 +34,10 @@ Resuming
     interrupted replies in the cache. ``OUT.run.json`` records the run's identity: the served model, its
     endpoint (:func:`~pixbench.endpoints.endpoint_identity`: secrets redacted, ``localhost`` and
     ``127.0.0.1`` one server) and every setting (sampling: temperature, max tokens, seed; prompts; box
-    convention). ``OUT`` is checked as a whole before anything is asked or written, and refused, naming
-    the file, line and reason, when
+    convention). ``OUT`` is checked as a whole (:func:`pixbench.runs.start_run`, the engine every producer
+    uses) before anything is asked or written, and refused, naming the file, line and reason, when
 
-    - another process is writing it (:func:`~pixbench.output_lock.exclusive_output`);
+    - another process is writing it (:func:`~pixbench.runs.exclusive_output`);
     - it holds a line that is not a predictions line, or a line of another model or benchmark (this run
       never counts another's lines as done);
     - it holds lines but no run file (their settings are unknown), or its run file has other settings;
@@ -50,7 +50,6 @@ Resuming
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import sys
@@ -59,11 +58,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
-from pixbench import __version__
 from pixbench.annotation import rle
 from pixbench.baselines.boxes import (
     BOX_CONVENTIONS,
@@ -77,12 +75,11 @@ from pixbench.baselines.boxes import (
     served_input_size,
     without_leading_article,
 )
-from pixbench.endpoints import endpoint_identity, endpoints_as_compared
+from pixbench.endpoints import endpoint_identity
 from pixbench.judge.client import Judge, JudgeResult
-from pixbench.output_lock import exclusive_output
 from pixbench.predictions import Prediction, prediction_to_json
 from pixbench.prompts import FAMILIES, UnknownTemplateError, get_template, render_prompt
-from pixbench.run_output import OutputError, read_existing_output, repair_output
+from pixbench.runs import LineKey, LineWriter, RunError, exclusive_output, run_file, start_run
 
 __all__ = [
     "SERVED_PROBES",
@@ -103,15 +100,13 @@ SERVED_PROBES = ("letter", "vqa", "segment")
 WINDOW_FACTOR = 4
 #: Without a terminal, a progress line at least this often (seconds).
 PROGRESS_SECONDS = 30.0
-#: ``OUT.run.json``: 2 = ``{"format", "pixbench_version", "settings"}`` (1 kept the settings at the top level).
-RUN_FORMAT = 2
 #: Longest reply a line stores, in characters (the reply cache keeps the whole reply).
 MAX_STORED_RESPONSE = 65_536
 
 BoxSegmenterLoader = Callable[[], Any]
 
 
-class ServedError(RuntimeError):
+class ServedError(RunError):
     """The run cannot go on (settings differ from the existing output, endpoint unreachable, no image)."""
 
 
@@ -203,11 +198,6 @@ class ServedSummary:
     errors: list[str] = field(default_factory=list)
 
 
-def run_file(out: Path) -> Path:
-    """``OUT.run.json`` beside the predictions file."""
-    return out.with_name(out.name + ".run.json")
-
-
 def image_messages(image: np.ndarray, text: str, *, system: str | None = None,
                    jpeg_quality: int = 95) -> list[dict[str, Any]]:
     """One user turn: the image as a base64 JPEG data URL, then ``text`` (after an optional system turn)."""
@@ -217,32 +207,6 @@ def image_messages(image: np.ndarray, text: str, *, system: str | None = None,
     user = {"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}},
                                         {"type": "text", "text": text}]}
     return [{"role": "system", "content": system}, user] if system is not None else [user]
-
-
-def _stored_settings(path: Path) -> dict[str, Any]:
-    """The settings of a run file (format 1 kept them at the top level), the endpoint as compared."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ServedError(f"{path}: cannot read this run file ({exc}); use another --out") from None
-    if not isinstance(record, dict):
-        raise ServedError(f"{path}: not a run file of pixbench run; use another --out")
-    settings = record.get("settings", record)
-    return endpoints_as_compared({k: v for k, v in settings.items() if k != "format"})
-
-
-def _check_settings(config: ServedConfig, has_lines: bool) -> None:
-    path = run_file(config.out)
-    wanted = config.settings()
-    if has_lines and path.exists():
-        stored = _stored_settings(path)
-        differing = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
-        if differing:
-            detail = "; ".join(f"{k}: {stored.get(k)!r} in {path.name}, {wanted.get(k)!r} now" for k in differing[:4])
-            raise ServedError(f"{config.out} was written with other settings ({detail}); use a new --out "
-                              "(or delete it) to start over")
-    record = {"format": RUN_FORMAT, "pixbench_version": __version__, "settings": wanted}
-    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def _stored_response(text: str, task: _Task, summary: ServedSummary) -> str:
@@ -292,13 +256,11 @@ def run_served(config: ServedConfig, *, judge: Judge, load_segmenter: BoxSegment
     out.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_output(out):
         try:
-            existing = read_existing_output(out, model=config.model, benchmark=config.benchmark,
-                                            run_file=run_file(out), producer="pixbench run")
-        except OutputError as exc:
+            done = frozenset(start_run(out, producer="pixbench run", model=config.model, benchmark=config.benchmark,
+                                       settings=config.settings(),
+                                       hint="use another --out, or delete it to start over"))
+        except RunError as exc:
             raise ServedError(str(exc)) from None
-        done = frozenset((int(obj["id"]), str(obj["probe"])) for obj in existing.lines)
-        _check_settings(config, bool(done))
-        repair_output(out, existing)
         if dataset is None:
             from pixbench.loaders.hub import load
 
@@ -356,7 +318,7 @@ class _Progress:
         self.bar.close()
 
 
-def _ask_and_write(config: ServedConfig, done: frozenset[tuple[int, str]], *, judge: Judge,
+def _ask_and_write(config: ServedConfig, done: frozenset[LineKey], *, judge: Judge,
                    load_segmenter: BoxSegmenterLoader | None, dataset: Any,
                    image_of: Callable[[Mapping[str, Any]], np.ndarray] | None,
                    report: Callable[[str], None] | None = None) -> ServedSummary:
@@ -374,7 +336,7 @@ def _ask_and_write(config: ServedConfig, done: frozenset[tuple[int, str]], *, ju
     tasks: list[_Task] = []
     for index, row_id in enumerate(ids):
         for probe in config.probes:
-            if (row_id, probe) in done:
+            if (config.model, config.benchmark, row_id, probe, config.template, None) in done:
                 summary.skipped += 1
             else:
                 tasks.append(_Task(index, row_id, probe, None))
@@ -393,12 +355,12 @@ def _ask_and_write(config: ServedConfig, done: frozenset[tuple[int, str]], *, ju
     for number in range(workers):  # daemons: Ctrl-C never waits for a request in flight
         threading.Thread(target=worker, name=f"run-{number}", daemon=True).start()
     window = WINDOW_FACTOR * config.concurrency
-    writer = _LineWriter(config, load_segmenter, summary)
+    maker = _LineMaker(config, load_segmenter, summary)
     progress = _Progress(len(tasks), config, report)
     submitted = written = 0
     finished: dict[int, _Asked] = {}
     try:
-        with config.out.open("a", encoding="utf-8") as handle:
+        with LineWriter(config.out) as lines:
             while written < len(tasks):
                 while submitted < len(tasks) and submitted - written < window:
                     inbox.put(submitted)
@@ -408,7 +370,7 @@ def _ask_and_write(config: ServedConfig, done: frozenset[tuple[int, str]], *, ju
                     raise outcome
                 finished[position] = outcome
                 while written in finished:
-                    writer.write(finished.pop(written), handle)
+                    maker.write(finished.pop(written), lines)
                     written += 1
                     progress.update(summary)
     finally:
@@ -422,7 +384,7 @@ def _ask_and_write(config: ServedConfig, done: frozenset[tuple[int, str]], *, ju
     return summary
 
 
-class _LineWriter:
+class _LineMaker:
     """Turns an asked task into its line (boxes to a SAM mask for ``segment``) and appends it."""
 
     def __init__(self, config: ServedConfig, load_segmenter: BoxSegmenterLoader | None,
@@ -462,11 +424,10 @@ class _LineWriter:
                           prompt=task.prompt, response=_stored_response(result.text, task, summary), mask=mask,
                           has_mask=mask is not None, variant=config.template)
 
-    def write(self, asked: _Asked, handle: IO[str]) -> None:
+    def write(self, asked: _Asked, lines: LineWriter) -> None:
         line = self.line(asked)
         if line is not None:
-            handle.write(json.dumps(prediction_to_json(line), ensure_ascii=False) + "\n")
-            handle.flush()
+            lines.write(prediction_to_json(line))
             self.summary.written += 1
 
 

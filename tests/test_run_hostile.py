@@ -16,7 +16,7 @@ from judge_server import running_server
 from test_run_served import BoxFill, _lines, make_reply
 
 from pixbench.cli import main
-from pixbench.output_lock import OutputLocked, exclusive_output, lock_path
+from pixbench.runs import RUN_FORMAT, OutputLocked, exclusive_output, lock_path
 from pixbench.served import MAX_STORED_RESPONSE, ServedConfig, ServedError, run_served
 
 
@@ -127,7 +127,8 @@ def test_the_endpoint_is_one_server_however_spelt(tiny_built: dict[str, Path], t
         base_url = server.base_url
     assert first.written == 2 and again.written == 0 and again.skipped == 2 and server.request_count == 0
     record = json.loads(out.with_name(out.name + ".run.json").read_text())
-    assert record["format"] == 2 and record["settings"]["endpoint"] == base_url
+    assert record["run_format"] == RUN_FORMAT and record["producer"] == "pixbench run"
+    assert record["settings"]["endpoint"] == base_url
 
 
 def test_a_key_in_the_endpoint_never_reaches_the_run_file(tiny_built: dict[str, Path], tmp_path: Path) -> None:
@@ -306,3 +307,20 @@ def test_video_ground_reads_a_served_qwen25s_boxes() -> None:
     as_sent = OpenAIBoxModel(judge, downscale=1, prompt_style="image")  # openai: the sent image's pixels
     (box,) = as_sent.locate(frames, "the dog", 0).boxes
     assert (box.x1, box.y2) == pytest.approx((1022, 1536))
+
+
+@pytest.mark.parametrize("shape", ["format-2", "format-1-flat"])
+def test_run_files_of_earlier_versions_still_resume(tiny_built: dict[str, Path], tmp_path: Path, shape: str) -> None:
+    data = tiny_built["pixmmvp"]
+    out = tmp_path / "preds.jsonl"
+    with running_server(make_reply({})) as server:
+        first = _run(server.base_url, data, out, probes=("letter",), limit=3)
+        record_path = out.with_name(out.name + ".run.json")
+        settings = json.loads(record_path.read_text())["settings"]
+        old = ({"format": 2, "pixbench_version": "0.1.0", "settings": settings} if shape == "format-2"
+               else {**settings, "format": 1})
+        record_path.write_text(json.dumps(old))
+        server.reset()
+        again = _run(server.base_url, data, out, probes=("letter",), limit=3)
+        assert first.written == 3 and again.skipped == 3 and again.written == 0 and server.request_count == 0
+    assert json.loads(record_path.read_text())["run_format"] == RUN_FORMAT  # rewritten in today's layout

@@ -39,11 +39,10 @@ Data parallel
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -51,18 +50,29 @@ from typing import Any
 
 import numpy as np
 
-from pixbench import __version__
 from pixbench.baselines.attention import GenerationSettings, VisionLanguageAdapter
 from pixbench.baselines.autoselect import AutoSelection, SelectionRequest, auto_select
 from pixbench.baselines.phrases import PhraseTools
 from pixbench.baselines.pipeline import attend_and_segment
 from pixbench.baselines.sam import PointSegmenter
-from pixbench.jsonl import JsonLinesError, iter_json_lines
 from pixbench.judge import Judge
-from pixbench.output_lock import exclusive_output
 from pixbench.predictions import BENCHMARKS, PROBES, Prediction, prediction_to_json, read_predictions
 from pixbench.prompts import FAMILIES, UnknownTemplateError, get_template, render_prompt
-from pixbench.run_output import OutputError, read_existing_output, repair_output
+from pixbench.runs import (
+    RUN_FORMAT,
+    LineKey,
+    LineWriter,
+    RunError,
+    exclusive_output,
+    existing_keys,
+    merge_shards,
+    output_lines,
+    rewrite_output,
+    run_file,
+    shard_path,
+    shards_of,
+    start_run,
+)
 
 __all__ = [
     "RUN_FORMAT",
@@ -85,15 +95,9 @@ logger = logging.getLogger(__name__)
 
 MASK_PROBES = ("vqa", "segment")
 SELECT_CHUNK = 16
-#: Version of the ``OUT.run.json`` layout: 2 = resolved paths and the SAM checkpoint by content hash.
-RUN_FORMAT = 2
 #: Settings stored in ``OUT.run.json`` for information only (not compared on resume).
 INFORMATION_ONLY = frozenset({"sam_checkpoint"})
 HASH_CHUNK = 1 << 20
-
-
-class RunError(RuntimeError):
-    """A run that cannot start or finish (settings differ from the output's, a dataset without images...)."""
 
 
 # ------------------------------------------------------------------------------------ configuration
@@ -229,48 +233,6 @@ def distributed_context(device: str | None = None) -> DistributedContext:
 # ------------------------------------------------------------------------------------ output files
 
 
-def shard_path(out: Path, rank: int, world: int) -> Path:
-    """``OUT.shard-RANK-of-WORLD.jsonl`` beside ``out``."""
-    return out.with_name(f"{out.name}.shard-{rank}-of-{world}.jsonl")
-
-
-def _shards(out: Path) -> list[Path]:
-    return sorted(out.parent.glob(f"{out.name}.shard-*-of-*.jsonl"))
-
-
-def _run_file(out: Path) -> Path:
-    return out.with_name(f"{out.name}.run.json")
-
-
-def _read_lines(path: Path, *, lenient: bool) -> list[dict[str, Any]]:
-    """JSON objects of a file; ``lenient`` skips lines that do not parse (a shard's partial last line)."""
-    objects = []
-    try:
-        lines = list(iter_json_lines(path))
-    except JsonLinesError as exc:
-        raise RunError(f"{path}: {exc}") from None
-    for line in lines:
-        if line.error is not None:
-            if not lenient:
-                raise RunError(f"{path}:{line.number}: {line.error}; not a predictions file this run can resume")
-            logger.warning("%s:%d: skipping a line that does not parse (interrupted write?)", path, line.number)
-            continue
-        if isinstance(line.value, dict):
-            objects.append(line.value)
-    return objects
-
-
-def _key(obj: Mapping[str, Any]) -> tuple[str, str, int, str]:
-    return str(obj.get("model")), str(obj.get("benchmark")), int(obj.get("id", -1)), str(obj.get("probe"))
-
-
-def _existing(out: Path) -> Iterator[dict[str, Any]]:
-    if out.exists():
-        yield from _read_lines(out, lenient=False)
-    for shard in _shards(out):
-        yield from _read_lines(shard, lenient=True)
-
-
 def _legacy_settings(stored: Mapping[str, Any], wanted: Mapping[str, Any], path: Path) -> dict[str, Any]:
     """Settings of a run file without ``run_format`` (older versions) in today's terms (module docstring).
 
@@ -309,33 +271,12 @@ def _difference(key: str, stored: Mapping[str, Any], wanted: Mapping[str, Any]) 
     return text
 
 
-def _check_fingerprint(config: RunConfig) -> None:
-    path = _run_file(config.out)
-    wanted = config.fingerprint()
-    has_output = config.out.exists() or bool(_shards(config.out))
-    if path.exists() and has_output:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        stored = record.get("settings", {})
-        if record.get("run_format") is None:
-            stored = _legacy_settings(stored, wanted, path)
-        differences = [_difference(k, stored, wanted) for k, v in wanted.items()
-                       if k not in INFORMATION_ONLY and stored.get(k) != v]
-        if differences:
-            raise RunError(f"{config.out} was written with other settings ({'; '.join(differences)}); "
-                           "pass --overwrite to start over, or choose another --out")
-    record = {"pixbench_version": __version__, "run_format": RUN_FORMAT, "settings": wanted}
-    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-
-
-def _check_output(out: Path, *, model: str, benchmark: str, producer: str) -> None:
-    """Refuse an ``OUT`` this run may not resume (:func:`pixbench.run_output.read_existing_output`), before
-    any model loads; end this model's last line with its newline if it lacks one."""
-    try:
-        existing = read_existing_output(out, model=model, benchmark=benchmark, run_file=_run_file(out),
-                                        producer=producer)
-    except OutputError as exc:
-        raise RunError(f"{exc} (or pass --overwrite to start over)") from None
-    repair_output(out, existing)
+def _start(config: RunConfig) -> None:
+    """The engine's start (:func:`pixbench.runs.start_run`): ``OUT`` and its record checked before any model
+    loads; records of older versions upgraded by :func:`_legacy_settings`."""
+    start_run(config.out, producer="attend-segment", model=config.model_name, benchmark=config.benchmark,
+              settings=config.fingerprint(), hint="pass --overwrite to start over, or choose another --out",
+              upgrade=_legacy_settings, information_only=INFORMATION_ONLY, explain=_difference)
 
 
 def merge_outputs(out: Path, order: Mapping[tuple[str, int], int]) -> int:
@@ -343,40 +284,13 @@ def merge_outputs(out: Path, order: Mapping[tuple[str, int], int]) -> int:
 
     ``order`` maps (benchmark, id) to the row's position in the dataset. Returns the number of lines.
     """
-    seen: dict[tuple[str, str, int, str], dict[str, Any]] = {}
-    for obj in _existing(out):
-        seen.setdefault(_key(obj), obj)
     probe_rank = {p: k for k, p in enumerate(PROBES)}
 
-    def sort_key(item: tuple[tuple[str, str, int, str], dict[str, Any]]) -> tuple[Any, ...]:
-        (model, benchmark, row_id, probe), _ = item
+    def sort_key(key: LineKey) -> tuple[Any, ...]:
+        model, benchmark, row_id, probe, _variant, _layout = key
         return model, benchmark, order.get((benchmark, row_id), sys.maxsize), row_id, probe_rank.get(probe, 99)
 
-    lines = [json.dumps(obj, ensure_ascii=False) for _, obj in sorted(seen.items(), key=sort_key)]
-    _write_atomic(out, lines)
-    for shard in _shards(out):
-        shard.unlink()
-    return len(lines)
-
-
-def _drop_partial_line(path: Path) -> None:
-    """Cut a file after its last newline (a line an interrupted run left half written)."""
-    if not path.exists():
-        return
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    if end < len(data):
-        logger.warning("%s: dropping a partial last line (%d bytes) left by an interrupted run", path, len(data) - end)
-        with path.open("r+b") as handle:
-            handle.truncate(end)
-
-
-def _write_atomic(path: Path, lines: Iterable[str]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for line in lines:
-            handle.write(line + "\n")
-    os.replace(tmp, path)
+    return merge_shards(out, sort_key)
 
 
 # ------------------------------------------------------------------------------------ planning
@@ -403,7 +317,7 @@ def _parse_ids(ids: Sequence[int] | None, all_ids: Sequence[int]) -> set[int] | 
 def plan_rows(config: RunConfig, all_ids: Sequence[int]) -> tuple[list[RowPlan], int]:
     """Rows still to do (in dataset order) and the number of (row, probe) lines already written."""
     wanted = _parse_ids(config.ids, all_ids)
-    done = {_key(obj) for obj in _existing(config.out)}
+    done = {key[:4] for key in existing_keys(config.out)}
     plans: list[RowPlan] = []
     skipped = 0
     considered = 0
@@ -436,9 +350,7 @@ def process_rows(plans: Sequence[RowPlan], dataset: Any, config: RunConfig, *, a
     import torch
     from tqdm import tqdm
 
-    written = 0
-    _drop_partial_line(shard)
-    with shard.open("a", encoding="utf-8") as handle, \
+    with LineWriter(shard, drop_partial=True) as lines, \
             tqdm(total=len(plans), desc=desc, unit="row", file=sys.stderr, disable=not config.progress) as bar:
         for plan in plans:
             row = dataset[plan.index]
@@ -452,11 +364,9 @@ def process_rows(plans: Sequence[RowPlan], dataset: Any, config: RunConfig, *, a
             for probe in plan.probes:
                 prediction = _predict(row, probe, config, adapter=adapter, segmenter=segmenter, phrases=phrases,
                                       torch_module=torch)
-                handle.write(json.dumps(prediction_to_json(prediction), ensure_ascii=False) + "\n")
-                handle.flush()
-                written += 1
+                lines.write(prediction_to_json(prediction))
             bar.update(1)
-    return written
+    return lines.written
 
 
 def _predict(row: Mapping[str, Any], probe: str, config: RunConfig, *, adapter: VisionLanguageAdapter,
@@ -498,7 +408,7 @@ def select_in_file(out: Path, dataset: Any, *, benchmark: str, model: str, judge
     Rows are sent to the judge ``chunk`` at a time (bounding the images held in memory); lines that get
     no selection (undetermined reply, judge error) keep none and are listed in the summary.
     """
-    objects = _read_lines(out, lenient=False)
+    objects = output_lines(out)
     index_of = {int(i): k for k, i in enumerate(dataset["id"])}
     todo = [obj for obj in objects
             if obj.get("model") == model and obj.get("benchmark") == benchmark and obj.get("probe") in MASK_PROBES
@@ -520,7 +430,7 @@ def select_in_file(out: Path, dataset: Any, *, benchmark: str, model: str, judge
             else:
                 summary.failed.append((int(obj["id"]), str(obj["probe"]), outcome.detail or outcome.status))
     if todo:
-        _write_atomic(out, (json.dumps(obj, ensure_ascii=False) for obj in objects))
+        rewrite_output(out, objects)
     return summary
 
 
@@ -549,7 +459,7 @@ def run_attend_segment(config: RunConfig, *, load_models: ModelLoader, context: 
 
     ``load_models(device)`` is called only when this process has rows to do. ``dataset`` defaults to
     ``pixbench.load(config.data, config.dataset_config)``. The main process holds the lock on ``OUT``
-    (:func:`~pixbench.output_lock.exclusive_output`) from before it reads it until the merge is checked.
+    (:func:`~pixbench.runs.exclusive_output`) from before it reads it until the merge is checked.
     """
     context = context or DistributedContext()
     if dataset is None:
@@ -565,10 +475,9 @@ def _run_attend_segment(config: RunConfig, *, load_models: ModelLoader, context:
                         judge: Judge | None, dataset: Any) -> RunSummary:
     if context.is_main:
         if config.overwrite:
-            for path in [config.out, _run_file(config.out), *_shards(config.out)]:
+            for path in [config.out, run_file(config.out), *shards_of(config.out)]:
                 path.unlink(missing_ok=True)
-        _check_output(config.out, model=config.model_name, benchmark=config.benchmark, producer="attend-segment")
-        _check_fingerprint(config)
+        _start(config)
     context.barrier()
     all_ids = [int(i) for i in dataset["id"]]
     plans, skipped = plan_rows(config, all_ids)

@@ -48,10 +48,9 @@ Expression normalisation
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,30 +58,26 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from pixbench import __version__
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import Rle
 from pixbench.baselines.box_models import INIT_STRATEGIES, BoxModel, InitStrategy, initial_frame
-from pixbench.baselines.runner import (
-    DistributedContext,
-    RunError,
-    _check_output,
-    _drop_partial_line,
-    _read_lines,
-    _run_file,
-    _shards,
-    _write_atomic,
-    file_sha256,
-    resolve_path,
-    shard_path,
-)
-from pixbench.endpoints import endpoints_as_compared
+from pixbench.baselines.runner import DistributedContext, file_sha256, resolve_path
 from pixbench.mocentric.views import DEFAULT_LAYOUT, LAYOUTS, PAIR_PROBES, PROBES, ProbeView, probe_view
-from pixbench.output_lock import exclusive_output
 from pixbench.predictions import Prediction, prediction_to_json, read_predictions
+from pixbench.runs import (
+    LineKey,
+    LineWriter,
+    RunError,
+    exclusive_output,
+    existing_keys,
+    merge_shards,
+    run_file,
+    shard_path,
+    shards_of,
+    start_run,
+)
 
 __all__ = [
-    "VIDEO_RUN_FORMAT",
     "BoxThenPropagate",
     "Clip",
     "ClipMethod",
@@ -102,8 +97,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 BENCHMARK = "mocentric"
-#: Version of this runner's ``OUT.run.json`` layout.
-VIDEO_RUN_FORMAT = 1
 Normalisation = Literal["none", "lowercase-collapse-whitespace"]
 
 
@@ -270,20 +263,6 @@ class VideoRunConfig:
                 "max_expressions": self.max_expressions}
 
 
-def _check_fingerprint(config: VideoRunConfig) -> None:
-    path = _run_file(config.out)
-    wanted = config.fingerprint()
-    has_output = config.out.exists() or bool(_shards(config.out))
-    if path.exists() and has_output:
-        stored = endpoints_as_compared(json.loads(path.read_text(encoding="utf-8")).get("settings", {}))
-        differences = [f"{k}: {stored.get(k)!r} != {v!r}" for k, v in wanted.items() if stored.get(k) != v]
-        if differences:
-            raise RunError(f"{config.out} was written with other settings ({'; '.join(differences)}); "
-                           "pass --overwrite to start over, or choose another --out")
-    record = {"pixbench_version": __version__, "run_format": VIDEO_RUN_FORMAT, "settings": wanted}
-    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-
-
 # ------------------------------------------------------------------------------------ planning
 
 
@@ -298,32 +277,16 @@ class Unit:
     video_id: str
 
 
-Key = tuple[str, str, str, str, str | None]
-
-
-def _key(obj: Mapping[str, Any]) -> Key:
-    layout = obj.get("layout")
-    return (str(obj.get("model")), str(obj.get("benchmark")), str(obj.get("id")), str(obj.get("probe")),
-            None if layout is None else str(layout))
-
-
-def _existing(out: Path) -> Iterable[dict[str, Any]]:
-    if out.exists():
-        yield from _read_lines(out, lenient=False)
-    for shard in _shards(out):
-        yield from _read_lines(shard, lenient=True)
-
-
 def plan_units(config: VideoRunConfig, reference: Any) -> tuple[list[Unit], list[Unit], int]:
     """(every unit in final order, the units still to do, the number already written)."""
-    done = {_key(obj) for obj in _existing(config.out)}
+    done = existing_keys(config.out)
     every: list[Unit] = []
     for probe, layout in config.probe_layouts():
         rows = list(reference.rows_for(probe).values())
         if config.max_expressions is not None:
             rows = rows[:config.max_expressions]
         every.extend(Unit(len(every) + k, probe, layout, row.id, row.video_id) for k, row in enumerate(rows))
-    todo = [u for u in every if (config.model_name, BENCHMARK, u.id, u.probe, u.layout) not in done]
+    todo = [u for u in every if _unit_key(config, u) not in done]
     return every, todo, len(every) - len(todo)
 
 
@@ -333,17 +296,15 @@ def unit_seed(seed: int, unit: Unit) -> int:
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
-def merge_video_outputs(out: Path, order: Mapping[Key, int]) -> int:
+def _unit_key(config: VideoRunConfig, unit: Unit) -> LineKey:
+    """The :func:`~pixbench.runs.line_key` of the line ``unit`` writes."""
+    return config.model_name, BENCHMARK, unit.id, unit.probe, None, unit.layout
+
+
+def merge_video_outputs(out: Path, order: Mapping[LineKey, int]) -> int:
     """Merge ``out`` and its shards into ``out`` sorted by ``order`` (first line of a key wins); delete the
     shards; return the number of lines."""
-    seen: dict[Key, dict[str, Any]] = {}
-    for obj in _existing(out):
-        seen.setdefault(_key(obj), obj)
-    ranked = sorted(seen.items(), key=lambda item: (order.get(item[0], sys.maxsize), item[0][0], item[0][2]))
-    _write_atomic(out, (json.dumps(obj, ensure_ascii=False) for _, obj in ranked))
-    for shard in _shards(out):
-        shard.unlink()
-    return len(seen)
+    return merge_shards(out, lambda key: (order.get(key, sys.maxsize), key[0], str(key[2])))
 
 
 # ------------------------------------------------------------------------------------ one clip
@@ -418,11 +379,9 @@ def process_units(units: Sequence[Unit], reference: Any, config: VideoRunConfig,
     by_video: dict[str, list[Unit]] = {}
     for unit in units:
         by_video.setdefault(unit.video_id, []).append(unit)
-    written = 0
     failed: list[tuple[str, str, str | None, str]] = []
     seen_videos: set[str] = set()
-    _drop_partial_line(shard)
-    with shard.open("a", encoding="utf-8") as handle, \
+    with LineWriter(shard, drop_partial=True) as lines, \
             tqdm(total=len(units), desc=desc, unit="clip", file=sys.stderr, disable=not config.progress) as bar:
         for video in iter_videos(Path(config.data), wanted=set(by_video)):
             seen_videos.add(video.video_id)
@@ -434,14 +393,12 @@ def process_units(units: Sequence[Unit], reference: Any, config: VideoRunConfig,
                     logger.warning("id %s (%s %s): no line written: %s", unit.id, unit.probe, unit.layout or "", why)
                     failed.append((unit.id, unit.probe, unit.layout, str(why)))
                 else:
-                    handle.write(json.dumps(prediction_to_json(prediction), ensure_ascii=False) + "\n")
-                    handle.flush()
-                    written += 1
+                    lines.write(prediction_to_json(prediction))
                 bar.update(1)
     missing = sorted(set(by_video) - seen_videos)
     if missing:
         raise RunError(f"{config.data}: video(s) {missing[:5]} have expressions but no frames in the videos config")
-    return written, failed
+    return lines.written, failed
 
 
 # ------------------------------------------------------------------------------------ the whole run
@@ -466,7 +423,7 @@ def run_video_baseline(config: VideoRunConfig, *, load_method: Callable[[str], C
     """Plan, run this process's share, merge and check (module docstring). ``load_method(device)`` is
     called only when this process has units to do; ``reference`` defaults to
     ``load_reference("mocentric", config.data)``. The main process holds the lock on ``OUT``
-    (:func:`~pixbench.output_lock.exclusive_output`) from before it reads it until the merge is checked."""
+    (:func:`~pixbench.runs.exclusive_output`) from before it reads it until the merge is checked."""
     from pixbench.mocentric.export import video_shards
 
     context = context or DistributedContext()
@@ -486,10 +443,10 @@ def _run_video_baseline(config: VideoRunConfig, *, load_method: Callable[[str], 
 
     if context.is_main:
         if config.overwrite:
-            for path in [config.out, _run_file(config.out), *_shards(config.out)]:
+            for path in [config.out, run_file(config.out), *shards_of(config.out)]:
                 path.unlink(missing_ok=True)
-        _check_output(config.out, model=config.model_name, benchmark=BENCHMARK, producer=desc)
-        _check_fingerprint(config)
+        start_run(config.out, producer=desc, model=config.model_name, benchmark=BENCHMARK,
+                  settings=config.fingerprint(), hint="pass --overwrite to start over, or choose another --out")
     context.barrier()
     every, todo, skipped = plan_units(config, reference)
     context.barrier()  # every process plans from the same files before any of them writes
@@ -506,7 +463,7 @@ def _run_video_baseline(config: VideoRunConfig, *, load_method: Callable[[str], 
     context.barrier()
     if not context.is_main:
         return summary
-    order = {(config.model_name, BENCHMARK, u.id, u.probe, u.layout): u.order for u in every}
+    order = {_unit_key(config, u): u.order for u in every}
     summary.lines = merge_video_outputs(config.out, order)
     checked = read_predictions(config.out, index={BENCHMARK: MOCENTRIC.line_index(reference)})
     summary.problems = [str(p) for p in checked.problems]

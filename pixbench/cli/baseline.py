@@ -478,7 +478,7 @@ def cmd_attend_segment(args: argparse.Namespace) -> int:
         from pixbench.baselines.phrases import load_phrase_tools
         from pixbench.baselines.runner import RunConfig, RunError, distributed_context, run_attend_segment
         from pixbench.benchmarks import REGISTRY
-        from pixbench.output_lock import OutputLocked
+        from pixbench.runs import OutputLocked
     except ImportError as exc:
         _error(str(exc))
         return EXIT_FAILED
@@ -632,8 +632,8 @@ def _video_run(config: Any, load_method: Any, device: str | None, desc: str) -> 
     from pixbench.baselines.runner import RunError, distributed_context
     from pixbench.baselines.video_runner import run_video_baseline
     from pixbench.mocentric.export import ExportError
-    from pixbench.output_lock import OutputLocked
     from pixbench.references import ReferenceError
+    from pixbench.runs import OutputLocked
 
     try:
         context = distributed_context(device)

@@ -40,7 +40,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pixbench.benchmarks import REGISTRY
     from pixbench.judge import JudgeCache, OpenAICompatibleJudge
     from pixbench.loaders.sources import SourceError
-    from pixbench.output_lock import OutputLocked
+    from pixbench.runs import OutputLocked
     from pixbench.served import ServedConfig, ServedError, run_served
 
     if (args.sam_checkpoint is not None) and (args.sam_model is not None):

@@ -30,9 +30,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets import Features, List, Value
 
-from pixbench import __version__
 from pixbench.annotation.findings import Report
 from pixbench.loaders.layout import BUILD_SUMMARY_FILE, SPLIT
+from pixbench.version import __version__
 
 #: A COCO RLE as a ``datasets`` struct: ``{"size": [h, w], "counts": str}``.
 RLE_FEATURE = {"size": List(Value("int32")), "counts": Value("string")}

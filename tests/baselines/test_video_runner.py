@@ -437,7 +437,7 @@ def test_a_key_in_base_url_never_reaches_the_run_file_and_spellings_resume(built
 
 
 def test_a_second_writer_of_the_same_out_is_refused_at_once(built, reference, tmp_path):
-    from pixbench.output_lock import OutputLocked, exclusive_output
+    from pixbench.runs import OutputLocked, exclusive_output
 
     out = tmp_path / "preds.jsonl"
     loaded: list[str] = []
