@@ -2,8 +2,8 @@
 
 :func:`configure` mounts the sub-commands as ``pixbench baseline``; :func:`configure_parser` adds them to
 any parser; every handler is ``(args) -> int`` (the exit code) and is stored as ``args.func``.
-:func:`build_parser` is the stand-alone parser that ``python -m pixbench.baselines ...`` runs, which is what
-``accelerate launch -m pixbench.baselines attend-segment ...`` starts on every process.
+``accelerate launch -m pixbench baseline attend-segment ...`` starts ``pixbench`` on every process (the
+earlier ``-m pixbench.baselines`` still works: :mod:`pixbench.baselines.__main__`).
 torch, transformers and segment_anything are imported when a command runs, never at import.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 from pixbench.cli.options import CommandParser, Subparsers, add_command, add_judge_options, check_model_sources
 from pixbench.loaders.sources import SourceError
 
-__all__ = ["VISION_JUDGE_TEMPERATURE", "build_parser", "cmd_attend_segment", "cmd_explain", "cmd_make_tiny",
+__all__ = ["VISION_JUDGE_TEMPERATURE", "cmd_attend_segment", "cmd_explain", "cmd_make_tiny",
            "cmd_text_track", "cmd_video_ground", "configure", "configure_parser"]
 
 logger = logging.getLogger(__name__)
@@ -844,13 +844,3 @@ def configure(subparsers: Subparsers) -> None:
                             "MLLM boxes propagated by SAM 2 (video-ground) or SAM 3 text-prompted tracking "
                             "(text-track), one mask per presented frame. make-tiny writes tiny random models to try "
                             "them offline.")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The stand-alone parser of ``python -m pixbench.baselines`` (run by :func:`pixbench.cli.run_parser`)."""
-    parser = argparse.ArgumentParser(prog="pixbench baseline",
-                                     description="Training-free baselines of PixFoundation (attend-segment, explain, "
-                                                 "video-ground, text-track).")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
-    configure_parser(parser)
-    return parser

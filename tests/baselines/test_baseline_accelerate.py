@@ -33,7 +33,7 @@ def test_two_processes_give_the_same_file_as_one(tiny_models_dir, tiny_built, tm
     accelerate = shutil.which("accelerate", path=str(Path(sys.executable).parent)) or "accelerate"
     command = [accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
                "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
-               "-m", "pixbench.baselines", "-v",
+               "-m", "pixbench", "-v", "baseline",
                *base_args(tiny_models_dir, tiny_built["pixmmvp"], parallel, "--probe", "segment", "vqa", "letter",
                           "--device", "cpu")]
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(REPO_ROOT)}
@@ -42,3 +42,12 @@ def test_two_processes_give_the_same_file_as_one(tiny_models_dir, tiny_built, tm
     assert "process 0/2: 4 row(s) to do of 8" in done.stderr and "process 1/2: 4 row(s) to do of 8" in done.stderr
     assert parallel.read_bytes() == single.read_bytes()
     assert not list(parallel.parent.glob("*.shard-*"))
+
+
+def test_the_earlier_module_spelling_still_runs():
+    """`python -m pixbench.baselines ...` (what earlier accelerate commands launch) is `pixbench baseline ...`."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run([sys.executable, "-m", "pixbench.baselines", "-v", "attend-segment", "--help"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "usage: pixbench baseline attend-segment" in done.stdout

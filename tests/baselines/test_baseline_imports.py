@@ -13,7 +13,7 @@ def test_importing_the_baselines_loads_no_heavy_dependency():
         "import sys\n"
         "import pixbench, pixbench.baselines, pixbench.cli.baseline, pixbench.baselines.runner\n"
         "import pixbench.baselines.explain, pixbench.baselines.autoselect, pixbench.baselines.tiny\n"
-        "from pixbench.cli.baseline import build_parser\n"
+        "from pixbench.cli import build_parser\n"
         "build_parser().format_help()\n"
         "heavy = sorted(m for m in ('torch', 'transformers', 'segment_anything', 'accelerate', 'spacy', 'openai')\n"
         "               if m in sys.modules)\n"
