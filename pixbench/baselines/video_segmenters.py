@@ -63,6 +63,7 @@ __all__ = [
     "make_tiny_sam2_video",
     "make_tiny_sam3_tracker_video",
     "make_tiny_sam3_video",
+    "sam3_video_classes",
     "tiny_sam2_video",
     "tiny_sam3_tracker_video",
     "tiny_sam3_video",
@@ -440,7 +441,9 @@ def load_video_segmenter(name_or_path: str, *, kind: str | None = None, device: 
 # --------------------------------------------------------------------------------------- SAM 3 text tracker
 
 
-def _sam3_video_classes() -> tuple[Any, Any]:
+def sam3_video_classes() -> tuple[Any, Any]:
+    """``(Sam3VideoModel, Sam3VideoProcessor)`` of the installed transformers; ImportError with the upgrade hint
+    when it has none."""
     transformers = _transformers()
     if not hasattr(transformers, "Sam3VideoModel"):
         raise ImportError(f"The installed transformers {transformers.__version__} has no SAM 3 video model "
@@ -458,7 +461,7 @@ class Sam3TextTracker:
     """
 
     def __init__(self, model: Any, processor: Any, *, offload: bool = False, name: str = "sam3-video") -> None:
-        _sam3_video_classes()
+        sam3_video_classes()
         self.model = model
         self.processor = processor
         self.offload = offload
@@ -468,7 +471,7 @@ class Sam3TextTracker:
     def from_pretrained(cls, name_or_path: str, *, device: str = "cpu", dtype: Any = "float32",
                         offload: bool = False) -> Sam3TextTracker:
         """Load ``Sam3VideoModel`` and ``Sam3VideoProcessor`` (e.g. ``facebook/sam3``)."""
-        model_class, processor_class = _sam3_video_classes()
+        model_class, processor_class = sam3_video_classes()
         model = model_class.from_pretrained(name_or_path, dtype=_torch_dtype(dtype)).to(device).eval()
         processor = processor_class.from_pretrained(name_or_path)
         return cls(model, processor, offload=offload, name=f"sam3-video:{name_or_path}")
@@ -595,7 +598,7 @@ def tiny_sam3_video(seed: int = 0, *, image_size: int = 112) -> tuple[Any, Any]:
     :func:`pixbench.baselines.tiny.tiny_tokenizer`, and the tiny SAM 3 tracker) and its
     ``Sam3VideoProcessor``; ``ImportError`` where ``transformers`` lacks SAM 3."""
     torch = _import_torch()
-    _sam3_video_classes()
+    sam3_video_classes()
     from transformers import Sam3VideoConfig, Sam3VideoModel, Sam3VideoProcessor
     from transformers.models.sam2_video.video_processing_sam2_video import Sam2VideoVideoProcessor
     from transformers.models.sam3.image_processing_sam3 import Sam3ImageProcessor

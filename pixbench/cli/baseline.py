@@ -777,9 +777,9 @@ def cmd_text_track(args: argparse.Namespace) -> int:
 
         require_baseline_deps("torch", "transformers")
         from pixbench.baselines.video_runner import model_fingerprint
-        from pixbench.baselines.video_segmenters import _sam3_video_classes
+        from pixbench.baselines.video_segmenters import sam3_video_classes
 
-        _sam3_video_classes()  # a clear error when transformers lacks SAM 3
+        sam3_video_classes()  # a clear error when transformers lacks SAM 3
     except ImportError as exc:
         _error(str(exc))
         return EXIT_FAILED
