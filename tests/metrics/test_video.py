@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from pixbench.annotation.rle import MaskError, decode, empty, encode
-from pixbench.metrics import video
+from pixbench.metrics import boundaries, video
 from pixbench.metrics.video import (
     ExpressionScores,
     StaticScores,
@@ -209,7 +209,7 @@ def test_boundary_map_equals_seg2bmap(mask: np.ndarray) -> None:
 def test_a_windows_boundary_is_the_crop_of_the_canvas_boundary(mask: np.ndarray, data: st.DataObject) -> None:
     """A window reads one row and one column of context below and right of it, unless it ends at the
     canvas' last row or column, where the canvas' rule applies; transposed windows swap the two."""
-    from pixbench.metrics.video import _boundary
+    from pixbench.metrics.boundaries import _boundary
 
     h, w = mask.shape
     top, left = data.draw(st.integers(0, h - 1)), data.draw(st.integers(0, w - 1))
@@ -362,14 +362,14 @@ def _use_path(patch: pytest.MonkeyPatch, name: str) -> None:
     decoded-window path for every frame (a few pixels per pass), or the run path cut into one frame per group
     and pass and one search per call."""
     if name == "runs":
-        patch.setattr(video, "WINDOW_PIXELS_PER_BOUNDARY", 0)
+        patch.setattr(boundaries, "WINDOW_PIXELS_PER_BOUNDARY", 0)
     elif name == "window":
-        patch.setattr(video, "WINDOW_PIXELS_PER_BOUNDARY", 1 << 40)
-        patch.setattr(video, "_PASS_SEARCHES", 50)
+        patch.setattr(boundaries, "WINDOW_PIXELS_PER_BOUNDARY", 1 << 40)
+        patch.setattr(boundaries, "_PASS_SEARCHES", 50)
     elif name == "small-passes":
-        patch.setattr(video, "WINDOW_PIXELS_PER_BOUNDARY", 0)
-        patch.setattr(video, "_PASS_PIXELS", 1)
-        patch.setattr(video, "_PASS_SEARCHES", 1)
+        patch.setattr(boundaries, "WINDOW_PIXELS_PER_BOUNDARY", 0)
+        patch.setattr(boundaries, "_PASS_PIXELS", 1)
+        patch.setattr(boundaries, "_PASS_SEARCHES", 1)
         patch.setattr(video, "_GROUP_CHARS", 1)
 
 
@@ -470,7 +470,7 @@ def test_a_realistic_frame_equals_the_dense_reference(path: str) -> None:
 
 def test_the_window_path_decodes_like_pycocotools() -> None:
     """The decoded window is the crop of the whole decoded mask (column-major runs, transposed window)."""
-    from pixbench.metrics.video import _Runs
+    from pixbench.metrics.boundaries import FrameRuns as _Runs
 
     rng = np.random.default_rng(1)
     masks = [_blobs(rng, 23, 31, 3) for _ in range(5)]
@@ -491,7 +491,7 @@ def test_the_window_path_decodes_like_pycocotools() -> None:
 
 
 def test_window_dilation_is_the_disk_dilation() -> None:
-    from pixbench.metrics.video import _dilate
+    from pixbench.metrics.boundaries import _dilate
 
     rng = np.random.default_rng(2)
     for h, w in [(1, 1), (1, 9), (9, 1), (7, 30), (30, 7)]:
@@ -507,7 +507,7 @@ def test_each_path_is_the_one_named(name: str, unused: str, monkeypatch: pytest.
         raise AssertionError(f"{unused} was used on the {name} path")
 
     _use_path(monkeypatch, name)
-    monkeypatch.setattr(video, unused, refuse)
+    monkeypatch.setattr(boundaries, unused, refuse)
     gt = np.random.default_rng(0).random((20, 30)) < 0.5
     assert frame_f(pred=encode(np.roll(gt, 1, axis=0)), gt=encode(gt)) == _dense_f(np.roll(gt, 1, axis=0), gt)
 
@@ -516,7 +516,7 @@ def test_noise_goes_to_the_window_and_objects_to_the_runs(monkeypatch: pytest.Mo
     calls: list[str] = []
 
     def spy(name: str) -> Callable[..., object]:
-        original = getattr(video, name)
+        original = getattr(boundaries, name)
 
         def call(*args: object) -> object:
             calls.append(name)
@@ -525,7 +525,7 @@ def test_noise_goes_to_the_window_and_objects_to_the_runs(monkeypatch: pytest.Mo
         return call
 
     for name in ("_f_window", "_f_runs"):
-        monkeypatch.setattr(video, name, spy(name))
+        monkeypatch.setattr(boundaries, name, spy(name))
     rng = np.random.default_rng(4)
     noise, blob = rng.random((60, 80)) < 0.5, _blobs(rng, 60, 80, 2)
     expression_scores(preds=[encode(noise)], gts=[encode(blob)])
