@@ -105,11 +105,11 @@ def mocentric_demo_predictions(reference: Any) -> dict[str, list[Prediction]]:
     what the object looks like wherever it is: the still keyframe too, both halves of a pair, and the
     original order of a reversed clip.
     """
-    from pixbench.mocentric.views import DEFAULT_LAYOUT, PROBES, probe_view
+    from pixbench.mocentric.views import PROBES, probe_view, resolve_layout
 
     out: dict[str, list[Prediction]] = {"demo-motion-aware": [], "demo-appearance-only": []}
     for probe in PROBES:
-        layout = DEFAULT_LAYOUT.get(probe)
+        layout = resolve_layout(probe, None)
         for row_id, row in reference.rows_for(probe).items():
             view = probe_view(probe=probe, layout=layout, frame_names=row.frame_names, keyframe=row.keyframe,
                               height=row.height, width=row.width)

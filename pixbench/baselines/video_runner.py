@@ -62,7 +62,7 @@ from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import Rle
 from pixbench.baselines.box_models import INIT_STRATEGIES, BoxModel, InitStrategy, initial_frame
 from pixbench.baselines.runner import DistributedContext, file_sha256, resolve_path
-from pixbench.mocentric.views import DEFAULT_LAYOUT, LAYOUTS, PAIR_PROBES, PROBES, ProbeView, probe_view
+from pixbench.mocentric.views import LAYOUTS, PAIR_PROBES, PROBES, ProbeView, probe_view, resolve_layout
 from pixbench.predictions import Prediction, prediction_to_json, read_predictions
 from pixbench.runs import (
     LineKey,
@@ -249,7 +249,7 @@ class VideoRunConfig:
         out: list[tuple[str, str | None]] = []
         for probe in dict.fromkeys(self.probes):
             if probe in PAIR_PROBES:
-                out.extend((probe, lay) for lay in dict.fromkeys(self.layouts or (DEFAULT_LAYOUT[probe],)))
+                out.extend((probe, lay) for lay in dict.fromkeys(self.layouts or (resolve_layout(probe, None),)))
             else:
                 out.append((probe, None))
         return out

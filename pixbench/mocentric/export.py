@@ -77,14 +77,11 @@ from pixbench.benchmarks.mocentric import MOCENTRIC, SHARD_PREFIX
 from pixbench.loaders.shards import one_line, read_columns
 from pixbench.mocentric.rows import ExpressionRow, VideoReference
 from pixbench.mocentric.views import (
-    DEFAULT_LAYOUT,
-    PAIR_PROBES,
-    PROBES,
     REVERSED_PROBES,
     ProbeView,
     ViewError,
-    check_probe_layout,
     probe_view,
+    resolve_layout,
 )
 
 logger = logging.getLogger(__name__)
@@ -229,16 +226,6 @@ def obj_ids(folder: Path, config: str) -> dict[str, list[int]]:
 
 
 # ------------------------------------------------------------------------------------------ planning
-
-
-def resolve_layout(probe: str, layout: str | None) -> str | None:
-    """``layout``, or the probe's default (:data:`DEFAULT_LAYOUT`) for a pair probe without one; then
-    :func:`check_probe_layout` (:class:`ViewError` for an unknown probe or layout, or a layout given to a
-    probe without halves)."""
-    if probe in PROBES and probe in PAIR_PROBES and layout is None:
-        layout = DEFAULT_LAYOUT[probe]
-    check_probe_layout(probe, layout)
-    return layout
 
 
 def view_of(row: ExpressionRow, probe: str, layout: str | None) -> ProbeView:
@@ -581,4 +568,4 @@ def export_probe(*, data: Path, reference: VideoReference, probe: str, layout: s
 __all__ = ["DEFAULT_JPEG_QUALITY", "IMAGE_FORMATS", "MANIFEST_FILE", "META_FILE", "PER_EXPRESSION_PROBES",
            "ExportError", "ExportPlan", "ExportResult", "FrameCache", "VideoFrames", "ViewError", "decode_frame",
            "encode_image", "export_probe", "inspect_export_dir", "iter_videos", "meta_expressions", "one_frame",
-           "resolve_layout", "video_ids", "video_shards"]
+           "video_ids", "video_shards"]

@@ -52,9 +52,9 @@ from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import Rle
 from pixbench.benchmarks.mocentric import MOCENTRIC
 from pixbench.metrics.video import boundary_map, frame_j, static_scores
-from pixbench.mocentric.export import ExportError, FrameCache, iter_videos, one_frame, resolve_layout, view_of
+from pixbench.mocentric.export import ExportError, FrameCache, iter_videos, one_frame, view_of
 from pixbench.mocentric.rows import VideoReference
-from pixbench.mocentric.views import REVERSED_PROBES
+from pixbench.mocentric.views import REVERSED_PROBES, resolve_layout
 
 logger = logging.getLogger(__name__)
 

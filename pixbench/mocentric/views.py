@@ -66,6 +66,23 @@ def check_probe_layout(probe: str, layout: str | None) -> None:
         raise ViewError(f"probe {probe!r} takes no layout (only {sorted(PAIR_PROBES)} do), but got {layout!r}")
 
 
+def resolve_layout(probe: str, layout: str | None) -> str | None:
+    """``layout``, or the probe's published default (:data:`DEFAULT_LAYOUT`) for a pair probe without one;
+    then :func:`check_probe_layout` (:class:`ViewError` for an unknown probe or layout, or a layout given to a
+    probe without halves). The one place the default is applied (export, show, baselines, demo).
+
+    Examples:
+        >>> resolve_layout("static-pair", None), resolve_layout("reversed-pair", "target-bottom")
+        ('target-left', 'target-bottom')
+        >>> resolve_layout("static", None) is None
+        True
+    """
+    if probe in PAIR_PROBES and layout is None:
+        layout = DEFAULT_LAYOUT[probe]
+    check_probe_layout(probe, layout)
+    return layout
+
+
 def canvas_size(height: int, width: int, probe: str, layout: str | None) -> tuple[int, int]:
     """``(height, width)`` of the presented frames: ``(H, 2W)`` for left/right pairs, ``(2H, W)`` for the
     bottom layout, else ``(H, W)``."""
