@@ -8,7 +8,8 @@ pixels) and ask which shows the expression best (:func:`~pixbench.judge.selectio
 parsed strictly by :func:`~pixbench.judge.parse_choice`: digits only, in ``1..N``). More than
 :data:`GROUP_SIZE` candidates run as a tournament: groups of at most 12 in candidate order, then a round
 among the group winners, and so on until one is left; a group of one goes through without a question.
-Images are sent as JPEG data URLs (quality 90, original size).
+Images are sent as JPEG data URLs (quality 90, original size; :func:`pixbench.chat.image_data_url`, kept
+here under its earlier name ``image_data_url``).
 
 Rows without an expression or without candidates get ``"none"`` without a question (there is nothing to
 find, or nothing to pick). An undetermined reply (presence neither yes nor no, or a choice that does not
@@ -19,18 +20,16 @@ judge's cache). Every call goes through ``judge.ask_many``, batched across the r
 
 from __future__ import annotations
 
-import base64
-import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from PIL import Image
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import Rle
+from pixbench.chat.messages import image_data_url
 from pixbench.judge import Judge, parse_choice, parse_yes_no, presence_messages, selection_messages
 
 __all__ = ["GROUP_SIZE", "AutoSelection", "SelectionRequest", "SelectionStatus", "auto_select", "image_data_url",
@@ -85,13 +84,6 @@ def tint_red(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     red = np.array([255, 0, 0], dtype=np.uint16)
     out[mask] = ((image[mask].astype(np.uint16) + red) // 2).astype(np.uint8)
     return out
-
-
-def image_data_url(image: np.ndarray, *, quality: int = 90) -> str:
-    """A ``data:image/jpeg;base64,...`` URL of a uint8 ``[H, W, 3]`` RGB image."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="JPEG", quality=quality)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def tournament_groups(indices: Sequence[int], size: int = GROUP_SIZE) -> list[list[int]]:

@@ -21,9 +21,9 @@ Two back ends:
   comes from ``config.model_type`` and selects the box convention
   (:data:`~pixbench.baselines.boxes.BOX_CONVENTIONS`); greedy decoding; the published single-image prompt
   with the frame as one image.
-- :class:`OpenAIBoxModel`: any OpenAI-compatible vision endpoint through the judge client
-  (:class:`~pixbench.judge.OpenAICompatibleJudge`: retries, fail-fast, key from ``OPENAI_API_KEY``, secrets
-  redacted) and its SQLite cache (:class:`~pixbench.judge.JudgeCache`), so a rerun makes no call. Frames go
+- :class:`OpenAIBoxModel`: any OpenAI-compatible vision endpoint through the project's chat client
+  (:class:`~pixbench.chat.ChatClient`: retries, fail-fast, key from ``OPENAI_API_KEY``, secrets redacted)
+  and its SQLite reply cache (:class:`~pixbench.chat.ReplyCache`), so a rerun makes no call. Frames go
   as base64 JPEG data URLs, downscaled; boxes come back in the sent image's pixels and are scaled back.
 
 :func:`initial_frame` picks the frame whose boxes seed the video segmenter (``first``, ``keyframe``,
@@ -75,7 +75,7 @@ from pixbench.baselines.boxes import (
 )
 
 if TYPE_CHECKING:
-    from pixbench.judge import Judge, JudgeCache
+    from pixbench.chat import ChatClientProtocol, ReplyCache
 
 __all__ = [
     "INIT_STRATEGIES",
@@ -352,10 +352,11 @@ class QwenBoxModel:
 
 
 class OpenAIBoxModel:
-    """Boxes from any OpenAI-compatible vision endpoint, asked through a judge client and its cache.
+    """Boxes from any OpenAI-compatible vision endpoint, asked through a chat client and its cache.
 
-    ``judge``: anything with :meth:`~pixbench.judge.Judge.ask_many` (normally built by
-    :meth:`from_endpoint`; a :class:`~pixbench.judge.FakeJudge` offline). Every frame sent is downscaled by
+    ``client``: anything with :meth:`~pixbench.chat.ChatClientProtocol.ask_many` (normally the
+    :class:`~pixbench.chat.ChatClient` :meth:`from_endpoint` builds; a :class:`~pixbench.chat.FakeChatClient`
+    offline). Every frame sent is downscaled by
     ``downscale`` (``W // downscale`` x ``H // downscale``, bilinear, as published) and sent as a base64 JPEG
     data URL (quality ``jpeg_quality``); boxes come back in the sent image's pixels (``input-pixels``) and
     are scaled back by ``W / (W // downscale)``, unless ``box_format`` overrides the convention.
@@ -367,14 +368,14 @@ class OpenAIBoxModel:
     ``frames[frame_index]`` alone (for endpoints serving Qwen-VL models: an endpoint serving Qwen2.5-VL
     answers in its own resized input: give ``box_family="qwen2_5_vl"`` and, if the server was started with
     other limits than the released checkpoints', its ``min_pixels`` / ``max_pixels``).
-    A failed call (after the judge's attempts) gives an answer with ``error`` set and no box.
+    A failed call (after the client's attempts) gives an answer with ``error`` set and no box.
     """
 
     family = "openai"
 
     def __init__(
         self,
-        judge: Judge,
+        client: ChatClientProtocol,
         *,
         frame_stride: int = 2,
         downscale: int = 2,
@@ -393,7 +394,7 @@ class OpenAIBoxModel:
             raise ValueError(f"Expected prompt_style 'video' or 'image', but got {prompt_style!r}")
         if not 1 <= jpeg_quality <= 100:
             raise ValueError(f"Expected jpeg_quality in 1..100, but got {jpeg_quality}")
-        self.judge = judge
+        self.client = client
         self.frame_stride = frame_stride
         self.downscale = downscale
         self.prompt_style: PromptStyle = prompt_style
@@ -412,7 +413,7 @@ class OpenAIBoxModel:
         model: str,
         *,
         base_url: str | None = None,
-        cache: JudgeCache | None = None,
+        cache: ReplyCache | None = None,
         max_attempts: int = 2,
         temperature: float = 1.0,
         timeout: float = 120.0,
@@ -429,22 +430,22 @@ class OpenAIBoxModel:
         min_pixels: int = QWEN_RELEASED_MIN_PIXELS,
         max_pixels: int = QWEN_RELEASED_MAX_PIXELS,
     ) -> OpenAIBoxModel:
-        """Build the :class:`~pixbench.judge.OpenAICompatibleJudge` for ``model`` at ``base_url`` and wrap it.
+        """Build the :class:`~pixbench.chat.ChatClient` for ``model`` at ``base_url`` and wrap it.
 
-        The key is read by the judge from ``OPENAI_API_KEY`` (never printed, never cached). ``max_attempts``
+        The key is read by the client from ``OPENAI_API_KEY`` (never printed, never cached). ``max_attempts``
         counts every try of one request (the published run: 2), retried on rate limits, 5xx and connection
         errors after ``backoff`` seconds, doubling. ``temperature`` 1.0 is the API default the published run
         used (reasoning models accept no other); ``max_tokens=None`` sends no limit. Replies are stored in
-        ``cache`` the moment they arrive; ``refresh`` asks again (see the judge).
+        ``cache`` the moment they arrive; ``refresh`` asks again (see :class:`~pixbench.chat.ChatClient`).
         """
         if max_attempts < 1:
             raise ValueError(f"Expected max_attempts >= 1, but got {max_attempts}")
-        from pixbench.judge import OpenAICompatibleJudge
+        from pixbench.chat.client import ChatClient
 
-        judge = OpenAICompatibleJudge(model=model, base_url=base_url, cache=cache, temperature=temperature,
-                                      timeout=timeout, max_retries=max_attempts - 1, concurrency=1,
-                                      max_tokens=max_tokens, backoff=backoff, refresh=refresh, role="box model")
-        return cls(judge, frame_stride=frame_stride, downscale=downscale, prompt_style=prompt_style,
+        client = ChatClient(model=model, base_url=base_url, cache=cache, temperature=temperature, timeout=timeout,
+                            max_retries=max_attempts - 1, concurrency=1, max_tokens=max_tokens, backoff=backoff,
+                            refresh=refresh, role="box model")
+        return cls(client, frame_stride=frame_stride, downscale=downscale, prompt_style=prompt_style,
                    box_format=box_format, when_frames=when_frames, jpeg_quality=jpeg_quality,
                    box_family=box_family, min_pixels=min_pixels, max_pixels=max_pixels)
 
@@ -459,10 +460,9 @@ class OpenAIBoxModel:
         return np.asarray(Image.fromarray(frame).resize(size, Image.Resampling.BILINEAR))
 
     def _image_part(self, frame: np.ndarray) -> dict[str, Any]:
-        from pixbench.baselines.autoselect import image_data_url
+        from pixbench.chat.messages import image_data_url, image_part
 
-        url = image_data_url(self.sent_image(frame), quality=self.jpeg_quality)
-        return {"type": "image_url", "image_url": {"url": url}}
+        return image_part(image_data_url(self.sent_image(frame), quality=self.jpeg_quality))
 
     def messages(self, frames: Sequence[np.ndarray], expression: str, frame_index: int) -> list[dict[str, Any]]:
         """The chat messages :meth:`locate` sends (see the class docstring)."""
@@ -486,7 +486,7 @@ class OpenAIBoxModel:
         sent = self.sent_image(frame)
         input_size = served_input_size(self.box_family, self.box_format, *_frame_size(sent),
                                        min_pixels=self.min_pixels, max_pixels=self.max_pixels) or _frame_size(sent)
-        result = self.judge.ask_many([self.messages(frames, expression, frame_index)])[0]
+        result = self.client.ask_many([self.messages(frames, expression, frame_index)])[0]
         if not result.ok or result.text is None:
             return BoxAnswer(frame_index=frame_index, reply=None, boxes=(), model_boxes=(), box_format=self.box_format,
                              frame_size=_frame_size(frame), input_size=input_size,
@@ -502,7 +502,7 @@ class OpenAIBoxModel:
             parts += [{"type": "text", "text": frame_label(index)}, self._image_part(_frame(frames, index))]
         messages: list[dict[str, Any]] = [{"role": "system", "content": WHEN_SYSTEM},
                                           {"role": "user", "content": parts}]
-        result = self.judge.ask_many([messages])[0]
+        result = self.client.ask_many([messages])[0]
         if not result.ok or result.text is None:
             return WindowAnswer(None, shown, error=result.error or "no reply", cached=result.cached)
         answer = parse_window(result.text, num_frames=len(frames), frames_shown=shown)
@@ -510,11 +510,11 @@ class OpenAIBoxModel:
 
     def settings(self) -> dict[str, Any]:
         """Endpoint (redacted), model, box convention, prompt style, stride, downscale, attempts, temperature."""
-        retries = getattr(self.judge, "max_retries", None)
+        retries = getattr(self.client, "max_retries", None)
         return {
             "backend": "openai",
-            "model": self.judge.model,
-            "endpoint": self.judge.endpoint,
+            "model": self.client.model,
+            "endpoint": self.client.endpoint,
             "family": self.box_family,
             "box_format": self.box_format,
             "box_format_source": "override" if self.box_format_overridden else "family table",
@@ -528,23 +528,28 @@ class OpenAIBoxModel:
             "jpeg_quality": self.jpeg_quality,
             "when_frames": self.when_frames,
             "max_attempts": None if retries is None else int(retries) + 1,
-            "temperature": getattr(self.judge, "temperature", None),
+            "temperature": getattr(self.client, "temperature", None),
         }
 
     @property
+    def judge(self) -> ChatClientProtocol:
+        """The earlier name of :attr:`client`."""
+        return self.client
+
+    @property
     def unreachable(self) -> str | None:
-        """Why the endpoint was given up as unreachable (the judge's fail-fast verdict), else None."""
-        reason = getattr(self.judge, "unreachable", None)
+        """Why the endpoint was given up as unreachable (the client's fail-fast verdict), else None."""
+        reason = getattr(self.client, "unreachable", None)
         return reason if isinstance(reason, str) else None
 
     def close(self) -> None:
-        """Close the judge's HTTP client (the cache belongs to the caller)."""
-        close = getattr(self.judge, "close", None)
+        """Close the client's HTTP connection (the cache belongs to the caller)."""
+        close = getattr(self.client, "close", None)
         if callable(close):
             close()
 
     def __repr__(self) -> str:
-        return (f"OpenAIBoxModel(model={self.judge.model!r}, endpoint={self.judge.endpoint!r}, "
+        return (f"OpenAIBoxModel(model={self.client.model!r}, endpoint={self.client.endpoint!r}, "
                 f"prompt_style={self.prompt_style!r}, frame_stride={self.frame_stride}, downscale={self.downscale})")
 
 

@@ -1,15 +1,20 @@
-"""LLM judge: the published prompts and strict parsers, the judges that ask them, and their disk cache.
+"""LLM judge: the published prompts and strict parsers, and the judge built from the project's chat client.
 
 - :mod:`pixbench.judge.protocol` - the exact prompts (A-dagger yes/no, presence, selection, concept
   category), :data:`JUDGE_PROTOCOL_VERSION`, :data:`DEFAULT_JUDGE_TEMPERATURE`, the strict reply parsers
   and :func:`verdict_of`; pure, no network.
-- :mod:`pixbench.judge.client` - :class:`Judge` (the protocol scoring needs), :class:`OpenAICompatibleJudge`
-  (any OpenAI-compatible server: retries, fail-fast on a dead endpoint, refused or accepting connections
-  but not answering, secrets redacted by :func:`redact_url` and from replies) and the offline
+- :mod:`pixbench.judge.client` - :data:`Judge` (what scoring needs from a judge),
+  :class:`OpenAICompatibleJudge` (a :class:`pixbench.chat.ChatClient` with the protocol's defaults, its
+  version in every cache key and :func:`verdict_of` as its verdict parser) and the offline
   :class:`FakeJudge`.
-- :mod:`pixbench.judge.cache` - :class:`JudgeCache`, the SQLite verdict cache (key, schema and location
-  documented there), and :func:`replace_lone_surrogates` (every text a judge returns or caches encodes
-  as UTF-8).
+- :mod:`pixbench.judge.cache` - :class:`JudgeCache`, the :class:`pixbench.chat.ReplyCache` of verdicts named
+  for the judge, and its default location (:func:`default_cache_path`).
+
+The OpenAI-compatible client itself (retries, fail-fast on a dead endpoint, secrets redacted by
+:func:`redact_url`, lone surrogates replaced by :func:`replace_lone_surrogates`) and the SQLite cache (key and
+schema) are :mod:`pixbench.chat`'s, which imports nothing of this package. ``JudgeResult``, ``JudgeCacheError``,
+``CachedReply``, ``cache_key``, ``redact_url``, ``replace_lone_surrogates`` and ``DEFAULT_OPENAI_ENDPOINT``
+are the chat package's, kept here under the names code using the judge has always imported.
 
 Importing this package builds no client and opens no file or connection: a judge is an object the caller
 builds and passes in (``openai`` is imported only when an :class:`OpenAICompatibleJudge` is built).

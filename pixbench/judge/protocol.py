@@ -1,7 +1,8 @@
 """The published judge protocol: exact prompts, strict reply parsers, protocol version and temperature.
 
 Pure text in, text out: no network, no files, no client (those are :mod:`pixbench.judge.client` and
-:mod:`pixbench.judge.cache`).
+:mod:`pixbench.judge.cache`, built on :mod:`pixbench.chat`). :data:`Message`, :data:`RefreshMode` and
+:data:`REFRESH_MODES` are :mod:`pixbench.chat.messages`'.
 
 Prompts (``metrics.md`` section 4, ``baselines.md`` "Automatic selection"), each a list of OpenAI chat
 messages:
@@ -27,6 +28,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from pixbench.chat.messages import REFRESH_MODES, Message, RefreshMode
 from pixbench.metrics.analysis import CONCEPT_CATEGORIES
 
 __all__ = [
@@ -55,11 +57,6 @@ JUDGE_PROTOCOL_VERSION = "pixfoundation-judge-v1"
 #: Sampling temperature of the judge in the published A-dagger protocol (``pixfoundation-v1``: GPT-4o at 0.2).
 #: It is part of every cache key, so verdicts asked at another temperature are not reused.
 DEFAULT_JUDGE_TEMPERATURE = 0.2
-#: Values of ``refresh`` besides False: ask everything again, or only cached replies the parser could not read.
-REFRESH_MODES = ("all", "undetermined")
-RefreshMode = Literal["all", "undetermined"]
-
-Message = dict[str, Any]
 
 ACCURACY_SYSTEM = (
     "You are a helpful and precise assistant for checking the quality of the answer. "
