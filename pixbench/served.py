@@ -20,8 +20,9 @@ the row's image as a base64 JPEG data URL (``image_url`` content part, then the 
 
 Every line carries ``variant`` = the template id (when one is given); a reply longer than
 :data:`MAX_STORED_RESPONSE` characters is stored cut to that length (the cache keeps it whole). Requests go
-through an :class:`~pixbench.judge.OpenAICompatibleJudge` (bounded concurrency, retries with backoff
-honouring ``Retry-After``, fail fast on a dead endpoint, replies stored in a SQLite cache as they arrive).
+through the model's chat client, a :class:`~pixbench.chat.ChatClient` (bounded concurrency, retries with
+backoff honouring ``Retry-After``, fail fast on a dead endpoint, replies stored in a SQLite
+:class:`~pixbench.chat.ReplyCache` as they arrive).
 A request that failed after its retries writes no line (a rerun asks again) and is counted in
 :class:`ServedSummary`.
 
@@ -55,6 +56,7 @@ import queue
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -75,8 +77,9 @@ from pixbench.baselines.boxes import (
     served_input_size,
     without_leading_article,
 )
+from pixbench.chat.base import ChatClientProtocol, ChatResult
+from pixbench.chat.messages import image_messages
 from pixbench.endpoints import endpoint_identity
-from pixbench.judge.client import Judge, JudgeResult
 from pixbench.predictions import Prediction, prediction_to_json
 from pixbench.prompts import FAMILIES, UnknownTemplateError, get_template, render_prompt
 from pixbench.runs import LineKey, LineWriter, RunError, exclusive_output, run_file, start_run
@@ -198,17 +201,6 @@ class ServedSummary:
     errors: list[str] = field(default_factory=list)
 
 
-def image_messages(image: np.ndarray, text: str, *, system: str | None = None,
-                   jpeg_quality: int = 95) -> list[dict[str, Any]]:
-    """One user turn: the image as a base64 JPEG data URL, then ``text`` (after an optional system turn)."""
-    from pixbench.baselines.autoselect import image_data_url
-
-    url = image_data_url(image, quality=jpeg_quality)
-    user = {"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}},
-                                        {"type": "text", "text": text}]}
-    return [{"role": "system", "content": system}, user] if system is not None else [user]
-
-
 def _stored_response(text: str, task: _Task, summary: ServedSummary) -> str:
     """The reply as its line stores it: at most :data:`MAX_STORED_RESPONSE` characters (the cache keeps all)."""
     if len(text) <= MAX_STORED_RESPONSE:
@@ -242,16 +234,21 @@ class _Task:
     prompt: str | None
 
 
-def run_served(config: ServedConfig, *, judge: Judge, load_segmenter: BoxSegmenterLoader | None = None,
-               dataset: Any = None, image_of: Callable[[Mapping[str, Any]], np.ndarray] | None = None,
-               report: Callable[[str], None] | None = None) -> ServedSummary:
-    """Ask ``judge`` (the served model's client) every planned (row, probe) and append the lines to ``OUT``.
+def run_served(config: ServedConfig, *, client: ChatClientProtocol | None = None,
+               load_segmenter: BoxSegmenterLoader | None = None, dataset: Any = None,
+               image_of: Callable[[Mapping[str, Any]], np.ndarray] | None = None,
+               report: Callable[[str], None] | None = None,
+               judge: ChatClientProtocol | None = None) -> ServedSummary:
+    """Ask ``client`` (the served model's chat client, normally a :class:`~pixbench.chat.ChatClient`) every
+    planned (row, probe) and append the lines to ``OUT``.
 
     ``dataset`` defaults to ``pixbench.load(config.data)``; ``image_of(row)`` (default: the row's image as
     RGB) gives the image sent. ``load_segmenter()`` is called once, when the first box must become a mask.
     ``report(text)`` gets a progress line every tenth of the work (for a log; ``config.progress`` draws a
     bar instead). Raises :class:`ServedError` when the endpoint is unreachable (lines written so far are kept).
+    ``judge`` is the earlier name of ``client`` (deprecated: it warns).
     """
+    client = _the_client(client, judge)
     out = config.out
     out.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_output(out):
@@ -265,8 +262,22 @@ def run_served(config: ServedConfig, *, judge: Judge, load_segmenter: BoxSegment
             from pixbench.loaders.hub import load
 
             dataset = load(config.data)
-        return _ask_and_write(config, done, judge=judge, load_segmenter=load_segmenter, dataset=dataset,
+        return _ask_and_write(config, done, client=client, load_segmenter=load_segmenter, dataset=dataset,
                               image_of=image_of, report=report)
+
+
+def _the_client(client: ChatClientProtocol | None, judge: ChatClientProtocol | None) -> ChatClientProtocol:
+    """``client``, or the deprecated ``judge=`` keyword's value (with a DeprecationWarning)."""
+    if judge is not None:
+        if client is not None:
+            raise TypeError("run_served() takes the served model as `client`; give `client` only (`judge` is its "
+                            "deprecated name)")
+        warnings.warn("run_served(judge=...) is deprecated: pass the served model's chat client as client=...",
+                      DeprecationWarning, stacklevel=3)
+        return judge
+    if client is None:
+        raise TypeError("run_served() needs `client`, the served model's chat client (e.g. pixbench.chat.ChatClient)")
+    return client
 
 
 @dataclass(frozen=True)
@@ -275,10 +286,10 @@ class _Asked:
 
     task: _Task
     image: np.ndarray
-    result: JudgeResult | None
+    result: ChatResult | None
 
 
-def _prepare_and_ask(task: _Task, config: ServedConfig, judge: Judge, dataset: Any,
+def _prepare_and_ask(task: _Task, config: ServedConfig, client: ChatClientProtocol, dataset: Any,
                      image_of: Callable[[Mapping[str, Any]], np.ndarray] | None) -> _Asked:
     """A worker's share of one task: read the row, encode the image, ask (blocking on the reply)."""
     row = dataset[task.index]
@@ -288,7 +299,7 @@ def _prepare_and_ask(task: _Task, config: ServedConfig, judge: Judge, dataset: A
         return _Asked(task, image, None)
     system = BOX_SYSTEM if task.probe == "segment" else None
     messages = image_messages(image, prompt, system=system, jpeg_quality=config.jpeg_quality)
-    return _Asked(_Task(task.index, task.row_id, task.probe, prompt), image, judge.ask_many([messages])[0])
+    return _Asked(_Task(task.index, task.row_id, task.probe, prompt), image, client.ask_many([messages])[0])
 
 
 class _Progress:
@@ -318,7 +329,7 @@ class _Progress:
         self.bar.close()
 
 
-def _ask_and_write(config: ServedConfig, done: frozenset[LineKey], *, judge: Judge,
+def _ask_and_write(config: ServedConfig, done: frozenset[LineKey], *, client: ChatClientProtocol,
                    load_segmenter: BoxSegmenterLoader | None, dataset: Any,
                    image_of: Callable[[Mapping[str, Any]], np.ndarray] | None,
                    report: Callable[[str], None] | None = None) -> ServedSummary:
@@ -346,7 +357,7 @@ def _ask_and_write(config: ServedConfig, done: frozenset[LineKey], *, judge: Jud
     def worker() -> None:
         while (position := inbox.get()) is not None:
             try:
-                outcome: _Asked | BaseException = _prepare_and_ask(tasks[position], config, judge, dataset, image_of)
+                outcome: _Asked | BaseException = _prepare_and_ask(tasks[position], config, client, dataset, image_of)
             except BaseException as exc:  # reported by the calling thread
                 outcome = exc
             outcomes.put((position, outcome))
@@ -377,7 +388,7 @@ def _ask_and_write(config: ServedConfig, done: frozenset[LineKey], *, judge: Jud
         for _ in range(workers):
             inbox.put(None)
         progress.close()
-    unreachable = getattr(judge, "unreachable", None)
+    unreachable = getattr(client, "unreachable", None)
     if isinstance(unreachable, str) and unreachable:
         raise ServedError(f"{unreachable}; {summary.written} line(s) written, replies received are cached: "
                           "rerun to resume")

@@ -21,17 +21,16 @@ from pixbench.served import MAX_STORED_RESPONSE, ServedConfig, ServedError, run_
 
 
 def _run(base_url: str, data: Path, out: Path, *, model: str = "served-vlm", **kwargs: Any):
-    from pixbench.judge import JudgeCache, OpenAICompatibleJudge
+    from pixbench.chat import ChatClient, ReplyCache
 
-    judge = OpenAICompatibleJudge(model=model, base_url=base_url, temperature=0.0, max_tokens=64, seed=0,
-                                  concurrency=2, max_retries=0,
-                                  cache=JudgeCache(out.with_name(out.name + ".cache.sqlite")))
+    client = ChatClient(model=model, base_url=base_url, temperature=0.0, max_tokens=64, seed=0, concurrency=2,
+                        max_retries=0, cache=ReplyCache(out.with_name(out.name + ".cache.sqlite")))
     config = ServedConfig(benchmark="pixmmvp", data=str(data), out=out, model=model, box_format="frame-pixels",
                           endpoint=base_url, concurrency=2, **kwargs)
     try:
-        return run_served(config, judge=judge, load_segmenter=BoxFill)
+        return run_served(config, client=client, load_segmenter=BoxFill)
     finally:
-        judge.close()
+        client.close()
 
 
 def _cli(base_url: str, data: Path, out: Path, *extra: str) -> list[str]:
@@ -226,19 +225,19 @@ def test_requests_stay_in_flight_across_what_used_to_be_chunks(tiny_built: dict[
         def __getitem__(self, key: Any) -> Any:
             return [int(k) for k in range(len(self))] if key == "id" else list.__getitem__(self, key)
 
-    from pixbench.judge import OpenAICompatibleJudge
+    from pixbench.chat import ChatClient
 
     out = tmp_path / "flow.jsonl"
     with running_server(reply) as server:
-        judge = OpenAICompatibleJudge(model="served-vlm", base_url=server.base_url, concurrency=4, max_retries=0,
-                                      temperature=0.0, seed=0)
+        client = ChatClient(model="served-vlm", base_url=server.base_url, concurrency=4, max_retries=0,
+                            temperature=0.0, seed=0)
         config = ServedConfig(benchmark="pixmmvp", data="unused", out=out, model="served-vlm", probes=("letter",),
                               endpoint=server.base_url, concurrency=4)
         try:
-            summary = run_served(config, judge=judge, dataset=Rows(dataset),
+            summary = run_served(config, client=client, dataset=Rows(dataset),
                                  image_of=lambda row: np.full((16, 16, 3), row["id"], dtype=np.uint8))
         finally:
-            judge.close()
+            client.close()
     assert summary.written == 64 and len(arrivals) == 64
     assert arrivals[32] - arrivals[31] < 0.75  # asked while the other slow reply was awaited
     assert [line["id"] for line in _lines(out)] == list(range(64))  # written in task order all the same
@@ -251,7 +250,7 @@ def test_served_qwen25_boxes_are_read_in_the_servers_resized_input(tiny_built: d
                                                                    tmp_path: Path) -> None:
     """A 1536 x 2048 image: a server with the released Qwen2.5-VL config sees 1540 x 2044 and writes its boxes
     there (the class default budget would be 840 x 1148, where this box lies outside the frame)."""
-    from pixbench.judge import OpenAICompatibleJudge
+    from pixbench.chat import ChatClient
 
     seen, target = (1540, 2044), (1200, 900, 1900, 1400)  # x1, y1, x2, y2 in the server's input pixels
     prompts: list[str] = []
@@ -262,15 +261,15 @@ def test_served_qwen25_boxes_are_read_in_the_servers_resized_input(tiny_built: d
 
     def run(out: Path, **settings: Any) -> list[dict[str, Any]]:
         with running_server(reply) as server:
-            judge = OpenAICompatibleJudge(model="qwen", base_url=server.base_url, concurrency=2, max_retries=0,
-                                          temperature=0.0, seed=0)
+            client = ChatClient(model="qwen", base_url=server.base_url, concurrency=2, max_retries=0,
+                                temperature=0.0, seed=0)
             config = ServedConfig(benchmark="pixmmvp", data=str(tiny_built["pixmmvp"]), out=out, model="qwen",
                                   probes=("segment",), endpoint=server.base_url, limit=2, **settings)
             try:
-                run_served(config, judge=judge, load_segmenter=BoxFill,
+                run_served(config, client=client, load_segmenter=BoxFill,
                            image_of=lambda row: np.zeros((1536, 2048, 3), dtype=np.uint8))
             finally:
-                judge.close()
+                client.close()
         return [line for line in _lines(out) if "response" in line]
 
     from pixbench.annotation import rle
@@ -296,15 +295,15 @@ def test_served_qwen25_boxes_are_read_in_the_servers_resized_input(tiny_built: d
 
 def test_video_ground_reads_a_served_qwen25s_boxes() -> None:
     from pixbench.baselines.box_models import OpenAIBoxModel
-    from pixbench.judge import FakeJudge
+    from pixbench.chat import FakeChatClient
 
-    judge = FakeJudge(lambda messages: '[{"bbox_2d": [1022, 770, 2044, 1540]}]', model="qwen")
+    client = FakeChatClient(lambda messages: '[{"bbox_2d": [1022, 770, 2044, 1540]}]', model="qwen")
     frames = [np.zeros((1536, 2048, 3), dtype=np.uint8)] * 2
-    served = OpenAIBoxModel(judge, downscale=1, prompt_style="image", box_family="qwen2_5_vl")
+    served = OpenAIBoxModel(client, downscale=1, prompt_style="image", box_family="qwen2_5_vl")
     (box,) = served.locate(frames, "the dog", 0).boxes
     assert (box.x1, box.y1, box.x2, box.y2) == pytest.approx((1024, 768, 2048, 1536), abs=1)
     assert served.settings()["family"] == "qwen2_5_vl" and served.settings()["max_pixels"] == 12_845_056
-    as_sent = OpenAIBoxModel(judge, downscale=1, prompt_style="image")  # openai: the sent image's pixels
+    as_sent = OpenAIBoxModel(client, downscale=1, prompt_style="image")  # openai: the sent image's pixels
     (box,) = as_sent.locate(frames, "the dog", 0).boxes
     assert (box.x1, box.y2) == pytest.approx((1022, 1536))
 

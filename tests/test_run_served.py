@@ -77,18 +77,18 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 def _run(server: Any, data: Path, out: Path, *extra: str, **kwargs: Any):
-    from pixbench.judge import JudgeCache, OpenAICompatibleJudge
+    from pixbench.chat import ChatClient, ReplyCache
     from pixbench.served import ServedConfig, run_served
 
-    judge = OpenAICompatibleJudge(model="served-vlm", base_url=server.base_url, temperature=0.0, max_tokens=64,
-                                  seed=0, concurrency=kwargs.pop("concurrency", 4), max_retries=0,
-                                  cache=JudgeCache(out.with_name(out.name + ".cache.sqlite")))
+    client = ChatClient(model="served-vlm", base_url=server.base_url, temperature=0.0, max_tokens=64, seed=0,
+                        concurrency=kwargs.pop("concurrency", 4), max_retries=0,
+                        cache=ReplyCache(out.with_name(out.name + ".cache.sqlite")), role="served model")
     config = ServedConfig(benchmark="pixmmvp", data=str(data), out=out, model="served-vlm", box_format="frame-pixels",
-                          endpoint=judge.endpoint, concurrency=judge.concurrency, **kwargs)
+                          endpoint=client.endpoint, concurrency=client.concurrency, **kwargs)
     try:
-        return run_served(config, judge=judge, load_segmenter=BoxFill)
+        return run_served(config, client=client, load_segmenter=BoxFill)
     finally:
-        judge.close()
+        client.close()
 
 
 def test_run_served_lines_masks_rerun_and_resume(tiny_built: dict[str, Path], tmp_path: Path) -> None:
@@ -198,3 +198,80 @@ def test_dead_endpoint_fails_fast(tiny_built: dict[str, Path], tmp_path: Path,
     done.set()
     assert code == 1
     assert "unreachable" in capsys.readouterr().err
+
+
+def test_run_score_prints_what_score_prints(tiny_built: dict[str, Path], tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """`run --score` scores through the library, with `pixbench score`'s report, messages and exit status."""
+    import socket
+
+    data = tiny_built["pixmmvp"]
+    served_reply = make_reply({})
+
+    def reply(body: dict[str, Any]) -> str:
+        last = body["messages"][-1]["content"]
+        if isinstance(last, str):  # the A-dagger judge: yes for some answers, no for others
+            return "Yes" if sum(map(ord, last)) % 2 else "No"
+        return served_reply(body)
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    with running_server(reply) as server:
+        for name, judge_url, status in (("alive", server.base_url, 0), ("dead", dead, 3)):
+            out = tmp_path / f"{name}.jsonl"
+            judge = ["--judge-base-url", judge_url, "--judge-model", "local-judge", "--judge-retries", "0",
+                     "--judge-cache", str(tmp_path / f"{name}-judge.sqlite")]
+            code = main(["run", "--base-url", server.base_url, "--model", "served-vlm", "--benchmark", "pixmmvp",
+                         "--data", str(data), "--probe", "letter", "vqa", "--limit", "3", "--out", str(out),
+                         "--score", *judge])
+            run = capsys.readouterr()
+            scored = main(["score", str(out), "--data", f"pixmmvp={data}", *judge])
+            score = capsys.readouterr()
+            assert (code, scored) == (status, status), run.err
+            assert run.out == score.out
+            assert run.err.endswith(score.err)  # after the run's own lines
+            assert "missing predictions" in score.err
+            if status == 0:
+                assert "served-vlm" in score.out and "A\u2020" in score.out and "local-judge" in score.out
+            else:
+                assert score.err.splitlines()[-1].startswith(f"error: the judge could not be reached (judge at {dead}")
+
+
+def test_run_cache_errors_name_runs_option(tiny_built: dict[str, Path], tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "replies"
+    folder.mkdir()
+    code = main(["run", "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--benchmark", "pixmmvp",
+                 "--data", str(tiny_built["pixmmvp"]), "--probe", "letter", "--out", str(tmp_path / "p.jsonl"),
+                 "--cache", str(folder)])
+    assert code == 1
+    assert capsys.readouterr().err == (f"error: {folder}: is a folder, not a reply cache file; give --cache a file "
+                                       f"path such as replies.sqlite (e.g. {folder / 'replies.sqlite'})\n")
+
+
+def test_run_served_takes_the_client_and_the_judge_keyword_is_deprecated(tmp_path: Path) -> None:
+    from pixbench.chat import FakeChatClient
+    from pixbench.served import ServedConfig, run_served
+
+    class Rows(list):
+        def __getitem__(self, key: Any) -> Any:
+            return [int(k) for k in range(len(self))] if key == "id" else list.__getitem__(self, key)
+
+    rows = Rows({"id": i, "question": f"Is it {i}?", "options": ["yes", "no"]} for i in range(3))
+    client = FakeChatClient(lambda messages: "(a)", model="served-vlm", role="served model")
+
+    def config(name: str) -> ServedConfig:
+        return ServedConfig(benchmark="pixmmvp", data="unused", out=tmp_path / name, model="served-vlm",
+                            probes=("letter",))
+
+    image = {"image_of": lambda row: np.zeros((8, 8, 3), dtype=np.uint8), "dataset": rows}
+    assert run_served(config("client.jsonl"), client=client, **image).written == 3
+    with pytest.warns(DeprecationWarning, match=r"run_served\(judge=\.\.\.\) is deprecated"):
+        assert run_served(config("judge.jsonl"), judge=client, **image).written == 3
+    assert _lines(tmp_path / "judge.jsonl") == _lines(tmp_path / "client.jsonl")
+    assert client.calls == 6  # both runs asked it (no cache)
+    with pytest.raises(TypeError, match="give `client` only"):
+        run_served(config("both.jsonl"), client=client, judge=client, **image)
+    with pytest.raises(TypeError, match="needs `client`"):
+        run_served(config("none.jsonl"), **image)

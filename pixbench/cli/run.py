@@ -1,4 +1,11 @@
-"""``pixbench run``: a served vision-language model's predictions (and, with ``--score``, its Table 1 row)."""
+"""``pixbench run``: a served vision-language model's predictions (and, with ``--score``, its Table 1 row).
+
+The model under test is a :class:`pixbench.chat.ChatClient` (role ``served model``) with its own
+:class:`pixbench.chat.ReplyCache` (``--cache``), passed to :func:`pixbench.served.run_served`. ``--score``
+then scores OUT through the library, as ``pixbench score OUT --data BENCHMARK=DATA`` with the same judge
+options would: :func:`pixbench.score_files.make_judge`, :func:`~pixbench.score_files.evaluate` and
+:mod:`pixbench.score_report` (the table on stdout, the same messages on stderr and the same exit status).
+"""
 
 from __future__ import annotations
 
@@ -38,7 +45,7 @@ Example (a vLLM server started with `vllm serve Qwen/Qwen2.5-VL-7B-Instruct --po
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the probes; exit 0, 1 on bad input or an unreachable endpoint, 3 when requests failed."""
     from pixbench.benchmarks import REGISTRY
-    from pixbench.judge import JudgeCache, OpenAICompatibleJudge
+    from pixbench.chat import ChatClient, ReplyCache
     from pixbench.loaders.sources import SourceError
     from pixbench.runs import OutputLocked
     from pixbench.served import ServedConfig, ServedError, run_served
@@ -59,11 +66,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         check_model_sources(sam_model=args.sam_model if "segment" in args.probe else None)
-        cache = JudgeCache(args.cache or out.with_name(out.name + ".cache.sqlite"))
-        client = OpenAICompatibleJudge(model=args.model, base_url=args.base_url, temperature=args.temperature,
-                                       max_tokens=args.max_tokens, seed=args.seed, concurrency=args.concurrency,
-                                       max_retries=args.retries, timeout=args.timeout, cache=cache,
-                                       role="served model")
+        cache = ReplyCache(args.cache or out.with_name(out.name + ".cache.sqlite"), option="--cache")
+        client = ChatClient(model=args.model, base_url=args.base_url, temperature=args.temperature,
+                            max_tokens=args.max_tokens, seed=args.seed, concurrency=args.concurrency,
+                            max_retries=args.retries, timeout=args.timeout, cache=cache, role="served model")
         config = ServedConfig(benchmark=args.benchmark, data=data, out=out, model=args.model,
                               endpoint=client.endpoint, probes=tuple(dict.fromkeys(args.probe)),
                               template=args.template, family=args.family, box_family=args.box_family,
@@ -86,7 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"run {args.model}: {text}", file=sys.stderr, flush=True)
 
     try:
-        summary = run_served(config, judge=client, load_segmenter=load_segmenter,
+        summary = run_served(config, client=client, load_segmenter=load_segmenter,
                              report=None if config.progress else report)
     except (ServedError, OutputLocked, SourceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -97,6 +103,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 130
     finally:
         client.close()
+        cache.close()
     print(f"{out}: {summary.written} line(s) written, {summary.skipped} already there; {summary.asked} request(s) "
           f"asked, {summary.cached} from the cache; {summary.without_box} segment repl(ies) without a box "
           "(empty masks)", file=sys.stderr)
@@ -108,20 +115,61 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 3
     if not args.score:
         return 0
-    from pixbench.cli.score import _arguments as score_arguments
-    from pixbench.cli.score import cmd_score
+    return _score(args, out, data)
 
-    parser = argparse.ArgumentParser(prog="pixbench score")
-    score_arguments(parser)
-    score_args = parser.parse_args([str(out), "--data", f"{args.benchmark}={data}"])
-    for name, value in vars(args).items():
-        if name.startswith("judge_") or name in ("refresh_judge", "no_judge"):
-            setattr(score_args, name, value)
-    return cmd_score(score_args)
+
+def _score(args: argparse.Namespace, out: Path, data: str) -> int:
+    """Score ``out`` as ``pixbench score OUT --data BENCHMARK=DATA`` with ``args``' judge options would: the
+    report as a table on stdout; warnings, problems, predictions missing and judge failures on stderr; exit 0,
+    1 on invalid input, 3 on judge errors or an unreachable judge (every selection, reading and report
+    option at ``pixbench score``'s default)."""
+    from pixbench import score_report as report
+    from pixbench.cli.options import print_problems, print_warnings
+    from pixbench.predictions import ReadOptions
+    from pixbench.results import Counts, ScoreSettings
+    from pixbench.score_files import evaluate, make_judge, report_context, sensitivity
+
+    try:
+        judge = make_judge(no_judge=args.no_judge, model=args.judge_model, base_url=args.judge_base_url,
+                           cache_path=args.judge_cache, refresh=args.refresh_judge, retries=args.judge_retries,
+                           timeout=args.judge_timeout, concurrency=args.judge_concurrency,
+                           temperature=args.judge_temperature)
+    except (ValueError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    settings = ScoreSettings()
+    run = evaluate([str(out)], data={args.benchmark: data}, settings=settings, judge=judge,
+                   progress=sys.stderr.isatty(), options=ReadOptions())
+    print_warnings(run.warnings)
+    if run.problems or run.errors:
+        print_problems(run)
+        return 1
+    document = report.report_document(run.results, **report_context(run, settings, judge),
+                                      sensitivity=sensitivity(run.results))
+    sys.stdout.write(report.render(document, "table"))
+    # What `pixbench score` says after its report (cli/score.py, cmd_score), for the image results a run has.
+    counts = [(result, result.counts) for result in run.results if isinstance(result.counts, Counts)]
+    for result, count in counts:
+        missing = {probe: n for probe, n in count.missing.items() if n}
+        if missing:
+            print(f"{result.model} / {result.benchmark}: missing predictions {missing} (scored as wrong, IoU 0)",
+                  file=sys.stderr)
+    judge_errors = sum(count.judge_errors for _result, count in counts)
+    unreachable = getattr(judge.judge, "unreachable", None) if judge.judge else None
+    if unreachable:
+        print(f"error: the judge could not be reached ({unreachable}); {judge_errors} verdict(s) missing, every "
+              "verdict obtained is cached. Rerun to resume.", file=sys.stderr)
+        return 3
+    if judge_errors:
+        print(f"error: {judge_errors} judge request(s) failed at {judge.judge.endpoint if judge.judge else '?'}; "
+              "verdicts obtained so far are cached. Rerun to resume, or pass --allow-judge-errors.", file=sys.stderr)
+        return 3
+    return 0
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     from pixbench.baselines.boxes import QWEN_RELEASED_MAX_PIXELS, QWEN_RELEASED_MIN_PIXELS
+    from pixbench.benchmarks import REGISTRY
     from pixbench.prompts import FAMILIES
     from pixbench.served import SERVED_PROBES, known_box_families
 
@@ -139,9 +187,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
     model.add_argument("--cache", metavar="PATH", help="SQLite file of cached replies (default OUT.cache.sqlite)")
     what = parser.add_argument_group("what to ask")
-    what.add_argument("--benchmark", required=True, choices=("pixmmvp", "pixcvbench"))
+    images = [spec for spec in REGISTRY.values() if spec.kind == "image"]  # the benchmarks a served model answers
+    what.add_argument("--benchmark", required=True, choices=[spec.name for spec in images])
     what.add_argument("--data", metavar="PATH_OR_HUB_ID",
-                      help="the built benchmark (default IVUlab/PixMMVP or IVUlab/PixCV-Bench)")
+                      help=f"the built benchmark (default {' or '.join(spec.hub_id for spec in images)})")
     what.add_argument("--probe", nargs="+", choices=SERVED_PROBES, default=list(SERVED_PROBES))
     what.add_argument("--template", metavar="ID", help="a question template (qa-1 .. qa-10), recorded as variant")
     what.add_argument("--family", choices=FAMILIES, default="vanilla", help="prompt family (default vanilla)")
