@@ -92,3 +92,23 @@ def test_benchmark_names_are_compared_only_in_their_own_modules():
             if comparison.search(line):
                 offenders.append(f"{path.relative_to(PACKAGE.parent)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_no_private_name_crosses_a_module_boundary():
+    """A module uses another's public names only (a private one would tie two modules' insides together)."""
+    modules = _modules()
+    crossing = []
+    for name, path in sorted(modules.items()):
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
+            if not base.startswith("pixbench"):
+                continue
+            crossing += [f"{name}:{node.lineno} imports {base}.{alias.name}" for alias in node.names
+                         if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert crossing == []
