@@ -54,7 +54,7 @@ def main() -> int:
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     args = parser.parse_args()
 
-    from pixbench.judge import JudgeCache, OpenAICompatibleJudge
+    from pixbench.chat import ChatClient, ReplyCache
     from pixbench.loaders import pixmmvp
     from pixbench.loaders.hub import load
     from pixbench.served import ServedConfig, run_served
@@ -77,16 +77,16 @@ def main() -> int:
     with running_server(reply, delay=args.latency) as server:
         for attempt in ("first", "rerun"):
             server.reset()
-            judge = OpenAICompatibleJudge(model="bench-vlm", base_url=server.base_url, temperature=0.0,
-                                          max_tokens=64, seed=0, concurrency=args.concurrency,
-                                          cache=JudgeCache(work / "cache.sqlite"))
+            client = ChatClient(model="bench-vlm", base_url=server.base_url, temperature=0.0, max_tokens=64, seed=0,
+                                concurrency=args.concurrency, cache=ReplyCache(work / "cache.sqlite"),
+                                role="served model")
             config = ServedConfig(benchmark="pixmmvp", data=str(work / "PixMMVP"), out=out, model="bench-vlm",
-                                  endpoint=judge.endpoint, box_format="frame-pixels", concurrency=args.concurrency,
+                                  endpoint=client.endpoint, box_format="frame-pixels", concurrency=args.concurrency,
                                   limit=rows)
             start = time.perf_counter()
-            summary = run_served(config, judge=judge, load_segmenter=BoxFill, dataset=dataset, image_of=image_of)
+            summary = run_served(config, client=client, load_segmenter=BoxFill, dataset=dataset, image_of=image_of)
             wall = time.perf_counter() - start
-            judge.close()
+            client.close()
             timings.append((attempt, wall, server.request_count, server.max_in_flight, summary))
     ideal = needs * args.latency / args.concurrency
     for attempt, wall, requests, in_flight, summary in timings:

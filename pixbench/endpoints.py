@@ -5,7 +5,7 @@ types is not a good key for that: ``http://localhost:8000/v1/`` and ``http://127
 same server, and ``https://user:KEY@host/v1`` must never be written to disk. :func:`endpoint_identity`
 gives the one form run files store and compare:
 
-- secrets redacted (:func:`pixbench.judge.redact_url`: user info, key-like query parameters);
+- secrets redacted (:func:`pixbench.chat.redact.redact_url`: user info, key-like query parameters);
 - scheme and host lower-cased; the loopback names ``localhost``, ``127.0.0.1`` and ``::1`` written
   ``127.0.0.1``;
 - the scheme's default port dropped (``:80`` for http, ``:443`` for https);
@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pixbench.judge.client import redact_url
+from pixbench.chat.redact import redact_url
 
 __all__ = ["endpoint_identity", "endpoints_as_compared"]
 
