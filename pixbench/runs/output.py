@@ -58,18 +58,24 @@ class ExistingOutput:
     terminate: bool = False  # the last line is complete but has no newline
 
 
+def _after_last_newline(handle: IO[bytes]) -> int:
+    """The offset just after the last newline of an open file (0 when it has none), read back from the end a
+    block at a time."""
+    start = handle.seek(0, 2)
+    while start > 0:
+        block = max(0, start - _TAIL_BYTES)
+        handle.seek(block)
+        cut = handle.read(start - block).rfind(b"\n")
+        if cut >= 0:
+            return block + cut + 1
+        start = block
+    return 0
+
+
 def _unterminated_tail(out: Path) -> tuple[int, bytes] | None:
     """``(offset, first bytes)`` of the text after the last newline of ``out``, when there is any but blanks."""
     with out.open("rb") as handle:
-        start = handle.seek(0, 2)
-        while start > 0:  # back from the end, a block at a time, to the last newline
-            block = max(0, start - _TAIL_BYTES)
-            handle.seek(block)
-            cut = handle.read(start - block).rfind(b"\n")
-            if cut >= 0:
-                start = block + cut + 1
-                break
-            start = block
+        start = _after_last_newline(handle)
         handle.seek(start)
         head = handle.read(_TAIL_BYTES)
     return (start, head) if head.strip() else None
@@ -243,15 +249,7 @@ def _drop_partial_line(path: Path) -> None:
         return
     with path.open("r+b") as handle:
         size = handle.seek(0, 2)
-        start = size
-        while start > 0:
-            block = max(0, start - _TAIL_BYTES)
-            handle.seek(block)
-            cut = handle.read(start - block).rfind(b"\n")
-            if cut >= 0:
-                start = block + cut + 1
-                break
-            start = block
+        start = _after_last_newline(handle)
         if start < size:
             logger.warning("%s: dropping a partial last line (%d bytes) left by an interrupted run", path,
                            size - start)
