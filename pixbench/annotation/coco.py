@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pixbench.annotation import rle as rle_ops
-from pixbench.annotation.findings import Report
+from pixbench.annotation.findings import Findings
 from pixbench.annotation.rle import MaskError, Rle
 
 
@@ -117,7 +117,7 @@ def parse_segmentation(segmentation: Any) -> tuple[tuple[tuple[float, ...], ...]
 UNREADABLE = object()
 
 
-def load_json(path: Path, report: Report) -> Any:
+def load_json(path: Path, report: Findings) -> Any:
     """The decoded file, or a sentinel after reporting that it is missing or not JSON.
 
     A key repeated inside one JSON object is an error (``json`` would keep the last value silently:
@@ -151,7 +151,7 @@ def load_json(path: Path, report: Report) -> Any:
     return data
 
 
-def read_coco_json(path: str | Path, report: Report, *,
+def read_coco_json(path: str | Path, report: Findings, *,
                    known_id_repeats: Mapping[int, Collection[int]] | None = None) -> AnnotationSet:
     """Read a COCO-style annotation file; problems go to ``report`` and bad records are skipped.
 
@@ -174,9 +174,9 @@ def read_coco_json(path: str | Path, report: Report, *,
     return result
 
 
-def check_annotation_ids(annotations: AnnotationSet, report: Report,
+def check_annotation_ids(annotations: AnnotationSet, report: Findings,
                          known_id_repeats: Mapping[int, Collection[int]]) -> None:
-    """Report annotation ids used more than once: errors, or warnings for the known repeats."""
+    """Findings annotation ids used more than once: errors, or warnings for the known repeats."""
     by_id: dict[int, list[Region]] = {}
     for regions in annotations.regions.values():
         for region in regions:
@@ -200,7 +200,7 @@ def check_annotation_ids(annotations: AnnotationSet, report: Report,
                          f"(image {first.image_id})")
 
 
-def _read_images(entries: Sequence[Any], result: AnnotationSet, report: Report) -> None:
+def _read_images(entries: Sequence[Any], result: AnnotationSet, report: Findings) -> None:
     first_at: dict[int, int] = {}
     for position, entry in enumerate(entries):
         record = f"images[{position}]"
@@ -229,7 +229,7 @@ def _read_images(entries: Sequence[Any], result: AnnotationSet, report: Report) 
         result.regions[image_id] = []
 
 
-def _read_regions(entries: Sequence[Any], result: AnnotationSet, report: Report) -> None:
+def _read_regions(entries: Sequence[Any], result: AnnotationSet, report: Findings) -> None:
     for position, entry in enumerate(entries):
         record = f"annotations[{position}]"
         if not isinstance(entry, dict):

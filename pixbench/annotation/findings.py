@@ -1,7 +1,7 @@
 """Problems found in raw annotations, collected into one readable report.
 
 Readers and validators never stop at the first problem: they append :class:`Problem` records to a
-:class:`Report`, and the caller (a builder, ``pixbench check-annotations``) decides whether errors
+:class:`Findings`, and the caller (a builder, ``pixbench check-annotations``) decides whether errors
 stop the work. Every problem names the file, the record (image id, annotation id or row) and the field.
 """
 
@@ -34,7 +34,7 @@ class Problem:
 
 
 @dataclass
-class Report:
+class Findings:
     """An ordered list of problems with helpers to add and summarise them."""
 
     problems: list[Problem] = field(default_factory=list)
@@ -45,7 +45,7 @@ class Report:
     def warning(self, file: str, record: str, field: str, message: str) -> None:
         self.problems.append(Problem("warning", file, record, field, message))
 
-    def extend(self, other: Report) -> None:
+    def extend(self, other: Findings) -> None:
         self.problems.extend(other.problems)
 
     @property
@@ -77,6 +77,6 @@ class Report:
 class AnnotationError(ValueError):
     """Raised when a report holds errors and the work cannot go on; carries the report."""
 
-    def __init__(self, report: Report, what: str = "annotations") -> None:
+    def __init__(self, report: Findings, what: str = "annotations") -> None:
         self.report = report
         super().__init__(f"{len(report.errors)} problem(s) in the {what}:\n{report.format()}")

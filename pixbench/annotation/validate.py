@@ -15,7 +15,7 @@ from shapely.geometry import Polygon
 from shapely.validation import explain_validity
 
 from pixbench.annotation.coco import AnnotationSet, Region
-from pixbench.annotation.findings import Problem, Report, Severity
+from pixbench.annotation.findings import Findings, Problem, Severity
 
 #: Points more than this many pixels outside the image (or this fraction of its side) are errors.
 OUTSIDE_TOLERANCE_PX = 2.0
@@ -49,7 +49,7 @@ def polygon_findings(polygon: Sequence[float], height: int | None = None,
     return findings
 
 
-def check_region(region: Region, file: str, report: Report, height: int | None = None,
+def check_region(region: Region, file: str, report: Findings, height: int | None = None,
                  width: int | None = None) -> bool:
     """Add the findings of one region to ``report``; True when it has no error."""
     ok = True
@@ -61,7 +61,7 @@ def check_region(region: Region, file: str, report: Report, height: int | None =
     return ok
 
 
-def check_annotation_set(annotations: AnnotationSet, report: Report,
+def check_annotation_set(annotations: AnnotationSet, report: Findings,
                          sizes: dict[int, tuple[int, int]] | None = None) -> None:
     """Check every region; ``sizes`` maps image id to ``(height, width)`` where the file lacks them."""
     for image_id, regions in annotations.regions.items():

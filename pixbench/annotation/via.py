@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pixbench.annotation.coco import UNREADABLE, AnnotationSet, ImageEntry, Region, load_json
-from pixbench.annotation.findings import Report
+from pixbench.annotation.findings import Findings
 
 _ELLIPSE_POINTS = 64
 
@@ -56,7 +56,7 @@ def shape_to_polygon(shape: dict[str, Any]) -> tuple[float, ...]:
     raise ValueError(f"unsupported VIA shape {name!r} (only polygon, rect, circle and ellipse enclose an area)")
 
 
-def read_via_json(path: str | Path, report: Report) -> AnnotationSet:
+def read_via_json(path: str | Path, report: Findings) -> AnnotationSet:
     """Read a VIA project or VIA json export; problems go to ``report``."""
     path = Path(path)
     name = str(path)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pixbench.annotation.findings import Report
+    from pixbench.annotation.findings import Findings
     from pixbench.predictions import ReadOptions
     from pixbench.score_files import Evaluation
 
@@ -241,7 +241,7 @@ def check_output_folder(value: str | None, flag: str) -> None:
 # ------------------------------------------------------------------------------------ messages
 
 
-def print_report(report: Report, limit: int = PROBLEMS_SHOWN) -> None:
+def print_report(report: Findings, limit: int = PROBLEMS_SHOWN) -> None:
     """An annotation report's problems (the first ``limit``), if any, on stderr."""
     if report.problems:
         print(report.format(limit), file=sys.stderr)

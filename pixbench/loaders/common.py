@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets import Features, List, Value
 
-from pixbench.annotation.findings import Report
+from pixbench.annotation.findings import Findings
 from pixbench.loaders.layout import BUILD_SUMMARY_FILE, SPLIT
 from pixbench.version import __version__
 
@@ -56,13 +56,13 @@ class BuildResult:
 
     out_dir: Path
     summary: dict[str, Any]
-    report: Report = field(default_factory=Report)
+    report: Findings = field(default_factory=Findings)
     files: list[str] = field(default_factory=list)
     #: Entries of the folder that the build did not write and left in place (only with ``force``).
     left_in_place: list[str] = field(default_factory=list)
 
 
-def read_csv_rows(path: Path, required: Sequence[str], report: Report,
+def read_csv_rows(path: Path, required: Sequence[str], report: Findings,
                   aliases: Mapping[str, str] | None = None) -> list[dict[str, str]]:
     """Rows of a CSV file as dicts keyed by stripped header names; report missing columns.
 
@@ -103,7 +103,7 @@ def read_csv_rows(path: Path, required: Sequence[str], report: Report,
     return rows
 
 
-def parse_int(value: str, file: str, record: str, field_name: str, report: Report) -> int | None:
+def parse_int(value: str, file: str, record: str, field_name: str, report: Findings) -> int | None:
     """An int from a CSV cell, or ``None`` with an error in ``report``."""
     try:
         return int(value.strip())
@@ -380,7 +380,7 @@ def format_summary_markdown(summary: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def ensure_no_errors(report: Report, what: str) -> None:
+def ensure_no_errors(report: Findings, what: str) -> None:
     """Raise :class:`AnnotationError` with the whole report when it holds errors."""
     from pixbench.annotation.findings import AnnotationError
 

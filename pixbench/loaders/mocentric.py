@@ -38,7 +38,7 @@ from datasets import Features, Image, List, Value
 from PIL import Image as PILImage
 
 from pixbench.annotation import rle as rle_ops
-from pixbench.annotation.findings import Report
+from pixbench.annotation.findings import Findings
 from pixbench.loaders import common
 from pixbench.loaders.common import RLE_FEATURE, BuildResult, ConfigSpec
 from pixbench.loaders.layout import SPLIT
@@ -163,7 +163,7 @@ def _frame_numbers(video: Video) -> dict[int, int]:
     return {int(name): index for index, name in enumerate(video.frames) if name.isdigit()}
 
 
-def _load_json(path: Path, report: Report) -> Any:
+def _load_json(path: Path, report: Findings) -> Any:
     try:
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
@@ -180,7 +180,7 @@ def _int_list(value: Any) -> tuple[int, ...] | None:
     return tuple(value)
 
 
-def read_meta(path: Path, report: Report) -> dict[str, Video]:
+def read_meta(path: Path, report: Findings) -> dict[str, Video]:
     """The videos of a ``meta_expressions.json``-style file, in file order; problems go to ``report``."""
     name = str(path)
     data = _load_json(path, report)
@@ -240,7 +240,7 @@ def read_meta(path: Path, report: Report) -> dict[str, Video]:
     return videos
 
 
-def read_mask_dict(path: Path, report: Report) -> dict[int, list[rle_ops.Rle | None]]:
+def read_mask_dict(path: Path, report: Findings) -> dict[int, list[rle_ops.Rle | None]]:
     """``mask_dict.json`` by anno id: the RLE dicts as given (``counts`` checked later), ``None`` = absent."""
     name = str(path)
     data = _load_json(path, report)
@@ -283,7 +283,7 @@ def read_mask_dict(path: Path, report: Report) -> dict[int, list[rle_ops.Rle | N
     return masks
 
 
-def read_keyframes(path: Path, report: Report) -> dict[tuple[str, int], Keyframe]:
+def read_keyframes(path: Path, report: Findings) -> dict[tuple[str, int], Keyframe]:
     """Keyframe csv rows by ``(video_name, exp_id)``; the frame number comes from ``frame``'s base name."""
     name = str(path)
     rows: dict[tuple[str, int], Keyframe] = {}
@@ -316,7 +316,7 @@ def _listing(names: Iterable[str], limit: int = 5) -> str:
     return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def check_masks(inputs: Inputs, report: Report) -> dict[int, str]:
+def check_masks(inputs: Inputs, report: Findings) -> dict[int, str]:
     """Every expression's anno ids exist in ``mask_dict`` with one entry per frame of its video, each
     anno id belongs to one video; returns anno id -> its video (of the anno ids that passed)."""
     owner: dict[int, str] = {}
@@ -343,7 +343,7 @@ def check_masks(inputs: Inputs, report: Report) -> dict[int, str]:
     return owner
 
 
-def check_frames(inputs: Inputs, report: Report) -> None:
+def check_frames(inputs: Inputs, report: Findings) -> None:
     """Every frame file exists and all have one size (read from JPEG headers), kept in ``inputs.sizes``."""
     for video in inputs.videos.values():
         folder = inputs.split_dir / FRAMES_FOLDER / video.video_id
@@ -380,7 +380,7 @@ def check_frames(inputs: Inputs, report: Report) -> None:
                              f"{first[0]}x{first[1]}")
 
 
-def check_rles(inputs: Inputs, owner: Mapping[int, str], report: Report, *, with_frames: bool) -> None:
+def check_rles(inputs: Inputs, owner: Mapping[int, str], report: Findings, *, with_frames: bool) -> None:
     """RLE sizes equal the frames' (without frames: agree within each video, and set ``inputs.sizes``)
     and every ``counts`` string covers exactly ``h * w`` pixels."""
     first_use: dict[int, Expression] = {}
@@ -433,7 +433,7 @@ def check_rles(inputs: Inputs, owner: Mapping[int, str], report: Report, *, with
             report.error(inputs.mask_path, f"{expression.record} anno_id {anno} frame {frame}", "counts", problem)
 
 
-def check_keyframes(inputs: Inputs, report: Report) -> None:
+def check_keyframes(inputs: Inputs, report: Findings) -> None:
     """Every keyframe row names a known video, expression and frame of that video."""
     for (video_id, exp_id), row in inputs.keyframes.items():
         record = f"line {row.line} (video {video_id} expression {exp_id})"
@@ -453,7 +453,7 @@ def check_keyframes(inputs: Inputs, report: Report) -> None:
                                "no keyframe row: frame index 0 is used")
 
 
-def check_reversed(inputs: Inputs, report: Report) -> None:
+def check_reversed(inputs: Inputs, report: Findings) -> None:
     """Reversed expressions name known videos and expressions, with the original's frames and ids."""
     name = inputs.reversed_path
     for video_id, rev in inputs.reversed.items():
@@ -489,7 +489,7 @@ def check_reversed(inputs: Inputs, report: Report) -> None:
 
 
 def read_inputs(*, mevis_root: Path, keyframes: Path, reverse_expressions: Path, split: str = MEVIS_SPLIT,
-                with_frames: bool, report: Report) -> Inputs:
+                with_frames: bool, report: Findings) -> Inputs:
     """Read and cross-check all inputs (frame files only ``with_frames``); problems go to ``report``."""
     split_dir = mevis_root / split
     inputs = Inputs(split_dir, str(split_dir / META_FILE), str(split_dir / MASK_FILE), str(keyframes),
@@ -560,7 +560,7 @@ def video_row(inputs: Inputs, video: Video) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ summary
 
 
-def summarize(inputs: Inputs, report: Report, *, with_frames: bool | None) -> dict[str, Any]:
+def summarize(inputs: Inputs, report: Findings, *, with_frames: bool | None) -> dict[str, Any]:
     """Counts for the card and the console (``with_frames=None``: a check without frames)."""
     expressions = [e for v in inputs.videos.values() for e in v.expressions.values()]
     reversed_ = [e for v in inputs.reversed.values() for e in v.expressions.values() if e.video_id in inputs.videos]
@@ -763,7 +763,7 @@ def build(*, mevis_root: Path, keyframes: Path, reverse_expressions: Path, out_d
     MoCentric-Bench build, else :class:`common.OutDirError`; ``force`` writes into any folder.
     """
     plan = common.inspect_out_dir(out_dir, NAME, force=force)
-    report = Report()
+    report = Findings()
     inputs = read_inputs(mevis_root=mevis_root, keyframes=keyframes, reverse_expressions=reverse_expressions,
                          split=split, with_frames=with_frames, report=report)
     common.ensure_no_errors(report, "MoCentric-Bench inputs")
@@ -773,10 +773,10 @@ def build(*, mevis_root: Path, keyframes: Path, reverse_expressions: Path, out_d
 
 
 def check(*, mevis_root: Path, keyframes: Path, reverse_expressions: Path,
-          split: str = MEVIS_SPLIT) -> tuple[Report, dict[str, Any]]:
+          split: str = MEVIS_SPLIT) -> tuple[Findings, dict[str, Any]]:
     """``check-annotations``: read and cross-check the json and csv files (frame sizes from the RLE;
     no frames needed)."""
-    report = Report()
+    report = Findings()
     inputs = read_inputs(mevis_root=mevis_root, keyframes=keyframes, reverse_expressions=reverse_expressions,
                          split=split, with_frames=False, report=report)
     return report, summarize(inputs, report, with_frames=None)

@@ -28,7 +28,7 @@ from PIL import Image as PILImage
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.coco import AnnotationSet, ImageEntry, Region, read_coco_json
-from pixbench.annotation.findings import Report
+from pixbench.annotation.findings import Findings
 from pixbench.annotation.validate import check_region
 from pixbench.loaders import common
 from pixbench.loaders.common import RLE_FEATURE, BuildResult, ConfigSpec
@@ -114,7 +114,7 @@ def source_of_path(path: str) -> str | None:
     return None
 
 
-def read_objects(annotations_dir: Path, report: Report) -> dict[int, ObjectRow]:
+def read_objects(annotations_dir: Path, report: Findings) -> dict[int, ObjectRow]:
     """``Objects.csv`` rows by CV-Bench idx."""
     path = annotations_dir / "Objects.csv"
     rows: dict[int, ObjectRow] = {}
@@ -152,7 +152,7 @@ class Inputs:
     entry_of: dict[int, ImageEntry]
 
 
-def read_inputs(annotations_dir: Path, report: Report) -> Inputs:
+def read_inputs(annotations_dir: Path, report: Findings) -> Inputs:
     """Read and cross-check the annotation folder (no images needed)."""
     objects = read_objects(annotations_dir, report)
     annotations = {source: read_coco_json(annotations_dir / source / "FinalSegmentations.json", report,
@@ -190,7 +190,7 @@ def regions_of(inputs: Inputs, qid: int) -> list[Region]:
     return inputs.annotations[row.source].regions.get(qid - ID_OFFSETS[row.source], [])
 
 
-def report_question_masks(inputs: Inputs, report: Report) -> None:
+def report_question_masks(inputs: Inputs, report: Findings) -> None:
     """Warn about questions without any mask and two-object questions with a single mask."""
     for qid in sorted(inputs.entry_of):
         row = inputs.objects[qid]
@@ -218,7 +218,7 @@ class CvBenchRow:
     source_filename: str
 
 
-def read_cvbench(paths: Sequence[Path], report: Report) -> dict[int, CvBenchRow]:
+def read_cvbench(paths: Sequence[Path], report: Findings) -> dict[int, CvBenchRow]:
     """2D rows of one or more CV-Bench parquet files, by ``idx``."""
     rows: dict[int, CvBenchRow] = {}
     for path in paths:
@@ -253,7 +253,7 @@ def read_cvbench(paths: Sequence[Path], report: Report) -> dict[int, CvBenchRow]
     return rows
 
 
-def _image_size(data: bytes | None, file: str, record: str, report: Report) -> tuple[int, int] | None:
+def _image_size(data: bytes | None, file: str, record: str, report: Findings) -> tuple[int, int] | None:
     if not data:
         report.error(file, record, "image", "no image bytes")
         return None
@@ -267,7 +267,7 @@ def _image_size(data: bytes | None, file: str, record: str, report: Report) -> t
 
 
 def build_rows(inputs: Inputs, cvbench: dict[int, CvBenchRow], *, with_images: bool, cvbench_name: str,
-               report: Report) -> list[dict[str, Any]]:
+               report: Findings) -> list[dict[str, Any]]:
     """Rows in id order; linking, image and mask problems go to ``report``."""
     rows = []
     for qid in sorted(inputs.entry_of):
@@ -311,7 +311,7 @@ def build_rows(inputs: Inputs, cvbench: dict[int, CvBenchRow], *, with_images: b
     return rows
 
 
-def summarize(rows: list[dict[str, Any]], report: Report, *, with_images: bool) -> dict[str, Any]:
+def summarize(rows: list[dict[str, Any]], report: Findings, *, with_images: bool) -> dict[str, Any]:
     """Counts per source and task, empty masks and findings, for the card and the console."""
     areas = rle_ops.area([row["mask"] for row in rows])
     per_source = Counter(row["source"] for row in rows)
@@ -337,7 +337,7 @@ def build(*, cvbench_paths: Sequence[Path], annotations_dir: Path, out_dir: Path
     ``force`` writes into any folder (see :func:`common.inspect_out_dir`).
     """
     plan = common.inspect_out_dir(out_dir, NAME, force=force)
-    report = Report()
+    report = Findings()
     inputs = read_inputs(annotations_dir, report)
     cvbench = read_cvbench(cvbench_paths, report)
     name = ", ".join(str(p) for p in cvbench_paths)
@@ -366,9 +366,9 @@ def render_card(features: Features, summary: dict[str, Any], *, num_rows: int, n
                                      {"summary": common.format_summary_markdown(summary)})
 
 
-def check(annotations_dir: Path) -> tuple[Report, dict[str, Any]]:
+def check(annotations_dir: Path) -> tuple[Findings, dict[str, Any]]:
     """``check-annotations``: read, link and validate without images or CV-Bench."""
-    report = Report()
+    report = Findings()
     inputs = read_inputs(annotations_dir, report)
     for qid in sorted(inputs.entry_of):
         for region in regions_of(inputs, qid):

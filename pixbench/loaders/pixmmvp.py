@@ -25,7 +25,7 @@ from PIL import Image as PILImage
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.coco import AnnotationSet, read_coco_json
-from pixbench.annotation.findings import Report
+from pixbench.annotation.findings import Findings
 from pixbench.annotation.validate import check_region
 from pixbench.loaders import common
 from pixbench.loaders.common import RLE_FEATURE, BuildResult, ConfigSpec
@@ -85,7 +85,7 @@ def clean_expression(raw: str) -> str | None:
     return None if text in ("", "None") else text
 
 
-def read_questions(annotations_dir: Path, mmvp_dir: Path | None, report: Report) -> dict[int, Question]:
+def read_questions(annotations_dir: Path, mmvp_dir: Path | None, report: Findings) -> dict[int, Question]:
     """Questions from ``visual_patterns.csv``, checked against MMVP's ``Questions.csv`` when given."""
     patterns_path = annotations_dir / "visual_patterns.csv"
     rows = common.read_csv_rows(patterns_path, ["Index", "Question", "Options", "Correct Answer", "Pattern"],
@@ -106,7 +106,7 @@ def read_questions(annotations_dir: Path, mmvp_dir: Path | None, report: Report)
     return questions
 
 
-def _check_against_mmvp(questions: dict[int, Question], path: Path, report: Report) -> None:
+def _check_against_mmvp(questions: dict[int, Question], path: Path, report: Findings) -> None:
     rows = common.read_csv_rows(path, ["Index", "Question", "Options", "Correct Answer"], report,
                                 aliases={"lndex": "Index"})
     seen = set()
@@ -128,7 +128,7 @@ def _check_against_mmvp(questions: dict[int, Question], path: Path, report: Repo
         report.error(str(path), f"id {qid}", "Index", "missing (present in visual_patterns.csv)")
 
 
-def read_expressions(annotations_dir: Path, report: Report) -> dict[int, str | None]:
+def read_expressions(annotations_dir: Path, report: Findings) -> dict[int, str | None]:
     """Referring expression per question id from ``Objects.csv`` (``None`` for nothing to ground)."""
     path = annotations_dir / "Objects.csv"
     expressions: dict[int, str | None] = {}
@@ -143,7 +143,7 @@ def read_expressions(annotations_dir: Path, report: Report) -> dict[int, str | N
     return expressions
 
 
-def read_none_ids(annotations_dir: Path, report: Report) -> set[int]:
+def read_none_ids(annotations_dir: Path, report: Findings) -> set[int]:
     """Ids listed in ``meta_none.txt`` (``<id>.jpg`` per line)."""
     path = annotations_dir / "meta_none.txt"
     try:
@@ -161,7 +161,7 @@ def read_none_ids(annotations_dir: Path, report: Report) -> set[int]:
     return ids
 
 
-def _image_ids_by_question(annotations: AnnotationSet, report: Report) -> dict[int, int]:
+def _image_ids_by_question(annotations: AnnotationSet, report: Findings) -> dict[int, int]:
     """Question id (from the file name ``<id>.jpg``) -> json image id."""
     linked: dict[int, int] = {}
     for image in annotations.images.values():
@@ -185,7 +185,7 @@ class Inputs:
     image_of: dict[int, int]
 
 
-def read_inputs(annotations_dir: Path, mmvp_dir: Path | None, report: Report) -> Inputs:
+def read_inputs(annotations_dir: Path, mmvp_dir: Path | None, report: Findings) -> Inputs:
     """Read and cross-check the annotation folder (and MMVP's questions when given)."""
     questions = read_questions(annotations_dir, mmvp_dir, report)
     expressions = read_expressions(annotations_dir, report)
@@ -197,7 +197,7 @@ def read_inputs(annotations_dir: Path, mmvp_dir: Path | None, report: Report) ->
     return inputs
 
 
-def _cross_check(inputs: Inputs, annotations_dir: Path, report: Report) -> None:
+def _cross_check(inputs: Inputs, annotations_dir: Path, report: Findings) -> None:
     count = len(inputs.questions)
     expected = set(range(1, count + 1))
     patterns_file = str(annotations_dir / "visual_patterns.csv")
@@ -239,7 +239,7 @@ def _cross_check(inputs: Inputs, annotations_dir: Path, report: Report) -> None:
                          f"but got {question.answer!r}")
 
 
-def _image_bytes_and_size(path: Path, report: Report, qid: int) -> tuple[bytes, int, int] | None:
+def _image_bytes_and_size(path: Path, report: Findings, qid: int) -> tuple[bytes, int, int] | None:
     try:
         data = path.read_bytes()
         with PILImage.open(io.BytesIO(data)) as image:
@@ -266,7 +266,7 @@ def answer_for(question: Question, corrections: bool) -> str:
 
 
 def build_rows(inputs: Inputs, *, mmvp_dir: Path | None, with_images: bool, corrections: bool,
-               report: Report) -> list[dict[str, Any]]:
+               report: Findings) -> list[dict[str, Any]]:
     """Rows in id order; image and polygon problems go to ``report``."""
     rows = []
     for qid in sorted(inputs.questions):
@@ -316,7 +316,7 @@ def build_rows(inputs: Inputs, *, mmvp_dir: Path | None, with_images: bool, corr
     return rows
 
 
-def summarize(rows: list[dict[str, Any]], report: Report, *, corrections: bool, with_images: bool) -> dict[str, Any]:
+def summarize(rows: list[dict[str, Any]], report: Findings, *, corrections: bool, with_images: bool) -> dict[str, Any]:
     """Counts for the card and the console."""
     areas = rle_ops.area([row["mask"] for row in rows])
     empty_ids = [row["id"] for row, area in zip(rows, areas) if area == 0]
@@ -349,7 +349,7 @@ def build(*, annotations_dir: Path, out_dir: Path, mmvp_dir: Path | None = None,
         raise ValueError("Expected the MMVP folder (--mmvp) to embed images; use --no-images for an "
                          "annotations-only build")
     plan = common.inspect_out_dir(out_dir, NAME, force=force)
-    report = Report()
+    report = Findings()
     inputs = read_inputs(annotations_dir, mmvp_dir, report)
     # Rows are built even after input errors, so that one run lists image and polygon problems too.
     rows = build_rows(inputs, mmvp_dir=mmvp_dir, with_images=with_images, corrections=corrections, report=report)
@@ -374,9 +374,9 @@ def render_card(features: Features, summary: dict[str, Any], *, num_rows: int, n
     return header + body
 
 
-def check(annotations_dir: Path) -> tuple[Report, dict[str, Any]]:
+def check(annotations_dir: Path) -> tuple[Findings, dict[str, Any]]:
     """``check-annotations``: read, link and validate without images; rows are built at json sizes."""
-    report = Report()
+    report = Findings()
     inputs = read_inputs(annotations_dir, None, report)
     rows = build_rows(inputs, mmvp_dir=None, with_images=False, corrections=False, report=report)
     return report, summarize(rows, report, corrections=False, with_images=False)

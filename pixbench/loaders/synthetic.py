@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.coco import read_coco_json
-from pixbench.annotation.findings import Report
+from pixbench.annotation.findings import Findings
 from pixbench.loaders import pixcvbench, pixmmvp
 from pixbench.metrics.letters import lettered_options
 
@@ -61,7 +61,7 @@ def write_mmvp_release(annotations_dir: Path, out_dir: Path) -> Path:
     matching the PixMMVP annotation folder: questions from ``visual_patterns.csv``, image sizes from
     ``Segmentations.json``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = Report()
+    report = Findings()
     questions = pixmmvp.read_questions(annotations_dir, None, report)
     annotations = read_coco_json(annotations_dir / "Segmentations.json", report)
     if not report.ok:
@@ -104,7 +104,7 @@ def write_cvbench_parquet(annotations_dir: Path, out_path: Path, *, extra_3d_row
     ``scale`` > 1 makes images larger than the masks' canvases, so that every RLE mask is resized."""
     if scale < 1:
         raise ValueError(f"Expected scale >= 1 (polygons are in image pixels), but got {scale}")
-    report = Report()
+    report = Findings()
     inputs = pixcvbench.read_inputs(annotations_dir, report)
     if not report.ok:
         raise ValueError(report.format())

@@ -10,7 +10,7 @@ import pytest
 
 from pixbench.annotation import rle
 from pixbench.annotation.coco import read_coco_json
-from pixbench.annotation.findings import Report
+from pixbench.annotation.findings import Findings
 from pixbench.annotation.via import read_via_json, shape_to_polygon
 
 
@@ -32,7 +32,7 @@ def test_coco_reader_polygons_rle_and_uncompressed(tmp_path):
         ],
         "categories": [{"id": None, "name": "Bird"}],
     }
-    report = Report()
+    report = Findings()
     result = read_coco_json(write(tmp_path, data), report)
     assert report.problems == []
     assert list(result.images) == [1, 2]
@@ -54,7 +54,7 @@ def test_coco_reader_reports_every_problem(tmp_path):
             {"image_id": 1, "segmentation": {"size": [2, 2], "counts": "zz"}},
         ],
     }
-    report = Report()
+    report = Findings()
     read_coco_json(write(tmp_path, data), report)
     text = report.format()
     assert len(report.errors) == 5
@@ -70,10 +70,10 @@ def test_coco_reader_reports_every_problem(tmp_path):
     ('{"images": []}', "expected a COCO json object"),
 ])
 def test_coco_reader_structural_errors(tmp_path, content, message):
-    report = Report()
+    report = Findings()
     read_coco_json(write(tmp_path, content), report)
     assert message in report.format()
-    report = Report()
+    report = Findings()
     read_coco_json(tmp_path / "missing.json", report)
     assert "file not found" in report.format()
 
@@ -87,14 +87,14 @@ def test_via_project_and_export(tmp_path):
     ]
     export = {"a.jpg123": {"filename": "a.jpg", "size": 123, "regions": regions, "file_attributes": {}},
               "b.jpg9": {"filename": "b.jpg", "size": 9, "regions": [], "file_attributes": {}}}
-    report = Report()
+    report = Findings()
     result = read_via_json(write(tmp_path, export), report)
     assert [i.file_name for i in result.images.values()] == ["a.jpg", "b.jpg"]
     assert result.regions[1][0].polygons == ((1.0, 1.0, 5.0, 1.0, 5.0, 5.0),)
     assert result.regions[1][1].polygons == ((2.0, 3.0, 6.0, 3.0, 6.0, 5.0, 2.0, 5.0),)
     assert len(report.errors) == 1 and "unsupported VIA shape 'point'" in report.format()
     project = {"_via_settings": {}, "_via_img_metadata": export, "_via_image_id_list": ["b.jpg9", "a.jpg123"]}
-    result = read_via_json(write(tmp_path, project, "project.json"), Report())
+    result = read_via_json(write(tmp_path, project, "project.json"), Findings())
     assert [i.file_name for i in result.images.values()] == ["b.jpg", "a.jpg"]
 
 
@@ -112,7 +112,7 @@ def test_via1_regions_dict(tmp_path):
     via1 = {"x.png1": {"filename": "x.png", "regions": {
         "1": {"shape_attributes": {"name": "rect", "x": 0, "y": 0, "width": 1, "height": 1}},
         "0": {"shape_attributes": {"name": "rect", "x": 5, "y": 5, "width": 1, "height": 1}}}}}
-    result = read_via_json(write(tmp_path, via1), Report())
+    result = read_via_json(write(tmp_path, via1), Findings())
     assert [r.polygons[0][0] for r in result.regions[1]] == [5.0, 0.0]
 
 
@@ -129,7 +129,7 @@ def test_duplicate_annotation_id_is_an_error(tmp_path, images):
     data = _two_images([{"id": 7, "image_id": images[0], "segmentation": SQUARE},
                         {"id": 8, "image_id": 1, "segmentation": SQUARE},
                         {"id": "7", "image_id": images[1], "segmentation": SQUARE}])
-    report = Report()
+    report = Findings()
     result = read_coco_json(write(tmp_path, data), report)
     (error,) = report.errors
     assert error.file.endswith("ann.json") and error.field == "id"
@@ -141,7 +141,7 @@ def test_duplicate_annotation_id_is_an_error(tmp_path, images):
 def test_duplicate_image_id_names_both_records(tmp_path):
     data = {"images": [{"id": 4, "file_name": "a.jpg"}, {"id": 5, "file_name": "b.jpg"},
                        {"id": 4.0, "file_name": "c.jpg"}], "annotations": []}
-    report = Report()
+    report = Findings()
     read_coco_json(write(tmp_path, data), report)
     assert [str(p) for p in report.errors] == [
         f"error: {tmp_path / 'ann.json'}: image 4 [id]: duplicate image id 4 at images[2], first at images[0]"]
@@ -150,15 +150,15 @@ def test_duplicate_image_id_names_both_records(tmp_path):
 def test_known_id_repeats_are_warnings_and_only_those(tmp_path):
     data = _two_images([{"id": 1, "image_id": 1, "segmentation": SQUARE},
                         {"id": 1, "image_id": 2, "segmentation": SQUARE}])
-    report = Report()
+    report = Findings()
     read_coco_json(write(tmp_path, data), report, known_id_repeats={1: {1, 2}})
     assert report.ok and len(report.warnings) == 1 and "repeated annotation id" in report.format()
     for known in ({2: {1, 2}}, {1: {1, 3}}, {1: {1}}):  # another id, other images: still errors
-        report = Report()
+        report = Findings()
         read_coco_json(write(tmp_path, data), report, known_id_repeats=known)
         assert len(report.errors) == 1 and "duplicate annotation id 1" in report.format()
     data["annotations"].append({"id": 1, "image_id": 2, "segmentation": SQUARE})  # a third copy
-    report = Report()
+    report = Findings()
     read_coco_json(write(tmp_path, data), report, known_id_repeats={1: {1, 2}})
     assert len(report.errors) == 2
 
@@ -166,11 +166,11 @@ def test_known_id_repeats_are_warnings_and_only_those(tmp_path):
 def test_non_integer_annotation_id_and_repeated_json_keys(tmp_path):
     text = ('{"images": [{"id": 1, "file_name": "1.jpg"}], "annotations": '
             '[{"id": "x7", "image_id": 1, "segmentation": [[0, 0, 3, 0, 3, 3]]}], "images": []}')
-    report = Report()
+    report = Findings()
     read_coco_json(write(tmp_path, text), report)
     text = report.format()
     assert "duplicate key 'images' in a JSON object" in text
-    report = Report()
+    report = Findings()
     data = _two_images([{"id": "x7", "image_id": 1, "segmentation": SQUARE}])
     read_coco_json(write(tmp_path, data), report)
     assert "annotations[0] [id]: expected an integer id, but got 'x7'" in report.format()
@@ -178,7 +178,7 @@ def test_non_integer_annotation_id_and_repeated_json_keys(tmp_path):
 
 def test_via_repeated_image_key_is_an_error(tmp_path):
     entry = '{"filename": "a.jpg", "regions": []}'
-    report = Report()
+    report = Findings()
     result = read_via_json(write(tmp_path, '{"a.jpg1": ' + entry + ', "a.jpg1": ' + entry + '}'), report)
     assert "duplicate key 'a.jpg1' in a JSON object" in report.format() and len(result.images) == 1
 
@@ -190,11 +190,11 @@ def test_real_files_repeat_only_the_known_ids(shared_data):
     for path, known in ((shared_data / "pixmmvp" / "Segmentations.json", {}),
                         (shared_data / "pixcvbench" / "ADE20K" / "FinalSegmentations.json", KNOWN_ID_REPEATS["ADE20K"]),
                         (shared_data / "pixcvbench" / "COCO" / "FinalSegmentations.json", KNOWN_ID_REPEATS["COCO"])):
-        report = Report()
+        report = Findings()
         read_coco_json(path, report, known_id_repeats=known)
         assert report.ok, report.format()
         repeats = [p for p in report.warnings if p.field == "id"]
         assert len(repeats) == len(known), path
-        report = Report()
+        report = Findings()
         read_coco_json(path, report)  # without the pin, every repeat is an error
         assert len(report.errors) == len(known), path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pixbench.annotation.coco import Region
-from pixbench.annotation.findings import AnnotationError, Report
+from pixbench.annotation.findings import AnnotationError, Findings
 from pixbench.annotation.validate import check_region, polygon_findings
 
 SQUARE = [1.0, 1.0, 5.0, 1.0, 5.0, 5.0, 1.0, 5.0]
@@ -37,7 +37,7 @@ def test_outside_the_image():
 
 
 def test_check_region_labels_and_report():
-    report = Report()
+    report = Findings()
     region = Region(image_id=3, index=0, annotation_id=9, polygons=(tuple(SQUARE), (1.0, 2.0, 3.0)))
     assert check_region(region, "seg.json", report, 10, 10) is False
     (problem,) = report.problems
