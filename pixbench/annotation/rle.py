@@ -9,6 +9,11 @@ functions here take and return it, never pycocotools' bytes form.
 All geometry is in pixels: polygons are flat ``[x1, y1, x2, y2, ...]`` lists (x = column, y = row)
 rasterised exactly as COCO does (``frPyObjects`` then ``merge``).
 
+Many masks at once (a predictions file's tens of thousands): :func:`check_counts_many` validates the
+strings in one vectorised pass over chunks of characters, without a pixel, and can keep each mask's
+foreground intervals (:class:`Foreground`) in a :class:`RunsCache`, which :func:`foreground_many` serves
+when scoring, so a mask is decoded once; :func:`decode_runs_many` gives the runs themselves.
+
 PNG masks are read by one function, :func:`read_png` (grey levels: :func:`read_png_grey`), as the
 published evaluators read them: ``cv2.imread(path, cv2.IMREAD_GRAYSCALE) > 0``, bit for bit on 8-bit
 PNGs of every colour type (colour to grey by libpng's fixed-point rule, alpha ignored, palettes through
@@ -33,8 +38,9 @@ from pycocotools import mask as coco_mask
 
 # pycocotools' area() overflows on lists of 256 or more RLEs under numpy 2.
 _AREA_BATCH = 255
-#: Characters decoded per vectorised pass (bounds the decoder's temporaries).
-_CHUNK_CHARS = 1 << 21
+#: Characters decoded per vectorised pass: few enough for the decoder's temporaries (tens of bytes a
+#: character) to stay in the processor's caches, enough for numpy's cost per call not to matter.
+_CHUNK_CHARS = 1 << 16
 #: pycocotools decodes a run of up to 6 characters (30 bits) exactly; longer ones overflow its int
 #: arithmetic, so they are refused (no mask of up to 2**28 pixels needs them).
 _MAX_RUN_CHARS = 6
@@ -172,69 +178,131 @@ class RunBatch:
     flagged: dict[int, str]
 
 
-class RunsCache:
-    """Decoded runs kept for reuse, keyed by string content: a predictions file's masks are decoded once
-    when validated (:func:`check_counts_many` with ``cache=``) and their runs are reused when scoring
-    (:func:`decode_runs_many` with the same cache). Passed explicitly; it holds what was stored in it.
+@dataclass(frozen=True)
+class Foreground:
+    """The foreground of many masks as column-major pixel intervals, concatenated: what scoring needs.
 
-    Runs are kept compact (32-bit lengths: a valid mask has at most 2**28 pixels; no owner array), 4 bytes
-    a run; only strings that decoded to a valid mask are kept.
+    Mask ``k``'s foreground is the intervals ``[starts[j], ends[j])`` for ``j`` in ``first[k]`` to
+    ``first[k + 1] - 1``: sorted, disjoint, some possibly empty (a mask with an odd number of runs ends in
+    one). ``starts`` and ``ends`` are int32 (a mask has at most 2**28 pixels), ``first`` int64.
+    """
+
+    starts: np.ndarray
+    ends: np.ndarray
+    first: np.ndarray
+
+    @property
+    def areas(self) -> np.ndarray:
+        """Each mask's foreground pixel count (int64)."""
+        total = np.zeros(self.starts.size + 1, dtype=np.int64)
+        np.cumsum(self.ends - self.starts, out=total[1:])
+        return total[self.first[1:]] - total[self.first[:-1]]
+
+    def take(self, index: np.ndarray) -> Foreground:
+        """The masks ``index`` (an int array), in that order."""
+        if not index.size:
+            return Foreground(self.starts[:0], self.ends[:0], np.zeros(1, dtype=np.int64))
+        sizes = self.first[index + 1] - self.first[index]
+        first = np.zeros(index.size + 1, dtype=np.int64)
+        np.cumsum(sizes, out=first[1:])
+        breaks = np.flatnonzero(index[1:] != index[:-1] + 1) + 1  # where a run of consecutive masks ends
+        if breaks.size <= _BLOCKS:  # a few blocks of consecutive masks: their intervals are slices
+            lows, highs = self.first[index[[0, *breaks]]], self.first[index[[*(breaks - 1), -1]] + 1]
+            if not breaks.size:  # one block: views, no copy
+                return Foreground(self.starts[lows[0]:highs[0]], self.ends[lows[0]:highs[0]], first)
+            return Foreground(np.concatenate([self.starts[lo:hi] for lo, hi in zip(lows, highs)]),
+                              np.concatenate([self.ends[lo:hi] for lo, hi in zip(lows, highs)]), first)
+        picked = np.arange(int(first[-1]), dtype=np.int64) + np.repeat(self.first[index] - first[:-1], sizes)
+        return Foreground(self.starts[picked], self.ends[picked], first)
+
+
+#: :meth:`Foreground.take` copies masks block by block up to this many blocks of consecutive ones.
+_BLOCKS = 256
+
+
+class RunsCache:
+    """Decoded masks kept for reuse, keyed by string content: a predictions file's masks are decoded once
+    when validated (:func:`check_counts_many` with ``cache=``) and reused when scoring
+    (:func:`foreground_many` and :func:`decode_runs_many` with the same cache). Passed explicitly; it holds
+    what was stored in it.
+
+    Each string is kept as its foreground intervals (:class:`Foreground`: two 32-bit offsets an interval,
+    about 4 bytes a run), its number of runs and its pixel count; only strings that decoded to a valid
+    mask are found again.
     """
 
     def __init__(self) -> None:
         self.position: dict[str, int] = {}
-        self._runs: list[np.ndarray] = []
-        self._sizes: list[np.ndarray] = []
-        self._merged: tuple[np.ndarray, np.ndarray] | None = None
+        self._parts: list[tuple[Foreground, np.ndarray, np.ndarray]] = []
+        self._merged: tuple[Foreground, np.ndarray, np.ndarray] | None = None
         self._count = 0
 
-    def store(self, counts: Sequence[str], batch: RunBatch, valid: Sequence[bool] | None = None) -> None:
-        """Keep the runs of ``counts`` (those marked ``valid``; by default those not flagged)."""
-        sizes = np.diff(batch.first)
-        keep = np.array([k not in batch.flagged for k in range(len(counts))] if valid is None else valid, bool)
-        keep &= np.array([text not in self.position for text in counts], dtype=bool) if self.position else True
-        if not keep.any():
-            return
-        kept_runs = batch.runs[np.repeat(keep, sizes)]
-        if kept_runs.size and (kept_runs.min() < 0 or kept_runs.max() > np.iinfo(np.int32).max):
-            return  # not runs of a valid mask: nothing to reuse
-        for k in np.flatnonzero(keep).tolist():
-            self.position.setdefault(counts[k], self._count)
-            self._count += 1
-        self._runs.append(kept_runs.astype(np.int32))
-        self._sizes.append(sizes[keep])
+    def add(self, counts: Sequence[str], valid: np.ndarray, decoded: Foreground, runs: np.ndarray,
+            pixels: np.ndarray) -> None:
+        """Keep ``counts`` decoded (``runs``: each string's run count; ``pixels``: its ``h * w``); those
+        marked ``valid`` can be found again, unless an equal string already can."""
+        for k in np.flatnonzero(valid).tolist():
+            self.position.setdefault(counts[k], self._count + k)
+        self._count += len(counts)
+        self._parts.append((decoded, runs, pixels))
         self._merged = None
 
-    def _all(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(runs, first)`` of everything stored, merged once into one array."""
+    def _all(self) -> tuple[Foreground, np.ndarray, np.ndarray]:
+        """Everything kept, merged once into one :class:`Foreground`, with the run and pixel counts."""
         if self._merged is None:
-            runs = np.concatenate(self._runs) if self._runs else np.zeros(0, np.int32)
-            sizes = np.concatenate(self._sizes) if self._sizes else np.zeros(0, np.int64)
-            self._runs, self._sizes = [runs], [sizes]
-            self._merged = runs, np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+            if len(self._parts) != 1:
+                nothing = np.zeros(0, dtype=np.int64)
+                parts = self._parts or [(Foreground(nothing.astype(np.int32), nothing.astype(np.int32),
+                                                    np.zeros(1, dtype=np.int64)), nothing, nothing)]
+                shifts = np.cumsum([0] + [part[0].starts.size for part in parts])
+                first = np.concatenate([[0]] + [part[0].first[1:] + shift for part, shift in zip(parts, shifts)])
+                merged = Foreground(np.concatenate([part[0].starts for part in parts]),
+                                    np.concatenate([part[0].ends for part in parts]), first.astype(np.int64))
+                self._parts = [(merged, np.concatenate([part[1] for part in parts]),
+                                np.concatenate([part[2] for part in parts]))]
+            self._merged = self._parts[0]
         return self._merged
 
-    def lookup(self, counts: Sequence[str]) -> RunBatch | None:
-        """The runs of ``counts`` gathered from the cache, or ``None`` unless all of them are there."""
+    def _picked(self, counts: Sequence[str]) -> np.ndarray | None:
         if not counts or not self.position:
             return None
         try:
-            picked = np.fromiter((self.position[text] for text in counts), dtype=np.int64, count=len(counts))
+            return np.fromiter((self.position[text] for text in counts), dtype=np.int64, count=len(counts))
         except (KeyError, TypeError):
             return None
-        runs, first_all = self._all()
-        sizes = first_all[picked + 1] - first_all[picked]
-        first = np.concatenate(([0], np.cumsum(sizes)))
-        owner = np.repeat(np.arange(len(counts)), sizes)
-        index = np.arange(int(first[-1])) - first[owner] + first_all[picked][owner]
-        return RunBatch(runs[index].astype(np.int64), owner, first, {})
+
+    def foreground(self, counts: Sequence[str], pixels: np.ndarray) -> Foreground | None:
+        """The foreground of ``counts`` from the cache, or ``None`` unless all of them are there, each
+        kept as a mask of ``pixels[k]`` pixels."""
+        picked = self._picked(counts)
+        if picked is None:
+            return None
+        kept, _, kept_pixels = self._all()
+        if not np.array_equal(kept_pixels[picked], pixels):
+            return None
+        return kept.take(picked)
+
+    def lookup(self, counts: Sequence[str]) -> RunBatch | None:
+        """The runs of ``counts`` from the cache, or ``None`` unless all of them are there."""
+        picked = self._picked(counts)
+        if picked is None:
+            return None
+        kept, run_counts, _ = self._all()
+        chosen = kept.take(picked)
+        pair_counts = np.diff(chosen.first)
+        background = chosen.starts.astype(np.int64)
+        background[1:] -= chosen.ends[:-1]  # the gap since the last foreground run ...
+        heads = chosen.first[:-1][pair_counts > 0]
+        background[heads] = chosen.starts[heads]  # ... or, for a mask's first run, since its start
+        foreground = (chosen.ends - chosen.starts).astype(np.int64)
+        return _run_batch(_Pairs(background, foreground, chosen.first, run_counts[picked], {}))
 
 
 def decode_runs_many(counts: Sequence[str], *, cache: RunsCache | None = None, store: bool = True) -> RunBatch:
     """Decode many compressed ``counts`` strings to their runs in one vectorised pass (no pixels).
 
-    With ``cache``, strings it holds are served from it, and a batch decoded here is stored in it unless
-    ``store`` is false.
+    With ``cache``, strings it holds are served from it, and the strings of a batch decoded here are kept
+    in it (those that decode) unless ``store`` is false.
     """
     if cache is not None:
         cached = cache.lookup(counts)
@@ -242,7 +310,10 @@ def decode_runs_many(counts: Sequence[str], *, cache: RunsCache | None = None, s
             return cached
     batch = _decode_runs_many(counts)
     if cache is not None and store:
-        cache.store(counts, batch)
+        decoded, problems, runs, totals = _decode_foreground(counts, None)
+        valid = totals <= np.iinfo(np.int32).max  # what 32-bit offsets hold
+        valid[list(problems)] = False
+        cache.add(counts, valid, decoded, runs, totals)
     return batch
 
 
@@ -263,14 +334,20 @@ def _chunks(lengths: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _decode_runs_many(counts: Sequence[str]) -> RunBatch:
-    """Decode in chunks of about :data:`_CHUNK_CHARS` characters, so that the temporaries (tens of
-    bytes per character) stay bounded whatever the number of strings; a longer string is one chunk."""
-    count = len(counts)
-    lengths = np.fromiter((len(c) for c in counts), dtype=np.int64, count=count)
-    chunks = _chunks(lengths)
-    if len(chunks) <= 1:
-        return _decode_chunk(counts, lengths)
-    batches = [_decode_chunk(counts[start:stop], lengths[start:stop]) for start, stop in chunks]
+    """Decode in chunks of about :data:`_CHUNK_CHARS` characters (bounded temporaries, whatever the number
+    of strings; a longer string is one chunk)."""
+    lengths = np.fromiter((len(c) for c in counts), dtype=np.int64, count=len(counts))
+    buffers = _Buffers()
+    return _concatenate([_run_batch(_decode_chunk(counts[start:stop], lengths[start:stop], buffers))
+                         for start, stop in _chunks(lengths)], len(counts))
+
+
+def _concatenate(batches: Sequence[RunBatch], count: int) -> RunBatch:
+    if len(batches) == 1:
+        return batches[0]
+    if not batches:
+        nothing = np.zeros(0, np.int64)
+        return RunBatch(nothing, nothing, np.zeros(count + 1, np.int64), {})
     runs = np.concatenate([b.runs for b in batches])
     owner_offsets = np.cumsum([0] + [b.first.size - 1 for b in batches])
     run_offsets = np.cumsum([0] + [b.runs.size for b in batches])
@@ -280,108 +357,272 @@ def _decode_runs_many(counts: Sequence[str]) -> RunBatch:
     return RunBatch(runs, owner, first, flagged)
 
 
-def _decode_chunk(counts: Sequence[str], lengths: np.ndarray) -> RunBatch:
+class _Buffers:
+    """Work arrays that one decoding call reuses from chunk to chunk (by name; grown when a chunk needs
+    more). Decoding then allocates next to nothing per chunk: memory fresh from the system costs a page
+    fault a 4 kB, more than decoding what it holds."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, size: int, dtype: type) -> np.ndarray:
+        array = self._arrays.get(name)
+        if array is None or array.size < size:
+            array = self._arrays[name] = np.empty(max(size, 1024), dtype=dtype)
+        return array[:size]
+
+    def positions(self, size: int) -> np.ndarray:
+        """``0, 1, ..., size - 1`` (int64)."""
+        array = self._arrays.get("positions")
+        if array is None or array.size < size:
+            array = self._arrays["positions"] = np.arange(max(size, 1024), dtype=np.int64)
+        return array[:size]
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """Strings decoded to runs taken two by two: pair ``j`` is the background run ``background[j]`` followed
+    by the foreground run ``foreground[j]``. String ``k`` holds pairs ``first[k]`` to ``first[k + 1] - 1``
+    and ``runs[k]`` runs; one with an odd number of runs ends in a pair whose foreground run is a 0 added
+    here. int64; the runs of flagged strings are meaningless (but in their place). The arrays may be work
+    buffers, overwritten by the next chunk."""
+
+    background: np.ndarray
+    foreground: np.ndarray
+    first: np.ndarray
+    runs: np.ndarray
+    flagged: dict[int, str]
+
+
+def _run_batch(pairs: _Pairs) -> RunBatch:
+    """The runs of decoded pairs, without the added zeros (new arrays)."""
+    runs = np.empty(2 * pairs.background.size, dtype=np.int64)
+    runs[0::2], runs[1::2] = pairs.background, pairs.foreground
+    odd = np.flatnonzero(pairs.runs & 1)
+    if odd.size:
+        runs = np.delete(runs, 2 * pairs.first[odd + 1] - 1)
+    first = np.zeros(pairs.runs.size + 1, dtype=np.int64)
+    np.cumsum(pairs.runs, out=first[1:])
+    return RunBatch(runs, np.repeat(np.arange(pairs.runs.size), pairs.runs), first, pairs.flagged)
+
+
+def _segment_cumsum(values: np.ndarray, first: np.ndarray, sizes: np.ndarray) -> None:
+    """Cumulative sums of ``values`` (int64) restarting at each segment ``first[k]`` (``sizes[k]`` long),
+    in place: each segment's first value less the previous segment's total, then one running sum."""
+    starts = first[:-1][sizes > 0]
+    if starts.size > 1:
+        totals = np.add.reduceat(values, starts)
+        values[starts[1:]] -= totals[:-1]
+    np.cumsum(values, out=values)
+
+
+def _decode_chunk(counts: Sequence[str], lengths: np.ndarray, buffers: _Buffers) -> _Pairs:
+    """Decode one chunk of strings (vectorised; no pixels) and flag those that cannot be decoded."""
     count = len(counts)
     flagged: dict[int, str] = {}
-    codes = np.frombuffer("".join(counts).encode("ascii", errors="replace"), dtype=np.uint8) - np.uint8(48)
-    if codes.size == 0:
-        return RunBatch(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(count + 1, np.int64), flagged)
-    string_start = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    text = np.frombuffer("".join(counts).encode("ascii", errors="replace"), dtype=np.uint8)
+    size = text.size
+    if size == 0:
+        nothing = np.zeros(0, np.int64)
+        return _Pairs(nothing, nothing, np.zeros(count + 1, np.int64), np.zeros(count, np.int64), flagged)
+    string_start = np.zeros(count, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=string_start[1:])
 
     def flag(char_positions: np.ndarray, message: str) -> None:
         for owner in np.unique(np.searchsorted(string_start, char_positions, side="right") - 1):
             flagged.setdefault(int(owner), message)
 
-    outside = codes > 63  # below '0' wraps around to large values
-    if outside.any():
+    codes = np.subtract(text, np.uint8(48), out=buffers.get("codes", size, np.uint8))  # below '0' wraps around
+    if codes.max() > 63:
+        outside = codes > 63
         flag(np.flatnonzero(outside), "RLE 'counts' holds characters outside COCO's alphabet ('0'..'o')")
-        codes = np.where(outside, np.uint8(0), codes)
-    del outside
-    last = codes < 32  # a character without the "more" bit ends its run
+        codes[outside] = 0
+    last = np.less(codes, 32, out=buffers.get("last", size, bool))  # no "more" bit: the run's last character
     string_end = (string_start + lengths - 1)[lengths > 0]
     unterminated = string_end[~last[string_end]]
     if unterminated.size:
         flag(unterminated, "RLE 'counts' ends in the middle of a run")
         last[unterminated] = True  # keep runs aligned with strings; the string is reported anyway
-    run_last = np.flatnonzero(last)
-    del last
-    run_chars = np.diff(run_last, prepend=-1)
-    longest = int(run_chars.max())
-    if longest > _MAX_RUN_CHARS:
-        flag(run_last[run_chars > _MAX_RUN_CHARS], f"RLE 'counts' holds a run longer than {5 * _MAX_RUN_CHARS} bits")
-        run_chars = np.minimum(run_chars, _MAX_RUN_CHARS)
-        longest = _MAX_RUN_CHARS
-    # a run's value: 5 bits a character, least significant first; bit 0x10 of the last one is the sign
-    last_codes = codes[run_last]
-    values = (last_codes & 0x1F).astype(np.int64)
-    if longest > 1:
-        multi = np.flatnonzero(run_chars > 1)
-        chars = run_chars[multi]
-        values[multi] <<= 5 * (chars - 1)
-        for k in range(longest - 1):
-            longer = multi[chars > k + 1]
-            values[longer] += (codes[run_last[longer] - run_chars[longer] + 1 + k] & 0x1F).astype(np.int64) << (5 * k)
-    negative = np.flatnonzero(last_codes & 0x10)
-    values[negative] -= np.left_shift(1, 5 * run_chars[negative])
-    del codes, last_codes, run_chars
-    # first[k]: string k's first run; owner: each run's string
-    first = np.append(np.searchsorted(run_last, string_start), run_last.size)
-    del run_last
-    owner = np.repeat(np.arange(count), np.diff(first))
-    # From the fourth run on, a value is a difference to the run two places before (local index i >= 3:
-    # run[i] = value[i] + run[i - 2]): odd runs are a cumulative sum of the odd values from local 1 on,
-    # even runs of the even values from local 2 on. Both are cumulative sums over the global stride-2
-    # views, minus what the strings before (and a string's own local 0) contributed.
-    cumulative = np.empty_like(values)
-    cumulative[0::2] = np.cumsum(values[0::2])
-    cumulative[1::2] = np.cumsum(values[1::2])
-    starts = first[:-1]
-    previous = np.where(starts >= 1, cumulative[np.maximum(starts - 1, 0)], 0)  # before local 1 (odd chain)
-    through_zero = cumulative[np.minimum(starts, max(values.size - 1, 0))] if values.size else starts  # local 0
-    start_odd = (starts & 1) == 1
-    base_even_global = np.where(start_odd, previous, through_zero)  # global parity 0 runs
-    base_odd_global = np.where(start_odd, through_zero, previous)
-    runs = np.empty_like(values)
-    runs[0::2] = cumulative[0::2] - base_even_global[owner[0::2]]
-    runs[1::2] = cumulative[1::2] - base_odd_global[owner[1::2]]
-    nonempty = starts[first[1:] > starts]
-    runs[nonempty] = values[nonempty]  # local 0 is not delta-coded
-    return RunBatch(runs, owner, first, flagged)
+    runs = int(np.count_nonzero(last))
+    run_last = np.compress(last, buffers.positions(size), out=buffers.get("run_last", runs, np.int64))
+    # A run's value: 5 bits a character, least significant first; bit 0x10 of the last one is the sign.
+    # So: the last character read as a signed 5-bit number, times 32 plus the one before, and so on.
+    code = np.take(codes, run_last, out=buffers.get("code", runs, np.uint8))
+    code &= 0x1F
+    code ^= 0x10
+    values = buffers.get("values", runs, np.int64)
+    np.copyto(values, code)
+    values -= 0x10
+    run_last -= 1  # a run's first character follows a run's last (the buffer's last, for the first run)
+    longer = np.take(last, run_last, out=buffers.get("longer", runs, bool))
+    np.logical_not(longer, out=longer)
+    np.take(codes, run_last, out=code)
+    code &= 0x1F
+    np.multiply(values, 32, out=values, where=longer)
+    np.add(values, code, out=values, where=longer)
+    run_last += 1
+    deeper = np.compress(longer, buffers.positions(runs), out=buffers.get("deeper", int(np.count_nonzero(longer)),
+                                                                          np.int64))
+    for k in range(2, _MAX_RUN_CHARS + 1):
+        deeper = deeper[~last[run_last[deeper] - k]]
+        if not deeper.size:
+            break
+        if k == _MAX_RUN_CHARS:
+            flag(run_last[deeper], f"RLE 'counts' holds a run longer than {5 * _MAX_RUN_CHARS} bits")
+            break
+        values[deeper] = values[deeper] * 32 + (codes[run_last[deeper] - k] & 0x1F)
+    first_run = np.searchsorted(run_last, string_start)  # string k's first run
+    run_counts = np.diff(first_run, append=runs)
+    pair_counts = (run_counts + 1) >> 1
+    first = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(pair_counts, out=first[1:])
+    pairs = int(first[-1])
+    odd = np.flatnonzero(run_counts & 1)
+    if odd.size:  # a 0 after each odd number of runs: every string then starts a pair
+        padded = buffers.get("padded", 2 * pairs, np.int64)
+        real = buffers.get("real", 2 * pairs, bool)
+        real[:] = True
+        added = 2 * first[odd + 1] - 1
+        real[added] = False
+        padded[added] = 0
+        padded[real] = values
+        values = padded
+    # From the fourth run on, a value is a difference to the run two places before (run i = value i +
+    # run i - 2): foreground runs are running sums of the foreground values, background runs of the
+    # background values after a string's first run, which is not delta-coded.
+    background = buffers.get("background", pairs, np.int64)
+    foreground = buffers.get("foreground", pairs, np.int64)
+    np.copyto(background, values[0::2])
+    np.copyto(foreground, values[1::2])
+    heads = first[:-1][pair_counts > 0]
+    leading = background[heads]
+    background[heads] = 0
+    _segment_cumsum(background, first, pair_counts)
+    background[heads] = leading
+    _segment_cumsum(foreground, first, pair_counts)
+    if odd.size:
+        foreground[first[odd + 1] - 1] = 0  # the added zero (the sums copied the run before it)
+    return _Pairs(background, foreground, first, run_counts, flagged)
 
 
-def check_counts_many(counts: Sequence[str], pixels: Sequence[int], *,
+#: Runs longer than this are refused before their ends are summed (no valid mask has them; the sums of
+#: shorter runs cannot overflow 64 bits).
+_LONGEST_RUN = 2**31
+
+
+def _check_pairs(pairs: _Pairs, expected: np.ndarray | None, buffers: _Buffers) -> tuple[dict[int, str], np.ndarray]:
+    """The problems of decoded strings (string -> message: the decoder's, then a negative run, then the
+    pixels covered, when ``expected`` gives each string's ``h * w``) and each pair's foreground end in its
+    mask (int64, a work buffer; meaningless for strings with a problem)."""
+    problems = dict(pairs.flagged)
+    background, foreground, first = pairs.background, pairs.foreground, pairs.first
+    pair_counts = np.diff(first)
+    if background.size and (min(background.min(), foreground.min()) < 0
+                            or max(background.max(), foreground.max()) > _LONGEST_RUN):
+        owner = np.repeat(np.arange(pair_counts.size), pair_counts)
+        for k in np.unique(owner[(background < 0) | (foreground < 0)]).tolist():
+            problems.setdefault(k, "RLE 'counts' decodes to a negative run length")
+        for k in np.unique(owner[(background > _LONGEST_RUN) | (foreground > _LONGEST_RUN)]).tolist():
+            if k not in problems:
+                lo, hi = first[k], first[k + 1]
+                total = sum(map(int, background[lo:hi])) + sum(map(int, foreground[lo:hi]))
+                problems[k] = (f"RLE runs cover {total} pixels, expected height*width = "
+                               f"{expected[k] if expected is not None else '?'}")
+        bad = np.zeros(pair_counts.size, dtype=bool)
+        bad[list(problems)] = True
+        zeroed = np.repeat(bad, pair_counts)
+        background, foreground = np.where(zeroed, 0, background), np.where(zeroed, 0, foreground)
+    ends = np.add(background, foreground, out=buffers.get("ends", background.size, np.int64))
+    _segment_cumsum(ends, first, pair_counts)
+    if expected is not None:
+        last = first[1:] - 1
+        totals = np.where(pair_counts > 0, ends[np.maximum(last, 0)] if ends.size else 0, 0)
+        for k in np.flatnonzero(totals != expected).tolist():
+            problems.setdefault(k, f"RLE runs cover {totals[k]} pixels, expected height*width = {expected[k]}")
+    return problems, ends
+
+
+def _decode_foreground(counts: Sequence[str], pixels: np.ndarray | None, *, keep: bool = True
+                       ) -> tuple[Foreground, dict[int, str], np.ndarray, np.ndarray]:
+    """Decode and check many strings in chunks, reusing one set of work buffers: their foreground intervals
+    (unless ``keep`` is false), their problems (string -> message; the pixels covered are checked when
+    ``pixels`` gives each string's ``h * w``), run counts and pixels covered (meaningless for strings with
+    a problem)."""
+    count = len(counts)
+    lengths = np.fromiter((len(c) for c in counts), dtype=np.int64, count=count)
+    bound = int(((lengths + 1) >> 1).sum()) if keep else 0  # a run takes a character at least
+    starts, ends = np.empty(bound, dtype=np.int32), np.empty(bound, dtype=np.int32)
+    pair_counts, run_counts = np.zeros(count, dtype=np.int64), np.zeros(count, dtype=np.int64)
+    totals = np.zeros(count, dtype=np.int64)
+    problems: dict[int, str] = {}
+    buffers = _Buffers()
+    at = 0
+    for start, stop in _chunks(lengths):
+        pairs = _decode_chunk(counts[start:stop], lengths[start:stop], buffers)
+        found, chunk_ends = _check_pairs(pairs, pixels[start:stop] if pixels is not None else None, buffers)
+        problems.update((start + k, message) for k, message in found.items())
+        run_counts[start:stop] = pairs.runs
+        chunk_pairs = np.diff(pairs.first)
+        if chunk_ends.size:
+            totals[start:stop] = np.where(chunk_pairs > 0, chunk_ends[np.maximum(pairs.first[1:] - 1, 0)], 0)
+        if keep:
+            size = chunk_ends.size
+            np.subtract(chunk_ends, pairs.foreground, out=starts[at:at + size], casting="unsafe")
+            np.copyto(ends[at:at + size], chunk_ends, casting="unsafe")
+            pair_counts[start:stop] = chunk_pairs
+            at += size
+    first = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(pair_counts, out=first[1:])
+    return Foreground(starts[:at], ends[:at], first), problems, run_counts, totals
+
+
+def check_counts_many(counts: Sequence[str], pixels: Sequence[int] | np.ndarray, *,
                       cache: RunsCache | None = None) -> list[str | None]:
     """Validate many compressed ``counts`` strings at once: a problem message per string, or ``None``.
 
     The vectorised form of :func:`run_lengths` over a whole predictions file (tens of thousands of
     masks): every run must be non-negative and the runs must cover exactly ``pixels[k]`` pixels. Strings
-    are decoded in chunks of about :data:`_CHUNK_CHARS` characters (bounded temporaries); with ``cache``
-    the runs of the valid ones are kept there for scoring.
+    are decoded in chunks of about :data:`_CHUNK_CHARS` characters (small temporaries, reused); with
+    ``cache`` they are kept there (as :class:`Foreground`) for scoring.
     """
-    count = len(counts)
-    problems: list[str | None] = [None] * count
-    lengths = np.fromiter((len(c) for c in counts), dtype=np.int64, count=count)
-    expected = np.asarray(pixels, dtype=np.int64).reshape(count)
-    for start, stop in _chunks(lengths):
-        batch = _decode_chunk(counts[start:stop], lengths[start:stop])
-        size = stop - start
-        negative_run = np.bincount(batch.owner, weights=batch.runs < 0, minlength=size) > 0
-        totals = np.bincount(batch.owner, weights=batch.runs, minlength=size).astype(np.int64)
-        wrong = negative_run | (totals != expected[start:stop])
-        for k in [*map(int, np.flatnonzero(wrong)), *batch.flagged]:
-            if k in batch.flagged:
-                problems[start + k] = batch.flagged[k]
-            elif negative_run[k]:
-                problems[start + k] = "RLE 'counts' decodes to a negative run length"
-            else:
-                problems[start + k] = (f"RLE runs cover {totals[k]} pixels, expected height*width = "
-                                       f"{expected[start + k]}")
-        if cache is not None:
-            valid = ~wrong
-            for k in batch.flagged:
-                valid[k] = False
-            cache.store(counts[start:stop], batch, valid.tolist())
+    expected = np.asarray(pixels, dtype=np.int64).reshape(len(counts))
+    decoded, found, runs, _ = _decode_foreground(counts, expected, keep=cache is not None)
+    problems: list[str | None] = [None] * len(counts)
+    for k, message in found.items():
+        problems[k] = message
+    if cache is not None:
+        valid = np.ones(len(counts), dtype=bool)
+        valid[list(found)] = False
+        cache.add(counts, valid, decoded, runs, expected)
     return problems
+
+
+class CountsError(MaskError):
+    """A compressed ``counts`` string among many that does not decode to a mask: ``index`` is its position,
+    ``reason`` what is wrong."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        self.index, self.reason = index, reason
+        super().__init__(f"[{index}]: {reason}")
+
+
+def foreground_many(counts: Sequence[str], pixels: Sequence[int] | np.ndarray, *,
+                    cache: RunsCache | None = None) -> Foreground:
+    """The foreground intervals of many compressed ``counts`` strings (:class:`Foreground`), each checked to
+    cover ``pixels[k]`` (its ``h * w``); from ``cache`` when it holds them all, else decoded in chunks.
+
+    Raises :class:`CountsError` for the first string with a problem (:func:`check_counts_many`'s words).
+    """
+    expected = np.asarray(pixels, dtype=np.int64).reshape(len(counts))
+    if cache is not None:
+        cached = cache.foreground(counts, expected)
+        if cached is not None:
+            return cached
+    decoded, problems, _, _ = _decode_foreground(counts, expected)
+    if problems:
+        k = min(problems)
+        raise CountsError(k, problems[k])
+    return decoded
 
 
 def from_polygons(polygons: Sequence[Sequence[float]], height: int, width: int) -> Rle:

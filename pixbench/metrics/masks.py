@@ -4,7 +4,7 @@ Conventions (the scoring contract, section 3):
 
 - Masks are compressed COCO RLE dicts (:class:`pixbench.annotation.rle.Rle`, text or bytes ``counts``),
   as produced by :func:`pixbench.annotation.rle.normalize` or :func:`~pixbench.annotation.rle.encode`.
-  Nothing here decodes a mask: areas and intersections are computed on the runs by pycocotools.
+  Nothing here decodes a mask to pixels: areas and intersections are computed on the runs.
 - ``IoU(p, g) = |p AND g| / |p OR g|``, and **IoU = 1 when both masks are empty** (the prediction
   correctly says "nothing there"). pycocotools' own ``iou`` returns 0 in that case and silently 0 for
   masks of different sizes, so it is never used; a size mismatch raises :class:`MaskError` with both sizes.
@@ -19,9 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from pycocotools import mask as coco_mask
 
-from pixbench.annotation.rle import MaskError, Rle, RunBatch, RunsCache, coco_areas, decode_runs_many
+from pixbench.annotation.rle import CountsError, Foreground, MaskError, Rle, RunsCache, coco_areas, foreground_many
 
 __all__ = [
     "area_fractions",
@@ -37,37 +36,46 @@ __all__ = [
 
 def _coco_form(rle: Mapping[str, Any], what: str) -> dict[str, Any]:
     """The pycocotools form of a compressed RLE (bytes counts), rejecting anything else."""
+    counts, size = _counts_and_size(rle, what)
+    return {"size": list(size), "counts": counts.encode("ascii")}
+
+
+def _counts_and_size(rle: Mapping[str, Any], what: str) -> tuple[str, tuple[int, int]]:
+    """The text ``counts`` and ``(h, w)`` of a compressed RLE, rejecting anything else."""
     try:
         counts = rle["counts"]
-        size = [int(rle["size"][0]), int(rle["size"][1])]
+        size = (int(rle["size"][0]), int(rle["size"][1]))
     except (TypeError, KeyError, IndexError, ValueError):
         raise MaskError(f"Expected `{what}` to be an RLE dict with 'size' [h, w] and 'counts', "
                         f"but got {type(rle).__name__}") from None
-    if isinstance(counts, str):
-        counts = counts.encode("ascii")
-    elif not isinstance(counts, bytes):
-        raise MaskError(f"Expected `{what}` to be a compressed RLE (normalize it first), "
-                        f"but got counts of type {type(counts).__name__}")
-    return {"size": size, "counts": counts}
+    if type(counts) is not str:
+        if isinstance(counts, bytes):
+            counts = counts.decode("ascii")
+        elif not isinstance(counts, str):
+            raise MaskError(f"Expected `{what}` to be a compressed RLE (normalize it first), "
+                            f"but got counts of type {type(counts).__name__}")
+    return counts, size
 
 
-#: A ground truth matched with at least this many predictions is decoded once and intersected with
-#: all of them through a prefix sum of its pixels; fewer predictions use one pycocotools merge each.
-PREFIX_SUM_MIN_PREDICTIONS = 8
+#: A ground truth's pixel prefix sum (4 bytes a pixel) is built when the predictions matched with it have
+#: at least one foreground interval per this many pixels; fewer intervals are looked up in its own
+#: intervals by binary search.
+PIXELS_PER_INTERVAL_FOR_PREFIX_SUM = 16
 
 
 def intersections_and_unions(*, preds: Sequence[Rle], gts: Sequence[Rle],
                              runs: RunsCache | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pixel counts ``|p AND g|`` and ``|p OR g|`` of matched pairs ``(preds[k], gts[k])`` (int64 arrays).
 
-    Computed on the runs, never decoding a prediction: prediction areas come from their runs (decoded
-    for all predictions in one vectorised pass), ground-truth areas from one batched call per distinct
-    ground-truth object (a ground truth repeated by reference, e.g. ``[gt] * n``, is measured once).
-    Intersections: a ground truth shared by many predictions (an oracle over candidates) is decoded once
-    and each prediction's foreground runs are summed on its prefix sum; otherwise one
-    ``merge(intersect=1)`` per pair. ``union = a + b - i``. Raises :class:`MaskError` when the lengths
-    differ, a pair's sizes differ or a prediction's runs do not decode. ``runs`` may hold the predictions'
-    decoded runs already (from validating them), which are then reused.
+    Computed on the runs, never decoding a prediction: every prediction is decoded in one vectorised pass
+    to its foreground intervals (:func:`~pixbench.annotation.rle.foreground_many`), each ground-truth
+    object once (a ground truth repeated by reference, e.g. ``[gt] * n``, is one object). Intersections:
+    for each ground truth, the intervals of all the predictions matched with it at once, each counting
+    the ground-truth pixels in ``[start, end)`` as ``prefix[end] - prefix[start]`` of a prefix sum of its
+    pixels (built from its intervals), or, for few intervals on a large mask, by binary search in its
+    intervals. ``union = a + b - i``. Raises :class:`MaskError` when the lengths differ, a pair's sizes
+    differ or a mask's runs do not decode to its size. ``runs`` may hold the predictions' decoded masks
+    already (from validating them), which are then reused.
 
     Examples:
         >>> import numpy as np
@@ -81,66 +89,89 @@ def intersections_and_unions(*, preds: Sequence[Rle], gts: Sequence[Rle],
         raise MaskError(f"Expected `preds` and `gts` to have the same length, "
                         f"but got {len(preds)} != {len(gts)}")
     n = len(preds)
-    pred_coco = [_coco_form(p, f"preds[{k}]") for k, p in enumerate(preds)]
+    pred_parts = [_counts_and_size(p, f"preds[{k}]") for k, p in enumerate(preds)]
     gt_slot: dict[int, int] = {}
-    gt_unique: list[dict[str, Any]] = []
+    gt_parts: list[tuple[str, tuple[int, int]]] = []
+    gt_first: list[int] = []  # the first pair of each ground-truth object, for messages
     gt_index = np.empty(n, dtype=np.int64)
     for k, gt in enumerate(gts):
         slot = gt_slot.get(id(gt))
         if slot is None:
-            slot = gt_slot[id(gt)] = len(gt_unique)
-            gt_unique.append(_coco_form(gt, f"gts[{k}]"))
+            slot = gt_slot[id(gt)] = len(gt_parts)
+            gt_parts.append(_counts_and_size(gt, f"gts[{k}]"))
+            gt_first.append(k)
         gt_index[k] = slot
-        if pred_coco[k]["size"] != gt_unique[slot]["size"]:
-            raise MaskError(f"Mask sizes differ at pair {k}: prediction {pred_coco[k]['size']} "
-                            f"!= ground truth {gt_unique[slot]['size']}")
-    batch = decode_runs_many([p["counts"] if isinstance(p["counts"], str) else p["counts"].decode("ascii")
-                              for p in preds], cache=runs, store=False)
-    if batch.flagged:
-        k, reason = next(iter(batch.flagged.items()))
-        raise MaskError(f"preds[{k}]: {reason}")
-    local = np.arange(batch.runs.size) - batch.first[batch.owner]
-    foreground = local % 2 == 1
-    pred_areas = np.bincount(batch.owner[foreground], weights=batch.runs[foreground], minlength=n).astype(np.int64)
-    gt_areas = coco_areas(gt_unique)[gt_index]
-    inters = np.zeros(n, dtype=np.int64)
-    overlapping = (pred_areas > 0) & (gt_areas > 0)
-    per_slot = np.bincount(gt_index[overlapping], minlength=len(gt_unique))
-    shared = np.flatnonzero(per_slot >= PREFIX_SUM_MIN_PREDICTIONS)
-    if shared.size:
-        inters += _prefix_sum_intersections(batch, foreground, gt_unique, gt_index, shared, overlapping)
-    merged_pairs = np.flatnonzero(overlapping & (per_slot[gt_index] < PREFIX_SUM_MIN_PREDICTIONS))
-    if merged_pairs.size:
-        merged = [coco_mask.merge([pred_coco[k], gt_unique[gt_index[k]]], intersect=1)
-                  for k in merged_pairs.tolist()]
-        inters[merged_pairs] = coco_areas(merged)
-    return inters, pred_areas + gt_areas - inters
+        if pred_parts[k][1] != gt_parts[slot][1]:
+            raise MaskError(f"Mask sizes differ at pair {k}: prediction {list(pred_parts[k][1])} "
+                            f"!= ground truth {list(gt_parts[slot][1])}")
+    gt_pixels = np.array([h * w for _, (h, w) in gt_parts], dtype=np.int64)
+    try:
+        pred_fg = foreground_many([c for c, _ in pred_parts], gt_pixels[gt_index], cache=runs)
+    except CountsError as exc:
+        raise MaskError(f"preds[{exc.index}]: {exc.reason}") from None
+    try:
+        gt_fg = foreground_many([c for c, _ in gt_parts], gt_pixels)
+    except CountsError as exc:
+        raise MaskError(f"gts[{gt_first[exc.index]}]: {exc.reason}") from None
+    inters = _intersections(pred_fg, gt_fg, gt_index, gt_pixels)
+    return inters, pred_fg.areas + gt_fg.areas[gt_index] - inters
 
 
-def _prefix_sum_intersections(batch: RunBatch, foreground: np.ndarray, gt_unique: Sequence[dict[str, Any]],
-                              gt_index: np.ndarray, slots: np.ndarray, overlapping: np.ndarray) -> np.ndarray:
-    """Intersections of the predictions matched with the ground truths ``slots``, via pixel prefix sums.
-
-    A prediction's foreground run ``[start, end)`` (column-major pixel offsets) meets ``|g[start:end]|``
-    ground-truth pixels, which is ``prefix[end] - prefix[start]`` of the decoded ground truth.
-    """
+def _intersections(preds: Foreground, gts: Foreground, gt_index: np.ndarray, gt_pixels: np.ndarray) -> np.ndarray:
+    """``|p AND g|`` (int64) of each prediction ``k`` and its ground truth ``gt_index[k]``: per ground truth,
+    the intervals of all its predictions in one vectorised pass."""
     n = gt_index.size
-    ends = np.cumsum(batch.runs)
-    ends -= np.concatenate(([0], ends))[batch.first[batch.owner]]  # per-string cumulative offsets
-    wanted = np.zeros(len(gt_unique), dtype=bool)
-    wanted[slots] = True
-    runs = np.flatnonzero(foreground & overlapping[batch.owner] & wanted[gt_index[batch.owner]])
-    run_slot = gt_index[batch.owner[runs]]
-    order = np.argsort(run_slot, kind="stable")
-    runs, run_slot = runs[order], run_slot[order]
-    bounds = np.searchsorted(run_slot, slots, side="left"), np.searchsorted(run_slot, slots, side="right")
-    contributions = np.zeros(runs.size, dtype=np.int64)
-    for slot, lo, hi in zip(slots.tolist(), *bounds):
-        pixels = coco_mask.decode(gt_unique[slot]).ravel(order="F")
-        prefix = np.concatenate(([0], np.cumsum(pixels, dtype=np.int64)))
-        chosen = runs[lo:hi]
-        contributions[lo:hi] = prefix[ends[chosen]] - prefix[ends[chosen] - batch.runs[chosen]]
-    return np.bincount(batch.owner[runs], weights=contributions, minlength=n).astype(np.int64)
+    order = None
+    if n > 1 and bool(np.any(gt_index[1:] < gt_index[:-1])):  # group the predictions by ground truth
+        order = np.argsort(gt_index, kind="stable")
+        preds, gt_index = preds.take(order), gt_index[order]
+    inters = np.zeros(n, dtype=np.int64)
+    if not n:
+        return inters
+    bounds = (np.flatnonzero(gt_index[1:] != gt_index[:-1]) + 1).tolist()
+    gt_areas = gts.areas
+    for a, b in zip([0, *bounds], [*bounds, n]):
+        slot = int(gt_index[a])
+        lo, hi = int(preds.first[a]), int(preds.first[b])
+        if lo == hi or gt_areas[slot] == 0:
+            continue
+        g_lo, g_hi = int(gts.first[slot]), int(gts.first[slot + 1])
+        covered = _covered(gts.starts[g_lo:g_hi], gts.ends[g_lo:g_hi], int(gt_pixels[slot]),
+                           preds.starts[lo:hi], preds.ends[lo:hi])
+        total = np.zeros(hi - lo + 1, dtype=np.int64)
+        np.cumsum(covered, out=total[1:])
+        offsets = preds.first[a:b + 1] - lo
+        inters[a:b] = total[offsets[1:]] - total[offsets[:-1]]
+    if order is None:
+        return inters
+    out = np.empty_like(inters)
+    out[order] = inters
+    return out
+
+
+def _covered(gt_starts: np.ndarray, gt_ends: np.ndarray, pixels: int, starts: np.ndarray,
+             ends: np.ndarray) -> np.ndarray:
+    """How many pixels of a ground truth (its foreground intervals, ``pixels`` in all) each interval
+    ``[starts[j], ends[j])`` of the same mask size holds."""
+    if pixels <= PIXELS_PER_INTERVAL_FOR_PREFIX_SUM * starts.size:
+        marks = np.zeros(pixels + 1, dtype=np.int32)  # +1 where a ground-truth interval starts, -1 where it ends
+        kept = gt_ends > gt_starts
+        marks[gt_starts[kept]] = 1
+        marks[gt_ends[kept]] -= 1
+        prefix = np.zeros(pixels + 1, dtype=np.int32)
+        np.cumsum(np.cumsum(marks[:-1], dtype=np.int32), dtype=np.int32, out=prefix[1:])
+        return prefix[ends] - prefix[starts]
+    edges = np.empty(2 * gt_starts.size, dtype=np.int32)
+    edges[0::2], edges[1::2] = gt_starts, gt_ends
+    before = np.zeros(gt_starts.size + 1, dtype=np.int32)  # pixels of the intervals before each one
+    np.cumsum(gt_ends - gt_starts, dtype=np.int32, out=before[1:])
+
+    def prefix_at(offsets: np.ndarray) -> np.ndarray:
+        passed = np.searchsorted(edges, offsets, side="right")  # edges at or before each offset
+        inside = passed & 1  # odd: within an interval, since its start
+        return before[passed >> 1] + inside * (offsets - edges[passed - 1])
+
+    return prefix_at(ends) - prefix_at(starts)
 
 
 def ious_from_counts(inters: np.ndarray | Sequence[int], unions: np.ndarray | Sequence[int]) -> np.ndarray:
