@@ -27,6 +27,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -40,6 +41,7 @@ from pixbench.mask_values import (
     MAX_POLYGON_PERIMETER,
     MAX_POLYGON_VERTICES,
     MAX_SIDE,
+    RLE_SLACK_CHARS,
     FieldError,
     LineContext,
     ReadOptions,
@@ -107,9 +109,43 @@ DatasetIndex = Mapping[str, Mapping[Any, Any]]
 _OFFSET_FIELDS = ("char_start", "char_end", "token_start")
 
 
+def _parse_candidates(values: list[Any], context: LineContext) -> tuple[Candidate, ...]:
+    """A line's ``candidates``, checked in one pass when every one is the common well-formed kind (a plain
+    RLE of the expected size, known fields of the right types); else one by one, for the message."""
+    expected = context.expected
+    if expected is not None and 0 < expected[0] <= MAX_SIDE and 0 < expected[1] <= MAX_SIDE \
+            and expected[0] * expected[1] <= MAX_MASK_PIXELS:
+        height, width = expected
+        size, limit = [height, width], height * width + RLE_SLACK_CHARS
+        parsed = []
+        for value in values:
+            if type(value) is not dict or not value.keys() <= _PLAIN_CANDIDATE:
+                break
+            mask = value.get("mask")
+            if type(mask) is not dict or len(mask) != 2:
+                break
+            counts, mask_size = mask.get("counts"), mask.get("size")
+            if (type(counts) is not str or type(mask_size) is not list or len(mask_size) != 2
+                    or type(mask_size[0]) is not int or type(mask_size[1]) is not int or mask_size != size
+                    or len(counts) > limit or not counts.isascii()):
+                break
+            phrase, score = value.get("phrase"), value.get("score")
+            start, end, token = value.get("char_start"), value.get("char_end"), value.get("token_start")
+            if not ((phrase is None or type(phrase) is str)
+                    and (score is None or (type(score) is float and -math.inf < score < math.inf))
+                    and (start is None or (type(start) is int and start >= 0))
+                    and (end is None or (type(end) is int and end >= 0))
+                    and (token is None or (type(token) is int and token >= 0))):
+                break
+            parsed.append(Candidate({"size": [height, width], "counts": counts}, phrase, start, end, token, score))
+        else:
+            return tuple(parsed)
+    return tuple(_parse_candidate(value, k, context) for k, value in enumerate(values))
+
+
 def _parse_candidate(value: Any, index: int, context: LineContext) -> Candidate:
     what = f"candidates[{index}]"
-    if type(value) is dict and "point" not in value and value.keys() <= _CANDIDATE_SET:
+    if type(value) is dict and value.keys() <= _PLAIN_CANDIDATE:
         # the common well-formed candidate, checked in one pass
         mask = plain_rle(value.get("mask"), context.expected)
         phrase, score = value.get("phrase"), value.get("score")
@@ -148,7 +184,8 @@ def _parse_candidate(value: Any, index: int, context: LineContext) -> Candidate:
                      score=score, point=(float(point[0]), float(point[1])) if point is not None else None)
 
 
-_CANDIDATE_SET = frozenset(CANDIDATE_FIELDS)
+#: The fields of a candidate that needs no more than the one-pass check (``point`` needs more).
+_PLAIN_CANDIDATE = frozenset(CANDIDATE_FIELDS) - {"point"}
 
 
 def _model_prompt_variant(obj: Mapping[str, Any], default_model: str) -> tuple[str, str | None, Any]:
@@ -218,7 +255,7 @@ def parse_line(obj: Any, *, default_model: str, base_dir: Path, line: int, sourc
     if obj.get("candidates") is not None:
         if not isinstance(obj["candidates"], list):
             raise FieldError(f"`candidates` must be a list, but got {kind_of(obj['candidates'])}")
-        candidates = tuple(_parse_candidate(c, k, context) for k, c in enumerate(obj["candidates"]))
+        candidates = _parse_candidates(obj["candidates"], context)
     limit = len(response) if response is not None else None
     for k, candidate in enumerate(candidates or ()):
         start, end = candidate.char_start, candidate.char_end
@@ -308,14 +345,26 @@ class PredictionsFile:
             raise PredictionsError(self.problems, total=max(self.problem_count, len(self.problems)))
 
 
-def _masks_of(prediction: Prediction) -> Iterable[tuple[str, Rle]]:
+def _masks_of(prediction: Prediction) -> list[Rle]:
+    """A line's masks: its ``mask``, its frames' masks, its candidates' masks (named by :func:`_mask_name`)."""
+    masks = [prediction.mask] if prediction.mask is not None else []
+    if prediction.frames:
+        masks.extend(frame for frame in prediction.frames if frame is not None)
+    if prediction.candidates:
+        masks.extend([candidate.mask for candidate in prediction.candidates])
+    return masks
+
+
+def _mask_name(prediction: Prediction, position: int) -> str:
+    """The field of mask ``position`` of :func:`_masks_of` (``mask``, ``masks[t]``, ``candidates[k].mask``)."""
     if prediction.mask is not None:
-        yield "mask", prediction.mask
-    for t, frame in enumerate(prediction.frames or ()):
-        if frame is not None:
-            yield f"masks[{t}]", frame
-    for k, candidate in enumerate(prediction.candidates or ()):
-        yield f"candidates[{k}].mask", candidate.mask
+        if position == 0:
+            return "mask"
+        position -= 1
+    frames = [t for t, frame in enumerate(prediction.frames or ()) if frame is not None]
+    if position < len(frames):
+        return f"masks[{frames[position]}]"
+    return f"candidates[{position - len(frames)}].mask"
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -436,7 +485,7 @@ def _validate_masks(result: PredictionsFile, index: DatasetIndex | None,
     when parsed), and RLE runs (one vectorised pass). Image masks' runs are kept in ``runs`` for scoring;
     video frames' are not (their metrics read the masks themselves)."""
     bad_lines: set[int] = set()
-    batches: dict[bool, tuple[list[str], list[int], list[tuple[Prediction, str]]]] = {True: ([], [], []),
+    batches: dict[bool, tuple[list[str], list[int], list[tuple[Prediction, int]]]] = {True: ([], [], []),
                                                                                       False: ([], [], [])}
     for prediction in result.predictions:
         sizes = index.get(prediction.benchmark) if index is not None else None
@@ -447,21 +496,27 @@ def _validate_masks(result: PredictionsFile, index: DatasetIndex | None,
         image = prediction.frames is None
         expected = sizes.get(prediction.id) if sizes is not None and image else None
         strings, pixels, owners = batches[image]
-        for what, mask in _masks_of(prediction):
-            if expected is not None and tuple(mask["size"]) != tuple(expected):
-                problem(prediction.line, prediction.id,
-                        f"`{what}` size {list(mask['size'])} != ground truth {list(expected)}")
-                bad_lines.add(prediction.line)
-                continue
-            if not result.runs_checked:
-                strings.append(mask["counts"])
-                pixels.append(mask["size"][0] * mask["size"][1])
-                owners.append((prediction, what))
+        masks = _masks_of(prediction)
+        if expected is not None:
+            for position, mask in enumerate(masks):
+                if tuple(mask["size"]) != tuple(expected):
+                    problem(prediction.line, prediction.id, f"`{_mask_name(prediction, position)}` size "
+                                                            f"{list(mask['size'])} != ground truth {list(expected)}")
+                    bad_lines.add(prediction.line)
+                elif not result.runs_checked:
+                    strings.append(mask["counts"])
+                    pixels.append(mask["size"][0] * mask["size"][1])
+                    owners.append((prediction, position))
+        elif not result.runs_checked:  # a whole line's masks at once
+            strings.extend([mask["counts"] for mask in masks])
+            pixels.extend([mask["size"][0] * mask["size"][1] for mask in masks])
+            owners.extend(zip(repeat(prediction), range(len(masks))))
     for image, (strings, pixels, owners) in batches.items():
         messages = rle_ops.check_counts_many(strings, pixels, cache=runs if image else None)
-        for (prediction, what), message in zip(owners, messages):
-            if message is not None and prediction.line not in bad_lines:
-                problem(prediction.line, prediction.id, f"`{what}`: {message}")
+        for k in [k for k, message in enumerate(messages) if message is not None]:
+            prediction, position = owners[k]
+            if prediction.line not in bad_lines:
+                problem(prediction.line, prediction.id, f"`{_mask_name(prediction, position)}`: {messages[k]}")
                 bad_lines.add(prediction.line)
     result.runs_checked = True
     if bad_lines:
