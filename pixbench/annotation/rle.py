@@ -180,44 +180,41 @@ class RunBatch:
 
 @dataclass(frozen=True)
 class Foreground:
-    """The foreground of many masks as column-major pixel intervals, concatenated: what scoring needs.
+    """The foreground of many masks as column-major pixel intervals: what scoring needs of a mask.
 
-    Mask ``k``'s foreground is the intervals ``[starts[j], ends[j])`` for ``j`` in ``first[k]`` to
-    ``first[k + 1] - 1``: sorted, disjoint, some possibly empty (a mask with an odd number of runs ends in
-    one). ``starts`` and ``ends`` are int32 (a mask has at most 2**28 pixels), ``first`` int64.
+    Mask ``k``'s foreground is the intervals ``[starts[j], ends[j])`` for ``j`` in ``range(lo[k], hi[k])``:
+    sorted, disjoint, some possibly empty (a mask with an odd number of runs ends in one), ``areas[k]``
+    pixels in all. The interval arrays (int32: a mask has at most 2**28 pixels) may be shared with other
+    :class:`Foreground` objects (a cache's), each naming its masks' ranges (``lo``, ``hi``, ``areas``:
+    int64), so that picking masks copies no interval.
     """
 
     starts: np.ndarray
     ends: np.ndarray
-    first: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    areas: np.ndarray
 
-    @property
-    def areas(self) -> np.ndarray:
-        """Each mask's foreground pixel count (int64)."""
-        total = np.zeros(self.starts.size + 1, dtype=np.int64)
-        np.cumsum(self.ends - self.starts, out=total[1:])
-        return total[self.first[1:]] - total[self.first[:-1]]
+    @classmethod
+    def of(cls, starts: np.ndarray, ends: np.ndarray, first: np.ndarray, areas: np.ndarray) -> Foreground:
+        """Masks whose intervals follow each other: mask ``k``'s are ``first[k]`` to ``first[k + 1] - 1``."""
+        return cls(starts, ends, first[:-1], first[1:], areas)
 
     def take(self, index: np.ndarray) -> Foreground:
-        """The masks ``index`` (an int array), in that order."""
-        if not index.size:
-            return Foreground(self.starts[:0], self.ends[:0], np.zeros(1, dtype=np.int64))
-        sizes = self.first[index + 1] - self.first[index]
-        first = np.zeros(index.size + 1, dtype=np.int64)
+        """The masks ``index`` (an int array), in that order (no interval is copied)."""
+        return Foreground(self.starts, self.ends, self.lo[index], self.hi[index], self.areas[index])
+
+    def intervals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(starts, ends, first)``: the masks' intervals one mask after the other (mask ``k``'s are
+        ``first[k]`` to ``first[k + 1] - 1``); views when they already are so."""
+        sizes = self.hi - self.lo
+        first = np.zeros(sizes.size + 1, dtype=np.int64)
         np.cumsum(sizes, out=first[1:])
-        breaks = np.flatnonzero(index[1:] != index[:-1] + 1) + 1  # where a run of consecutive masks ends
-        if breaks.size <= _BLOCKS:  # a few blocks of consecutive masks: their intervals are slices
-            lows, highs = self.first[index[[0, *breaks]]], self.first[index[[*(breaks - 1), -1]] + 1]
-            if not breaks.size:  # one block: views, no copy
-                return Foreground(self.starts[lows[0]:highs[0]], self.ends[lows[0]:highs[0]], first)
-            return Foreground(np.concatenate([self.starts[lo:hi] for lo, hi in zip(lows, highs)]),
-                              np.concatenate([self.ends[lo:hi] for lo, hi in zip(lows, highs)]), first)
-        picked = np.arange(int(first[-1]), dtype=np.int64) + np.repeat(self.first[index] - first[:-1], sizes)
-        return Foreground(self.starts[picked], self.ends[picked], first)
-
-
-#: :meth:`Foreground.take` copies masks block by block up to this many blocks of consecutive ones.
-_BLOCKS = 256
+        if not sizes.size or bool(np.all(self.lo[1:] == self.hi[:-1])):
+            lo = int(self.lo[0]) if sizes.size else 0
+            return self.starts[lo:lo + int(first[-1])], self.ends[lo:lo + int(first[-1])], first
+        picked = np.arange(int(first[-1]), dtype=np.int64) + np.repeat(self.lo - first[:-1], sizes)
+        return self.starts[picked], self.ends[picked], first
 
 
 class RunsCache:
@@ -252,12 +249,14 @@ class RunsCache:
         if self._merged is None:
             if len(self._parts) != 1:
                 nothing = np.zeros(0, dtype=np.int64)
-                parts = self._parts or [(Foreground(nothing.astype(np.int32), nothing.astype(np.int32),
-                                                    np.zeros(1, dtype=np.int64)), nothing, nothing)]
+                parts = self._parts or [(Foreground.of(nothing.astype(np.int32), nothing.astype(np.int32),
+                                                       np.zeros(1, dtype=np.int64), nothing), nothing, nothing)]
                 shifts = np.cumsum([0] + [part[0].starts.size for part in parts])
-                first = np.concatenate([[0]] + [part[0].first[1:] + shift for part, shift in zip(parts, shifts)])
                 merged = Foreground(np.concatenate([part[0].starts for part in parts]),
-                                    np.concatenate([part[0].ends for part in parts]), first.astype(np.int64))
+                                    np.concatenate([part[0].ends for part in parts]),
+                                    np.concatenate([part[0].lo + shift for part, shift in zip(parts, shifts)]),
+                                    np.concatenate([part[0].hi + shift for part, shift in zip(parts, shifts)]),
+                                    np.concatenate([part[0].areas for part in parts]))
                 self._parts = [(merged, np.concatenate([part[1] for part in parts]),
                                 np.concatenate([part[2] for part in parts]))]
             self._merged = self._parts[0]
@@ -288,14 +287,13 @@ class RunsCache:
         if picked is None:
             return None
         kept, run_counts, _ = self._all()
-        chosen = kept.take(picked)
-        pair_counts = np.diff(chosen.first)
-        background = chosen.starts.astype(np.int64)
-        background[1:] -= chosen.ends[:-1]  # the gap since the last foreground run ...
-        heads = chosen.first[:-1][pair_counts > 0]
-        background[heads] = chosen.starts[heads]  # ... or, for a mask's first run, since its start
-        foreground = (chosen.ends - chosen.starts).astype(np.int64)
-        return _run_batch(_Pairs(background, foreground, chosen.first, run_counts[picked], {}))
+        starts, ends, first = kept.take(picked).intervals()
+        background = starts.astype(np.int64)
+        background[1:] -= ends[:-1]  # the gap since the last foreground run ...
+        heads = first[:-1][np.diff(first) > 0]
+        background[heads] = starts[heads]  # ... or, for a mask's first run, since its start
+        foreground = (ends - starts).astype(np.int64)
+        return _run_batch(_Pairs(background, foreground, first, run_counts[picked], {}))
 
 
 def decode_runs_many(counts: Sequence[str], *, cache: RunsCache | None = None, store: bool = True) -> RunBatch:
@@ -371,13 +369,6 @@ class _Buffers:
             array = self._arrays[name] = np.empty(max(size, 1024), dtype=dtype)
         return array[:size]
 
-    def positions(self, size: int) -> np.ndarray:
-        """``0, 1, ..., size - 1`` (int64)."""
-        array = self._arrays.get("positions")
-        if array is None or array.size < size:
-            array = self._arrays["positions"] = np.arange(max(size, 1024), dtype=np.int64)
-        return array[:size]
-
 
 @dataclass(frozen=True)
 class _Pairs:
@@ -443,8 +434,8 @@ def _decode_chunk(counts: Sequence[str], lengths: np.ndarray, buffers: _Buffers)
     if unterminated.size:
         flag(unterminated, "RLE 'counts' ends in the middle of a run")
         last[unterminated] = True  # keep runs aligned with strings; the string is reported anyway
-    runs = int(np.count_nonzero(last))
-    run_last = np.compress(last, buffers.positions(size), out=buffers.get("run_last", runs, np.int64))
+    run_last = np.flatnonzero(last)
+    runs = run_last.size
     # A run's value: 5 bits a character, least significant first; bit 0x10 of the last one is the sign.
     # So: the last character read as a signed 5-bit number, times 32 plus the one before, and so on.
     code = np.take(codes, run_last, out=buffers.get("code", runs, np.uint8))
@@ -458,11 +449,12 @@ def _decode_chunk(counts: Sequence[str], lengths: np.ndarray, buffers: _Buffers)
     np.logical_not(longer, out=longer)
     np.take(codes, run_last, out=code)
     code &= 0x1F
-    np.multiply(values, 32, out=values, where=longer)
-    np.add(values, code, out=values, where=longer)
+    step = np.multiply(values, 31, out=buffers.get("step", runs, np.int64))  # value * 32 + code, where longer
+    step += code
+    step *= longer
+    values += step
     run_last += 1
-    deeper = np.compress(longer, buffers.positions(runs), out=buffers.get("deeper", int(np.count_nonzero(longer)),
-                                                                          np.int64))
+    deeper = np.flatnonzero(longer)
     for k in range(2, _MAX_RUN_CHARS + 1):
         deeper = deeper[~last[run_last[deeper] - k]]
         if not deeper.size:
@@ -553,7 +545,7 @@ def _decode_foreground(counts: Sequence[str], pixels: np.ndarray | None, *, keep
     bound = int(((lengths + 1) >> 1).sum()) if keep else 0  # a run takes a character at least
     starts, ends = np.empty(bound, dtype=np.int32), np.empty(bound, dtype=np.int32)
     pair_counts, run_counts = np.zeros(count, dtype=np.int64), np.zeros(count, dtype=np.int64)
-    totals = np.zeros(count, dtype=np.int64)
+    totals, areas = np.zeros(count, dtype=np.int64), np.zeros(count, dtype=np.int64)
     problems: dict[int, str] = {}
     buffers = _Buffers()
     at = 0
@@ -565,6 +557,8 @@ def _decode_foreground(counts: Sequence[str], pixels: np.ndarray | None, *, keep
         chunk_pairs = np.diff(pairs.first)
         if chunk_ends.size:
             totals[start:stop] = np.where(chunk_pairs > 0, chunk_ends[np.maximum(pairs.first[1:] - 1, 0)], 0)
+            heads = pairs.first[:-1][chunk_pairs > 0]
+            areas[start:stop][chunk_pairs > 0] = np.add.reduceat(pairs.foreground, heads)
         if keep:
             size = chunk_ends.size
             np.subtract(chunk_ends, pairs.foreground, out=starts[at:at + size], casting="unsafe")
@@ -573,7 +567,7 @@ def _decode_foreground(counts: Sequence[str], pixels: np.ndarray | None, *, keep
             at += size
     first = np.zeros(count + 1, dtype=np.int64)
     np.cumsum(pair_counts, out=first[1:])
-    return Foreground(starts[:at], ends[:at], first), problems, run_counts, totals
+    return Foreground.of(starts[:at], ends[:at], first, areas), problems, run_counts, totals
 
 
 def check_counts_many(counts: Sequence[str], pixels: Sequence[int] | np.ndarray, *,

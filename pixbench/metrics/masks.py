@@ -57,6 +57,19 @@ def _counts_and_size(rle: Mapping[str, Any], what: str) -> tuple[str, tuple[int,
     return counts, size
 
 
+_OFF_ON = np.array([0, 1], dtype=np.uint8)
+
+def _parts(rles: Sequence[Rle], what: str) -> list[tuple[str, tuple[int, int]]]:
+    """:func:`_counts_and_size` of each mask; in one pass when all are plain (text counts, a list size)."""
+    try:
+        parts = [(rle["counts"], (rle["size"][0], rle["size"][1])) for rle in rles]
+        if all(type(counts) is str and type(h) is int and type(w) is int for counts, (h, w) in parts):
+            return parts
+    except (TypeError, KeyError, IndexError):
+        pass
+    return [_counts_and_size(rle, f"{what}[{k}]") for k, rle in enumerate(rles)]
+
+
 #: A ground truth's pixel prefix sum (4 bytes a pixel) is built when the predictions matched with it have
 #: at least one foreground interval per this many pixels; fewer intervals are looked up in its own
 #: intervals by binary search.
@@ -89,7 +102,7 @@ def intersections_and_unions(*, preds: Sequence[Rle], gts: Sequence[Rle],
         raise MaskError(f"Expected `preds` and `gts` to have the same length, "
                         f"but got {len(preds)} != {len(gts)}")
     n = len(preds)
-    pred_parts = [_counts_and_size(p, f"preds[{k}]") for k, p in enumerate(preds)]
+    pred_parts = _parts(preds, "preds")
     gt_slot: dict[int, int] = {}
     gt_parts: list[tuple[str, tuple[int, int]]] = []
     gt_first: list[int] = []  # the first pair of each ground-truth object, for messages
@@ -129,18 +142,22 @@ def _intersections(preds: Foreground, gts: Foreground, gt_index: np.ndarray, gt_
     if not n:
         return inters
     bounds = (np.flatnonzero(gt_index[1:] != gt_index[:-1]) + 1).tolist()
-    gt_areas = gts.areas
     for a, b in zip([0, *bounds], [*bounds, n]):
         slot = int(gt_index[a])
-        lo, hi = int(preds.first[a]), int(preds.first[b])
-        if lo == hi or gt_areas[slot] == 0:
+        if gts.areas[slot] == 0:
             continue
-        g_lo, g_hi = int(gts.first[slot]), int(gts.first[slot + 1])
-        covered = _covered(gts.starts[g_lo:g_hi], gts.ends[g_lo:g_hi], int(gt_pixels[slot]),
-                           preds.starts[lo:hi], preds.ends[lo:hi])
-        total = np.zeros(hi - lo + 1, dtype=np.int64)
+        lo, hi = preds.lo[a:b], preds.hi[a:b]
+        if bool(np.all(lo[1:] == hi[:-1])):  # the group's intervals follow each other (the usual case)
+            starts, ends = preds.starts[lo[0]:hi[-1]], preds.ends[lo[0]:hi[-1]]
+            offsets = np.append(lo, hi[-1]) - lo[0]
+        else:
+            starts, ends, offsets = preds.take(np.arange(a, b)).intervals()
+        if not starts.size:
+            continue
+        g_lo, g_hi = int(gts.lo[slot]), int(gts.hi[slot])
+        covered = _covered(gts.starts[g_lo:g_hi], gts.ends[g_lo:g_hi], int(gt_pixels[slot]), starts, ends)
+        total = np.zeros(starts.size + 1, dtype=np.int64)
         np.cumsum(covered, out=total[1:])
-        offsets = preds.first[a:b + 1] - lo
         inters[a:b] = total[offsets[1:]] - total[offsets[:-1]]
     if order is None:
         return inters
@@ -154,22 +171,25 @@ def _covered(gt_starts: np.ndarray, gt_ends: np.ndarray, pixels: int, starts: np
     """How many pixels of a ground truth (its foreground intervals, ``pixels`` in all) each interval
     ``[starts[j], ends[j])`` of the same mask size holds."""
     if pixels <= PIXELS_PER_INTERVAL_FOR_PREFIX_SUM * starts.size:
-        marks = np.zeros(pixels + 1, dtype=np.int32)  # +1 where a ground-truth interval starts, -1 where it ends
-        kept = gt_ends > gt_starts
-        marks[gt_starts[kept]] = 1
-        marks[gt_ends[kept]] -= 1
+        lengths = np.empty(2 * gt_starts.size + 1, dtype=np.int64)  # its runs: background, foreground, ...
+        lengths[1:-1:2] = gt_ends - gt_starts
+        lengths[0:-1:2] = gt_starts
+        lengths[2:-1:2] -= gt_ends[:-1]
+        lengths[-1] = pixels - (gt_ends[-1] if gt_ends.size else 0)
         prefix = np.zeros(pixels + 1, dtype=np.int32)
-        np.cumsum(np.cumsum(marks[:-1], dtype=np.int32), dtype=np.int32, out=prefix[1:])
+        np.cumsum(np.resize(_OFF_ON, lengths.size).repeat(lengths), dtype=np.int32, out=prefix[1:])
         return prefix[ends] - prefix[starts]
     edges = np.empty(2 * gt_starts.size, dtype=np.int32)
     edges[0::2], edges[1::2] = gt_starts, gt_ends
-    before = np.zeros(gt_starts.size + 1, dtype=np.int32)  # pixels of the intervals before each one
-    np.cumsum(gt_ends - gt_starts, dtype=np.int32, out=before[1:])
+    # With i edges at or before an offset x, the pixels before x are base[i] when i is even (between
+    # intervals: the intervals before), base[i] + x when i is odd (inside one, since its start).
+    base = np.zeros(2 * gt_starts.size + 1, dtype=np.int32)
+    np.cumsum(gt_ends - gt_starts, dtype=np.int32, out=base[2::2])
+    base[1::2] = base[0:-1:2] - gt_starts
 
     def prefix_at(offsets: np.ndarray) -> np.ndarray:
-        passed = np.searchsorted(edges, offsets, side="right")  # edges at or before each offset
-        inside = passed & 1  # odd: within an interval, since its start
-        return before[passed >> 1] + inside * (offsets - edges[passed - 1])
+        passed = np.searchsorted(edges, offsets, side="right")
+        return base[passed] + (passed & 1) * offsets
 
     return prefix_at(ends) - prefix_at(starts)
 

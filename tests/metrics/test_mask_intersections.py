@@ -65,23 +65,25 @@ def test_masks_served_from_the_validation_cache_give_the_same_counts():
     assert [a.tolist() for a in cached] == [a.tolist() for a in fresh] == list(_dense(preds[::-1], [truth] * 40))
 
 
-@pytest.mark.parametrize("count", [0, 1, 7, 600])  # 600 in random order: more blocks than are sliced
-def test_the_cache_serves_masks_in_any_order_and_number(count):
+@pytest.mark.parametrize("count, order", [(0, "random"), (1, "random"), (7, "random"), (600, "random"),
+                                          (600, "blocks")])
+def test_the_cache_serves_masks_in_any_order_and_number(count, order):
     shapes = _shapes(8, max(count, 2))[:count]
     counts = [encode(s)["counts"] for s in shapes]
     cache = rle.RunsCache()
     rle.check_counts_many(counts, [H * W] * count, cache=cache)
-    order = np.random.default_rng(9).permutation(count)
-    picked = [counts[k] for k in order]
-    served = cache.foreground(picked, np.full(count, H * W))
-    fresh = rle.foreground_many(picked, [H * W] * count)
+    # in random order, and in three long blocks of consecutive masks
+    picked_order = np.random.default_rng(9).permutation(count) if order == "random" else np.r_[100:300, 0:50, 400:600]
+    picked = [counts[k] for k in picked_order]
+    served = cache.foreground(picked, np.full(len(picked), H * W))
+    fresh = rle.foreground_many(picked, [H * W] * len(picked))
     if count == 0:
-        assert served is None and fresh.first.tolist() == [0]
+        assert served is None and fresh.intervals()[2].tolist() == [0]
         return
     assert served is not None
-    for name in ("starts", "ends", "first", "areas"):
-        assert getattr(served, name).tolist() == getattr(fresh, name).tolist()
-    assert served.areas.tolist() == [int(shapes[k].sum()) for k in order]
+    for got, expected in zip(served.intervals(), fresh.intervals()):
+        assert got.tolist() == expected.tolist()
+    assert served.areas.tolist() == fresh.areas.tolist() == [int(shapes[k].sum()) for k in picked_order]
 
 
 def test_chunk_boundaries_do_not_change_counts(monkeypatch):
