@@ -2,12 +2,15 @@
 blobs with holes, perturbed ground truth, large regions, duplicates, empty and full masks) against a dense
 implementation of the contract (pycocotools decode, numpy) in every selection mode; the batched RLE
 decoder against a line-by-line port of pycocotools' string reader; the one-pass candidate reader against
-the messages of the one-by-one reader."""
+the messages of the one-by-one reader; ``pixbench score`` starting with the modules scoring needs only."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -16,7 +19,7 @@ from hypothesis import strategies as st
 from pycocotools import mask as coco_mask
 
 from pixbench.annotation import rle
-from pixbench.cli import main
+from pixbench.cli import COMMAND_MODULE, COMMAND_MODULES, build_parser, main
 from pixbench.predictions import ReadOptions, read_predictions
 from pixbench.references import load_reference
 
@@ -230,3 +233,29 @@ def test_candidates_read_in_one_pass_or_named_one_by_one(tmp_path, tiny_built):
     assert [c.score for c in good.candidates or ()] == [0.5, 1, 0.5]
     assert (good.candidates or ())[1].point == (3.0, 4.0)
     assert all(c.mask == {"size": size, "counts": plain["mask"]["counts"]} for c in good.candidates or ())
+
+
+# ------------------------------------------------------------------------------------------- start-up
+
+
+def test_score_imports_only_what_scoring_needs(tmp_path, tiny_built):
+    path = tmp_path / "lines.jsonl"
+    mask = rle.encode(np.eye(96, 128, dtype=bool))
+    path.write_text(json.dumps({"benchmark": "pixmmvp", "id": 1, "probe": "segment", "mask": mask}) + "\n")
+    script = ("import json, sys\nfrom pixbench.cli import main\n"
+              f"code = main(['score', {str(path)!r}, '--data', 'pixmmvp={tiny_built['pixmmvp']}', '--no-judge', "
+              f"'--format', 'json', '--output', {str(tmp_path / 'out.json')!r}])\n"
+              "print(json.dumps([code, sorted(sys.modules)]))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    code, modules = json.loads(done.stdout.splitlines()[-1])
+    assert code == 0 and json.loads((tmp_path / "out.json").read_text())["results"][0]["metrics"]["M"] is not None
+    others = {f"pixbench.cli.{name}" for name in COMMAND_MODULES} - {"pixbench.cli.score"}
+    assert not [m for m in modules if m in others or m.startswith(("PIL", "matplotlib", "torch", "openai"))]
+
+
+def test_each_command_is_in_the_module_that_declares_it():
+    declared = {}
+    for name in COMMAND_MODULES:
+        subparsers = next(a for a in build_parser((name,))._actions if isinstance(a, argparse._SubParsersAction))
+        declared.update(dict.fromkeys(subparsers.choices, name))
+    assert declared == COMMAND_MODULE

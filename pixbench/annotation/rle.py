@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, TypedDict
 
 import numpy as np
-from PIL import PngImagePlugin
 from pycocotools import mask as coco_mask
 
 # pycocotools' area() overflows on lists of 256 or more RLEs under numpy 2.
@@ -912,6 +911,8 @@ def _decode(stream: BinaryIO, rawmode: str | None = None) -> tuple[np.ndarray, l
     ``rawmode`` replaces the decoder's raw mode. The PNG plugin is used directly: nothing but a PNG is
     decoded, and Pillow's decompression-bomb warning is never raised (the caller checked the size).
     """
+    from PIL import PngImagePlugin  # here: scoring RLE masks needs no image library
+
     stream.seek(0)
     with PngImagePlugin.PngImageFile(stream) as image:
         if rawmode is not None:  # Pillow >= 11 has named tiles; before, tuples (codec, extents, offset, args)

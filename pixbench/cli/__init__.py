@@ -15,11 +15,14 @@ call ``main([...])`` directly. Results go to stdout, problems and progress to st
 are declared when it is chosen (:class:`~pixbench.cli.options.CommandParser`) and its heavy modules imported
 when it runs, so building the parser imports neither numpy nor the judge nor the hub libraries (the
 description of ``pixbench --help``, which names the registry's benchmarks, is written when help is shown).
+``main`` imports only the module of the command it runs (:data:`COMMAND_MODULE`): ``pixbench score`` starts
+without the baseline, build or conversion code; :func:`build_parser` declares every command.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 import textwrap
@@ -27,14 +30,18 @@ import traceback
 from collections.abc import Sequence
 
 from pixbench import __version__
-from pixbench.cli import baseline, build, compare, convert, demo, mocentric, run, score
 from pixbench.cli.options import CommandParser
 from pixbench.problems import shorten
 
-__all__ = ["PixbenchParser", "build_parser", "main", "run_parser"]
+__all__ = ["COMMAND_MODULE", "COMMAND_MODULES", "PixbenchParser", "build_parser", "main", "run_parser"]
 
-#: The command modules, in the order ``pixbench --help`` lists their commands; each has ``configure(subparsers)``.
-COMMAND_MODULES = (build, score, run, compare, baseline, convert, mocentric, demo)
+#: The command modules (``pixbench.cli.<name>``), in the order ``pixbench --help`` lists their commands;
+#: each has ``configure(subparsers)``.
+COMMAND_MODULES = ("build", "score", "run", "compare", "baseline", "convert", "mocentric", "demo")
+#: The module of each command (what its ``configure`` adds).
+COMMAND_MODULE = {"build": "build", "check-annotations": "build", "push": "build", "show": "build",
+                  "score": "score", "run": "run", "compare": "compare", "baseline": "baseline",
+                  "convert": "convert", "mocentric": "mocentric", "demo": "demo"}
 
 
 class PixbenchParser(argparse.ArgumentParser):
@@ -55,14 +62,15 @@ def _description() -> str:
                          "data, offline, in a few seconds.", 100, break_on_hyphens=False)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``pixbench`` parser: ``--version``, ``-v`` and every command of :data:`COMMAND_MODULES`."""
+def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
+    """The ``pixbench`` parser: ``--version``, ``-v`` and the commands of ``modules`` (by default every one of
+    :data:`COMMAND_MODULES`)."""
     parser = PixbenchParser(prog="pixbench", formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"pixbench {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=CommandParser)
-    for module in COMMAND_MODULES:
-        module.configure(sub)
+    for name in modules:
+        importlib.import_module(f"pixbench.cli.{name}").configure(sub)
     return parser
 
 
@@ -89,5 +97,11 @@ def run_parser(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> i
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``pixbench`` console script."""
-    return run_parser(build_parser(), argv)
+    """Entry point of the ``pixbench`` console script: the chosen command's module only is imported (every
+    module for help, an unknown command or none)."""
+    words = sys.argv[1:] if argv is None else list(argv)
+    first = next((k for k, word in enumerate(words) if not word.startswith("-")), None)  # the command
+    module = None
+    if first is not None and not {"-h", "--help"} & set(words[:first]):
+        module = COMMAND_MODULE.get(words[first])
+    return run_parser(build_parser((module,) if module else COMMAND_MODULES), argv)
