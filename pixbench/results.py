@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -63,9 +63,34 @@ class Counts:
     judge_undetermined: int = 0
     judge_errors: int = 0
 
+    #: The report's CSV columns of these counts, in order (:meth:`cells`).
+    CSV_COLUMNS: ClassVar[tuple[str, ...]] = ("rows", "mask_rows", "missing_vqa", "missing_segment", "missing_letter",
+                                              "unparsed_letters", "judge_undetermined", "judge_errors")
+
     @property
     def total_missing(self) -> int:
         return sum(v for v in self.missing.values() if v is not None)
+
+    def cells(self) -> dict[str, Any]:
+        """The values of :data:`CSV_COLUMNS` (a probe absent from the file: empty)."""
+        return {"rows": self.rows, "mask_rows": self.mask_rows,
+                **{f"missing_{p}": "" if self.missing[p] is None else self.missing[p]
+                   for p in ("vqa", "segment", "letter")},
+                "unparsed_letters": self.unparsed_letters, "judge_undetermined": self.judge_undetermined,
+                "judge_errors": self.judge_errors}
+
+    def note(self) -> str | None:
+        """What a report says of these counts when anything was not scored (None: nothing to say)."""
+        missing = {k: v for k, v in self.missing.items() if v}
+        if not (missing or self.unparsed_letters or self.judge_undetermined):
+            return None
+        return (f"missing {missing or 0}, unparsed letters {self.unparsed_letters}, "
+                f"judge undetermined {self.judge_undetermined}")
+
+    def missing_note(self) -> str | None:
+        """What ``pixbench score`` warns of lines missing (None: none)."""
+        missing = {probe: n for probe, n in self.missing.items() if n}
+        return f"missing predictions {missing} (scored as wrong, IoU 0)" if missing else None
 
     def to_json(self) -> dict[str, Any]:
         return {"rows": self.rows, "mask_rows": self.mask_rows, "missing": dict(self.missing),
@@ -79,13 +104,34 @@ class ExpressionCounts:
 
     expressions: int
     missing: int
+    #: No judge scores a video probe.
+    judge_errors: ClassVar[int] = 0
+    #: The report's CSV columns of these counts, in order (:meth:`cells`).
+    CSV_COLUMNS: ClassVar[tuple[str, ...]] = ("expressions", "missing")
 
     @property
     def total_missing(self) -> int:
         return self.missing
 
+    def cells(self) -> dict[str, Any]:
+        return {"expressions": self.expressions, "missing": self.missing}
+
+    def note(self) -> str | None:
+        """What a report says of these counts when expressions had no line (None: all had one)."""
+        return f"missing {self.missing} of {self.expressions} expressions (scored as wrong)" if self.missing else None
+
+    def missing_note(self) -> str | None:
+        """What ``pixbench score`` warns of lines missing (None: none)."""
+        if not self.missing:
+            return None
+        return f"{self.missing} of {self.expressions} expressions without a line (scored as wrong: J = F = 0)"
+
     def to_json(self) -> dict[str, Any]:
         return {"expressions": self.expressions, "missing": self.missing}
+
+
+#: Every kind of counts, in the order a report's CSV puts their columns.
+COUNT_KINDS: tuple[type[Counts] | type[ExpressionCounts], ...] = (Counts, ExpressionCounts)
 
 
 @dataclass(frozen=True)
@@ -130,6 +176,12 @@ class ScoreResult:
     def label(self) -> str:
         """``model`` or ``model [variant]``."""
         return self.model if self.variant is None else f"{self.model} [{self.variant}]"
+
+    @property
+    def where(self) -> str:
+        """``model / benchmark`` and, for a result per probe, ``/ probe [layout]``: the result in messages."""
+        return f"{self.model} / {self.benchmark}" + (
+            f" / {self.probe}" + (f" {self.layout}" if self.layout else "") if self.probe else "")
 
     @property
     def group(self) -> tuple[str, str | None, str | None]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pixbench.benchmarks import REGISTRY
-from pixbench.results import PROTOCOL, Counts, ExpressionCounts, ScoreResult, rounded
+from pixbench.results import COUNT_KINDS, PROTOCOL, Counts, ScoreResult, rounded
 from pixbench.version import __version__
 
 Format = Literal["table", "markdown", "json", "csv", "latex"]
@@ -136,7 +136,7 @@ def _headers(shape: TableShape = IMAGE_SHAPE, ascii_only: bool = False) -> list[
 def provenance_lines(report: Report) -> list[str]:
     """Human-readable lines saying what the numbers depend on."""
     settings, judge = report.settings, report.judge
-    images = not report.results or any(result.probe is None for result in report.results)
+    images = not report.results or any(result.select is not None for result in report.results)  # selection used
     lines = [f"pixbench {__version__}, protocol {PROTOCOL}"
              + (f"; letter parser: {settings['letter_parser']}; select: {settings['select']}"
                 + (f" (threshold {settings['score_threshold']})" if settings["select"] == "score" else "")
@@ -155,21 +155,9 @@ def provenance_lines(report: Report) -> list[str]:
         label = f"; MMVP labels: {info['label_set']}" if info.get("label_set") else ""
         lines.append(f"data {name}: {where} ({version}){label}")
     for result in report.results:
-        where = f"{result.model} / {result.benchmark}" + (
-            f" / {result.probe}" + (f" {result.layout}" if result.layout else "") if result.probe else "")
-        for note in result.notes:
-            lines.append(f"note [{where}]: {note}")
-        counts = result.counts
-        if isinstance(counts, ExpressionCounts):
-            if counts.missing:
-                lines.append(f"counts [{where}]: missing {counts.missing} of {counts.expressions} expressions "
-                             "(scored as wrong)")
-            continue
-        missing = {k: v for k, v in counts.missing.items() if v}
-        if missing or counts.unparsed_letters or counts.judge_undetermined:
-            lines.append(f"counts [{where}]: missing {missing or 0}, "
-                         f"unparsed letters {counts.unparsed_letters}, "
-                         f"judge undetermined {counts.judge_undetermined}")
+        lines += [f"note [{result.where}]: {note}" for note in result.notes]
+        if (counted := result.counts.note()) is not None:
+            lines.append(f"counts [{result.where}]: {counted}")
     return lines
 
 
@@ -217,49 +205,33 @@ def render_markdown(report: Report) -> str:
     return "\n".join([*lines, "", *(f"- {line}" for line in provenance_lines(report))]) + "\n"
 
 
-_IMAGE_COUNT_COLUMNS = ["rows", "mask_rows", "missing_vqa", "missing_segment", "missing_letter", "unparsed_letters",
-                        "judge_undetermined", "judge_errors"]
-_EXPRESSION_COUNT_COLUMNS = ["expressions", "missing"]
-
-
-def _count_cells(counts: Counts | ExpressionCounts) -> dict[str, Any]:
-    if isinstance(counts, ExpressionCounts):
-        return {"expressions": counts.expressions, "missing": counts.missing}
-    return {"rows": counts.rows, "mask_rows": counts.mask_rows,
-            **{f"missing_{p}": "" if counts.missing[p] is None else counts.missing[p]
-               for p in ("vqa", "segment", "letter")},
-            "unparsed_letters": counts.unparsed_letters, "judge_undetermined": counts.judge_undetermined,
-            "judge_errors": counts.judge_errors}
-
-
 def render_csv(report: Report) -> str:
     """One row per result with every top-level metric (6 decimals) and the counts; a report holding video
     results adds their ``probe``, ``layout``, ``expressions`` and ``missing`` columns."""
     keys: list[str] = []
     for result in report.results:
         keys += [k for k in result.metrics if k not in keys]
-    videos = any(isinstance(result.counts, ExpressionCounts) for result in report.results)
-    images = not videos or any(isinstance(result.counts, Counts) for result in report.results)
+    kinds = {type(result.counts) for result in report.results} or {Counts}
+    count_columns = [column for kind in COUNT_KINDS if kind in kinds for column in kind.CSV_COLUMNS]
+    labels = list(dict.fromkeys(name for result in report.results for name, _ in shape_of(result).labels
+                                if name != "select"))  # e.g. probe, layout (select has its own column)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     with_ci = any(result.ci is not None for result in report.results)
     ci_keys = [f"{k}_ci_{end}" for k in keys for end in ("low", "high")] if with_ci else []
-    count_columns = (_IMAGE_COUNT_COLUMNS if images else []) + (_EXPRESSION_COUNT_COLUMNS if videos else [])
-    writer.writerow(["model", "variant", "benchmark", "select", *(["probe", "layout"] if videos else []),
-                     *keys, *ci_keys, *count_columns])
+    writer.writerow(["model", "variant", "benchmark", "select", *labels, *keys, *ci_keys, *count_columns])
     for result in report.results:
         metrics, intervals = _metrics(result), _intervals(result)
         ci_cells = [intervals[k][end] if k in intervals else "" for k in keys for end in (0, 1)] if with_ci else []
-        counts = _count_cells(result.counts)
+        counts = result.counts.cells()
         writer.writerow([result.model, result.variant or "", result.benchmark, result.select or "",
-                         *([result.probe or "", result.layout or ""] if videos else []),
+                         *(getattr(result, name) or "" for name in labels),
                          *("" if metrics.get(k) is None else metrics[k] for k in keys),
                          *ci_cells, *(counts.get(column, "") for column in count_columns)])
     for table in report.sensitivity:
         metrics = {name: rounded(stats) for name, stats in table["metrics"].items()}
         for statistic in STATISTICS:
-            writer.writerow([table["model"], f"({statistic})", table["benchmark"], "",
-                             *(["", ""] if videos else []),
+            writer.writerow([table["model"], f"({statistic})", table["benchmark"], "", *([""] * len(labels)),
                              *("" if k not in metrics else metrics[k][statistic] for k in keys)])
     return buffer.getvalue()
 
@@ -280,8 +252,8 @@ def _latex_cell(value: Any, interval: Sequence[float] | None) -> str:
 def render_latex(report: Report) -> str:
     """Booktabs tables: for image benchmarks one like the paper's Table 1 (a model per row, A†, A, M†, M,
     S per benchmark); for results per probe, a row per (model, probe, layout) with the benchmark's columns."""
-    images = [r for r in report.results if r.probe is None]
-    per_probe = [r for r in report.results if r.probe is not None]
+    images = [r for r in report.results if shape_of(r).labels == IMAGE_SHAPE.labels]  # Table 1's shape
+    per_probe = [r for r in report.results if shape_of(r).labels != IMAGE_SHAPE.labels]
     lines: list[str] = []
     if images or not per_probe:
         lines += _latex_table_one(images)

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pixbench.annotation.findings import Findings
     from pixbench.predictions import ReadOptions
-    from pixbench.score_files import Evaluation
+    from pixbench.score_files import Evaluation, JudgeChoice
 
 __all__ = ["JUDGE_FLAGS", "PROBLEMS_SHOWN", "CommandParser", "Subparsers", "add_command", "add_data_option",
-           "add_judge_options", "add_read_options", "add_selection_options", "check_output_file",
-           "check_output_folder", "confidence_level", "parse_data", "positive_int", "print_problems",
-           "print_report", "print_warnings", "read_options"]
+           "add_judge_options", "add_read_options", "add_selection_options", "check_model_sources",
+           "check_output_file", "check_output_folder", "confidence_level", "parse_data", "positive_int",
+           "print_problems", "print_report", "print_warnings", "read_options", "report_score_outcome"]
 
 #: Problems printed before "... and K more".
 PROBLEMS_SHOWN = 50
@@ -279,3 +279,25 @@ def check_model_sources(**options: str | None) -> None:
         source = locate(value, what=flag, argument=f"{flag} PATH")
         if source.kind == "hub":
             check_hub(source.value, what=flag, argument=f"{flag} PATH", repo_type="model", offline_cache=True)
+
+
+def report_score_outcome(run: Evaluation, judge: JudgeChoice, *, allow_judge_errors: bool = False,
+                         allow_flag: str | None = "--allow-judge-errors") -> int:
+    """What a scoring command says after its report, on stderr: lines missing per result, then the judge's
+    failures; the exit status: 3 when the judge could not be reached, or failed (unless
+    ``allow_judge_errors``), else 0. ``allow_flag`` is the option the message suggests (None: none)."""
+    for result in run.results:
+        if (missing := result.counts.missing_note()) is not None:
+            print(f"{result.where}: {missing}", file=sys.stderr)
+    judge_errors = sum(result.counts.judge_errors for result in run.results)
+    unreachable = getattr(judge.judge, "unreachable", None) if judge.judge else None
+    if unreachable:  # even with --allow-judge-errors: a dead endpoint is not a judgement
+        print(f"error: the judge could not be reached ({unreachable}); {judge_errors} verdict(s) missing, every "
+              "verdict obtained is cached. Rerun to resume.", file=sys.stderr)
+        return 3
+    if judge_errors and not allow_judge_errors:
+        hint = f", or pass {allow_flag}" if allow_flag else ""
+        print(f"error: {judge_errors} judge request(s) failed at {judge.judge.endpoint if judge.judge else '?'}; "
+              f"verdicts obtained so far are cached. Rerun to resume{hint}.", file=sys.stderr)
+        return 3
+    return 0

@@ -124,9 +124,9 @@ def _score(args: argparse.Namespace, out: Path, data: str) -> int:
     1 on invalid input, 3 on judge errors or an unreachable judge (every selection, reading and report
     option at ``pixbench score``'s default)."""
     from pixbench import score_report as report
-    from pixbench.cli.options import print_problems, print_warnings
+    from pixbench.cli.options import print_problems, print_warnings, report_score_outcome
     from pixbench.predictions import ReadOptions
-    from pixbench.results import Counts, ScoreSettings
+    from pixbench.results import ScoreSettings
     from pixbench.score_files import evaluate, make_judge, report_context, sensitivity
 
     try:
@@ -147,24 +147,7 @@ def _score(args: argparse.Namespace, out: Path, data: str) -> int:
     document = report.report_document(run.results, **report_context(run, settings, judge),
                                       sensitivity=sensitivity(run.results))
     sys.stdout.write(report.render(document, "table"))
-    # What `pixbench score` says after its report (cli/score.py, cmd_score), for the image results a run has.
-    counts = [(result, result.counts) for result in run.results if isinstance(result.counts, Counts)]
-    for result, count in counts:
-        missing = {probe: n for probe, n in count.missing.items() if n}
-        if missing:
-            print(f"{result.model} / {result.benchmark}: missing predictions {missing} (scored as wrong, IoU 0)",
-                  file=sys.stderr)
-    judge_errors = sum(count.judge_errors for _result, count in counts)
-    unreachable = getattr(judge.judge, "unreachable", None) if judge.judge else None
-    if unreachable:
-        print(f"error: the judge could not be reached ({unreachable}); {judge_errors} verdict(s) missing, every "
-              "verdict obtained is cached. Rerun to resume.", file=sys.stderr)
-        return 3
-    if judge_errors:
-        print(f"error: {judge_errors} judge request(s) failed at {judge.judge.endpoint if judge.judge else '?'}; "
-              "verdicts obtained so far are cached. Rerun to resume, or pass --allow-judge-errors.", file=sys.stderr)
-        return 3
-    return 0
+    return report_score_outcome(run, judge, allow_flag=None)
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:

@@ -26,6 +26,7 @@ from pixbench.cli.options import (
     print_problems,
     print_warnings,
     read_options,
+    report_score_outcome,
 )
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def _write_plots(results: Sequence[ScoreResult], folder: Path) -> list[Path]:
 def cmd_score(args: argparse.Namespace) -> int:
     """Score predictions files: exit 0 on success, 1 on invalid input, 3 on judge errors."""
     from pixbench import score_report as report
-    from pixbench.results import Counts, ExpressionCounts, ScoreSettings
+    from pixbench.results import ScoreSettings
     from pixbench.score_files import evaluate, make_judge, report_context, sensitivity
 
     try:
@@ -139,29 +140,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         except ImportError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-    for result in run.results:
-        counts = result.counts
-        if isinstance(counts, ExpressionCounts):
-            if counts.missing:
-                print(f"{result.model} / {result.benchmark} / {result.probe}"
-                      f"{' ' + result.layout if result.layout else ''}: {counts.missing} of {counts.expressions} "
-                      "expressions without a line (scored as wrong: J = F = 0)", file=sys.stderr)
-            continue
-        missing = {probe: n for probe, n in counts.missing.items() if n}
-        if missing:
-            print(f"{result.model} / {result.benchmark}: missing predictions {missing} "
-                  "(scored as wrong, IoU 0)", file=sys.stderr)
-    judge_errors = sum(result.counts.judge_errors for result in run.results if isinstance(result.counts, Counts))
-    unreachable = getattr(judge.judge, "unreachable", None) if judge.judge else None
-    if unreachable:  # even with --allow-judge-errors: a dead endpoint is not a judgement
-        print(f"error: the judge could not be reached ({unreachable}); {judge_errors} verdict(s) missing, every "
-              "verdict obtained is cached. Rerun to resume.", file=sys.stderr)
-        return 3
-    if judge_errors and not args.allow_judge_errors:
-        print(f"error: {judge_errors} judge request(s) failed at {judge.judge.endpoint if judge.judge else '?'}; "
-              "verdicts obtained so far are cached. Rerun to resume, or pass --allow-judge-errors.", file=sys.stderr)
-        return 3
-    return 0
+    return report_score_outcome(run, judge, allow_judge_errors=args.allow_judge_errors)
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
