@@ -216,7 +216,7 @@ def run_cases(title: str, cases_to_run: list[Case]) -> bool:
 
 def prepare(data: Path, work: Path) -> int:
     """Build the ground truth and write every image case's file; their paths go to ``cases.json``."""
-    from pixbench.loaders import pixmmvp
+    from pixbench.benchmarks.pixmmvp import build as pixmmvp
     from pixbench.references import load_reference
 
     work.mkdir(parents=True, exist_ok=True)
@@ -244,7 +244,7 @@ def prepare_video(work: Path) -> int:
     from PIL import Image
 
     from pixbench.annotation import rle
-    from pixbench.loaders import mocentric
+    from pixbench.benchmarks.mocentric import build as mocentric
     from pixbench.loaders.synthetic_video import write_synthetic_mevis
     from pixbench.references import load_reference
 
@@ -357,7 +357,7 @@ def serve(port_file: Path) -> int:
 def prepare_served(data: Path, work: Path) -> int:
     """PixMMVP with stand-in images of the real sizes, and a tiny segment-anything checkpoint."""
     from pixbench.baselines.tiny import write_tiny_sam_checkpoint
-    from pixbench.loaders import pixmmvp
+    from pixbench.benchmarks.pixmmvp import build as pixmmvp
     from pixbench.loaders.synthetic import write_mmvp_release
 
     work.mkdir(parents=True, exist_ok=True)

@@ -54,8 +54,8 @@ def main() -> int:
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     args = parser.parse_args()
 
+    from pixbench.benchmarks.pixmmvp import build as pixmmvp
     from pixbench.chat import ChatClient, ReplyCache
-    from pixbench.loaders import pixmmvp
     from pixbench.loaders.hub import load
     from pixbench.served import ServedConfig, run_served
 

@@ -151,7 +151,9 @@ class Shapes:
 def prepare(data: Path, work: Path) -> int:
     """Build both benchmarks into ``work`` and write the predictions files (run in a child process)."""
     from pixbench.annotation import rle
-    from pixbench.loaders import pixcvbench, pixmmvp, synthetic
+    from pixbench.benchmarks.pixcvbench import build as pixcvbench
+    from pixbench.benchmarks.pixmmvp import build as pixmmvp
+    from pixbench.loaders import synthetic
     from pixbench.references import load_reference
 
     work.mkdir(parents=True, exist_ok=True)

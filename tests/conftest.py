@@ -44,7 +44,8 @@ def tiny_inputs(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def tiny_built(tiny_inputs, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The tiny benchmark built into hub folders: ``{"pixmmvp": path, "pixcvbench": path}``."""
-    from pixbench.loaders import pixcvbench, pixmmvp
+    from pixbench.benchmarks.pixcvbench import build as pixcvbench
+    from pixbench.benchmarks.pixmmvp import build as pixmmvp
 
     out = tmp_path_factory.mktemp("tiny-built")
     pixmmvp.build(annotations_dir=tiny_inputs.pixmmvp_annotations, mmvp_dir=tiny_inputs.mmvp_dir,

@@ -20,10 +20,10 @@ import pytest
 from PIL import Image
 
 from pixbench.annotation import rle as rle_ops
+from pixbench.benchmarks.mocentric import build as mocentric
 from pixbench.cli import main
 from pixbench.ingest.common import existing_keys
 from pixbench.jsonl import lacks_final_newline
-from pixbench.loaders import mocentric
 from pixbench.loaders.synthetic_video import write_synthetic_mevis
 from pixbench.mocentric.views import probe_view
 from pixbench.prediction_records import Prediction

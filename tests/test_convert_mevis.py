@@ -18,9 +18,9 @@ import pytest
 from PIL import Image
 
 from pixbench.annotation import rle as rle_ops
+from pixbench.benchmarks.mocentric import build as mocentric
 from pixbench.cli import main
 from pixbench.ingest import ConvertError, convert_mevis_pngs, existing_keys
-from pixbench.loaders import mocentric
 from pixbench.loaders.synthetic_video import write_synthetic_mevis
 from pixbench.mocentric.rows import VideoReference
 from pixbench.mocentric.views import probe_view

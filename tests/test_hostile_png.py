@@ -24,8 +24,8 @@ from PIL import Image
 
 from pixbench.annotation import rle
 from pixbench.benchmarks.mocentric import MOCENTRIC
+from pixbench.benchmarks.mocentric import build as mocentric
 from pixbench.cli import main
-from pixbench.loaders import mocentric
 from pixbench.loaders.synthetic_video import write_synthetic_mevis
 from pixbench.mocentric.views import probe_view
 from pixbench.predictions import ReadOptions, read_predictions

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from pixbench.benchmarks import REGISTRY
+from pixbench.benchmarks.mocentric import build as mocentric_builder
 from pixbench.cli import main
-from pixbench.loaders import mocentric as mocentric_builder
 from pixbench.loaders import synthetic_video
 from pixbench.references import load_reference
 

@@ -1,10 +1,11 @@
 """The benchmark registry: every benchmark pixbench knows, by name.
 
-Each benchmark is one module of this package implementing :class:`~pixbench.benchmarks.base.Benchmark`
-(its identity, id domain, hub copy, ground-truth columns, scoring units, breakdowns and analyses).
-Code outside those modules asks the registry and never compares a benchmark's name to a string.
-Adding a benchmark is one module here, one line in :data:`REGISTRY` and its builder in
-:mod:`pixbench.loaders`.
+Each benchmark is one folder of this package: ``rules.py`` implements
+:class:`~pixbench.benchmarks.base.Benchmark` (its identity, id domain, hub copy, ground-truth columns,
+scoring units, breakdowns and analyses), ``build.py`` is its builder (imported only to build) and
+``card.md`` its dataset card template. Code outside the folders asks the registry and never compares a
+benchmark's name to a string. Adding a benchmark is one folder here and one line in :data:`REGISTRY`
+(the builder's command-line options still live in ``cli/build.py``'s table, for now).
 """
 
 from __future__ import annotations

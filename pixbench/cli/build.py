@@ -65,11 +65,11 @@ class Builder:
 
 #: Benchmark name (of :data:`pixbench.benchmarks.REGISTRY`) -> its builder.
 BUILDERS: dict[str, Builder] = {
-    "pixmmvp": Builder("pixbench.loaders.pixmmvp",
+    "pixmmvp": Builder("pixbench.benchmarks.pixmmvp.build",
                        inputs={"mmvp_dir": ("mmvp", _optional_path), "corrections": ("mmvp_corrections", bool)}),
-    "pixcvbench": Builder("pixbench.loaders.pixcvbench", inputs={"cvbench_paths": ("cvbench", _paths)},
+    "pixcvbench": Builder("pixbench.benchmarks.pixcvbench.build", inputs={"cvbench_paths": ("cvbench", _paths)},
                           needs={"cvbench": "--cvbench CV_BENCH_PARQUET (images and questions come from it)"}),
-    "mocentric": Builder("pixbench.loaders.mocentric", annotations=False, media="with_frames",
+    "mocentric": Builder("pixbench.benchmarks.mocentric.build", annotations=False, media="with_frames",
                          inputs={"mevis_root": ("mevis", _optional_path), "keyframes": ("keyframes", _optional_path),
                                  "reverse_expressions": ("reverse_expressions", _optional_path),
                                  "split": ("split", str)},

@@ -92,9 +92,11 @@ def _image_demo(out: Path) -> tuple[dict[str, Path], list[Path]] | None:
     """PixMMVP and PixCV-Bench: build, write two made-up models, print their tables; the built folders and
     the predictions files (None when scoring failed)."""
     from pixbench import score_report as report
+    from pixbench.benchmarks.pixcvbench import build as pixcvbench
+    from pixbench.benchmarks.pixmmvp import build as pixmmvp
     from pixbench.demo import keyword_judge_reply, write_demo_predictions
     from pixbench.judge import FakeJudge
-    from pixbench.loaders import pixcvbench, pixmmvp, synthetic
+    from pixbench.loaders import synthetic
     from pixbench.references import load_reference
     from pixbench.results import ScoreSettings
     from pixbench.score_files import JudgeChoice, evaluate, report_context
@@ -130,8 +132,9 @@ def _video_demo(out: Path) -> tuple[dict[str, Path], list[Path]] | None:
     """MoCentric-Bench on a synthetic MeViS: build it, write two made-up video models, print their table;
     the built folder and the predictions files (None when scoring failed)."""
     from pixbench import score_report as report
+    from pixbench.benchmarks.mocentric import build as mocentric
     from pixbench.demo import mocentric_demo_predictions
-    from pixbench.loaders import mocentric, synthetic_video
+    from pixbench.loaders import synthetic_video
     from pixbench.predictions import write_predictions
     from pixbench.references import load_reference
     from pixbench.results import ScoreSettings

@@ -112,14 +112,12 @@ def parse_int(value: str, file: str, record: str, field_name: str, report: Findi
         return None
 
 
-def card_template(name: str) -> str:
-    """The text of ``dataset_cards/<name>.md`` (inside the wheel, or beside the package in a checkout)."""
-    here = Path(__file__).resolve().parent.parent
-    for folder in (here / "dataset_cards", here.parent / "dataset_cards"):
-        candidate = folder / f"{name}.md"
-        if candidate.is_file():
-            return candidate.read_text(encoding="utf-8")
-    raise FileNotFoundError(f"dataset card template {name}.md not found beside {here}")
+def card_template(path: Path) -> str:
+    """The text of a dataset card template (a benchmark's ``card.md``, package data beside its builder)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FileNotFoundError(f"dataset card template {path} cannot be read: {exc.strerror or exc}") from None
 
 
 def card_header(*, features: Features, configs: Sequence[ConfigSpec], num_rows: int, num_bytes: int,

@@ -28,7 +28,8 @@ from PIL import Image, ImageDraw
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.coco import read_coco_json
 from pixbench.annotation.findings import Findings
-from pixbench.loaders import pixcvbench, pixmmvp
+from pixbench.benchmarks.pixcvbench import build as pixcvbench
+from pixbench.benchmarks.pixmmvp import build as pixmmvp
 from pixbench.metrics.letters import lettered_options
 
 CVBENCH_SCHEMA = pa.schema([

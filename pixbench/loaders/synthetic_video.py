@@ -1,6 +1,6 @@
 """MeViS-shaped raw inputs made by pixbench itself, for MoCentric-Bench tests, the demo and benchmarks.
 
-Two kinds, both written in the layout :mod:`pixbench.loaders.mocentric` reads (``ROOT`` is ``--mevis``):
+Two kinds, both written in the layout :mod:`pixbench.benchmarks.mocentric.build` reads (``ROOT`` is ``--mevis``):
 
 - :func:`write_synthetic_mevis`: a small ``ROOT/valid_u`` of four videos of moving shapes (real JPEG
   frames drawn with PIL, 64x96 by default, any ``size`` such as 720x1280 for a benchmark), its

@@ -2,5 +2,5 @@
 
 :mod:`pixbench.mocentric.views` defines the probes (what is shown, what the right answer is);
 the benchmark's registry entry is :mod:`pixbench.benchmarks.mocentric`, its builder
-:mod:`pixbench.loaders.mocentric`, its metrics :mod:`pixbench.metrics.video`.
+:mod:`pixbench.benchmarks.mocentric.build`, its metrics :mod:`pixbench.metrics.video`.
 """

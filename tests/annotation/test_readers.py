@@ -185,7 +185,7 @@ def test_via_repeated_image_key_is_an_error(tmp_path):
 
 def test_real_files_repeat_only_the_known_ids(shared_data):
     """The released files: unique image ids; annotation ids unique but for ADE20K's known repeats."""
-    from pixbench.loaders.pixcvbench import KNOWN_ID_REPEATS
+    from pixbench.benchmarks.pixcvbench.build import KNOWN_ID_REPEATS
 
     for path, known in ((shared_data / "pixmmvp" / "Segmentations.json", {}),
                         (shared_data / "pixcvbench" / "ADE20K" / "FinalSegmentations.json", KNOWN_ID_REPEATS["ADE20K"]),

@@ -50,7 +50,7 @@ SECRET = "sk-test-video-runner-secret"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from pixbench.loaders import mocentric
+    from pixbench.benchmarks.mocentric import build as mocentric
     from pixbench.loaders.synthetic_video import write_synthetic_mevis
 
     root = tmp_path_factory.mktemp("mocentric")

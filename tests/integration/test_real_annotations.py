@@ -15,8 +15,10 @@ import pytest
 from datasets import load_dataset
 from pycocotools import mask as coco_mask
 
+from pixbench.benchmarks.pixcvbench import build as pixcvbench
+from pixbench.benchmarks.pixmmvp import build as pixmmvp
 from pixbench.cli import main
-from pixbench.loaders import pixcvbench, pixmmvp, synthetic
+from pixbench.loaders import synthetic
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from datasets import load_dataset
 
+from pixbench.benchmarks.pixcvbench import build as pixcvbench
+from pixbench.benchmarks.pixmmvp import build as pixmmvp
 from pixbench.cli import main
-from pixbench.loaders import common, pixcvbench, pixmmvp
+from pixbench.loaders import common
 
 SHARD = "data/test-00000-of-00001.parquet"
 

@@ -16,7 +16,7 @@ from datasets import Image, List, load_dataset
 import pixbench
 from pixbench.annotation import rle
 from pixbench.annotation.findings import AnnotationError
-from pixbench.loaders import mocentric
+from pixbench.benchmarks.mocentric import build as mocentric
 from pixbench.loaders.synthetic_video import SyntheticMevis, write_mevis_for_release, write_synthetic_mevis
 
 

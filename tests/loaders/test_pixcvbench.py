@@ -12,7 +12,7 @@ from datasets import load_dataset
 
 from pixbench.annotation import rle
 from pixbench.annotation.findings import AnnotationError
-from pixbench.loaders import pixcvbench
+from pixbench.benchmarks.pixcvbench import build as pixcvbench
 
 
 @pytest.fixture()

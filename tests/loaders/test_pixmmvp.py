@@ -11,7 +11,7 @@ from datasets import load_dataset
 
 from pixbench.annotation import rle
 from pixbench.annotation.findings import AnnotationError
-from pixbench.loaders import pixmmvp
+from pixbench.benchmarks.pixmmvp import build as pixmmvp
 
 
 @pytest.fixture()

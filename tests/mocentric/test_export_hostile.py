@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pixbench.benchmarks.mocentric import build as builder
 from pixbench.cli import main
-from pixbench.loaders import mocentric as builder
 from pixbench.loaders import synthetic_video
 from pixbench.mocentric import export as export_module
 from pixbench.references import load_reference

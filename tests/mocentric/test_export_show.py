@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from pixbench.annotation import rle
+from pixbench.benchmarks.mocentric import build as builder
 from pixbench.cli import main
-from pixbench.loaders import mocentric as builder
 from pixbench.loaders import synthetic_video
 from pixbench.mocentric import export as export_module
 from pixbench.mocentric.show import show_expression

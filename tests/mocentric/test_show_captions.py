@@ -12,8 +12,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from pixbench.annotation import rle
+from pixbench.benchmarks.mocentric import build as builder
 from pixbench.cli import main
-from pixbench.loaders import mocentric as builder
 from pixbench.loaders import synthetic_video
 from pixbench.mocentric import show
 from pixbench.mocentric.views import probe_view

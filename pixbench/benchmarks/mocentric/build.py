@@ -43,6 +43,9 @@ from pixbench.loaders import common
 from pixbench.loaders.common import RLE_FEATURE, BuildResult, ConfigSpec
 from pixbench.loaders.layout import SPLIT
 
+#: The dataset card template this builder fills (package data beside it).
+CARD_TEMPLATE = Path(__file__).with_name("card.md")
+
 logger = logging.getLogger(__name__)
 
 NAME = "mocentric"
@@ -746,7 +749,7 @@ def render_card(summary: dict[str, Any], *, num_rows: Mapping[str, int], num_byt
         tags=["mevis", "referring-video-object-segmentation", "motion", "pixel-grounding"])
     videos = ("`videos` holds every frame of the build (the original JPEG bytes)." if "videos" in num_rows else
               "This build has no `videos` config (built with `--no-frames`): take the frames from MeViS.")
-    body = common.fill_card(common.card_template(NAME), {"summary": common.format_summary_markdown(summary),
+    body = common.fill_card(common.card_template(CARD_TEMPLATE), {"summary": common.format_summary_markdown(summary),
                                                          "videos": videos})
     return "---\n" + data.to_yaml() + "\n---\n" + body
 

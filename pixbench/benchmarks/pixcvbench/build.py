@@ -33,6 +33,9 @@ from pixbench.annotation.validate import check_region
 from pixbench.loaders import common
 from pixbench.loaders.common import RLE_FEATURE, BuildResult, ConfigSpec
 
+#: The dataset card template this builder fills (package data beside it).
+CARD_TEMPLATE = Path(__file__).with_name("card.md")
+
 NAME = "pixcvbench"
 SOURCES = ("ADE20K", "COCO")
 #: json image id = CV-Bench idx - offset, per source.
@@ -362,7 +365,7 @@ def render_card(features: Features, summary: dict[str, Any], *, num_rows: int, n
     header = common.card_header(features=features, configs=CONFIGS, num_rows=num_rows, num_bytes=num_bytes,
                                 pretty_name="PixCV-Bench", license="other",
                                 extra={"tags": ["cv-bench", "referring-segmentation", "pixel-grounding"]})
-    return header + common.fill_card(common.card_template(NAME),
+    return header + common.fill_card(common.card_template(CARD_TEMPLATE),
                                      {"summary": common.format_summary_markdown(summary)})
 
 

@@ -30,6 +30,9 @@ from pixbench.annotation.validate import check_region
 from pixbench.loaders import common
 from pixbench.loaders.common import RLE_FEATURE, BuildResult, ConfigSpec
 
+#: The dataset card template this builder fills (package data beside it).
+CARD_TEMPLATE = Path(__file__).with_name("card.md")
+
 NAME = "pixmmvp"
 NUM_QUESTIONS = 300
 IMAGES_FOLDER = "MMVP Images"
@@ -367,7 +370,7 @@ def render_card(features: Features, summary: dict[str, Any], *, num_rows: int, n
     header = common.card_header(features=features, configs=[ConfigSpec("default", common.SPLIT, default=True)],
                                 num_rows=num_rows, num_bytes=num_bytes, pretty_name="PixMMVP", license="other",
                                 extra={"tags": ["mmvp", "referring-segmentation", "pixel-grounding"]})
-    body = common.fill_card(common.card_template(NAME), {
+    body = common.fill_card(common.card_template(CARD_TEMPLATE), {
         "summary": common.format_summary_markdown(summary),
         "label_set": summary["label_set"],
     })

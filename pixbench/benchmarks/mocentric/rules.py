@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 #: The columns scoring reads from the ``expressions`` and ``reversed`` configs.
 EXPRESSION_COLUMNS = ("id", "video_id", "exp_id", "expression", "anno_ids", "height", "width", "frame_names",
                       "keyframe", "keyframe_from_csv", "masks")
-#: Config name -> the shard-name prefix under ``data/`` (see :mod:`pixbench.loaders.mocentric`).
+#: Config name -> the shard-name prefix under ``data/`` (see :mod:`pixbench.benchmarks.mocentric.build`).
 SHARD_PREFIX = {"expressions": "test-expressions", "reversed": "test-reversed", "videos": "test-videos"}
 
 
