@@ -11,6 +11,7 @@ else in pixbench is benchmark-agnostic and asks the registry (:mod:`pixbench.ben
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,29 @@ class Presented:
     frame_names: tuple[str, ...]
 
 
+#: How a builder's keyword is made from its command-line option's value (:class:`BuilderSpec`).
+Conversion = Literal["path", "paths", "flag", "text"]
+
+
+@dataclass(frozen=True)
+class BuilderSpec:
+    """How ``pixbench build NAME`` and ``check-annotations NAME`` call the benchmark's builder module.
+
+    Every builder's ``build`` takes ``out_dir``, ``force`` and the keyword ``media`` (``with_images``;
+    ``--no-images`` / ``--no-frames`` turns it off); with ``annotations`` (the default) also
+    ``annotations_dir`` (``--annotations``), and its ``check`` takes that folder alone. ``inputs`` adds its own
+    keywords: keyword -> (the option's ``dest``, how its value converts: ``path`` (or None), ``paths`` (a
+    list), ``flag``, ``text``); without ``annotations``, ``check`` takes these keywords too. ``needs`` lists
+    options it cannot run without: ``dest`` -> what the usage error asks for.
+    """
+
+    module: str
+    inputs: Mapping[str, tuple[str, Conversion]] = dataclasses.field(default_factory=dict)
+    needs: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    annotations: bool = True
+    media: str = "with_images"
+
+
 class Benchmark(ABC):
     """One benchmark: identity, hub copy, ground truth, scoring and resampling rules.
 
@@ -52,6 +76,8 @@ class Benchmark(ABC):
         labels: ``(result field, header)`` naming a result in the table besides model and benchmark
             (``select``; ``probe`` and ``layout``).
         published: whether ``hub_id`` holds a public copy (scoring falls back to it without ``--data``).
+        builder: how ``pixbench build`` calls its builder (:class:`BuilderSpec`; the module is imported only
+            when building).
     """
 
     name: ClassVar[str]
@@ -63,6 +89,7 @@ class Benchmark(ABC):
     report_columns: ClassVar[tuple[tuple[str, str], ...]]
     labels: ClassVar[tuple[tuple[str, str], ...]]
     published: ClassVar[bool] = True
+    builder: ClassVar[BuilderSpec]
 
     def __repr__(self) -> str:
         return f"<benchmark {self.name}>"

@@ -1,10 +1,11 @@
 """``pixbench build``, ``check-annotations``, ``push`` and ``show``: make, check, upload and review hub folders.
 
-``build`` and ``check-annotations`` reach each benchmark's builder module through :data:`BUILDERS`
-(registry name -> module, imported when the command runs): the module's ``build(**keywords)`` writes the
-hub folder and its ``check(annotations_dir)`` checks an annotation folder (a builder without an annotation
-folder, such as MoCentric-Bench's, takes its own inputs as keywords in both). Adding a benchmark is its
-builder module and one :class:`Builder` line (plus its raw-input flags on the parsers if it has any).
+``build`` and ``check-annotations`` reach each benchmark's builder module through the
+:class:`~pixbench.benchmarks.base.BuilderSpec` the benchmark declares (``REGISTRY[name].builder``; the
+module is imported when the command runs): the module's ``build(**keywords)`` writes the hub folder and its
+``check(annotations_dir)`` checks an annotation folder (a builder without an annotation folder, such as
+MoCentric-Bench's, takes its own inputs as keywords in both). A benchmark's raw-input flags are still
+declared on these parsers.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ import importlib
 import json
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from pixbench.benchmarks.base import BuilderSpec
 from pixbench.cli.options import Subparsers, add_command, print_report
 
-__all__ = ["BUILDERS", "Builder", "cmd_build", "cmd_check", "cmd_push", "cmd_show", "configure"]
+__all__ = ["Builder", "builder", "cmd_build", "cmd_check", "cmd_push", "cmd_show", "configure"]
 
 
 def _optional_path(value: str | None) -> Path | None:
@@ -32,60 +34,49 @@ def _paths(values: list[str] | None) -> list[Path]:
     return [Path(value) for value in values or []]
 
 
+_CONVERSIONS: dict[str, Callable[[Any], Any]] = {"path": _optional_path, "paths": _paths, "flag": bool, "text": str}
+
+
 @dataclass(frozen=True)
 class Builder:
-    """How ``pixbench build NAME`` and ``pixbench check-annotations NAME`` call a benchmark's builder module.
+    """A benchmark's :class:`~pixbench.benchmarks.base.BuilderSpec` as the command calls it."""
 
-    Every builder's ``build`` takes ``out_dir``, ``force`` and the keyword ``media`` (``with_images``;
-    ``--no-images`` / ``--no-frames`` turns it off); with ``annotations`` (the default) also
-    ``annotations_dir`` (``--annotations``), and its ``check`` takes that folder alone. ``inputs`` adds its
-    own keywords: keyword -> (the option's ``dest``, conversion of its value); without ``annotations``,
-    ``check`` takes these keywords too. ``needs`` lists options it cannot run without: ``dest`` -> what the
-    usage error asks for.
-    """
+    spec: BuilderSpec
 
-    module: str
-    inputs: Mapping[str, tuple[str, Callable[[Any], Any]]] = field(default_factory=dict)
-    needs: Mapping[str, str] = field(default_factory=dict)
-    annotations: bool = True
-    media: str = "with_images"
+    @property
+    def annotations(self) -> bool:
+        return self.spec.annotations
+
+    @property
+    def media(self) -> str:
+        return self.spec.media
+
+    @property
+    def inputs(self) -> Mapping[str, tuple[str, str]]:
+        return self.spec.inputs
 
     def load(self) -> ModuleType:
         """The builder module (imported now: builders import ``datasets`` and ``pyarrow``)."""
-        return importlib.import_module(self.module)
+        return importlib.import_module(self.spec.module)
 
     def keywords(self, name: str, args: argparse.Namespace) -> dict[str, Any]:
         """This builder's own ``build`` keywords from the options; ``ValueError`` if one it needs is missing."""
-        needs = {"annotations": "--annotations DIR (its annotation folder)"} if self.annotations else {}
-        for dest, what in {**needs, **self.needs}.items():
+        needs = {"annotations": "--annotations DIR (its annotation folder)"} if self.spec.annotations else {}
+        for dest, what in {**needs, **self.spec.needs}.items():
             if not getattr(args, dest, None):
                 raise ValueError(f"{name} needs {what}")
-        return {keyword: convert(getattr(args, dest)) for keyword, (dest, convert) in self.inputs.items()}
-
-
-#: Benchmark name (of :data:`pixbench.benchmarks.REGISTRY`) -> its builder.
-BUILDERS: dict[str, Builder] = {
-    "pixmmvp": Builder("pixbench.benchmarks.pixmmvp.build",
-                       inputs={"mmvp_dir": ("mmvp", _optional_path), "corrections": ("mmvp_corrections", bool)}),
-    "pixcvbench": Builder("pixbench.benchmarks.pixcvbench.build", inputs={"cvbench_paths": ("cvbench", _paths)},
-                          needs={"cvbench": "--cvbench CV_BENCH_PARQUET (images and questions come from it)"}),
-    "mocentric": Builder("pixbench.benchmarks.mocentric.build", annotations=False, media="with_frames",
-                         inputs={"mevis_root": ("mevis", _optional_path), "keyframes": ("keyframes", _optional_path),
-                                 "reverse_expressions": ("reverse_expressions", _optional_path),
-                                 "split": ("split", str)},
-                         needs={"mevis": "--mevis ROOT (the MeViS folder holding valid_u/)",
-                                "keyframes": "--keyframes CSV (mevis_keyframes.csv)",
-                                "reverse_expressions": "--reverse-expressions JSON "
-                                                       "(meta_expressions_reverse_filtered.json)"}),
-}
+        return {keyword: _CONVERSIONS[conversion](getattr(args, dest))
+                for keyword, (dest, conversion) in self.spec.inputs.items()}
 
 
 def builder(name: str) -> Builder:
-    """The builder of the benchmark called ``name``."""
-    try:
-        return BUILDERS[name]
-    except KeyError:
-        raise ValueError(f"no builder for the benchmark {name!r}: add it to pixbench.cli.build.BUILDERS") from None
+    """The builder of the benchmark called ``name`` (declared by the benchmark: ``REGISTRY[name].builder``)."""
+    from pixbench.benchmarks import REGISTRY
+
+    benchmark = REGISTRY.get(name)
+    if benchmark is None:
+        raise ValueError(f"no benchmark called {name!r} (known: {', '.join(REGISTRY)})")
+    return Builder(benchmark.builder)
 
 
 def cmd_build(args: argparse.Namespace) -> int:

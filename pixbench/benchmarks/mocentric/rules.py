@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from pixbench.annotation.rle import Rle
-from pixbench.benchmarks.base import Benchmark, Kind, Presented
+from pixbench.benchmarks.base import Benchmark, BuilderSpec, Kind, Presented
 from pixbench.loaders.shards import read_columns
 from pixbench.metrics import stats
 from pixbench.mocentric.rows import ExpressionRow, VideoLine, VideoReference
@@ -75,6 +75,13 @@ class MoCentric(Benchmark):
     name: ClassVar[str] = "mocentric"
     display_name: ClassVar[str] = "MoCentric-Bench"
     hub_id: ClassVar[str] = "IVUlab/MoCentric-Bench"
+    builder: ClassVar[BuilderSpec] = BuilderSpec(
+        "pixbench.benchmarks.mocentric.build", annotations=False, media="with_frames",
+        inputs={"mevis_root": ("mevis", "path"), "keyframes": ("keyframes", "path"),
+                "reverse_expressions": ("reverse_expressions", "path"), "split": ("split", "text")},
+        needs={"mevis": "--mevis ROOT (the MeViS folder holding valid_u/)",
+               "keyframes": "--keyframes CSV (mevis_keyframes.csv)",
+               "reverse_expressions": "--reverse-expressions JSON (meta_expressions_reverse_filtered.json)"})
     configs: ClassVar[tuple[str, ...]] = ("expressions", "reversed", "videos")
     kind: ClassVar[Kind] = "video"
     probes: ClassVar[tuple[str, ...]] = PROBES

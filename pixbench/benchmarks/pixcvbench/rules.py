@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from pixbench.benchmarks.base import BuilderSpec
 from pixbench.benchmarks.image import ImageBenchmark
 from pixbench.ground_truth import Reference, ReferenceRow, common_row_fields
 from pixbench.metrics import accuracy, stats
@@ -25,6 +26,9 @@ class PixCVBench(ImageBenchmark):
     name: ClassVar[str] = "pixcvbench"
     display_name: ClassVar[str] = "PixCV-Bench"
     hub_id: ClassVar[str] = "IVUlab/PixCV-Bench"
+    builder: ClassVar[BuilderSpec] = BuilderSpec(
+        "pixbench.benchmarks.pixcvbench.build", inputs={"cvbench_paths": ("cvbench", "paths")},
+        needs={"cvbench": "--cvbench CV_BENCH_PARQUET (images and questions come from it)"})
     configs: ClassVar[tuple[str, ...]] = ("default", "ade20k", "coco")
     ids: ClassVar[range] = range(0, 1438)
     reference_columns: ClassVar[tuple[str, ...]] = (

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from pixbench.benchmarks.base import BuilderSpec
 from pixbench.benchmarks.image import ImageBenchmark
 from pixbench.ground_truth import Reference, ReferenceRow, common_row_fields
 from pixbench.metrics import accuracy, analysis, stats
@@ -44,6 +45,9 @@ class PixMMVP(ImageBenchmark):
     name: ClassVar[str] = "pixmmvp"
     display_name: ClassVar[str] = "PixMMVP"
     hub_id: ClassVar[str] = "IVUlab/PixMMVP"
+    builder: ClassVar[BuilderSpec] = BuilderSpec(
+        "pixbench.benchmarks.pixmmvp.build",
+        inputs={"mmvp_dir": ("mmvp", "path"), "corrections": ("mmvp_corrections", "flag")})
     ids: ClassVar[range] = range(1, 301)
     reference_columns: ClassVar[tuple[str, ...]] = (
         "id", "pair_id", "height", "width", "question", "options", "options_text", "answer", "pattern",
