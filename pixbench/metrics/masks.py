@@ -57,8 +57,6 @@ def _counts_and_size(rle: Mapping[str, Any], what: str) -> tuple[str, tuple[int,
     return counts, size
 
 
-_OFF_ON = np.array([0, 1], dtype=np.uint8)
-
 def _parts(rles: Sequence[Rle], what: str) -> list[tuple[str, tuple[int, int]]]:
     """:func:`_counts_and_size` of each mask; in one pass when all are plain (text counts, a list size)."""
     try:
@@ -74,6 +72,8 @@ def _parts(rles: Sequence[Rle], what: str) -> list[tuple[str, tuple[int, int]]]:
 #: at least one foreground interval per this many pixels; fewer intervals are looked up in its own
 #: intervals by binary search.
 PIXELS_PER_INTERVAL_FOR_PREFIX_SUM = 16
+#: Background, foreground: the values of alternate runs.
+_OFF_ON = np.array([0, 1], dtype=np.uint8)
 
 
 def intersections_and_unions(*, preds: Sequence[Rle], gts: Sequence[Rle],
