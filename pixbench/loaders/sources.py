@@ -19,8 +19,6 @@ hub endpoint (``HF_ENDPOINT``) must answer within :data:`PROBE_SECONDS`. Every f
 from __future__ import annotations
 
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -115,6 +113,9 @@ def check_hub(repo_id: str, *, what: str, argument: str, repo_type: Literal["mod
                               f"(HF_HUB_OFFLINE=1) and it is not in the local cache; pass {argument} with a "
                               "local folder") from None
         return
+    import urllib.error
+    import urllib.request
+
     endpoint = _endpoint()
     request = urllib.request.Request(endpoint, method="HEAD")
     try:
