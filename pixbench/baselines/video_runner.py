@@ -62,6 +62,7 @@ from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import Rle
 from pixbench.baselines.box_models import INIT_STRATEGIES, BoxModel, InitStrategy, initial_frame
 from pixbench.baselines.runner import DistributedContext, file_sha256, resolve_path
+from pixbench.benchmarks.mocentric import MOCENTRIC
 from pixbench.mocentric.views import LAYOUTS, PAIR_PROBES, PROBES, ProbeView, probe_view, resolve_layout
 from pixbench.predictions import Prediction, prediction_to_json, read_predictions
 from pixbench.runs import (
@@ -96,7 +97,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-BENCHMARK = "mocentric"
+#: The benchmark the video baselines run on (its registry name).
+BENCHMARK = MOCENTRIC.name
 Normalisation = Literal["none", "lowercase-collapse-whitespace"]
 
 
@@ -439,8 +441,6 @@ def run_video_baseline(config: VideoRunConfig, *, load_method: Callable[[str], C
 
 def _run_video_baseline(config: VideoRunConfig, *, load_method: Callable[[str], ClipMethod],
                         context: DistributedContext, reference: Any, desc: str) -> VideoRunSummary:
-    from pixbench.benchmarks.mocentric import MOCENTRIC
-
     if context.is_main:
         if config.overwrite:
             for path in [config.out, run_file(config.out), *shards_of(config.out)]:

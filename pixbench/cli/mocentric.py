@@ -163,12 +163,13 @@ def _ids_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> tuple[Path, VideoReference]:
+    from pixbench.benchmarks.mocentric import MOCENTRIC
     from pixbench.references import load_reference
 
     data = Path(args.data)
     if not data.is_dir():
         raise ValueError(f"--data {args.data}: not a folder (expected a folder made by `pixbench build mocentric`)")
-    return data, load_reference("mocentric", str(data))
+    return data, load_reference(MOCENTRIC.name, str(data))
 
 
 def _log(line: str) -> None:
