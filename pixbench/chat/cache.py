@@ -103,6 +103,21 @@ def replace_lone_surrogates(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
+def _write_ahead_log(conn: sqlite3.Connection, busy_timeout: float) -> None:
+    """Switch ``conn``'s database to WAL. SQLite answers "database is locked" at once, without waiting for
+    the busy timeout, when another process is switching the same new file at that moment: try again, a few
+    milliseconds apart, for up to ``busy_timeout`` seconds."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.005)
+
+
 class ReplyCacheError(RuntimeError, ValueError):
     """The cache file cannot be opened or is not a pixbench reply cache (the message names the path).
 
@@ -175,7 +190,7 @@ class ReplyCache:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             _check_contents(self.path, conn, naming)  # read-only: a foreign database is left as it is
-            conn.execute("PRAGMA journal_mode = WAL")
+            _write_ahead_log(conn, busy_timeout)
             conn.execute("PRAGMA synchronous = NORMAL")
             _create_or_migrate(self.path, conn, naming)
         except sqlite3.Error as exc:
