@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from pixbench.benchmarks import REGISTRY, ImageBenchmark, UnknownBenchmarkError, get_benchmark, hub_id_of
+from pixbench.builds.layout import BUILD_SUMMARY_FILE, content_hash
+from pixbench.builds.shards import ShardError, one_line
 from pixbench.ground_truth import Reference, ReferenceRow
-from pixbench.loaders.layout import BUILD_SUMMARY_FILE, content_hash
-from pixbench.loaders.shards import ShardError, one_line
 from pixbench.loaders.sources import SourceError, check_hub, hub_failure, locate
 
 __all__ = ["Reference", "ReferenceError", "ReferenceRow", "load_reference"]

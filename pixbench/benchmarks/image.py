@@ -18,8 +18,8 @@ import numpy as np
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.benchmarks.base import Benchmark, Kind
+from pixbench.builds.shards import read_columns
 from pixbench.ground_truth import Reference, ReferenceRow
-from pixbench.loaders.shards import read_columns
 from pixbench.outcomes import Answers, MaskResults
 
 if TYPE_CHECKING:

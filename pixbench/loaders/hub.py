@@ -19,7 +19,7 @@ import numpy as np
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.benchmarks import REGISTRY, hub_id_of
-from pixbench.loaders.layout import BUILD_SUMMARY_FILE, content_hash
+from pixbench.builds.layout import BUILD_SUMMARY_FILE, content_hash
 from pixbench.loaders.sources import check_hub, hub_failure, locate
 
 logger = logging.getLogger(__name__)

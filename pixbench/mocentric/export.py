@@ -74,7 +74,7 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from pixbench.benchmarks.mocentric import MOCENTRIC, SHARD_PREFIX
-from pixbench.loaders.shards import one_line, read_columns
+from pixbench.builds.shards import one_line, read_columns
 from pixbench.mocentric.rows import ExpressionRow, VideoReference
 from pixbench.mocentric.views import (
     REVERSED_PROBES,

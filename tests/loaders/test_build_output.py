@@ -12,8 +12,8 @@ from datasets import load_dataset
 
 from pixbench.benchmarks.pixcvbench import build as pixcvbench
 from pixbench.benchmarks.pixmmvp import build as pixmmvp
+from pixbench.builds import folders as common
 from pixbench.cli import main
-from pixbench.loaders import common
 
 SHARD = "data/test-00000-of-00001.parquet"
 

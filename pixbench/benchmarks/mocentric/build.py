@@ -39,9 +39,9 @@ from PIL import Image as PILImage
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.findings import Findings
-from pixbench.loaders import common
-from pixbench.loaders.common import RLE_FEATURE, BuildResult, ConfigSpec
-from pixbench.loaders.layout import SPLIT
+from pixbench.builds import folders as common
+from pixbench.builds.folders import RLE_FEATURE, BuildResult, ConfigSpec
+from pixbench.builds.layout import SPLIT
 
 #: The dataset card template this builder fills (package data beside it).
 CARD_TEMPLATE = Path(__file__).with_name("card.md")

@@ -20,7 +20,7 @@ import numpy as np
 
 from pixbench.annotation.rle import Rle
 from pixbench.benchmarks.base import Benchmark, BuilderSpec, Kind, Presented
-from pixbench.loaders.shards import read_columns
+from pixbench.builds.shards import read_columns
 from pixbench.metrics import stats
 from pixbench.mocentric.rows import ExpressionRow, VideoLine, VideoReference
 from pixbench.mocentric.views import PROBES, REVERSED_PROBES, ViewError, canvas_size, check_probe_layout

@@ -27,8 +27,8 @@ from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.coco import AnnotationSet, read_coco_json
 from pixbench.annotation.findings import Findings
 from pixbench.annotation.validate import check_region
-from pixbench.loaders import common
-from pixbench.loaders.common import RLE_FEATURE, BuildResult, ConfigSpec
+from pixbench.builds import folders as common
+from pixbench.builds.folders import RLE_FEATURE, BuildResult, ConfigSpec
 
 #: The dataset card template this builder fills (package data beside it).
 CARD_TEMPLATE = Path(__file__).with_name("card.md")

@@ -37,7 +37,7 @@ from pixbench.outcomes import (
     pairs_correct,
 )
 
-#: The file a build writes its summary to (see :mod:`pixbench.loaders.layout`).
+#: The file a build writes its summary to (see :mod:`pixbench.builds.layout`).
 _BUILD_SUMMARY = "build_summary.json"
 
 

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from datasets import Features, List, Value
 
 from pixbench.annotation.findings import Findings
-from pixbench.loaders.layout import BUILD_SUMMARY_FILE, SPLIT
+from pixbench.builds.layout import BUILD_SUMMARY_FILE, SPLIT
 from pixbench.version import __version__
 
 #: A COCO RLE as a ``datasets`` struct: ``{"size": [h, w], "counts": str}``.
