@@ -105,7 +105,7 @@ def mocentric_demo_predictions(reference: Any) -> dict[str, list[Prediction]]:
     what the object looks like wherever it is: the still keyframe too, both halves of a pair, and the
     original order of a reversed clip.
     """
-    from pixbench.mocentric.views import PROBES, probe_view, resolve_layout
+    from pixbench.benchmarks.mocentric.views import PROBES, probe_view, resolve_layout
 
     out: dict[str, list[Prediction]] = {"demo-motion-aware": [], "demo-appearance-only": []}
     for probe in PROBES:

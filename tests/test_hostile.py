@@ -3,7 +3,7 @@
 One test per kind of damage found when pixbench was attacked (memory bombs, silent misspellings,
 unplaced problems, unsafe PNG paths, unwritable outputs), at the reader and at the command line, plus
 a hypothesis fuzz over all of them. Memory and time of the worst lines are measured by
-``benchmarks/bench_hostile.py``, not here.
+``perf/bench_hostile.py``, not here.
 """
 
 from __future__ import annotations

@@ -9,10 +9,10 @@ Units of work
     One unit per (probe, layout, expression of the probe's set): the ``expressions`` rows for ``original``,
     ``static`` and ``static-pair``, the ``reversed`` rows for ``reversed`` and ``reversed-pair``
     (:meth:`~pixbench.benchmarks.mocentric.VideoReference.rows_for`). Layouts apply to pair probes (each
-    pair probe is run under every requested layout, or its :data:`~pixbench.mocentric.views.DEFAULT_LAYOUT`);
+    pair probe is run under every requested layout, or its :data:`~pixbench.benchmarks.mocentric.views.DEFAULT_LAYOUT`);
     other probes take none. The presented clip is
-    :meth:`~pixbench.mocentric.views.ProbeView.compose` over the original frames, which are streamed from
-    the ``videos`` config one video at a time (:func:`pixbench.mocentric.export.iter_videos`) and decoded
+    :meth:`~pixbench.benchmarks.mocentric.views.ProbeView.compose` over the original frames, which are streamed from
+    the ``videos`` config one video at a time (:func:`pixbench.video.export.iter_videos`) and decoded
     on first use.
 
 Keyframe
@@ -63,7 +63,7 @@ from pixbench.annotation.rle import Rle
 from pixbench.baselines.box_models import INIT_STRATEGIES, BoxModel, InitStrategy, initial_frame
 from pixbench.baselines.runner import DistributedContext, file_sha256, resolve_path
 from pixbench.benchmarks.mocentric import MOCENTRIC
-from pixbench.mocentric.views import LAYOUTS, PAIR_PROBES, PROBES, ProbeView, probe_view, resolve_layout
+from pixbench.benchmarks.mocentric.views import LAYOUTS, PAIR_PROBES, PROBES, ProbeView, probe_view, resolve_layout
 from pixbench.predictions import Prediction, prediction_to_json, read_predictions
 from pixbench.runs import (
     LineKey,
@@ -376,7 +376,7 @@ def process_units(units: Sequence[Unit], reference: Any, config: VideoRunConfig,
     number written and the failed units ``(id, probe, layout, why)``."""
     from tqdm import tqdm
 
-    from pixbench.mocentric.export import FrameCache, iter_videos
+    from pixbench.video.export import FrameCache, iter_videos
 
     by_video: dict[str, list[Unit]] = {}
     for unit in units:
@@ -426,7 +426,7 @@ def run_video_baseline(config: VideoRunConfig, *, load_method: Callable[[str], C
     called only when this process has units to do; ``reference`` defaults to
     ``load_reference("mocentric", config.data)``. The main process holds the lock on ``OUT``
     (:func:`~pixbench.runs.exclusive_output`) from before it reads it until the merge is checked."""
-    from pixbench.mocentric.export import video_shards
+    from pixbench.video.export import video_shards
 
     context = context or DistributedContext()
     if reference is None:

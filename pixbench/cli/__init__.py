@@ -6,8 +6,8 @@
 - :mod:`~pixbench.cli.baseline`: ``baseline attend-segment|explain|video-ground|text-track|make-tiny`` (also
   ``python -m pixbench.baselines``);
 - :mod:`~pixbench.cli.convert`: ``convert``; :mod:`~pixbench.cli.demo`: ``demo``;
-- :mod:`~pixbench.cli.mocentric`: ``mocentric export|show|ids`` (a probe in MeViS layout; one expression drawn;
-  a build's expression ids);
+- :mod:`~pixbench.cli.video`: the video benchmark's tools, ``mocentric export|show|ids`` (a probe in MeViS
+  layout; one expression drawn; a build's expression ids), named by the benchmark's registry name;
 - :mod:`~pixbench.cli.options`: the option groups and helpers several commands share.
 
 Every command is a function ``(args) -> int`` (the exit code); ``main(argv)`` parses and dispatches, so tests
@@ -37,11 +37,12 @@ __all__ = ["COMMAND_MODULE", "COMMAND_MODULES", "PixbenchParser", "build_parser"
 
 #: The command modules (``pixbench.cli.<name>``), in the order ``pixbench --help`` lists their commands;
 #: each has ``configure(subparsers)``.
-COMMAND_MODULES = ("build", "score", "run", "compare", "baseline", "convert", "mocentric", "demo")
-#: The module of each command (what its ``configure`` adds).
+COMMAND_MODULES = ("build", "score", "run", "compare", "baseline", "convert", "video", "demo")
+#: The module of each command whose name is fixed (what its ``configure`` adds). The video tools' command is
+#: named by its benchmark (the registry's name), so it is found by building every command.
 COMMAND_MODULE = {"build": "build", "check-annotations": "build", "push": "build", "show": "build",
                   "score": "score", "run": "run", "compare": "compare", "baseline": "baseline",
-                  "convert": "convert", "mocentric": "mocentric", "demo": "demo"}
+                  "convert": "convert", "demo": "demo"}
 
 
 class PixbenchParser(argparse.ArgumentParser):

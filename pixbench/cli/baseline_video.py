@@ -76,7 +76,7 @@ SAM 3's text encoder makes of them. Needs a transformers with Sam3VideoModel (tr
 """
 
 def _video_data_arguments(parser: argparse.ArgumentParser) -> None:
-    from pixbench.mocentric.views import LAYOUTS, PROBES
+    from pixbench.benchmarks.mocentric.views import LAYOUTS, PROBES
 
     data = parser.add_argument_group("data and output")
     data.add_argument("--data", required=True, type=Path, metavar="PATH",
@@ -185,9 +185,9 @@ def _video_run(config: Any, load_method: Any, device: str | None, desc: str) -> 
     """Run a video baseline and report (shared by video-ground and text-track)."""
     from pixbench.baselines.runner import RunError, distributed_context
     from pixbench.baselines.video_runner import run_video_baseline
-    from pixbench.mocentric.export import ExportError
     from pixbench.references import ReferenceError
     from pixbench.runs import OutputLocked
+    from pixbench.video.export import ExportError
 
     try:
         context = distributed_context(device)

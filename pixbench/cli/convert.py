@@ -138,9 +138,9 @@ def _reference_bases() -> str:
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``convert`` arguments (and a manual-like description) to ``parser``."""
     from pixbench.benchmarks import BENCHMARK_NAMES
+    from pixbench.benchmarks.mocentric.views import LAYOUTS
+    from pixbench.benchmarks.mocentric.views import PROBES as VIDEO_PROBES
     from pixbench.ingest import SELECTION_ID_BASE
-    from pixbench.mocentric.views import LAYOUTS
-    from pixbench.mocentric.views import PROBES as VIDEO_PROBES
     from pixbench.predictions import PROBES
 
     parser.description = parser.description or _DESCRIPTION
@@ -382,9 +382,9 @@ def _run_harness(args: argparse.Namespace) -> int:
 def _run_mevis(args: argparse.Namespace) -> int:
     """``pixbench convert --from mevis-pngs PRED_ROOT``: read, check, write; 1 on any problem (nothing written)."""
     from pixbench.benchmarks.mocentric import MOCENTRIC
+    from pixbench.benchmarks.mocentric.views import PROBES as VIDEO_PROBES
+    from pixbench.benchmarks.mocentric.views import ViewError, check_probe_layout
     from pixbench.ingest import ConvertError, convert_mevis_pngs
-    from pixbench.mocentric.views import PROBES as VIDEO_PROBES
-    from pixbench.mocentric.views import ViewError, check_probe_layout
     from pixbench.predictions import write_predictions
     from pixbench.references import ReferenceError, load_reference
 

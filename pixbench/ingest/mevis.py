@@ -6,7 +6,7 @@ The published MoCentric / MeViS inference scripts write one binary PNG per prese
 
 where ``<frame>`` is the name of presented frame t, which is ``frames[t]`` of the video's original frame
 list (``00000``, ``00001``, ...; for the ``reversed`` probe ``00000.png`` is the answer for the original
-*last* frame, see :mod:`pixbench.mocentric.views`). Each PNG is read by
+*last* frame, see :mod:`pixbench.benchmarks.mocentric.views`). Each PNG is read by
 :func:`pixbench.annotation.rle.read_png` as the published evaluator reads it (OpenCV's grayscale read:
 colour to grey, alpha ignored; a pixel is foreground when its grey level is not zero). Each PNG must have
 the presented canvas of the probe and layout: ``(H, 2W)`` for ``target-left`` / ``target-right`` pairs,
@@ -46,10 +46,10 @@ from pathlib import Path
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import MaskError, PngSizeError, Rle
 from pixbench.benchmarks.mocentric import MOCENTRIC
+from pixbench.benchmarks.mocentric.rows import ExpressionRow, VideoReference
+from pixbench.benchmarks.mocentric.views import PAIR_PROBES, check_probe_layout, probe_view
 from pixbench.ingest.pixfoundation import MAX_PROBLEMS, ConvertError, ConvertProblem
 from pixbench.mask_values import os_reason, path_text
-from pixbench.mocentric.rows import ExpressionRow, VideoReference
-from pixbench.mocentric.views import PAIR_PROBES, check_probe_layout, probe_view
 from pixbench.predictions import Prediction
 from pixbench.problems import ProblemLog, shorten
 

@@ -22,8 +22,8 @@ from PIL import Image
 from pixbench.benchmarks.mocentric import build as builder
 from pixbench.cli import main
 from pixbench.loaders import synthetic_video
-from pixbench.mocentric import export as export_module
 from pixbench.references import load_reference
+from pixbench.video import export as export_module
 
 
 @pytest.fixture(scope="module")

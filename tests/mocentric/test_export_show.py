@@ -14,13 +14,20 @@ from PIL import Image
 
 from pixbench.annotation import rle
 from pixbench.benchmarks.mocentric import build as builder
+from pixbench.benchmarks.mocentric.views import (
+    DEFAULT_LAYOUT,
+    LAYOUTS,
+    PAIR_PROBES,
+    PROBES,
+    REVERSED_PROBES,
+    probe_view,
+)
 from pixbench.cli import main
 from pixbench.loaders import synthetic_video
-from pixbench.mocentric import export as export_module
-from pixbench.mocentric.show import show_expression
-from pixbench.mocentric.views import DEFAULT_LAYOUT, LAYOUTS, PAIR_PROBES, PROBES, REVERSED_PROBES, probe_view
 from pixbench.predictions import Prediction, write_predictions
 from pixbench.references import load_reference
+from pixbench.video import export as export_module
+from pixbench.video.show import show_expression
 
 GROUPS = [(probe, layout) for probe in PROBES for layout in (LAYOUTS if probe in PAIR_PROBES else (None,))]
 

@@ -13,12 +13,12 @@ from PIL import Image, ImageDraw
 
 from pixbench.annotation import rle
 from pixbench.benchmarks.mocentric import build as builder
+from pixbench.benchmarks.mocentric.views import probe_view
 from pixbench.cli import main
 from pixbench.loaders import synthetic_video
-from pixbench.mocentric import show
-from pixbench.mocentric.views import probe_view
 from pixbench.predictions import Prediction, write_predictions
 from pixbench.references import load_reference
+from pixbench.video import show
 
 
 @pytest.fixture(scope="module")

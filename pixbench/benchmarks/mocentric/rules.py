@@ -2,7 +2,7 @@
 
 - **Rows** are expressions, keyed ``"<video_id>_<exp_id>"``: the ``expressions`` config (every original
   expression) and the ``reversed`` config (the expressions rewritten for the clip played backwards).
-- **Probes** (:mod:`pixbench.mocentric.views`): ``original``, ``static``, ``static-pair``, ``reversed``,
+- **Probes** (:mod:`pixbench.benchmarks.mocentric.views`): ``original``, ``static``, ``static-pair``, ``reversed``,
   ``reversed-pair``; pair probes take a layout. A predictions line holds one mask per presented frame.
 - **Results**: one per (model, probe, layout): J, F, J&F (and F_native, J&F_native, D_FPR for pairs);
   ``static``: J_bg, H_bg, FPR, FG_FPR (:mod:`pixbench.metrics.video`).
@@ -20,10 +20,10 @@ import numpy as np
 
 from pixbench.annotation.rle import Rle
 from pixbench.benchmarks.base import Benchmark, BuilderSpec, Kind, Presented
+from pixbench.benchmarks.mocentric.rows import ExpressionRow, VideoLine, VideoReference
+from pixbench.benchmarks.mocentric.views import PROBES, REVERSED_PROBES, ViewError, canvas_size, check_probe_layout
 from pixbench.builds.shards import read_columns
 from pixbench.metrics import stats
-from pixbench.mocentric.rows import ExpressionRow, VideoLine, VideoReference
-from pixbench.mocentric.views import PROBES, REVERSED_PROBES, ViewError, canvas_size, check_probe_layout
 from pixbench.outcomes import Plan, RowUnits
 from pixbench.problems import shorten
 
@@ -125,7 +125,7 @@ class MoCentric(Benchmark):
     def score(self, *, model: str, predictions: Sequence[Prediction], reference: VideoReference,
               settings: ScoreSettings, judge: Any | None = None, judge_note: str | None = None, progress: bool = False,
               variant: str | None = None, runs: RunsCache | None = None, workers: int = 1) -> list[ScoreResult]:
-        from pixbench.mocentric.scoring import score_video_model
+        from pixbench.benchmarks.mocentric.scoring import score_video_model
 
         return score_video_model(benchmark=self.name, model=model, predictions=predictions, reference=reference,
                                  settings=settings, variant=variant, progress=progress, workers=workers)

@@ -14,7 +14,7 @@ at the end (the maps, or the ``attentions`` tensors), the peak resident memory a
 ``generate`` (sampled every 2 ms; on CUDA, ``max_memory_allocated`` above the start), and the wall time
 of generation plus map extraction (median of the repeats). The maps of both modes are compared.
 Targets: captured attention at least 10x smaller, peak memory above the start at least 10x smaller, and
-at most 10% slower. Usage: ``python benchmarks/bench_attention.py [--hidden 256] [--repeats 3]``.
+at most 10% slower. Usage: ``python perf/bench_attention.py [--hidden 256] [--repeats 3]``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pixbench.annotation.rle import Rle
-from pixbench.mocentric.views import REVERSED_PROBES
+from pixbench.benchmarks.mocentric.views import REVERSED_PROBES
 
 __all__ = ["ExpressionRow", "VideoLine", "VideoReference"]
 

@@ -13,7 +13,7 @@ are the ground truth moved by a few pixels and roughened at the boundary, anothe
 frames have no object. Pair canvases (720 x 2560) put the frame in one half and a distractor's prediction,
 sometimes, in the other.
 
-    python benchmarks/bench_video_metrics.py [--frames 60] [--seed 0]
+    python perf/bench_video_metrics.py [--frames 60] [--seed 0]
 
 Target (contract section 6): the run path >= 10x faster per frame than the dense path.
 """

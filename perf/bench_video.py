@@ -47,7 +47,7 @@ trimmed tracking state is the same at the two longest lengths (it saturates at t
 The box step has no target (it is reported). Default run: about three minutes on two CPU cores
 (the box step about one).
 
-    python benchmarks/bench_video.py [--frames 54,108,216] [--height 720 --width 1280] [--threads 1]
+    python perf/bench_video.py [--frames 54,108,216] [--height 720 --width 1280] [--threads 1]
         [--no-box] [--frames-box 216] [--expressions 3] [--max-new-tokens 1024] [--frame-stride 2] [--downscale 2]
 """
 

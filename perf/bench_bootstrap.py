@@ -13,7 +13,7 @@ PixMMVP; A, A†, M, M†, cIoU, cIoU† and S on PixCV-Bench. The time includes
 comparison with a second model (same weights, every metric) is timed apart, as ``pixbench compare``
 would run it.
 
-    python benchmarks/bench_bootstrap.py [--resamples 10000] [--seed 0] [--repeats 3]
+    python perf/bench_bootstrap.py [--resamples 10000] [--seed 0] [--repeats 3]
 
 Target (2-core machine): 10,000 resamples over both benchmarks under 2 s.
 """

@@ -6,7 +6,7 @@ server answering after ``--latency`` seconds (letters, text, a ``bbox_2d`` box),
 filled), then reruns.
 Target: wall <= 1.3 x rows x probes x latency / concurrency, and a rerun makes 0 requests.
 
-    python benchmarks/bench_run.py [--rows 300] [--latency 0.5] [--concurrency 32]
+    python perf/bench_run.py [--rows 300] [--latency 0.5] [--concurrency 32]
 """
 
 from __future__ import annotations

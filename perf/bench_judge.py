@@ -2,7 +2,7 @@
 
 Runs the real ``openai`` client against the local test server (``tests/judge_server.py``) with the judge's
 default concurrency and a fresh temporary cache, then runs again: the second run must send no request.
-Target: first run under 6 s. Usage: ``python benchmarks/bench_judge.py [--n 300] [--latency 0.2]``.
+Target: first run under 6 s. Usage: ``python perf/bench_judge.py [--n 300] [--latency 0.2]``.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ every row, and masks):
 Each scoring run is its own process (``wait4`` gives its peak RSS); the measuring process imports only the
 standard library (on Linux a child starts with its parent's peak RSS), and the files are written by a child.
 
-    python benchmarks/bench_score.py [--data ../shared/data] [--keep DIR] [--repeat 5]
-    python benchmarks/bench_score.py --keep /tmp/bench --baseline /tmp/old_tree   # before/after
+    python perf/bench_score.py [--data ../shared/data] [--keep DIR] [--repeat 5]
+    python perf/bench_score.py --keep /tmp/bench --baseline /tmp/old_tree   # before/after
 
 ``--baseline TREE`` (a checkout of another commit, e.g. ``git worktree add /tmp/old_tree HEAD~3``) runs
 every step against that tree too, interleaved with this one (one run each in turn, ``PYTHONPATH`` set to

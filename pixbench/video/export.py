@@ -1,7 +1,7 @@
 """Export one MoCentric-Bench probe as a MeViS-style folder, so MeViS inference code runs on it unchanged.
 
 Layout written under ``DIR`` (``<NNNNN>`` = the presented frame's name ``frames[t]``, see
-:mod:`pixbench.mocentric.views`):
+:mod:`pixbench.benchmarks.mocentric.views`):
 
 - per-expression probes ``static`` and ``static-pair`` (their frames depend on the expression's keyframe):
   ``DIR/JPEGImages/<video_id>/<exp_id>/<NNNNN>.<ext>``;
@@ -74,15 +74,15 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from pixbench.benchmarks.mocentric import MOCENTRIC, SHARD_PREFIX
-from pixbench.builds.shards import one_line, read_columns
-from pixbench.mocentric.rows import ExpressionRow, VideoReference
-from pixbench.mocentric.views import (
+from pixbench.benchmarks.mocentric.rows import ExpressionRow, VideoReference
+from pixbench.benchmarks.mocentric.views import (
     REVERSED_PROBES,
     ProbeView,
     ViewError,
     probe_view,
     resolve_layout,
 )
+from pixbench.builds.shards import one_line, read_columns
 
 logger = logging.getLogger(__name__)
 

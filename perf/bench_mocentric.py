@@ -31,11 +31,11 @@ a child starts with its parent's peak RSS). Steps: building each data set (``pix
 --no-frames``), then on the subset ``pixbench score`` and the plain implementation per probe (one process
 each), then on the full size ``pixbench score`` per probe with ``--workers 1`` and ``2``.
 
-    python benchmarks/bench_mocentric.py                  # subset comparison + full size (~10 min, 2 cores)
-    python benchmarks/bench_mocentric.py --no-full        # subset comparison only (~3 min)
-    python benchmarks/bench_mocentric.py --keep DIR       # keep (and reuse) the generated data in DIR
-    python benchmarks/bench_mocentric.py --subset-videos 5 --subset-expressions 40   # a bigger comparison
-    python benchmarks/bench_mocentric.py --no-full --size 180x320   # a quick try of the machinery (no verdict)
+    python perf/bench_mocentric.py                  # subset comparison + full size (~10 min, 2 cores)
+    python perf/bench_mocentric.py --no-full        # subset comparison only (~3 min)
+    python perf/bench_mocentric.py --keep DIR       # keep (and reuse) the generated data in DIR
+    python perf/bench_mocentric.py --subset-videos 5 --subset-expressions 40   # a bigger comparison
+    python perf/bench_mocentric.py --no-full --size 180x320   # a quick try of the machinery (no verdict)
 
 The table: ``wall s`` the whole process (start-up, reading the data and the predictions, scoring, writing the
 report); ``cpu s`` its user + system time (workers included: above ``wall s`` when they run in parallel);

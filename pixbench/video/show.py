@@ -1,6 +1,6 @@
 """Draw one MoCentric-Bench expression as a probe presents it: an animated GIF and a contact sheet.
 
-Every presented frame (:mod:`pixbench.mocentric.views`: the same composition export and scoring use) is
+Every presented frame (:mod:`pixbench.benchmarks.mocentric.views`: the same composition export and scoring use) is
 drawn with
 
 - the **ground truth** as a yellow outline (the boundary pixels of :func:`pixbench.metrics.video.boundary_map`,
@@ -51,10 +51,10 @@ from PIL import Image, ImageDraw, ImageFont
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import Rle
 from pixbench.benchmarks.mocentric import MOCENTRIC
+from pixbench.benchmarks.mocentric.rows import VideoReference
+from pixbench.benchmarks.mocentric.views import REVERSED_PROBES, resolve_layout
 from pixbench.metrics.video import boundary_map, frame_j, static_scores
-from pixbench.mocentric.export import ExportError, FrameCache, iter_videos, one_frame, view_of
-from pixbench.mocentric.rows import VideoReference
-from pixbench.mocentric.views import REVERSED_PROBES, resolve_layout
+from pixbench.video.export import ExportError, FrameCache, iter_videos, one_frame, view_of
 
 logger = logging.getLogger(__name__)
 
@@ -353,7 +353,7 @@ def unknown_id_message(data: Path, reference: VideoReference, row_id: str, probe
     else:
         why = "not an expression of this build (ids are '<video_id>_<exp_id>')"
     closest = difflib.get_close_matches(row_id, list(rows), n=CLOSEST_IDS, cutoff=0.0)
-    listing = shlex.join(["pixbench", "mocentric", "ids", "--data", str(data),
+    listing = shlex.join(["pixbench", MOCENTRIC.name, "ids", "--data", str(data),
                           *(["--probe", probe] if probe in REVERSED_PROBES else [])])
     return (f"{data}: id {row_id!r} is {why}; closest ids: {', '.join(closest) or 'none'}; "
             f"list them all with `{listing}`")

@@ -1,7 +1,7 @@
 """``pixbench mocentric export|show|ids``: MoCentric-Bench probes as MeViS folders, one expression drawn, the ids.
 
-``export`` is the command line of :func:`pixbench.mocentric.export.export_probe`, ``show`` of
-:func:`pixbench.mocentric.show.show_expression`; ``ids`` lists a build's expressions (or a probe's: the
+``export`` is the command line of :func:`pixbench.video.export.export_probe`, ``show`` of
+:func:`pixbench.video.show.show_expression`; ``ids`` lists a build's expressions (or a probe's: the
 reversed probes show only the expressions with a reversed text), one a line: ``id``, ``video_id``, the
 number of frames and the expression text the probe asks, separated by tabs. All read a folder made by
 ``pixbench build mocentric``. A bad probe, layout, id or build is one ``error:`` line on stderr and exit
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from pixbench.cli.options import CommandParser, Subparsers, add_command, positive_int
 
 if TYPE_CHECKING:
-    from pixbench.mocentric.rows import VideoReference
+    from pixbench.benchmarks.mocentric.rows import VideoReference
 
 __all__ = ["cmd_export", "cmd_ids", "cmd_show", "configure", "configure_parser"]
 
@@ -94,13 +94,13 @@ ask that text; every other probe shows every expression with its original text."
 
 
 def _probe_help(what: str) -> str:
-    from pixbench.mocentric.views import PROBES
+    from pixbench.benchmarks.mocentric.views import PROBES
 
     return f"{what}: one of {', '.join(PROBES)}"
 
 
 def _layout_help() -> str:
-    from pixbench.mocentric.views import DEFAULT_LAYOUT, LAYOUTS
+    from pixbench.benchmarks.mocentric.views import DEFAULT_LAYOUT, LAYOUTS
 
     defaults = ", ".join(f"{probe}: {layout}" for probe, layout in DEFAULT_LAYOUT.items())
     return (f"pair probes only: {', '.join(LAYOUTS)} (default per probe, as the published scripts: {defaults}); "
@@ -154,7 +154,7 @@ def _show_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _ids_arguments(parser: argparse.ArgumentParser) -> None:
-    from pixbench.mocentric.views import PROBES
+    from pixbench.benchmarks.mocentric.views import PROBES
 
     parser.add_argument("--data", required=True, metavar="PATH", help="a folder made by `pixbench build mocentric`")
     parser.add_argument("--probe", choices=PROBES, metavar="PROBE",
@@ -178,7 +178,7 @@ def _log(line: str) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write one probe's presented frames and meta_expressions.json in MeViS layout."""
-    from pixbench.mocentric.export import export_probe
+    from pixbench.video.export import export_probe
 
     progress = sys.stderr.isatty()
     try:
@@ -188,7 +188,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                               jpeg_quality=args.jpeg_quality, workers=args.workers, progress=progress,
                               force=args.force, announce=None if progress else _log)
     except OSError as exc:  # a full disk: what is written stays, to resume
-        from pixbench.mocentric.export import MANIFEST_FILE
+        from pixbench.video.export import MANIFEST_FILE
 
         started = (Path(args.out) / MANIFEST_FILE).is_file()
         print(f"error: {'export to ' + args.out + ' stopped: ' if started else ''}{' '.join(str(exc).split())}"
@@ -209,7 +209,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Draw one expression under one probe (and a model's masks) as a GIF and a contact sheet."""
-    from pixbench.mocentric.show import show_expression
+    from pixbench.video.show import show_expression
 
     try:
         data, reference = _load(args)
@@ -272,8 +272,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def configure(subparsers: Subparsers) -> None:
-    """Add ``mocentric`` (with ``export``, ``show`` and ``ids``) to the ``pixbench`` commands."""
-    add_command(subparsers, "mocentric", None, configure_parser,
+    """Add ``mocentric`` (the benchmark's registry name; with ``export``, ``show`` and ``ids``) to the
+    ``pixbench`` commands."""
+    from pixbench.benchmarks.mocentric import MOCENTRIC
+
+    add_command(subparsers, MOCENTRIC.name, None, configure_parser,
                 help="MoCentric-Bench tools: export a probe in MeViS layout, show an expression, list ids",
                 description="MoCentric-Bench (MeViS valid_u in motion-altered probes): export a probe's frames "
                             "for MeViS inference code (export), draw one expression with its ground truth and a "

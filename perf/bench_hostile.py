@@ -15,7 +15,7 @@ the served path.
 Every case must end as expected (refused cleanly with exit 1 and the file named, or done with exit 0 for
 the cases that are only expensive), without a traceback or a raw warning, within its time and memory.
 
-    python benchmarks/bench_hostile.py [--data ../shared/data] [--keep DIR] [--only image video served]
+    python perf/bench_hostile.py [--data ../shared/data] [--keep DIR] [--only image video served]
 
 Targets (2-core machine): image and video cases under 1 GB and 5 s (30 s for whole valid video files);
 served cases under 1.5 GB (torch and the tiny SAM alone take about 1.1 GB) and 60 s (the silent server:

@@ -6,7 +6,7 @@ process, so its peak resident memory (from ``wait4``) is its own: the builds thr
 PixCV-Bench is built twice: with images of the masks' canvas size (no resizing), and with images 1.25x
 larger, so that every one of its 2,851 RLE masks must be resized (the worst case).
 
-    python benchmarks/bench_build.py [--data ../shared/data] [--keep DIR]
+    python perf/bench_build.py [--data ../shared/data] [--keep DIR]
 
 Targets (2-core machine): PixCV-Bench (1438 rows) under 60 s and 2 GB; PixMMVP under 10 s.
 """

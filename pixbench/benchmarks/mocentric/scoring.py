@@ -2,7 +2,7 @@
 
 Every expression of the probe's set (``expressions`` for ``original``, ``static`` and ``static-pair``;
 ``reversed`` for the reversed probes) is scored: its line's masks against the probe view's ground truth
-(:mod:`pixbench.mocentric.views`) with :mod:`pixbench.metrics.video`, or as missing when the file has no
+(:mod:`pixbench.benchmarks.mocentric.views`) with :mod:`pixbench.metrics.video`, or as missing when the file has no
 line for it (J = F = 0, D_FPR = 1; ``static``: J_bg = H_bg = 0, FPR = FG_FPR = 1). The benchmark's numbers
 are means over expressions, in percent. ``workers`` > 1 scores expressions in that many processes (the
 numbers do not depend on it).
@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pixbench.annotation.rle import Rle
+from pixbench.benchmarks.mocentric.rows import ExpressionRow, VideoReference
+from pixbench.benchmarks.mocentric.views import LAYOUTS, PAIR_PROBES, PROBES, probe_view
 from pixbench.metrics.video import (
     ExpressionScores,
     StaticScores,
@@ -26,8 +28,6 @@ from pixbench.metrics.video import (
     static_scores,
     video_metrics,
 )
-from pixbench.mocentric.rows import ExpressionRow, VideoReference
-from pixbench.mocentric.views import LAYOUTS, PAIR_PROBES, PROBES, probe_view
 from pixbench.outcomes import RowUnits
 from pixbench.results import ExpressionCounts, ScoreResult
 
