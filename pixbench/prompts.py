@@ -4,16 +4,18 @@ Sources: the PixFoundation reference scripts (github.com/MSiam/PixFoundation), `
 ``pixcvbench/inference/*.py`` and the prompt-sensitivity study (``data/prompts_language_variations.py``,
 ``data/prompts_lang_grounding_variations.py``, ``data/pixmmvp/*prompt_templates.csv``).
 
-**Probe prompts** (no template; what the reference scripts give the model):
+**Probe prompts** (no template; what the reference scripts give the model). The ``vqa`` and ``letter`` prompts
+are the benchmark's (:meth:`~pixbench.benchmarks.image.ImageBenchmark.probe_prompt`, any object of the
+:class:`PromptFormat` protocol passed as ``benchmark``); this module holds the text helpers they use:
 
-- ``vqa``, PixMMVP: ``{question} {options_text}``, e.g.
+- ``vqa``, by default (PixMMVP): ``{question} {options line}``, e.g.
   ``Are the butterfly's wings closer to being open or closed? (a) Open (b) Closed``.
   PixCV-Bench: CV-Bench's own ``prompt`` verbatim (``{question} Select from the following choices.`` then one
   ``(A) x`` line per option); a row without a ``prompt`` (a :class:`~pixbench.references.ReferenceRow`) gets
   it rebuilt in that format.
-- ``letter``, PixMMVP: ``{question} Options:``, one ``A. Open`` line per option, then
-  :data:`LETTER_INSTRUCTION`, joined by newlines. PixCV-Bench: the CV-Bench prompt, a newline, then
-  :data:`LETTER_INSTRUCTION`.
+- ``letter``, by default (PixMMVP): ``{question} Options:``, one ``A. Open`` line per option, then
+  :data:`LETTER_INSTRUCTION`, joined by newlines (:func:`letter_options_prompt`). PixCV-Bench: the CV-Bench
+  prompt, a newline, then :data:`LETTER_INSTRUCTION`.
 - ``segment``: the model family's template (:data:`SEGMENT_TEMPLATES`) with the row's ``expression``:
   ``vanilla`` MLLMs ``Identify {} in the scene.``, ``lisa`` ``Can you segment {} in this image?``, ``glamm`` and
   ``omg-llava`` ``Can you please segment {} in the given image``, ``llava-g``
@@ -23,8 +25,9 @@ Sources: the PixFoundation reference scripts (github.com/MSiam/PixFoundation), `
 **Question-format templates** ``qa-1`` .. ``qa-10`` (:data:`QUESTION_TEMPLATES`, ``prompt_templates.csv``): three
 ``{}`` slots, *question*, *options*, *instruction*, separated by ``|`` (the published script's split marker,
 removed when rendering). The file's ``\\n`` and ``\\t`` are literal backslash escapes; rendering turns them into a
-newline and a tab. Slots: *question* = the row's question; *options* = the options on one line, ``(a) Open (b)
-Closed`` (PixMMVP's ``options_text``) or ``(A) x (B) y`` (PixCV-Bench), as the study's script put them there;
+newline and a tab. Slots: *question* = the row's question; *options* = the options on one line, the benchmark's
+:meth:`~PromptFormat.options_line`: ``(a) Open (b) Closed`` (by default: PixMMVP's ``options_text``,
+:func:`inline_options`) or ``(A) x (B) y`` (PixCV-Bench), as the study's script put them there;
 *instruction* = :data:`LETTER_INSTRUCTION` for the ``letter`` probe (the study's ``qs_ext``: the templates were
 made for, and only read by, the letter probe) and empty for ``vqa`` (the vqa probe has no instruction; the
 scripts' vqa path read only the question and options parts). The rendered text is stripped. Differences from the
@@ -36,6 +39,10 @@ the ``Options:`` / ``A.`` layout.
 ``lang_grounding_prompt_templates.csv``): one ``{}`` slot, the row's ``expression``, for the ``segment`` probe.
 ``ground-1`` is the GLaMM/OMG-LLaVA prompt, ``ground-2`` LISA's, ``ground-3`` (= ``ground-5``) LLaVA-G's.
 
+The ``vqa`` and ``letter`` probes and the question templates need the benchmark (``render_prompt(...,
+benchmark=...)``: its published format and options line); the ``segment`` probe and the grounding and segment
+templates need only the row's expression, so they work without one.
+
 Expressions are the dataset's (trimmed; PixCV-Bench Relation rows ``the a and the b``), not the scripts' raw
 ``Objects.csv`` values (leading space, which LISA's script kept, and PixCV-Bench's ``a and b``).
 """
@@ -44,26 +51,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
-
-from pixbench.metrics.letters import lettered_options
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
-    from pixbench.references import ReferenceRow
+    from pixbench.ground_truth import ReferenceRow
 
+    #: A row a prompt is made for: a ``datasets`` row dict or a :class:`~pixbench.ground_truth.ReferenceRow`.
     Row = ReferenceRow | Mapping[str, Any]
 
-__all__ = ["FAMILIES", "GROUNDING_TEMPLATES", "LETTER_INSTRUCTION", "QUESTION_TEMPLATES", "SEGMENT_TEMPLATES",
-           "TEMPLATES", "PromptTemplate", "UnknownTemplateError", "get_template", "question_slots",
-           "render_prompt"]
+__all__ = ["FAMILIES", "GROUNDING_TEMPLATES", "LETTER_INSTRUCTION", "QUESTION_PROBES", "QUESTION_TEMPLATES",
+           "SEGMENT_TEMPLATES", "TEMPLATES", "PromptFormat", "PromptTemplate", "UnknownTemplateError", "get_template",
+           "inline_options", "letter_options_prompt", "question_probe", "question_slots", "render_prompt",
+           "row_field", "row_options", "row_text"]
 
 TemplateKind = Literal["question", "grounding", "segment"]
 Probe = Literal["vqa", "segment", "letter"]
 
 #: The letter probe's instruction (``--question_extension`` of the reference scripts).
 LETTER_INSTRUCTION = "Answer with the option's letter from the given choices directly."
-#: What CV-Bench's prompts put between the question and the option lines.
-CVBENCH_CHOICES_LEAD = "Select from the following choices."
+#: The probes whose prompt is a question (the benchmark's format; question templates apply to them).
+QUESTION_PROBES = ("vqa", "letter")
 #: Model families, by the segment prompt the reference scripts give them.
 FAMILIES = ("vanilla", "lisa", "glamm", "omg-llava", "llava-g")
 
@@ -74,6 +81,18 @@ _GROUNDING_CSV = "data/pixmmvp/lang_grounding_prompt_templates.csv"
 
 class UnknownTemplateError(ValueError):
     """A template id or model family that does not exist; the message lists the valid ones."""
+
+
+class PromptFormat(Protocol):
+    """A benchmark's part of a prompt (:class:`~pixbench.benchmarks.image.ImageBenchmark` implements it)."""
+
+    def probe_prompt(self, row: Row, probe: str) -> str:
+        """The published prompt of the ``vqa`` or ``letter`` probe for ``row``."""
+        ...
+
+    def options_line(self, row: Row) -> str:
+        """The row's options on one line: the *options* slot of question templates."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -175,75 +194,89 @@ def _segment_template(family: str) -> PromptTemplate:
 # ----------------------------------------------------------------------------- rows
 
 
-def _get(row: Row, name: str) -> Any:
+def row_field(row: Row, name: str) -> Any:
+    """The value of ``name`` in a row dict, or attribute of a record (``None`` when it has none)."""
     return row.get(name) if isinstance(row, Mapping) else getattr(row, name, None)
 
 
-def _text(row: Row, name: str) -> str:
-    value = _get(row, name)
+def row_text(row: Row, name: str) -> str:
+    """The row's text field ``name``, trimmed; ``ValueError`` when it is missing or blank."""
+    value = row_field(row, name)
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"Expected row {_get(row, 'id')!r} to have a non-empty `{name}`, but got {value!r}")
+        raise ValueError(f"Expected row {row_field(row, 'id')!r} to have a non-empty `{name}`, but got {value!r}")
     return value.strip()
 
 
-def _options(row: Row) -> list[str]:
-    options = _get(row, "options")
+def row_options(row: Row) -> list[str]:
+    """The row's option texts, trimmed; ``ValueError`` unless they are a non-empty list of strings."""
+    options = row_field(row, "options")
     if not isinstance(options, Sequence) or isinstance(options, str) or not options \
             or not all(isinstance(o, str) for o in options):
-        raise ValueError(f"Expected row {_get(row, 'id')!r} to have a non-empty list of `options`, "
+        raise ValueError(f"Expected row {row_field(row, 'id')!r} to have a non-empty list of `options`, "
                          f"but got {options!r}")
     return [o.strip() for o in options]
 
 
-def _is_cvbench(row: Row) -> bool:
-    """PixCV-Bench rows carry ``source`` (ADE20K/COCO); dataset rows also CV-Bench's ``prompt``."""
-    return _get(row, "source") is not None or (isinstance(row, Mapping) and "prompt" in row)
+def question_probe(probe: str) -> str:
+    """``probe`` when it is ``vqa`` or ``letter`` (the probes a benchmark's question prompt is for), else
+    ``ValueError``."""
+    if probe not in QUESTION_PROBES:
+        raise ValueError(f"Expected probe to be 'vqa' or 'letter' (a question prompt), but got {probe!r}")
+    return probe
 
 
-def _options_line(row: Row) -> str:
-    """The options on one line: PixMMVP ``(a) x (b) y`` (its ``options_text``), PixCV-Bench ``(A) x (B) y``."""
-    if _is_cvbench(row):
-        return lettered_options(_options(row))
-    text = _get(row, "options_text")
+def inline_options(row: Row) -> str:
+    """The options on one line as PixMMVP writes them: the row's ``options_text`` (``(a) Open (b) Closed``),
+    else built from its ``options`` in that form."""
+    text = row_field(row, "options_text")
     if isinstance(text, str) and text.strip():
         return text.strip()
-    return " ".join(f"({chr(97 + k)}) {o}" for k, o in enumerate(_options(row)))
+    return " ".join(f"({chr(97 + k)}) {o}" for k, o in enumerate(row_options(row)))
 
 
-def _cvbench_prompt(row: Row) -> str:
-    """CV-Bench's ``prompt``: the row's own, else rebuilt as ``{question} Select ...`` + ``(A) x`` lines."""
-    prompt = _get(row, "prompt")
-    if isinstance(prompt, str) and prompt.strip():
-        return prompt.strip()
-    lines = [f"{_text(row, 'question')} {CVBENCH_CHOICES_LEAD}"]
-    lines.extend(f"({chr(65 + k)}) {o}" for k, o in enumerate(_options(row)))
+def letter_options_prompt(question: str, options: Sequence[str]) -> str:
+    """The reference scripts' letter prompt: ``{question} Options:``, one ``A. x`` line per option, then
+    :data:`LETTER_INSTRUCTION`, joined by newlines."""
+    lines = [f"{question} Options:", *(f"{chr(65 + k)}. {o}" for k, o in enumerate(options)), LETTER_INSTRUCTION]
     return "\n".join(lines)
 
 
-def question_slots(row: Row, probe: str) -> tuple[str, str, str]:
-    """``(question, options, instruction)`` for a question-format template (see the module docstring)."""
-    if probe not in ("vqa", "letter"):
+def _needs_benchmark(benchmark: PromptFormat | None, what: str) -> PromptFormat:
+    if benchmark is None:
+        raise ValueError(f"{what} is the benchmark's: pass benchmark= (e.g. "
+                         "pixbench.benchmarks.get_image_benchmark(name))")
+    return benchmark
+
+
+def question_slots(row: Row, probe: str, *, benchmark: PromptFormat | None = None) -> tuple[str, str, str]:
+    """``(question, options, instruction)`` for a question-format template (see the module docstring); the
+    options line is ``benchmark``'s (:meth:`PromptFormat.options_line`)."""
+    if probe not in QUESTION_PROBES:
         raise ValueError(f"question-format templates apply to the vqa and letter probes, not {probe!r}")
-    return _text(row, "question"), _options_line(row), LETTER_INSTRUCTION if probe == "letter" else ""
+    question = row_text(row, "question")
+    options = _needs_benchmark(benchmark, "the options line of a question template").options_line(row)
+    return question, options, LETTER_INSTRUCTION if probe == "letter" else ""
 
 
 def _expression(row: Row) -> str:
-    expression = _get(row, "expression")
+    expression = row_field(row, "expression")
     if not isinstance(expression, str) or not expression.strip():
-        raise ValueError(f"row {_get(row, 'id')!r} has no referring expression (a 'None' question): "
+        raise ValueError(f"row {row_field(row, 'id')!r} has no referring expression (a 'None' question): "
                          "the segment probe does not apply to it")
     return expression.strip()
 
 
-def render_prompt(row: Row, *, probe: str, template: str | PromptTemplate | None = None,
-                  family: str = "vanilla") -> str:
-    """The prompt of ``probe`` for a dataset row (a ``datasets`` row dict or a ``ReferenceRow``).
+def render_prompt(row: Row, *, probe: str, benchmark: PromptFormat | None = None,
+                  template: str | PromptTemplate | None = None, family: str = "vanilla") -> str:
+    """The prompt of ``probe`` for a dataset row (a ``datasets`` row dict or a ``ReferenceRow``) of ``benchmark``.
 
-    Without ``template`` the published probe prompt (``segment``: the ``family``'s template); with a
-    question template (``qa-k``, probes ``vqa``/``letter``) or a grounding/segment template (``ground-k``,
-    ``segment-{family}``, probe ``segment``) that template, which takes precedence over ``family``.
+    Without ``template`` the published probe prompt (``vqa``/``letter``: the benchmark's
+    :meth:`~PromptFormat.probe_prompt`; ``segment``: the ``family``'s template); with a question template
+    (``qa-k``, probes ``vqa``/``letter``, options line: the benchmark's) or a grounding/segment template
+    (``ground-k``, ``segment-{family}``, probe ``segment``) that template, which takes precedence over
+    ``family``. ``benchmark`` may be left out for the segment probe and its templates only.
     Raises :class:`UnknownTemplateError` for an unknown template id or family, ``ValueError`` for an unknown
-    probe, a template of the wrong kind for the probe, or a row lacking a needed field.
+    probe, a template of the wrong kind for the probe, a missing ``benchmark``, or a row lacking a needed field.
     """
     if probe not in ("vqa", "segment", "letter"):
         raise ValueError(f"Expected probe to be one of 'vqa', 'segment', 'letter', but got {probe!r}")
@@ -251,17 +284,9 @@ def render_prompt(row: Row, *, probe: str, template: str | PromptTemplate | None
     if chosen is None:
         if probe == "segment":
             return _segment_template(family).render(_expression(row))
-        if _is_cvbench(row):
-            prompt = _cvbench_prompt(row)
-            return prompt if probe == "vqa" else f"{prompt}\n{LETTER_INSTRUCTION}"
-        question = _text(row, "question")
-        if probe == "vqa":
-            return f"{question} {_options_line(row)}"
-        lines = [f"{question} Options:", *(f"{chr(65 + k)}. {o}" for k, o in enumerate(_options(row))),
-                 LETTER_INSTRUCTION]
-        return "\n".join(lines)
+        return _needs_benchmark(benchmark, f"the {probe} probe's prompt").probe_prompt(row, probe)
     if chosen.kind == "question":
-        return chosen.render(*question_slots(row, probe))
+        return chosen.render(*question_slots(row, probe, benchmark=benchmark))
     if probe != "segment":
         raise ValueError(f"template {chosen.id!r} is a {chosen.kind} template for the segment probe, "
                          f"not for {probe!r}; use a question template (qa-1 .. qa-10)")

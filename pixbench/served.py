@@ -3,8 +3,9 @@
 For each row of a built PixMMVP or PixCV-Bench and each probe, :func:`run_served` sends one chat request:
 the row's image as a base64 JPEG data URL (``image_url`` content part, then the text) and
 
-- ``letter`` / ``vqa``: the published prompt (:func:`pixbench.prompts.render_prompt`, with the run's
-  ``template`` where it is a question template, and ``family``); the reply is the line's ``response``;
+- ``letter`` / ``vqa``: the published prompt (:func:`pixbench.prompts.render_prompt`: the benchmark's format,
+  with the run's ``template`` where it is a question template, and ``family``); the reply is the line's
+  ``response``;
 - ``segment``: the grounding prompt of the box family (:func:`pixbench.baselines.boxes.box_prompt`, system
   :data:`~pixbench.baselines.boxes.BOX_SYSTEM`: Qwen-VL's ``bbox_2d`` JSON); the reply (the line's
   ``response``) is parsed strictly (:func:`~pixbench.baselines.boxes.read_boxes`) in the family's box
@@ -77,6 +78,7 @@ from pixbench.baselines.boxes import (
     served_input_size,
     without_leading_article,
 )
+from pixbench.benchmarks import get_image_benchmark
 from pixbench.chat.base import ChatClientProtocol, ChatResult
 from pixbench.chat.messages import image_messages
 from pixbench.endpoints import endpoint_identity
@@ -182,7 +184,8 @@ class ServedConfig:
         template = self.template
         if template is not None and get_template(template).kind != "question":
             template = None
-        return render_prompt(row, probe=probe, template=template, family=self.family)
+        return render_prompt(row, probe=probe, benchmark=get_image_benchmark(self.benchmark), template=template,
+                             family=self.family)
 
 
 @dataclass

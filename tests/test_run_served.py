@@ -83,8 +83,9 @@ def _run(server: Any, data: Path, out: Path, *extra: str, **kwargs: Any):
     client = ChatClient(model="served-vlm", base_url=server.base_url, temperature=0.0, max_tokens=64, seed=0,
                         concurrency=kwargs.pop("concurrency", 4), max_retries=0,
                         cache=ReplyCache(out.with_name(out.name + ".cache.sqlite")), role="served model")
-    config = ServedConfig(benchmark="pixmmvp", data=str(data), out=out, model="served-vlm", box_format="frame-pixels",
-                          endpoint=client.endpoint, concurrency=client.concurrency, **kwargs)
+    config = ServedConfig(benchmark=kwargs.pop("benchmark", "pixmmvp"), data=str(data), out=out, model="served-vlm",
+                          box_format="frame-pixels", endpoint=client.endpoint, concurrency=client.concurrency,
+                          **kwargs)
     try:
         return run_served(config, client=client, load_segmenter=BoxFill)
     finally:
@@ -136,6 +137,28 @@ def test_run_served_lines_masks_rerun_and_resume(tiny_built: dict[str, Path], tm
 
         with pytest.raises(ServedError, match="other settings"):
             _run(server, data, out, template="qa-3")
+
+
+def test_question_prompts_are_each_benchmarks_published_ones(tiny_built: dict[str, Path], tmp_path: Path) -> None:
+    """The letter and vqa prompts sent (and stored in the lines) are the benchmark's own format."""
+    letter = "Answer with the option's letter from the given choices directly."
+    relation = ("Considering the relative positions of the table and the lamp in the image provided, where is the "
+                "table located with respect to the lamp?")
+    expected = {
+        "pixmmvp": (1, f"Is the square red or blue? Options:\nA. Red\nB. Blue\n{letter}",
+                    "Is the square red or blue? (a) Red (b) Blue"),
+        # The dataset's own CV-Bench prompt (the tiny build writes its options on one line), verbatim.
+        "pixcvbench": (2, f"{relation} Select from the following choices.\n(A) above (B) below\n{letter}",
+                       f"{relation} Select from the following choices.\n(A) above (B) below"),
+    }
+    for benchmark, (row_id, letter_prompt, vqa_prompt) in expected.items():
+        out = tmp_path / f"{benchmark}.jsonl"
+        with running_server(make_reply({})) as server:
+            summary = _run(server, tiny_built[benchmark], out, benchmark=benchmark, probes=("letter", "vqa"))
+        assert summary.failed == 0
+        prompts = {(line["id"], line["probe"]): line["prompt"] for line in _lines(out)}
+        assert prompts[row_id, "letter"] == letter_prompt
+        assert prompts[row_id, "vqa"] == vqa_prompt
 
 
 def test_box_less_and_garbage_replies_are_empty_masks(tiny_built: dict[str, Path], tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ from pixbench.baselines.autoselect import AutoSelection, SelectionRequest, auto_
 from pixbench.baselines.phrases import PhraseTools
 from pixbench.baselines.pipeline import attend_and_segment
 from pixbench.baselines.sam import PointSegmenter
+from pixbench.benchmarks import get_image_benchmark
 from pixbench.judge import Judge
 from pixbench.predictions import BENCHMARKS, PROBES, Prediction, prediction_to_json, read_predictions
 from pixbench.prompts import FAMILIES, UnknownTemplateError, get_template, render_prompt
@@ -191,7 +192,8 @@ class RunConfig:
         template = self.template
         if template is not None and (get_template(template).kind == "question") != (probe != "segment"):
             template = None
-        return render_prompt(row, probe=probe, template=template, family=self.family)
+        return render_prompt(row, probe=probe, benchmark=get_image_benchmark(self.benchmark), template=template,
+                             family=self.family)
 
     @property
     def needs_masks(self) -> bool:

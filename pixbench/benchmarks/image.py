@@ -4,7 +4,9 @@ Their ground truth is one row per question in ``data/test-*.parquet`` (the :attr
 never the images), read into :class:`ReferenceRow` records; their predictions lines carry one mask or
 candidates per row (sizes: the row's image); their scoring is :func:`pixbench.image_score.score_model`, with
 each benchmark deciding which rows enter mIoU, how per-row outcomes reduce to its metrics and
-breakdowns, its analyses, and how its rows group for resampling.
+breakdowns, its analyses, and how its rows group for resampling. Each also writes the published prompt of its
+question probes (:meth:`ImageBenchmark.probe_prompt`, :meth:`ImageBenchmark.options_line`; the
+:class:`~pixbench.prompts.PromptFormat` that :func:`pixbench.prompts.render_prompt` takes).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from pixbench import prompts
 from pixbench.annotation import rle as rle_ops
 from pixbench.benchmarks.base import Benchmark, Kind
 from pixbench.builds.shards import read_columns
@@ -25,6 +28,7 @@ from pixbench.outcomes import Answers, MaskResults
 if TYPE_CHECKING:
     from pixbench.annotation.rle import RunsCache
     from pixbench.prediction_records import Prediction
+    from pixbench.prompts import Row
     from pixbench.results import ScoreResult, ScoreSettings
 
 #: Headline columns of an image benchmark's report: the paper's Table 1, then the extras.
@@ -124,6 +128,25 @@ class ImageBenchmark(Benchmark):
     def label_set(self, folder: Path) -> str | None:
         """Which answer labels a built folder uses, when the benchmark has variants of them (else ``None``)."""
         return None
+
+    # ------------------------------------------------------------------ prompts
+
+    def probe_prompt(self, row: Row, probe: str) -> str:
+        """The published prompt of the ``vqa`` or ``letter`` probe for ``row`` (a ``datasets`` row dict or a
+        :class:`ReferenceRow`). By default the reference scripts' PixMMVP format: ``vqa``
+        ``{question} {options line}`` (:meth:`options_line`), ``letter`` ``{question} Options:``, one ``A. x``
+        line per option, then :data:`~pixbench.prompts.LETTER_INSTRUCTION`, joined by newlines.
+        ``ValueError`` for another probe or a row lacking its question or options."""
+        prompts.question_probe(probe)
+        question = prompts.row_text(row, "question")
+        if probe == "vqa":
+            return f"{question} {self.options_line(row)}"
+        return prompts.letter_options_prompt(question, prompts.row_options(row))
+
+    def options_line(self, row: Row) -> str:
+        """The row's options on one line (the *options* slot of question templates). By default PixMMVP's
+        ``(a) Open (b) Closed``: the row's ``options_text``, else built from its options so."""
+        return prompts.inline_options(row)
 
     # ------------------------------------------------------------------ scoring
 

@@ -4,13 +4,16 @@ the named objects' masks.
 - **Every metric** is the unweighted mean of its ADE20K and COCO values (as CV-Bench reports accuracy).
 - **Breakdowns**: per source, task, source/task, and pooled over all rows.
 - **Resampling**: rows, stratified by source (each resample keeps both sources' sizes).
+- **Prompts**: CV-Bench's own ``prompt`` (``{question} Select from the following choices.`` then one ``(A) x``
+  line per option; rebuilt so for a row without one); the options line of question templates is
+  ``(A) x (B) y``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -20,6 +23,24 @@ from pixbench.ground_truth import Reference, ReferenceRow, common_row_fields
 from pixbench.metrics import accuracy, stats
 from pixbench.metrics.letters import lettered_options
 from pixbench.outcomes import ACCURACIES, CUMULATIVE_METRIC, Answers, MaskResults, Plan, RowUnits, group_metrics
+from pixbench.prompts import LETTER_INSTRUCTION, question_probe, row_field, row_options, row_text
+
+if TYPE_CHECKING:
+    from pixbench.prompts import Row
+
+#: What CV-Bench's prompts put between the question and the option lines.
+CHOICES_LEAD = "Select from the following choices."
+
+
+def cvbench_prompt(row: Row) -> str:
+    """CV-Bench's ``prompt``: the row's own (trimmed), else rebuilt as ``{question} Select from the following
+    choices.`` and one ``(A) x`` line per option, joined by newlines."""
+    prompt = row_field(row, "prompt")
+    if isinstance(prompt, str) and prompt.strip():
+        return prompt.strip()
+    lines = [f"{row_text(row, 'question')} {CHOICES_LEAD}"]
+    lines.extend(f"({chr(65 + k)}) {o}" for k, o in enumerate(row_options(row)))
+    return "\n".join(lines)
 
 
 class PixCVBench(ImageBenchmark):
@@ -40,6 +61,17 @@ class PixCVBench(ImageBenchmark):
         fields = common_row_fields(values)
         return ReferenceRow(**fields, options_text=lettered_options(list(fields["options"])),
                             source=values["source"], task=values["task"])
+
+    def probe_prompt(self, row: Row, probe: str) -> str:
+        """``vqa``: CV-Bench's prompt (:func:`cvbench_prompt`); ``letter``: that, a newline, then
+        :data:`~pixbench.prompts.LETTER_INSTRUCTION`."""
+        question_probe(probe)
+        prompt = cvbench_prompt(row)
+        return prompt if probe == "vqa" else f"{prompt}\n{LETTER_INSTRUCTION}"
+
+    def options_line(self, row: Row) -> str:
+        """``(A) x (B) y``, as the prompt-sensitivity study's script put CV-Bench's options."""
+        return lettered_options(row_options(row))
 
     def metrics(self, answers: Answers, mask_results: MaskResults, reference: Reference,
                 mask_ids: list[int]) -> tuple[dict[str, Any], dict[str, Any]]:
