@@ -16,7 +16,12 @@ A :class:`ScoreResult` holds, for one (model, benchmark[, prompt variant]):
 - ``judge_served_models`` (the models the judge endpoint named), ``notes`` (why a metric is null);
 - ``per_sample``: one record per (row, probe present); ``units``: the per-row outcomes behind the metrics
   (:class:`pixbench.outcomes.RowUnits`), for intervals and comparisons;
-- ``ci`` (:class:`ConfidenceIntervals`) once intervals were asked for.
+- ``ci`` (:class:`ConfidenceIntervals`) once intervals were asked for;
+- ``probe`` and ``layout`` for a result per probe (a video benchmark gives one per probe and layout);
+- ``shape`` (:class:`ResultShape`): how the result is named and printed. :data:`QUESTION_SHAPE` (the image
+  benchmarks: one result per model, named by its selection mode, with breakdowns and analyses) or
+  :data:`PROBE_SHAPE` (one result per probe and layout); the scorer that makes a result chooses it, and every
+  report, comparison and message follows it instead of asking which kind of benchmark it came from.
 
 :meth:`ScoreResult.to_json` is the result's entry in the report's ``results`` list (per-sample records
 and units left out, floats rounded to 6 decimals).
@@ -153,6 +158,33 @@ class ConfidenceIntervals:
 
 
 @dataclass(frozen=True)
+class ResultShape:
+    """How a result is named and printed.
+
+    Attributes:
+        groups: the result's fields that, with ``benchmark``, name what one result of a model measures (a
+            result per probe: ``probe``, ``layout``); a comparison pairs results on them and names them.
+        labels: the fields its JSON entry gives after ``benchmark``, in order (``select``; ``probe``, ``layout``).
+        sections: the parts its JSON entry gives after ``counts``, in order (of ``breakdown``,
+            ``judge_served_models``, ``notes``, ``analysis``).
+        keep_empty: whether an empty section is still given (``False``: left out while empty).
+    """
+
+    groups: tuple[str, ...]
+    labels: tuple[str, ...]
+    sections: tuple[str, ...]
+    keep_empty: bool
+
+
+#: One result per model of a benchmark of questions: named by its selection mode, with every section.
+QUESTION_SHAPE = ResultShape(groups=(), labels=("select",),
+                             sections=("breakdown", "judge_served_models", "notes", "analysis"), keep_empty=True)
+#: One result per probe and layout: named by them, with notes only when there are some.
+PROBE_SHAPE = ResultShape(groups=("probe", "layout"), labels=("probe", "layout"), sections=("notes",),
+                          keep_empty=False)
+
+
+@dataclass(frozen=True)
 class ScoreResult:
     """One model on one benchmark: every metric, count, breakdown and analysis (see the module docstring)."""
 
@@ -171,6 +203,7 @@ class ScoreResult:
     ci: ConfidenceIntervals | None = None
     probe: str | None = None
     layout: str | None = None
+    shape: ResultShape = QUESTION_SHAPE
 
     @property
     def label(self) -> str:
@@ -179,9 +212,14 @@ class ScoreResult:
 
     @property
     def where(self) -> str:
-        """``model / benchmark`` and, for a result per probe, ``/ probe [layout]``: the result in messages."""
-        return f"{self.model} / {self.benchmark}" + (
-            f" / {self.probe}" + (f" {self.layout}" if self.layout else "") if self.probe else "")
+        """``model / benchmark`` and the groups that are set (``/ probe [layout]``): the result in messages."""
+        named = [value for value in self.named_groups.values() if value]
+        return f"{self.model} / {self.benchmark}" + (f" / {' '.join(named)}" if named else "")
+
+    @property
+    def named_groups(self) -> dict[str, str | None]:
+        """The :attr:`ResultShape.groups` fields and their values (``{}`` for a result per model)."""
+        return {name: getattr(self, name) for name in self.shape.groups}
 
     @property
     def group(self) -> tuple[str, str | None, str | None]:
@@ -189,23 +227,19 @@ class ScoreResult:
         return self.benchmark, self.probe, self.layout
 
     def to_json(self) -> dict[str, Any]:
-        """The result's entry in a report (``per_sample`` and ``units`` left out, floats rounded).
-
-        A result per probe (a video benchmark's) names its ``probe`` and ``layout`` and has no selection
-        mode, breakdown or analysis.
-        """
-        if self.probe is not None:
-            entry: dict[str, Any] = {"model": self.model, "benchmark": self.benchmark, "probe": self.probe,
-                                     "layout": self.layout, "metrics": rounded(self.metrics),
-                                     "counts": self.counts.to_json()}
-            if self.notes:
-                entry["notes"] = list(self.notes)
-        else:
-            entry = {
-                "model": self.model, "benchmark": self.benchmark, "select": self.select,
-                "metrics": rounded(self.metrics), "counts": self.counts.to_json(),
-                "breakdown": rounded(self.breakdown), "judge_served_models": list(self.judge_served_models),
-                "notes": list(self.notes), "analysis": dict(self.analysis)}
+        """The result's entry in a report (``per_sample`` and ``units`` left out, floats rounded): ``model``,
+        ``benchmark``, the :attr:`shape`'s labels, ``metrics``, ``counts``, its sections, then ``variant`` and
+        ``ci`` when set."""
+        entry: dict[str, Any] = {"model": self.model, "benchmark": self.benchmark}
+        entry.update((name, getattr(self, name)) for name in self.shape.labels)
+        entry.update(metrics=rounded(self.metrics), counts=self.counts.to_json())
+        sections = {"breakdown": lambda: rounded(self.breakdown),
+                    "judge_served_models": lambda: list(self.judge_served_models),
+                    "notes": lambda: list(self.notes), "analysis": lambda: dict(self.analysis)}
+        for name in self.shape.sections:
+            value = sections[name]()
+            if value or self.shape.keep_empty:
+                entry[name] = value
         if self.variant is not None:
             entry["variant"] = self.variant
         if self.ci is not None:

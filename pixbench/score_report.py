@@ -251,7 +251,8 @@ def _latex_cell(value: Any, interval: Sequence[float] | None) -> str:
 
 def render_latex(report: Report) -> str:
     """Booktabs tables: for image benchmarks one like the paper's Table 1 (a model per row, A†, A, M†, M,
-    S per benchmark); for results per probe, a row per (model, probe, layout) with the benchmark's columns."""
+    S per benchmark); for results of another shape (per probe), a row per result with the benchmark's labels
+    (probe, layout) and columns."""
     images = [r for r in report.results if shape_of(r).labels == IMAGE_SHAPE.labels]  # Table 1's shape
     per_probe = [r for r in report.results if shape_of(r).labels != IMAGE_SHAPE.labels]
     lines: list[str] = []
@@ -261,12 +262,13 @@ def render_latex(report: Report) -> str:
         if not results:
             continue
         headers = [_latex_escape(h) for _, h in shape.columns]
-        lines += [r"\begin{tabular}{lll" + "r" * len(headers) + "}", r"\toprule",
-                  " & ".join(["Model", "Probe", "Layout", *headers]) + r" \\", r"\midrule"]
+        labels = [_latex_escape(h.capitalize()) for _, h in shape.labels]
+        lines += [r"\begin{tabular}{l" + "l" * len(labels) + "r" * len(headers) + "}", r"\toprule",
+                  " & ".join(["Model", *labels, *headers]) + r" \\", r"\midrule"]
         for result in results:
             metrics, intervals = _metrics(result), _intervals(result)
-            cells = [_latex_escape(result.label), _latex_escape(result.probe or "-"),
-                     _latex_escape(result.layout or "-"),
+            cells = [_latex_escape(result.label),
+                     *(_latex_escape(str(getattr(result, name) or "-")) for name, _ in shape.labels),
                      *(_latex_cell(metrics.get(k), intervals.get(k)) for k, _ in shape.columns)]
             lines.append(" & ".join(cells) + r" \\")
         lines += [r"\bottomrule", r"\end{tabular}"]

@@ -82,8 +82,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         except ComparisonError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        where = {"probe": a.probe, "layout": a.layout} if a.probe is not None else {}
-        comparisons.append({"model_a": a.model, "model_b": b.model, **where, **outcome})
+        comparisons.append({"model_a": a.model, "model_b": b.model, **a.named_groups, **outcome})
     judge_block = report_context(run, settings, judge)["judge"]
     document = report.comparison_document(comparisons, settings={"select": args.select,
                                                                  "letter_parser": args.letter_parser,

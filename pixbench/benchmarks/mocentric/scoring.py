@@ -29,7 +29,7 @@ from pixbench.metrics.video import (
     video_metrics,
 )
 from pixbench.outcomes import RowUnits
-from pixbench.results import ExpressionCounts, ScoreResult
+from pixbench.results import PROBE_SHAPE, ExpressionCounts, ScoreResult
 
 if TYPE_CHECKING:
     from pixbench.prediction_records import Prediction
@@ -141,7 +141,7 @@ def score_video_model(*, benchmark: str, model: str, predictions: Iterable[Predi
         results.append(ScoreResult(
             model=model, benchmark=benchmark, select=None, metrics=document["metrics"],
             counts=ExpressionCounts(expressions=summary.expressions, missing=summary.missing),
-            variant=variant, probe=probe, layout=layout, units=units,
+            variant=variant, probe=probe, layout=layout, shape=PROBE_SHAPE, units=units,
             per_sample=tuple(_record(model, benchmark, probe, layout, row_id, s, variant)
                              for row_id, s in zip(ids, scores))))
     return results
