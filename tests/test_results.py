@@ -46,3 +46,18 @@ def test_a_new_shape_needs_no_change_in_the_result():
     result = _question_result(probe="tracking", analysis={"x": 1}, shape=shape)
     assert list(result.to_json()) == ["model", "benchmark", "probe", "metrics", "counts", "analysis"]
     assert result.where == "m / b / tracking"
+
+
+def test_latex_of_per_probe_results_names_the_benchmarks_labels():
+    from pixbench.benchmarks import REGISTRY
+    from pixbench.score_report import render_latex, report_document
+
+    video = next(b for b in REGISTRY.values() if b.kind == "video")
+    result = ScoreResult(model="m_1", benchmark=video.name, select=None, metrics={"J": 12.345}, shape=PROBE_SHAPE,
+                         counts=ExpressionCounts(expressions=3, missing=0), probe="static-pair", layout="target-left")
+    text = render_latex(report_document([result], settings={"select": "given", "letter_parser": "default"},
+                                        datasets={}, judge={"enabled": False, "reason": "none"}))
+    tabular = next(line for line in text.splitlines() if line.startswith(r"\begin{tabular}"))
+    assert tabular == r"\begin{tabular}{lll" + "r" * len(video.report_columns) + "}"
+    assert r"Model & Probe & Layout & J & F" in text
+    assert r"m\_1 & static-pair & target-left & 12.3 & -" in text
