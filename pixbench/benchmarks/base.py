@@ -44,6 +44,25 @@ Conversion = Literal["path", "paths", "flag", "text"]
 
 
 @dataclass(frozen=True)
+class BuildOption:
+    """A command-line option of ``pixbench build`` (and, for a builder without an annotation folder, of
+    ``check-annotations``) that a benchmark's builder reads: its ``flags`` (the first names its ``dest``:
+    ``--reverse-expressions`` -> ``reverse_expressions``), ``help``, ``metavar``, argparse ``action``
+    (``store``, ``append`` for a repeatable option, ``store_true`` for a switch) and ``default``. Two
+    benchmarks may declare the same option (the first in the registry describes it)."""
+
+    flags: tuple[str, ...]
+    help: str
+    metavar: str | None = None
+    action: Literal["store", "append", "store_true"] = "store"
+    default: str | None = None
+
+    @property
+    def dest(self) -> str:
+        return self.flags[0].lstrip("-").replace("-", "_")
+
+
+@dataclass(frozen=True)
 class BuilderSpec:
     """How ``pixbench build NAME`` and ``check-annotations NAME`` call the benchmark's builder module.
 
@@ -52,7 +71,10 @@ class BuilderSpec:
     ``annotations_dir`` (``--annotations``), and its ``check`` takes that folder alone. ``inputs`` adds its own
     keywords: keyword -> (the option's ``dest``, how its value converts: ``path`` (or None), ``paths`` (a
     list), ``flag``, ``text``); without ``annotations``, ``check`` takes these keywords too. ``needs`` lists
-    options it cannot run without: ``dest`` -> what the usage error asks for.
+    options it cannot run without: ``dest`` -> what the usage error asks for. ``options`` declares the
+    command-line options behind ``inputs`` (:class:`BuildOption`), shown under ``group`` (an argument group's
+    title, e.g. the license of the raw data) when given; the generic options (``--annotations``, ``--out``,
+    ``--no-images``, ``--force``) are the command's own.
     """
 
     module: str
@@ -60,6 +82,8 @@ class BuilderSpec:
     needs: Mapping[str, str] = dataclasses.field(default_factory=dict)
     annotations: bool = True
     media: str = "with_images"
+    options: tuple[BuildOption, ...] = ()
+    group: str | None = None
 
 
 class Benchmark(ABC):

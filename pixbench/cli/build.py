@@ -14,7 +14,7 @@ import argparse
 import importlib
 import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -179,43 +179,46 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _build_arguments(parser: argparse.ArgumentParser) -> None:
-    from pixbench.benchmarks import BENCHMARK_NAMES
+    from pixbench.benchmarks import BENCHMARK_NAMES, REGISTRY
 
+    annotated = [b.display_name for b in REGISTRY.values() if b.builder.annotations]
     parser.add_argument("benchmark", choices=BENCHMARK_NAMES)
     parser.add_argument("--annotations", metavar="DIR",
-                        help="the PixMMVP or PixCV-Bench annotation folder (required for those two)")
+                        help=f"the {' or '.join(annotated)} annotation folder (required for those)")
     parser.add_argument("--out", required=True, metavar="OUT_DIR", help="the folder to write")
-    parser.add_argument("--mmvp", metavar="MMVP_DIR",
-                        help="pixmmvp: MMVP release folder ('MMVP Images/', 'Questions.csv')")
-    parser.add_argument("--cvbench", action="append", metavar="PARQUET",
-                        help="pixcvbench: CV-Bench test.parquet (repeat for several files)")
-    _mocentric_arguments(parser)
+    _builder_options(parser, [b.builder for b in REGISTRY.values()])
     parser.add_argument("--no-images", "--no-frames", dest="no_images", action="store_true",
-                        help="annotations-only build: do not embed images (sizes still come from them); "
-                             "mocentric: no videos config, frame sizes from the masks, frame files not needed")
-    parser.add_argument("--mmvp-corrections", action="store_true",
-                        help="pixmmvp: swap the known wrong labels of pairs 99/100 and 279/280")
+                        help="annotations-only build: do not embed images or video frames (sizes still come from "
+                             "them, or for a video benchmark from the masks; frame files not needed)")
     parser.add_argument("--force", action="store_true",
                         help="write into an OUT_DIR that is not new, empty or an earlier build of this benchmark: "
                              "replace its README.md, build_summary.json and data/*.parquet, leave the rest")
 
 
 def _check_arguments(parser: argparse.ArgumentParser) -> None:
-    from pixbench.benchmarks import BENCHMARK_NAMES
+    from pixbench.benchmarks import BENCHMARK_NAMES, REGISTRY
 
+    annotated = [name for name, b in REGISTRY.items() if b.builder.annotations]
     parser.add_argument("benchmark", choices=BENCHMARK_NAMES)
     parser.add_argument("annotations", metavar="ANN_DIR", nargs="?",
-                        help="the annotation folder (pixmmvp, pixcvbench)")
-    _mocentric_arguments(parser)
+                        help=f"the annotation folder ({', '.join(annotated)})")
+    _builder_options(parser, [b.builder for b in REGISTRY.values() if not b.builder.annotations])
 
 
-def _mocentric_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("mocentric inputs (MeViS is CC BY-NC-SA 4.0; pixbench ships none of it)")
-    group.add_argument("--mevis", metavar="ROOT", help="the MeViS root: ROOT/<split>/{JPEGImages/, "
-                                                       "meta_expressions.json, mask_dict.json}")
-    group.add_argument("--keyframes", metavar="CSV", help="mevis_keyframes.csv (,video_name,frame,exp_id)")
-    group.add_argument("--reverse-expressions", metavar="JSON", help="meta_expressions_reverse_filtered.json")
-    group.add_argument("--split", default="valid_u", help="the MeViS split folder under ROOT (default: valid_u)")
+def _builder_options(parser: argparse.ArgumentParser, specs: Sequence[BuilderSpec]) -> None:
+    """The options the builders of ``specs`` declare (:class:`~pixbench.benchmarks.base.BuildOption`), each once,
+    under the builder's argument group when it names one."""
+    seen: set[str] = set()
+    for spec in specs:
+        target: Any = parser.add_argument_group(spec.group) if spec.group else parser
+        for option in spec.options:
+            if option.dest in seen:
+                continue
+            seen.add(option.dest)
+            extra: dict[str, Any] = {"metavar": option.metavar} if option.metavar else {}
+            if option.default is not None:
+                extra["default"] = option.default
+            target.add_argument(*option.flags, dest=option.dest, action=option.action, help=option.help, **extra)
 
 
 def _push_arguments(parser: argparse.ArgumentParser) -> None:
@@ -237,17 +240,16 @@ def configure(subparsers: Subparsers) -> None:
     add_command(subparsers, "build", cmd_build, _build_arguments,
                 help="build a benchmark's hub folder from its raw inputs (annotations, images, MeViS)",
                 description="Read, link and check the raw inputs, then write README.md (dataset "
-                            "card), build_summary.json and data/test-*.parquet. pixmmvp and pixcvbench read "
-                            "an annotation folder and their images (--mmvp, --cvbench); mocentric reads a "
-                            "MeViS root and the MoCentric-Bench files (--mevis, --keyframes, "
-                            "--reverse-expressions). Nothing is written if any check fails. OUT_DIR must be "
-                            "new, empty or an earlier build of the same benchmark (exit 2 otherwise; --force to "
-                            "replace).")
+                            "card), build_summary.json and data/test-*.parquet. Each benchmark reads its own "
+                            "inputs: an annotation folder (--annotations) where it has one, and the options its "
+                            "builder declares (named after it below). Nothing is written if any check fails. "
+                            "OUT_DIR must be new, empty or an earlier build of the same benchmark (exit 2 "
+                            "otherwise; --force to replace).")
     add_command(subparsers, "check-annotations", cmd_check, _check_arguments,
                 help="check an annotation folder (no images needed)",
                 description="Counts, ids, polygon validity, RLE sanity and cross-file consistency; "
-                            "exit 1 when any error is found. mocentric checks its json and csv files "
-                            "(--mevis, --keyframes, --reverse-expressions) without frames.")
+                            "exit 1 when any error is found. A benchmark without an annotation folder checks "
+                            "the inputs its builder declares (below) without images or frames.")
     add_command(subparsers, "push", cmd_push, _push_arguments,
                 help="upload a built folder to the Hugging Face hub",
                 description="Create the dataset repo if needed and upload README.md and the parquet "

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from pixbench.annotation.rle import Rle
-from pixbench.benchmarks.base import Benchmark, BuilderSpec, Kind, Presented
+from pixbench.benchmarks.base import Benchmark, BuilderSpec, BuildOption, Kind, Presented
 from pixbench.benchmarks.mocentric.rows import ExpressionRow, VideoLine, VideoReference
 from pixbench.benchmarks.mocentric.views import PROBES, REVERSED_PROBES, ViewError, canvas_size, check_probe_layout
 from pixbench.builds.shards import read_columns
@@ -81,7 +81,13 @@ class MoCentric(Benchmark):
                 "reverse_expressions": ("reverse_expressions", "path"), "split": ("split", "text")},
         needs={"mevis": "--mevis ROOT (the MeViS folder holding valid_u/)",
                "keyframes": "--keyframes CSV (mevis_keyframes.csv)",
-               "reverse_expressions": "--reverse-expressions JSON (meta_expressions_reverse_filtered.json)"})
+               "reverse_expressions": "--reverse-expressions JSON (meta_expressions_reverse_filtered.json)"},
+        group="mocentric inputs (MeViS is CC BY-NC-SA 4.0; pixbench ships none of it)",
+        options=(BuildOption(("--mevis",), "the MeViS root: ROOT/<split>/{JPEGImages/, meta_expressions.json, "
+                                           "mask_dict.json}", metavar="ROOT"),
+                 BuildOption(("--keyframes",), "mevis_keyframes.csv (,video_name,frame,exp_id)", metavar="CSV"),
+                 BuildOption(("--reverse-expressions",), "meta_expressions_reverse_filtered.json", metavar="JSON"),
+                 BuildOption(("--split",), "the MeViS split folder under ROOT (default: valid_u)", default="valid_u")))
     configs: ClassVar[tuple[str, ...]] = ("expressions", "reversed", "videos")
     kind: ClassVar[Kind] = "video"
     probes: ClassVar[tuple[str, ...]] = PROBES

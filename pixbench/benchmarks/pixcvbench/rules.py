@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from pixbench.benchmarks.base import BuilderSpec
+from pixbench.benchmarks.base import BuilderSpec, BuildOption
 from pixbench.benchmarks.image import ImageBenchmark
 from pixbench.ground_truth import Reference, ReferenceRow, common_row_fields
 from pixbench.metrics import accuracy, stats
@@ -49,7 +49,9 @@ class PixCVBench(ImageBenchmark):
     hub_id: ClassVar[str] = "IVUlab/PixCV-Bench"
     builder: ClassVar[BuilderSpec] = BuilderSpec(
         "pixbench.benchmarks.pixcvbench.build", inputs={"cvbench_paths": ("cvbench", "paths")},
-        needs={"cvbench": "--cvbench CV_BENCH_PARQUET (images and questions come from it)"})
+        needs={"cvbench": "--cvbench CV_BENCH_PARQUET (images and questions come from it)"},
+        options=(BuildOption(("--cvbench",), "pixcvbench: CV-Bench test.parquet (repeat for several files)",
+                             metavar="PARQUET", action="append"),))
     configs: ClassVar[tuple[str, ...]] = ("default", "ade20k", "coco")
     ids: ClassVar[range] = range(0, 1438)
     reference_columns: ClassVar[tuple[str, ...]] = (

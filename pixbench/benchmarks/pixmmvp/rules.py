@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from pixbench.benchmarks.base import BuilderSpec
+from pixbench.benchmarks.base import BuilderSpec, BuildOption
 from pixbench.benchmarks.image import ImageBenchmark
 from pixbench.ground_truth import Reference, ReferenceRow, common_row_fields
 from pixbench.metrics import accuracy, analysis, stats
@@ -47,7 +47,11 @@ class PixMMVP(ImageBenchmark):
     hub_id: ClassVar[str] = "IVUlab/PixMMVP"
     builder: ClassVar[BuilderSpec] = BuilderSpec(
         "pixbench.benchmarks.pixmmvp.build",
-        inputs={"mmvp_dir": ("mmvp", "path"), "corrections": ("mmvp_corrections", "flag")})
+        inputs={"mmvp_dir": ("mmvp", "path"), "corrections": ("mmvp_corrections", "flag")},
+        options=(BuildOption(("--mmvp",), "pixmmvp: MMVP release folder ('MMVP Images/', 'Questions.csv')",
+                             metavar="MMVP_DIR"),
+                 BuildOption(("--mmvp-corrections",), "pixmmvp: swap the known wrong labels of pairs 99/100 and "
+                                                      "279/280", action="store_true")))
     ids: ClassVar[range] = range(1, 301)
     reference_columns: ClassVar[tuple[str, ...]] = (
         "id", "pair_id", "height", "width", "question", "options", "options_text", "answer", "pattern",
