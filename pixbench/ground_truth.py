@@ -1,9 +1,11 @@
 """The ground truth of the image benchmarks as scoring reads it: one record per question row.
 
-:class:`ReferenceRow` holds what the scorer knows about one row (size, mask, question, options, answer,
-expression, and the pair, pattern, source or task it belongs to); :class:`Reference` one benchmark's rows
-and where they came from. The benchmark modules build them from parquet (:mod:`pixbench.benchmarks.image`);
-the scorer (:mod:`pixbench.image_score`) reads them.
+:class:`ReferenceRow` holds what the scorer knows about one row: what every image benchmark has (size, mask,
+question, options and their one-line text, answer, expression) and, in ``groups``, whatever the benchmark
+groups its rows by (PixMMVP: ``pair_id`` and ``pattern``; PixCV-Bench: ``source`` and ``task``), a read-only
+mapping that the benchmark fills and reads itself; :class:`Reference` one benchmark's rows and where they came
+from. The benchmark modules build them from parquet (:mod:`pixbench.benchmarks.image`); the scorer
+(:mod:`pixbench.image_score`) reads them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 from pixbench.annotation import rle as rle_ops
@@ -21,7 +24,13 @@ __all__ = ["NULLABLE_COLUMNS", "Reference", "ReferenceRow", "common_row_fields"]
 
 @dataclass(frozen=True)
 class ReferenceRow:
-    """What the scorer knows about one dataset row."""
+    """What the scorer knows about one dataset row.
+
+    ``options_text`` is the options on one line as the A† judge is shown them (``(a) Open (b) Closed``), which
+    every image benchmark gives (its own column, or built from the options). ``groups`` holds the row's values
+    of the benchmark's own groupings, by name (e.g. PixMMVP ``{"pair_id": 1, "pattern": "..."}``); it is a
+    read-only copy of the mapping given, and only the benchmark that filled it reads it.
+    """
 
     id: int
     height: int
@@ -32,10 +41,10 @@ class ReferenceRow:
     options_text: str
     answer: str
     expression: str | None
-    pair_id: int | None = None
-    pattern: str | None = None
-    source: str | None = None
-    task: str | None = None
+    groups: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "groups", MappingProxyType(dict(self.groups)))
 
     @property
     def has_object(self) -> bool:
@@ -60,20 +69,16 @@ class Reference:
         """Foreground pixels of each row's ground truth (computed once, on the runs)."""
         return dict(zip(self.rows, (int(a) for a in rle_ops.area([row.mask for row in self.rows.values()]))))
 
-    @property
-    def n_pairs(self) -> int:
-        return len(self.rows) // 2
+
+#: Columns of the common fields that may be null (a question with nothing to ground); a benchmark adds its own.
+NULLABLE_COLUMNS = frozenset({"expression", "options"})
 
 
-#: Columns that may be null in a built benchmark (PixMMVP's questions with nothing to ground).
-NULLABLE_COLUMNS = frozenset({"expression", "options", "pattern", "has_object", "objects"})
-
-
-def common_row_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+def common_row_fields(values: Mapping[str, Any], *, nullable: frozenset[str] = NULLABLE_COLUMNS) -> dict[str, Any]:
     """The :class:`ReferenceRow` fields every benchmark has, from one parquet row; ``ValueError`` when a
-    value is null where it may not be or the mask is not a compressed RLE."""
+    value is null where it may not be (columns outside ``nullable``) or the mask is not a compressed RLE."""
     for name, value in values.items():
-        if value is None and name not in NULLABLE_COLUMNS:
+        if value is None and name not in nullable:
             raise ValueError(f"{name} is null")
     counts = values["mask"]["counts"]
     if not isinstance(counts, str):

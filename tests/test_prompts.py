@@ -47,7 +47,7 @@ def reference_row(row: dict[str, Any], **extra: Any) -> ReferenceRow:
 
 
 def test_probe_prompts_pixmmvp() -> None:
-    for row in (MMVP_ROW, reference_row(MMVP_ROW, pair_id=1)):
+    for row in (MMVP_ROW, reference_row(MMVP_ROW, groups={"pair_id": 1})):
         assert render_prompt(row, probe="vqa", benchmark=PIXMMVP) == \
             "Are the butterfly's wings closer to being open or closed? (a) Open (b) Closed"
         assert render_prompt(row, probe="letter", benchmark=PIXMMVP) == (
@@ -69,7 +69,7 @@ def test_probe_prompts_pixcvbench() -> None:
         "Answer with the option's letter from the given choices directly.")
     assert render_prompt(CV_ROW, probe="segment") == "Identify the organ in the scene."
     # A ReferenceRow has no prompt: it is rebuilt in CV-Bench's format, giving the same text.
-    ref = reference_row(CV_ROW, source="ADE20K", task="Count")
+    ref = reference_row(CV_ROW, groups={"source": "ADE20K", "task": "Count"})
     for probe in ("vqa", "letter", "segment"):
         assert render_prompt(ref, probe=probe, benchmark=PIXCVBENCH) == \
             render_prompt(CV_ROW, probe=probe, benchmark=PIXCVBENCH)

@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from pixbench import prompts
 from pixbench.annotation import rle as rle_ops
 from pixbench.benchmarks.base import Benchmark, Kind
 from pixbench.builds.shards import read_columns
-from pixbench.ground_truth import Reference, ReferenceRow
+from pixbench.ground_truth import NULLABLE_COLUMNS, Reference, ReferenceRow
 from pixbench.outcomes import Answers, MaskResults
 
 if TYPE_CHECKING:
@@ -55,6 +54,8 @@ class ImageBenchmark(Benchmark):
     Attributes (besides :class:`~pixbench.benchmarks.base.Benchmark`'s):
         ids: every row id of the full benchmark (the id domain; ``ids.start`` is the first id).
         reference_columns: the parquet columns scoring reads (never the images).
+        nullable_columns: those of them that may be null (by default the expression and options of a
+            question with nothing to ground).
         image_name_column: the column naming each row's image file, when outputs of other tools are
             named after the image rather than the row id (``source_filename``); ``None`` when files are
             named by row id.
@@ -66,6 +67,7 @@ class ImageBenchmark(Benchmark):
     labels: ClassVar[tuple[tuple[str, str], ...]] = (("select", "select"),)
     ids: ClassVar[range]
     reference_columns: ClassVar[tuple[str, ...]]
+    nullable_columns: ClassVar[frozenset[str]] = NULLABLE_COLUMNS
     image_name_column: ClassVar[str | None] = None
 
     @property
@@ -123,7 +125,9 @@ class ImageBenchmark(Benchmark):
 
     @abstractmethod
     def reference_row(self, values: Mapping[str, Any]) -> ReferenceRow:
-        """One parquet row (the :attr:`reference_columns`, nulls already refused) as a :class:`ReferenceRow`."""
+        """One parquet row (the :attr:`reference_columns`) as a :class:`ReferenceRow`, its grouping values in
+        ``groups``; ``ValueError`` for a null outside :attr:`nullable_columns`
+        (:func:`~pixbench.ground_truth.common_row_fields`)."""
 
     def label_set(self, folder: Path) -> str | None:
         """Which answer labels a built folder uses, when the benchmark has variants of them (else ``None``)."""
@@ -137,6 +141,8 @@ class ImageBenchmark(Benchmark):
         ``{question} {options line}`` (:meth:`options_line`), ``letter`` ``{question} Options:``, one ``A. x``
         line per option, then :data:`~pixbench.prompts.LETTER_INSTRUCTION`, joined by newlines.
         ``ValueError`` for another probe or a row lacking its question or options."""
+        from pixbench import prompts  # here: scoring, which imports the benchmarks, never needs prompts
+
         prompts.question_probe(probe)
         question = prompts.row_text(row, "question")
         if probe == "vqa":
@@ -146,7 +152,9 @@ class ImageBenchmark(Benchmark):
     def options_line(self, row: Row) -> str:
         """The row's options on one line (the *options* slot of question templates). By default PixMMVP's
         ``(a) Open (b) Closed``: the row's ``options_text``, else built from its options so."""
-        return prompts.inline_options(row)
+        from pixbench.prompts import inline_options
+
+        return inline_options(row)
 
     # ------------------------------------------------------------------ scoring
 

@@ -19,11 +19,10 @@ import numpy as np
 
 from pixbench.benchmarks.base import BuilderSpec, BuildOption
 from pixbench.benchmarks.image import ImageBenchmark
-from pixbench.ground_truth import Reference, ReferenceRow, common_row_fields
+from pixbench.ground_truth import NULLABLE_COLUMNS, Reference, ReferenceRow, common_row_fields
 from pixbench.metrics import accuracy, stats
 from pixbench.metrics.letters import lettered_options
 from pixbench.outcomes import ACCURACIES, CUMULATIVE_METRIC, Answers, MaskResults, Plan, RowUnits, group_metrics
-from pixbench.prompts import LETTER_INSTRUCTION, question_probe, row_field, row_options, row_text
 
 if TYPE_CHECKING:
     from pixbench.prompts import Row
@@ -35,6 +34,8 @@ CHOICES_LEAD = "Select from the following choices."
 def cvbench_prompt(row: Row) -> str:
     """CV-Bench's ``prompt``: the row's own (trimmed), else rebuilt as ``{question} Select from the following
     choices.`` and one ``(A) x`` line per option, joined by newlines."""
+    from pixbench.prompts import row_field, row_options, row_text  # here: scoring never needs prompts
+
     prompt = row_field(row, "prompt")
     if isinstance(prompt, str) and prompt.strip():
         return prompt.strip()
@@ -57,33 +58,40 @@ class PixCVBench(ImageBenchmark):
     reference_columns: ClassVar[tuple[str, ...]] = (
         "id", "source", "task", "height", "width", "question", "options", "answer", "objects", "expression",
         "mask")
+    nullable_columns: ClassVar[frozenset[str]] = NULLABLE_COLUMNS | {"objects"}
     image_name_column: ClassVar[str | None] = "source_filename"
 
     def reference_row(self, values: Mapping[str, Any]) -> ReferenceRow:
-        fields = common_row_fields(values)
+        """Groups: ``source`` (ADE20K or COCO) and ``task`` (Count or Relation)."""
+        fields = common_row_fields(values, nullable=self.nullable_columns)
         return ReferenceRow(**fields, options_text=lettered_options(list(fields["options"])),
-                            source=values["source"], task=values["task"])
+                            groups={"source": values["source"], "task": values["task"]})
 
     def probe_prompt(self, row: Row, probe: str) -> str:
         """``vqa``: CV-Bench's prompt (:func:`cvbench_prompt`); ``letter``: that, a newline, then
         :data:`~pixbench.prompts.LETTER_INSTRUCTION`."""
+        from pixbench.prompts import LETTER_INSTRUCTION, question_probe
+
         question_probe(probe)
         prompt = cvbench_prompt(row)
         return prompt if probe == "vqa" else f"{prompt}\n{LETTER_INSTRUCTION}"
 
     def options_line(self, row: Row) -> str:
         """``(A) x (B) y``, as the prompt-sensitivity study's script put CV-Bench's options."""
+        from pixbench.prompts import row_options
+
         return lettered_options(row_options(row))
 
     def metrics(self, answers: Answers, mask_results: MaskResults, reference: Reference,
                 mask_ids: list[int]) -> tuple[dict[str, Any], dict[str, Any]]:
-        rows = reference.rows.values()
-        sources = sorted({row.source for row in rows if row.source})
-        tasks = sorted({row.task for row in rows if row.task})
-        by_source = {s: group_metrics(answers, mask_results, [r.id for r in rows if r.source == s]) for s in sources}
-        by_task = {t: group_metrics(answers, mask_results, [r.id for r in rows if r.task == t]) for t in tasks}
+        groups = [(row.id, row.groups["source"], row.groups["task"]) for row in reference.rows.values()]
+        sources = sorted({source for _, source, _ in groups if source})
+        tasks = sorted({task for _, _, task in groups if task})
+        by_source = {s: group_metrics(answers, mask_results, [i for i, source, _ in groups if source == s])
+                     for s in sources}
+        by_task = {t: group_metrics(answers, mask_results, [i for i, _, task in groups if task == t]) for t in tasks}
         by_source_task = {f"{s}/{t}": group_metrics(answers, mask_results,
-                                                    [r.id for r in rows if r.source == s and r.task == t])
+                                                    [i for i, source, task in groups if source == s and task == t])
                           for s in sources for t in tasks}
         pooled = group_metrics(answers, mask_results, list(reference.rows))
         metrics: dict[str, Any] = {}
@@ -95,7 +103,7 @@ class PixCVBench(ImageBenchmark):
         return metrics, breakdown
 
     def row_groups(self, reference: Reference) -> tuple[np.ndarray | None, np.ndarray | None]:
-        return None, np.array([row.source for row in reference.rows.values()])
+        return None, np.array([row.groups["source"] for row in reference.rows.values()])
 
     def resampling_plans(self, units: RowUnits, rows: np.ndarray, keep_pairs: np.ndarray | None) -> dict[str, Plan]:
         if units.stratum is None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from pixbench.benchmarks.base import BuilderSpec, BuildOption
 from pixbench.benchmarks.image import ImageBenchmark
-from pixbench.ground_truth import Reference, ReferenceRow, common_row_fields
+from pixbench.ground_truth import NULLABLE_COLUMNS, Reference, ReferenceRow, common_row_fields
 from pixbench.metrics import accuracy, analysis, stats
 from pixbench.outcomes import (
     ACCURACIES,
@@ -56,10 +56,13 @@ class PixMMVP(ImageBenchmark):
     reference_columns: ClassVar[tuple[str, ...]] = (
         "id", "pair_id", "height", "width", "question", "options", "options_text", "answer", "pattern",
         "expression", "has_object", "mask")
+    nullable_columns: ClassVar[frozenset[str]] = NULLABLE_COLUMNS | {"pattern", "has_object"}
 
     def reference_row(self, values: Mapping[str, Any]) -> ReferenceRow:
-        return ReferenceRow(**common_row_fields(values), options_text=values["options_text"],
-                            pair_id=int(values["pair_id"]), pattern=values["pattern"])
+        """Groups: ``pair_id`` (rows 2k-1 and 2k form pair k) and ``pattern`` (MMVP's visual pattern)."""
+        return ReferenceRow(**common_row_fields(values, nullable=self.nullable_columns),
+                            options_text=values["options_text"],
+                            groups={"pair_id": int(values["pair_id"]), "pattern": values["pattern"]})
 
     def label_set(self, folder: Path) -> str | None:
         """The MMVP label set of a build (published labels, or with the pairs 99/100 and 279/280 corrected),
@@ -93,7 +96,7 @@ class PixMMVP(ImageBenchmark):
 
     def metrics(self, answers: Answers, mask_results: MaskResults, reference: Reference,
                 mask_ids: list[int]) -> tuple[dict[str, Any], dict[str, Any]]:
-        n_pairs = reference.n_pairs
+        n_pairs = _n_pairs(reference)
         metrics: dict[str, Any] = {}
         for name, outcomes in answers.items():
             correct = {i: o.correct for i, o in outcomes.items()} if outcomes is not None else None
@@ -104,7 +107,8 @@ class PixMMVP(ImageBenchmark):
             scored = mask_results.get(probe)
             metrics[metric] = mean_iou(scored, mask_ids) if scored is not None else None
             metrics[CUMULATIVE_METRIC[metric]] = cumulative_iou(scored, mask_ids)
-        pattern_of_pair = {int(row.pair_id or 0): row.pattern for row in reference.rows.values() if row.id % 2 == 1}
+        pattern_of_pair = {int(row.groups["pair_id"]): row.groups["pattern"]
+                           for row in reference.rows.values() if row.id % 2 == 1}
         by_pattern: dict[str, dict[str, Any]] = {}
         for pattern in sorted({p for p in pattern_of_pair.values() if p is not None}):
             pairs = [k for k, p in pattern_of_pair.items() if p == pattern]
@@ -112,7 +116,7 @@ class PixMMVP(ImageBenchmark):
             for name, outcomes in answers.items():
                 entry[name] = (accuracy.pair_accuracy({i: o.correct for i, o in outcomes.items()}, n_pairs=n_pairs,
                                                       pairs=pairs) if outcomes is not None else None)
-            ids = [i for i in mask_ids if reference.rows[i].pair_id in pairs]
+            ids = [i for i in mask_ids if reference.rows[i].groups["pair_id"] in pairs]
             for probe, metric in MASK_METRIC.items():
                 scored = mask_results.get(probe)
                 entry[metric] = mean_iou(scored, ids) if scored is not None and ids else None
@@ -124,7 +128,7 @@ class PixMMVP(ImageBenchmark):
         return {"failure_modes": failure_analysis(answers, mask_results, reference)}
 
     def row_groups(self, reference: Reference) -> tuple[np.ndarray | None, np.ndarray | None]:
-        return np.array([row.pair_id for row in reference.rows.values()], dtype=np.int64), None
+        return np.array([row.groups["pair_id"] for row in reference.rows.values()], dtype=np.int64), None
 
     def resampling_plans(self, units: RowUnits, rows: np.ndarray, keep_pairs: np.ndarray | None) -> dict[str, Plan]:
         result: dict[str, Plan] = {}
@@ -169,8 +173,13 @@ def failure_analysis(answers: Answers, mask_results: MaskResults, reference: Ref
         ious={i: o.iou for i, o in grounding.items()},
         gt_empty={i: bool(gt_areas[i] == 0) for i in reference.rows},
         pred_area_fraction={i: o.pred_fraction for i, o in grounding.items() if not o.missing},
-        n_pairs=reference.n_pairs)
+        n_pairs=_n_pairs(reference))
     return {**modes.as_dict(), "vqa_from": vqa_name, "grounding_from": MASK_METRIC[mask_probe]}
+
+
+def _n_pairs(reference: Reference) -> int:
+    """How many pairs the rows form (rows 2k-1 and 2k form pair k)."""
+    return len(reference.rows) // 2
 
 
 PIXMMVP = PixMMVP()
