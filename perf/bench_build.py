@@ -24,11 +24,12 @@ from pathlib import Path
 GENERATE = """
 import sys
 from pathlib import Path
-from pixbench.loaders import synthetic
+from pixbench.benchmarks.pixcvbench.synthetic import write_cvbench_parquet
+from pixbench.benchmarks.pixmmvp.synthetic import write_mmvp_release
 data, work = Path(sys.argv[1]), Path(sys.argv[2])
-synthetic.write_mmvp_release(data / "pixmmvp", work / "MMVP")
-synthetic.write_cvbench_parquet(data / "pixcvbench", work / "CV-Bench" / "test.parquet")
-synthetic.write_cvbench_parquet(data / "pixcvbench", work / "CV-Bench-larger" / "test.parquet", scale=1.25)
+write_mmvp_release(data / "pixmmvp", work / "MMVP")
+write_cvbench_parquet(data / "pixcvbench", work / "CV-Bench" / "test.parquet")
+write_cvbench_parquet(data / "pixcvbench", work / "CV-Bench-larger" / "test.parquet", scale=1.25)
 """
 LOAD = ("import sys; from datasets import load_dataset; ds = load_dataset(sys.argv[1], split='test'); "
         "n = sum(1 for _ in ds); assert n == ds.num_rows, n; print(ds.num_rows)")

@@ -245,7 +245,7 @@ def prepare_video(work: Path) -> int:
 
     from pixbench.annotation import rle
     from pixbench.benchmarks.mocentric import build as mocentric
-    from pixbench.loaders.synthetic_video import write_synthetic_mevis
+    from pixbench.benchmarks.mocentric.synthetic import write_synthetic_mevis
     from pixbench.references import load_reference
 
     work.mkdir(parents=True, exist_ok=True)
@@ -358,7 +358,7 @@ def prepare_served(data: Path, work: Path) -> int:
     """PixMMVP with stand-in images of the real sizes, and a tiny segment-anything checkpoint."""
     from pixbench.baselines.tiny import write_tiny_sam_checkpoint
     from pixbench.benchmarks.pixmmvp import build as pixmmvp
-    from pixbench.loaders.synthetic import write_mmvp_release
+    from pixbench.benchmarks.pixmmvp.synthetic import write_mmvp_release
 
     work.mkdir(parents=True, exist_ok=True)
     built = work / "PixMMVP-images"

@@ -226,7 +226,7 @@ def write_mevis(root: Path, profile: Profile, seed: int, height: int, width: int
     """MeViS-shaped raw inputs under ``root``; returns the plan the predictions are drawn from."""
     import numpy as np
 
-    from pixbench.loaders.synthetic_video import (
+    from pixbench.benchmarks.mocentric.synthetic import (
         KEYFRAMES_FILE,
         MASK_FILE,
         META_FILE,

@@ -152,15 +152,15 @@ def prepare(data: Path, work: Path) -> int:
     """Build both benchmarks into ``work`` and write the predictions files (run in a child process)."""
     from pixbench.annotation import rle
     from pixbench.benchmarks.pixcvbench import build as pixcvbench
+    from pixbench.benchmarks.pixcvbench.synthetic import write_cvbench_parquet
     from pixbench.benchmarks.pixmmvp import build as pixmmvp
-    from pixbench.loaders import synthetic
     from pixbench.references import load_reference
 
     work.mkdir(parents=True, exist_ok=True)
     if not (work / "PixMMVP" / "build_summary.json").exists():
         pixmmvp.build(annotations_dir=data / "pixmmvp", out_dir=work / "PixMMVP", with_images=False)
     if not (work / "PixCV-Bench" / "build_summary.json").exists():
-        parquet = synthetic.write_cvbench_parquet(data / "pixcvbench", work / "CV-Bench" / "test.parquet")
+        parquet = write_cvbench_parquet(data / "pixcvbench", work / "CV-Bench" / "test.parquet")
         pixcvbench.build(cvbench_paths=[parquet], annotations_dir=data / "pixcvbench", out_dir=work / "PixCV-Bench",
                          with_images=False)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -33,12 +34,26 @@ def shared_data() -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def tiny_inputs(tmp_path_factory: pytest.TempPathFactory):
-    """Raw inputs of the package's tiny synthetic benchmark (read-only for tests: copy before editing)."""
-    from pixbench.loaders.synthetic import write_tiny_inputs
+@dataclass(frozen=True)
+class TinyInputs:
+    """Paths of the tiny synthetic image benchmarks' raw inputs (each written by its benchmark's ``synthetic``)."""
 
-    return write_tiny_inputs(tmp_path_factory.mktemp("tiny-raw"))
+    mmvp_dir: Path
+    pixmmvp_annotations: Path
+    cvbench_parquet: Path
+    pixcvbench_annotations: Path
+
+
+@pytest.fixture(scope="session")
+def tiny_inputs(tmp_path_factory: pytest.TempPathFactory) -> TinyInputs:
+    """Raw inputs of the package's tiny synthetic PixMMVP and PixCV-Bench, in one folder (read-only for tests:
+    copy before editing)."""
+    from pixbench.benchmarks.pixcvbench.synthetic import write_tiny_cvbench
+    from pixbench.benchmarks.pixmmvp.synthetic import write_tiny_mmvp
+
+    root = tmp_path_factory.mktemp("tiny-raw")
+    mmvp, cvbench = write_tiny_mmvp(root), write_tiny_cvbench(root)
+    return TinyInputs(mmvp.mmvp_dir, mmvp.annotations, cvbench.parquet, cvbench.annotations)
 
 
 @pytest.fixture(scope="session")

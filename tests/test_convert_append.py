@@ -21,11 +21,11 @@ from PIL import Image
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.benchmarks.mocentric import build as mocentric
+from pixbench.benchmarks.mocentric.synthetic import write_synthetic_mevis
 from pixbench.benchmarks.mocentric.views import probe_view
 from pixbench.cli import main
 from pixbench.ingest.common import existing_keys
 from pixbench.jsonl import lacks_final_newline
-from pixbench.loaders.synthetic_video import write_synthetic_mevis
 from pixbench.prediction_records import Prediction
 from pixbench.predictions import read_predictions, write_predictions
 from pixbench.references import load_reference

@@ -20,10 +20,10 @@ from PIL import Image
 from pixbench.annotation import rle as rle_ops
 from pixbench.benchmarks.mocentric import build as mocentric
 from pixbench.benchmarks.mocentric.rows import VideoReference
+from pixbench.benchmarks.mocentric.synthetic import write_synthetic_mevis
 from pixbench.benchmarks.mocentric.views import probe_view
 from pixbench.cli import main
 from pixbench.ingest import ConvertError, convert_mevis_pngs, existing_keys
-from pixbench.loaders.synthetic_video import write_synthetic_mevis
 from pixbench.predictions import read_predictions
 from pixbench.references import load_reference
 

@@ -25,9 +25,9 @@ from PIL import Image
 from pixbench.annotation import rle
 from pixbench.benchmarks.mocentric import MOCENTRIC
 from pixbench.benchmarks.mocentric import build as mocentric
+from pixbench.benchmarks.mocentric.synthetic import write_synthetic_mevis
 from pixbench.benchmarks.mocentric.views import probe_view
 from pixbench.cli import main
-from pixbench.loaders.synthetic_video import write_synthetic_mevis
 from pixbench.predictions import ReadOptions, read_predictions
 from pixbench.references import load_reference
 

@@ -12,8 +12,8 @@ import pytest
 
 from pixbench.benchmarks import REGISTRY
 from pixbench.benchmarks.mocentric import build as mocentric_builder
+from pixbench.benchmarks.mocentric import synthetic as synthetic_video
 from pixbench.cli import main
-from pixbench.loaders import synthetic_video
 from pixbench.references import load_reference
 
 DEMO_MODELS = ("demo-pixel-mllm", "demo-attend-segment", "demo-motion-aware", "demo-appearance-only")

@@ -1,8 +1,15 @@
-"""``pixbench demo``: build a tiny synthetic benchmark and score two made-up models, offline.
+"""``pixbench demo``: build tiny synthetic benchmarks and score made-up models, offline.
 
-It builds PixMMVP, PixCV-Bench and MoCentric-Bench from synthetic inputs
-(:mod:`pixbench.loaders.synthetic`, :mod:`pixbench.loaders.synthetic_video`), writes the predictions of
-made-up models (:mod:`pixbench.demo`) and prints their tables, in a few seconds.
+It names no benchmark: it iterates the registry (:data:`pixbench.benchmarks.REGISTRY`) and calls each
+benchmark's demo hook (:func:`demo_hook`: the module ``demo`` of the benchmark's package, beside its builder
+module; the contract is :mod:`pixbench.benchmarks.demo`'s), ``build_demo(work)`` (its synthetic raw inputs
+written under ``work/raw`` and built into ``work/<display name>``; the line it returns is printed) and
+``demo_predictions(reference)`` (the made-up models' lines on the built benchmark). The image benchmarks come
+first, built one after the other and scored together: one file per made-up model, ``predictions/<model>.jsonl``,
+holding its lines on every image benchmark, scored with ``--select given`` and then ``oracle`` and the keyword
+judge (:mod:`pixbench.demo`). Then each video benchmark is built and scored alone, without a judge, its files
+``predictions/<benchmark name>-<model>.jsonl``. A blank line comes before each part but the first; each table
+is the one ``pixbench score`` prints. A failed scoring prints its problems on stderr and ends the demo (exit 1).
 
 Where it writes: without ``--out``, a temporary folder that is removed when the demo ends, fails or is
 stopped (Ctrl-C), so repeated runs leave nothing behind; with ``--out DIR``, DIR, which is kept, and the
@@ -13,34 +20,56 @@ quoted for the shell) that scores the kept files again when copied.
 from __future__ import annotations
 
 import argparse
+import importlib
 import shlex
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pixbench.cli.options import Subparsers, add_command
 
 if TYPE_CHECKING:
+    from pixbench.benchmarks import Benchmark
+    from pixbench.benchmarks.demo import DemoHook
     from pixbench.score_files import Evaluation
 
-__all__ = ["cmd_demo", "configure", "score_command"]
-
-_DESCRIPTION = """\
-Try pixbench offline in a few seconds: build tiny synthetic versions of PixMMVP, PixCV-Bench and
-MoCentric-Bench (made-up images, questions, masks and moving-shape videos, no download), write the
-predictions of made-up models and print the tables `pixbench score` prints for them (the image
-benchmarks with --select given and oracle; the accuracy judge is a keyword rule, not an LLM).
-
-Without --out everything is written to a temporary folder that is removed at the end. With --out DIR
-the built benchmarks (DIR/PixMMVP, DIR/PixCV-Bench, DIR/MoCentric-Bench), the raw synthetic inputs
-(DIR/raw) and the predictions files (DIR/predictions) are kept, and the last line is a `pixbench score`
-command that scores them again."""
+__all__ = ["cmd_demo", "configure", "demo_hook", "score_command"]
 
 _EPILOG = """\
 examples:
   pixbench demo
-  pixbench demo --out demo && pixbench mocentric ids --data demo/MoCentric-Bench"""
+  pixbench demo --out demo     (keeps demo/ and ends with the command that scores it again)"""
+
+_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _listed(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join(filter(None, [", ".join(words[:-1]), *words[-1:]]))
+
+
+def _description() -> str:
+    """The help text, naming the registry's benchmarks and the folders the demo builds them into."""
+    from pixbench.benchmarks import REGISTRY
+
+    names = [benchmark.display_name for benchmark in REGISTRY.values()]
+    paragraphs = (
+        f"Try pixbench offline in a few seconds: build tiny synthetic versions of {_listed(names)} (made-up "
+        "images, questions, masks and videos, no download), write the predictions of made-up models and print "
+        "the tables `pixbench score` prints for them (the image benchmarks with --select given and oracle; the "
+        "accuracy judge is a keyword rule, not an LLM).",
+        "Without --out everything is written to a temporary folder that is removed at the end. With --out DIR "
+        f"the built benchmarks ({', '.join(f'DIR/{name}' for name in names)}), the raw synthetic inputs (DIR/raw) "
+        "and the predictions files (DIR/predictions) are kept, and the last line is a `pixbench score` command "
+        "that scores them again.")
+    return "\n\n".join(textwrap.fill(paragraph, 100, break_on_hyphens=False) for paragraph in paragraphs)
+
+
+def demo_hook(benchmark: Benchmark) -> DemoHook:
+    """The demo hook of ``benchmark``: the module ``demo`` of the package that holds its builder module."""
+    return cast("DemoHook", importlib.import_module(f"{benchmark.builder.module.rpartition('.')[0]}.demo"))
 
 
 def score_command(predictions: list[Path], data: dict[str, Path]) -> str:
@@ -74,11 +103,19 @@ def _failed(run: Evaluation) -> bool:
 
 
 def _demo(out: Path, *, keep: bool) -> int:
-    """The demo in ``out``; with ``keep``, end with the command that scores what it wrote."""
+    """The demo in ``out``: the image benchmarks of the registry together, then each video benchmark alone;
+    with ``keep``, end with the command that scores what it wrote."""
+    from pixbench.benchmarks import REGISTRY
+
+    images = [benchmark for benchmark in REGISTRY.values() if benchmark.kind == "image"]
+    groups = ([images] if images else []) + [[benchmark] for benchmark in REGISTRY.values()
+                                              if benchmark.kind == "video"]
     data: dict[str, Path] = {}
     predictions: list[Path] = []
-    for part in (_image_demo, _video_demo):
-        done = part(out)
+    for number, group in enumerate(groups):
+        if number:
+            print()
+        done = _image_demo(out, group) if group[0].kind == "image" else _video_demo(out, group[0])
         if done is None:
             return 1
         data.update(done[0])
@@ -88,33 +125,34 @@ def _demo(out: Path, *, keep: bool) -> int:
     return 0
 
 
-def _image_demo(out: Path) -> tuple[dict[str, Path], list[Path]] | None:
-    """PixMMVP and PixCV-Bench: build, write two made-up models, print their tables; the built folders and
-    the predictions files (None when scoring failed)."""
+def _built(out: Path, benchmarks: list[Benchmark]) -> dict[str, Path]:
+    """Build each benchmark's demo in ``out``, printing its line; benchmark name -> built folder."""
+    built = {}
+    for benchmark in benchmarks:
+        result = demo_hook(benchmark).build_demo(out)
+        print(result.line)
+        built[benchmark.name] = result.folder
+    return built
+
+
+def _image_demo(out: Path, benchmarks: list[Benchmark]) -> tuple[dict[str, Path], list[Path]] | None:
+    """The image benchmarks: build them, write the made-up models' files (one per model, covering every one of
+    them), print their tables with ``--select given`` and ``oracle``; the built folders and the predictions
+    files (None when scoring failed)."""
     from pixbench import score_report as report
-    from pixbench.benchmarks.pixcvbench import build as pixcvbench
-    from pixbench.benchmarks.pixmmvp import build as pixmmvp
     from pixbench.demo import keyword_judge_reply, write_demo_predictions
     from pixbench.judge import FakeJudge
-    from pixbench.loaders import synthetic
     from pixbench.references import load_reference
     from pixbench.results import ScoreSettings
     from pixbench.score_files import JudgeChoice, evaluate, report_context
 
-    inputs = synthetic.write_tiny_inputs(out / "raw")
-    built = {
-        "pixmmvp": pixmmvp.build(annotations_dir=inputs.pixmmvp_annotations, mmvp_dir=inputs.mmvp_dir,
-                                 out_dir=out / "PixMMVP"),
-        "pixcvbench": pixcvbench.build(cvbench_paths=[inputs.cvbench_parquet],
-                                       annotations_dir=inputs.pixcvbench_annotations, out_dir=out / "PixCV-Bench"),
-    }
-    for name, result in built.items():
-        s = result.summary
-        print(f"built {name}: {s['rows']} rows, {s['instance_masks']} instance masks -> {result.out_dir}")
-    data = {name: Path(result.out_dir) for name, result in built.items()}
-    references = {name: load_reference(name, str(path)) for name, path in data.items()}
-    paths = write_demo_predictions(references, out / "predictions")
-    print(f"wrote predictions of two made-up models: {', '.join(str(p) for p in paths)}")
+    data = _built(out, benchmarks)
+    made_up = [demo_hook(benchmark).demo_predictions(load_reference(benchmark.name, str(data[benchmark.name])))
+               for benchmark in benchmarks]
+    paths = write_demo_predictions(made_up, out / "predictions")
+    count = _NUMBERS[len(paths)] if len(paths) < len(_NUMBERS) else str(len(paths))
+    print(f"wrote predictions of {count} made-up model{'s' * (len(paths) != 1)}: "
+          f"{', '.join(str(p) for p in paths)}")
     judge = JudgeChoice(FakeJudge(keyword_judge_reply, model="demo-keyword-judge"),
                         reason="", cache_path=None)
     for select in ("given", "oracle"):
@@ -128,42 +166,32 @@ def _image_demo(out: Path) -> tuple[dict[str, Path], list[Path]] | None:
     return data, paths
 
 
-def _video_demo(out: Path) -> tuple[dict[str, Path], list[Path]] | None:
-    """MoCentric-Bench on a synthetic MeViS: build it, write two made-up video models, print their table;
-    the built folder and the predictions files (None when scoring failed)."""
+def _video_demo(out: Path, benchmark: Benchmark) -> tuple[dict[str, Path], list[Path]] | None:
+    """One video benchmark alone: build it, write its made-up models' files (``<benchmark name>-<model>.jsonl``),
+    print their table (no judge); the built folder and the predictions files (None when scoring failed)."""
     from pixbench import score_report as report
-    from pixbench.benchmarks.mocentric import build as mocentric
-    from pixbench.demo import mocentric_demo_predictions
-    from pixbench.loaders import synthetic_video
-    from pixbench.predictions import write_predictions
+    from pixbench.demo import write_demo_predictions
     from pixbench.references import load_reference
     from pixbench.results import ScoreSettings
     from pixbench.score_files import JudgeChoice, evaluate, report_context
 
-    raw = synthetic_video.write_synthetic_mevis(out / "raw" / "mevis")
-    built = mocentric.build(mevis_root=raw.root, keyframes=raw.keyframes, reverse_expressions=raw.reverse_expressions,
-                            out_dir=out / "MoCentric-Bench")
-    summary = built.summary
-    print(f"\nbuilt mocentric: {summary['expressions']} expressions ({summary['reversed_expressions']} reversed) "
-          f"in {summary['videos']} synthetic videos -> {built.out_dir}")
-    folder = Path(built.out_dir)
-    reference = load_reference("mocentric", str(folder))
-    paths = []
-    for model, lines in mocentric_demo_predictions(reference).items():
-        path = out / "predictions" / f"mocentric-{model}.jsonl"
-        write_predictions(path, lines)
-        paths.append(path)
+    data = _built(out, [benchmark])
+    folder = data[benchmark.name]
+    reference = load_reference(benchmark.name, str(folder))
+    paths = write_demo_predictions([demo_hook(benchmark).demo_predictions(reference)], out / "predictions",
+                                   prefix=f"{benchmark.name}-")
     judge, settings = JudgeChoice(None, "not needed for video probes"), ScoreSettings()
-    run = evaluate(paths, data={"mocentric": str(folder)}, settings=settings, judge=judge)
+    run = evaluate(paths, data={benchmark.name: str(folder)}, settings=settings, judge=judge)
     if _failed(run):
         return None
-    print(f"\n== pixbench score {' '.join(p.name for p in paths)} --data mocentric={folder}")
+    print(f"\n== pixbench score {' '.join(p.name for p in paths)} --data {benchmark.name}={folder}")
     print(report.render(report.report_document(run.results, **report_context(run, settings, judge)), "table"),
           end="")
-    return {"mocentric": folder}, paths
+    return data, paths
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = _description()  # declared with the options: the registry is imported only here
     parser.add_argument("--out", metavar="DIR",
                         help="write everything to DIR and keep it, then print the command that scores it "
                              "(default: a temporary folder, removed at the end)")
@@ -173,4 +201,4 @@ def configure(subparsers: Subparsers) -> None:
     """Add ``demo`` to the ``pixbench`` commands."""
     add_command(subparsers, "demo", cmd_demo, _arguments,
                 help="build tiny synthetic benchmarks, score made-up models (offline, a few seconds)",
-                description=_DESCRIPTION, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)

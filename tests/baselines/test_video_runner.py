@@ -51,7 +51,7 @@ SECRET = "sk-test-video-runner-secret"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pixbench.benchmarks.mocentric import build as mocentric
-    from pixbench.loaders.synthetic_video import write_synthetic_mevis
+    from pixbench.benchmarks.mocentric.synthetic import write_synthetic_mevis
 
     root = tmp_path_factory.mktemp("mocentric")
     raw = write_synthetic_mevis(root / "raw")

@@ -16,9 +16,10 @@ from datasets import load_dataset
 from pycocotools import mask as coco_mask
 
 from pixbench.benchmarks.pixcvbench import build as pixcvbench
+from pixbench.benchmarks.pixcvbench.synthetic import write_cvbench_parquet
 from pixbench.benchmarks.pixmmvp import build as pixmmvp
+from pixbench.benchmarks.pixmmvp.synthetic import write_mmvp_release
 from pixbench.cli import main
-from pixbench.loaders import synthetic
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +27,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def built(shared_data, tmp_path_factory):
     root = tmp_path_factory.mktemp("real")
-    mmvp = synthetic.write_mmvp_release(shared_data / "pixmmvp", root / "MMVP")
-    parquet = synthetic.write_cvbench_parquet(shared_data / "pixcvbench", root / "CV-Bench" / "test.parquet")
+    mmvp = write_mmvp_release(shared_data / "pixmmvp", root / "MMVP")
+    parquet = write_cvbench_parquet(shared_data / "pixcvbench", root / "CV-Bench" / "test.parquet")
     pixmmvp.build(annotations_dir=shared_data / "pixmmvp", mmvp_dir=mmvp, out_dir=root / "PixMMVP")
     pixcvbench.build(cvbench_paths=[parquet], annotations_dir=shared_data / "pixcvbench",
                      out_dir=root / "PixCV-Bench")

@@ -22,8 +22,8 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from pixbench.benchmarks.mocentric.synthetic import SyntheticMevis, write_synthetic_mevis
 from pixbench.cli import main
-from pixbench.loaders.synthetic_video import SyntheticMevis, write_synthetic_mevis
 
 
 def build_args(tiny_inputs: Any, out: Path, *extra: str) -> list[str]:

@@ -17,7 +17,7 @@ import pixbench
 from pixbench.annotation import rle
 from pixbench.annotation.findings import AnnotationError
 from pixbench.benchmarks.mocentric import build as mocentric
-from pixbench.loaders.synthetic_video import SyntheticMevis, write_mevis_for_release, write_synthetic_mevis
+from pixbench.benchmarks.mocentric.synthetic import SyntheticMevis, write_mevis_for_release, write_synthetic_mevis
 
 
 @pytest.fixture(scope="session")
@@ -321,7 +321,7 @@ def test_missing_frame_files(copy, tmp_path):
 
 def test_frames_of_another_size(copy, tmp_path):
     vid = copy.video_ids[3]
-    from pixbench.loaders.synthetic_video import jpeg_bytes
+    from pixbench.benchmarks.mocentric.synthetic import jpeg_bytes
 
     (copy.split_dir / "JPEGImages" / vid / "00004.jpg").write_bytes(jpeg_bytes(np.zeros((20, 30, 3), np.uint8)))
     _fails(copy, tmp_path / "out", rf"video {vid} \[frames\]: frame\(s\) 00004 are 20x30, frame 00000 is 64x96")

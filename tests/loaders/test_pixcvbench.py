@@ -76,7 +76,7 @@ def test_cvbench_disagreements_are_listed(tmp_path, raw):
     table[3]["image"] = {"bytes": b"not an image", "path": None}
     import pyarrow as pa
 
-    from pixbench.loaders.synthetic import CVBENCH_SCHEMA
+    from pixbench.benchmarks.pixcvbench.synthetic import CVBENCH_SCHEMA
 
     pq.write_table(pa.Table.from_pylist(table, schema=CVBENCH_SCHEMA), parquet)
     with pytest.raises(AnnotationError) as info:

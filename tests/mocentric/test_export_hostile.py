@@ -20,8 +20,8 @@ import pytest
 from PIL import Image
 
 from pixbench.benchmarks.mocentric import build as builder
+from pixbench.benchmarks.mocentric import synthetic as synthetic_video
 from pixbench.cli import main
-from pixbench.loaders import synthetic_video
 from pixbench.references import load_reference
 from pixbench.video import export as export_module
 

@@ -14,6 +14,7 @@ from PIL import Image
 
 from pixbench.annotation import rle
 from pixbench.benchmarks.mocentric import build as builder
+from pixbench.benchmarks.mocentric import synthetic as synthetic_video
 from pixbench.benchmarks.mocentric.views import (
     DEFAULT_LAYOUT,
     LAYOUTS,
@@ -23,7 +24,6 @@ from pixbench.benchmarks.mocentric.views import (
     probe_view,
 )
 from pixbench.cli import main
-from pixbench.loaders import synthetic_video
 from pixbench.predictions import Prediction, write_predictions
 from pixbench.references import load_reference
 from pixbench.video import export as export_module

@@ -12,9 +12,9 @@ from PIL import Image
 
 from pixbench.annotation import rle
 from pixbench.benchmarks.mocentric import build as builder
+from pixbench.benchmarks.mocentric import synthetic as synthetic_video
 from pixbench.benchmarks.mocentric.views import LAYOUTS, PAIR_PROBES, PROBES, ViewError, canvas_size, probe_view
 from pixbench.cli import main
-from pixbench.loaders import synthetic_video
 from pixbench.predictions import Prediction, ReadOptions, read_predictions, write_predictions
 from pixbench.references import load_reference
 

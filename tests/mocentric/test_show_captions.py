@@ -13,9 +13,9 @@ from PIL import Image, ImageDraw
 
 from pixbench.annotation import rle
 from pixbench.benchmarks.mocentric import build as builder
+from pixbench.benchmarks.mocentric import synthetic as synthetic_video
 from pixbench.benchmarks.mocentric.views import probe_view
 from pixbench.cli import main
-from pixbench.loaders import synthetic_video
 from pixbench.predictions import Prediction, write_predictions
 from pixbench.references import load_reference
 from pixbench.video import show

@@ -1,6 +1,7 @@
-"""MeViS-shaped raw inputs made by pixbench itself, for MoCentric-Bench tests, the demo and benchmarks.
+"""MoCentric-Bench's raw inputs made by pixbench itself (MeViS-shaped), for the demo, tests and timing scripts.
 
-Two kinds, both written in the layout :mod:`pixbench.benchmarks.mocentric.build` reads (``ROOT`` is ``--mevis``):
+Two kinds, both written in the layout :mod:`.build` reads (``ROOT`` is ``--mevis``; the file and folder names
+are the builder's):
 
 - :func:`write_synthetic_mevis`: a small ``ROOT/valid_u`` of four videos of moving shapes (real JPEG
   frames drawn with PIL, 64x96 by default, any ``size`` such as 720x1280 for a benchmark), its
@@ -37,11 +38,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from pixbench.annotation import rle as rle_ops
+from pixbench.benchmarks.mocentric.build import FRAMES_FOLDER, MASK_FILE, META_FILE, MEVIS_SPLIT
 
-SPLIT = "valid_u"
-META_FILE = "meta_expressions.json"
-MASK_FILE = "mask_dict.json"
-FRAMES_FOLDER = "JPEGImages"
+SPLIT = MEVIS_SPLIT
 REVERSED_FILE = "meta_expressions_reverse_filtered.json"
 KEYFRAMES_FILE = "mevis_keyframes.csv"
 
