@@ -21,7 +21,7 @@ from pixbench.builds.shards import ShardError, one_line
 from pixbench.ground_truth import Reference, ReferenceRow
 from pixbench.loaders.sources import SourceError, check_hub, hub_failure, locate
 
-__all__ = ["Reference", "ReferenceError", "ReferenceRow", "load_reference"]
+__all__ = ["Reference", "ReferenceError", "ReferenceRow", "load_reference", "local_folder"]
 
 
 class ReferenceError(ValueError):
@@ -62,6 +62,12 @@ def _local_folder(benchmark: str, path_or_hub_id: str, revision: str | None) -> 
         raise ReferenceError(f"{hub_failure(exc, repo_id, what=what, argument=argument)} (build it with `pixbench "
                              "build`)") from None
     return Path(local), {"hub_id": repo_id, "commit": commit}
+
+
+def local_folder(benchmark: str, path_or_hub_id: str, *, revision: str | None = None) -> Path:
+    """The local folder of a benchmark's build: the folder itself, or the hub copy's snapshot (its parquet
+    shards, images included); :class:`ReferenceError` as :func:`load_reference` says it."""
+    return _local_folder(benchmark, path_or_hub_id, revision)[0]
 
 
 def load_reference(benchmark: str, path_or_hub_id: str, *, revision: str | None = None) -> Any:

@@ -18,7 +18,7 @@ from typing import Any
 from pixbench.annotation.rle import RunsCache
 from pixbench.benchmarks import REGISTRY
 from pixbench.image_score import ScoringError
-from pixbench.predictions import PredictionProblem, ReadOptions, read_predictions
+from pixbench.predictions import PredictionProblem, PredictionsFile, ReadOptions, read_predictions
 from pixbench.problems import shorten
 from pixbench.prompts import TEMPLATES
 from pixbench.references import load_reference
@@ -46,6 +46,8 @@ class Evaluation:
     errors: list[str] = field(default_factory=list)
     problem_count: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: The predictions files as read (their lines and where each came from), in the order given.
+    files: list[PredictionsFile] = field(default_factory=list)
 
     @property
     def per_sample(self) -> list[dict[str, Any]]:
@@ -141,6 +143,7 @@ def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: 
     runs = RunsCache()  # masks' runs, decoded once when validated and reused when scored
     options = replace(options or ReadOptions(), select=settings.select)  # `given` needs a selection per line
     files = [read_predictions(path, index=index, options=options, runs=runs) for path in paths]
+    run.files = files
     run.references = index.references
     run.errors.extend(index.errors.values())
     for predictions_file in files:

@@ -90,7 +90,13 @@ def _cell(value: Any) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def _with_interval(value: Any, interval: Sequence[float] | None) -> str:
+def cell_text(value: Any, interval: Sequence[float] | None = None) -> str:
+    """A number as the tables print it: one decimal, ``[low, high]`` after it when given, ``-`` when not measured.
+
+    Examples:
+        >>> cell_text(41.25, [38.0, 44.5]), cell_text(None)
+        ('41.2 [38.0, 44.5]', '-')
+    """
     if value is None or interval is None:
         return _cell(value)
     return f"{value:.1f} [{interval[0]:.1f}, {interval[1]:.1f}]"
@@ -124,7 +130,7 @@ def _tables(report: Report) -> list[tuple[TableShape, list[ScoreResult]]]:
 def _row(result: ScoreResult, shape: TableShape) -> list[str]:
     metrics, intervals = _metrics(result), _intervals(result)
     return [result.label, result.benchmark, *(str(getattr(result, name) or "-") for name, _ in shape.labels),
-            *(_with_interval(metrics.get(key), intervals.get(key)) for key, _ in shape.columns),
+            *(cell_text(metrics.get(key), intervals.get(key)) for key, _ in shape.columns),
             str(result.counts.total_missing)]
 
 

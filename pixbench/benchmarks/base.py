@@ -12,6 +12,7 @@ else in pixbench is benchmark-agnostic and asks the registry (:mod:`pixbench.ben
 from __future__ import annotations
 
 import dataclasses
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -86,6 +87,60 @@ class BuilderSpec:
     group: str | None = None
 
 
+@dataclass(frozen=True)
+class SummaryColumn:
+    """One column of a benchmark's per-model summary (what a reader should look at first): ``metric`` of the
+    result of ``probe`` (in ``layout``; ``None``: the probe's default layout), headed ``header``, with a one-line
+    ``reading`` (what a high or low value means)."""
+
+    header: str
+    probe: str
+    metric: str
+    reading: str
+    layout: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishedRow:
+    """One row of a paper's table for a benchmark: the ``method`` as printed, the table's ``section``, its
+    ``metrics`` (metric key -> percent, ``None`` where the paper prints "-") and other columns (``notes``)."""
+
+    method: str
+    section: str
+    metrics: Mapping[str, float | None]
+    notes: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+def read_published(path: Path, metrics: Sequence[str]) -> list[PublishedRow]:
+    """The rows of a ``published.tsv`` (tab-separated, a header naming ``section``, ``method``, metric keys and
+    any other columns; ``-`` for a value the paper does not give); ``ValueError`` naming the file and line."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if not lines:
+        raise ValueError(f"{path}: empty (expected a header line)")
+    header = lines[0].split("\t")
+    for needed in ("section", "method"):
+        if needed not in header:
+            raise ValueError(f"{path}:1: no {needed!r} column (header: {header})")
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        cells = line.split("\t")
+        if len(cells) != len(header):
+            raise ValueError(f"{path}:{number}: {len(cells)} cells for {len(header)} columns")
+        record = dict(zip(header, cells))
+        values: dict[str, float | None] = {}
+        for key in metrics:
+            text = record.get(key, "-").strip()
+            try:
+                values[key] = None if text in ("-", "") else float(text)
+            except ValueError:
+                raise ValueError(f"{path}:{number}: column {key}: expected a number or '-', but got {text!r}") from None
+        notes = {k: v for k, v in record.items() if k not in ("section", "method") and k not in metrics}
+        rows.append(PublishedRow(record["method"], record["section"], values, notes))
+    return rows
+
+
 class Benchmark(ABC):
     """One benchmark: identity, hub copy, ground truth, scoring and resampling rules.
 
@@ -102,6 +157,11 @@ class Benchmark(ABC):
         published: whether ``hub_id`` holds a public copy (scoring falls back to it without ``--data``).
         builder: how ``pixbench build`` calls its builder (:class:`BuilderSpec`; the module is imported only
             when building).
+        headline: the metric a leaderboard ranks models by (the benchmark's one-number summary).
+        summary_columns: the per-model summary a results page shows first (:class:`SummaryColumn`; none by
+            default).
+        published_source: the paper whose table ``published.tsv`` (in the benchmark's folder) copies, when it
+            has one (:meth:`published_rows`).
     """
 
     name: ClassVar[str]
@@ -114,9 +174,20 @@ class Benchmark(ABC):
     labels: ClassVar[tuple[tuple[str, str], ...]]
     published: ClassVar[bool] = True
     builder: ClassVar[BuilderSpec]
+    headline: ClassVar[str]
+    summary_columns: ClassVar[tuple[SummaryColumn, ...]] = ()
+    published_source: ClassVar[str | None] = None
 
     def __repr__(self) -> str:
         return f"<benchmark {self.name}>"
+
+    def published_rows(self) -> list[PublishedRow]:
+        """The rows of the paper's table for this benchmark (``published.tsv`` beside its rules; none when it has
+        no such file), with the metrics of :attr:`report_columns`."""
+        if self.published_source is None:
+            return []
+        path = Path(sys.modules[type(self).__module__].__file__ or "").parent / "published.tsv"
+        return read_published(path, [key for key, _ in self.report_columns])
 
     def reference_files(self, folder: Path) -> list[Path]:
         """The files of a built folder that scoring reads (their hash names the dataset revision)."""

@@ -1,7 +1,8 @@
 """The ``pixbench`` command: one module per command group, wired here.
 
 - :mod:`~pixbench.cli.build`: ``build``, ``check-annotations``, ``push``, ``show``;
-- :mod:`~pixbench.cli.score`: ``score``; :mod:`~pixbench.cli.run`: ``run`` (a served model);
+- :mod:`~pixbench.cli.score`: ``score``; :mod:`~pixbench.cli.view`: ``view`` (a static site of the results);
+  :mod:`~pixbench.cli.run`: ``run`` (a served model);
   :mod:`~pixbench.cli.compare`: ``compare``;
 - :mod:`~pixbench.cli.baseline`: ``baseline attend-segment|explain|video-ground|text-track|make-tiny`` (also
   ``python -m pixbench.baselines``);
@@ -37,11 +38,11 @@ __all__ = ["COMMAND_MODULE", "COMMAND_MODULES", "PixbenchParser", "build_parser"
 
 #: The command modules (``pixbench.cli.<name>``), in the order ``pixbench --help`` lists their commands;
 #: each has ``configure(subparsers)``.
-COMMAND_MODULES = ("build", "score", "run", "compare", "baseline", "convert", "video", "demo")
+COMMAND_MODULES = ("build", "score", "view", "run", "compare", "baseline", "convert", "video", "demo")
 #: The module of each command whose name is fixed (what its ``configure`` adds). The video tools' command is
 #: named by its benchmark (the registry's name), so it is found by building every command.
 COMMAND_MODULE = {"build": "build", "check-annotations": "build", "push": "build", "show": "build",
-                  "score": "score", "run": "run", "compare": "compare", "baseline": "baseline",
+                  "score": "score", "view": "view", "run": "run", "compare": "compare", "baseline": "baseline",
                   "convert": "convert", "demo": "demo"}
 
 

@@ -7,7 +7,7 @@ import json
 import sys
 import textwrap
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,9 +30,13 @@ from pixbench.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from pixbench.results import ScoreResult
+    from pixbench.results import ScoreResult, ScoreSettings
+    from pixbench.score_files import Evaluation, JudgeChoice
+    from pixbench.score_report import Report
 
-__all__ = ["cmd_score", "configure", "describe_benchmarks", "keep_freed_memory"]
+__all__ = ["Scored", "cmd_score", "configure", "describe_benchmarks", "keep_freed_memory", "score_arguments",
+           "score_files"]
+
 
 def describe_benchmarks() -> str:
     """The registry's benchmarks by display name, grouped by kind: "PixMMVP, PixCV-Bench (images) and
@@ -117,8 +121,19 @@ def keep_freed_memory() -> bool:
     return bool(mallopt(M_MMAP_THRESHOLD, HEAP_ARRAYS_UP_TO)) and bool(mallopt(M_TRIM_THRESHOLD, KEPT_FREE))
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    """Score predictions files: exit 0 on success, 1 on invalid input, 3 on judge errors."""
+@dataclass
+class Scored:
+    """What a score run of the command line produced: the run, its report, and the judge and settings used."""
+
+    run: Evaluation
+    report: Report
+    judge: JudgeChoice
+    settings: ScoreSettings
+
+
+def score_files(args: argparse.Namespace) -> Scored | int:
+    """Score the predictions files of ``args`` (the options of `pixbench score`): the run and its report, or
+    the exit status after the problems were printed (1: invalid input)."""
     keep_freed_memory()
     from pixbench import score_report as report
     from pixbench.results import ScoreSettings
@@ -126,9 +141,9 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     try:
         data = parse_data(args.data)
-        check_output_file(args.output, "--output")
-        check_output_file(args.per_sample, "--per-sample")
-        check_output_folder(args.plots, "--plots")
+        check_output_file(getattr(args, "output", None), "--output")
+        check_output_file(getattr(args, "per_sample", None), "--per-sample")
+        check_output_folder(getattr(args, "plots", None), "--plots")
         judge = make_judge(no_judge=args.no_judge, model=args.judge_model, base_url=args.judge_base_url,
                            cache_path=args.judge_cache, refresh=args.refresh_judge, retries=args.judge_retries,
                            timeout=args.judge_timeout, concurrency=args.judge_concurrency,
@@ -153,7 +168,18 @@ def cmd_score(args: argparse.Namespace) -> int:
                        for result in run.results if result.units is not None]
     document = report.report_document(run.results, **report_context(run, settings, judge),
                                       sensitivity=sensitivity(run.results))
-    text = report.render(document, args.format)
+    return Scored(run, document, judge, settings)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score predictions files: exit 0 on success, 1 on invalid input, 3 on judge errors."""
+    from pixbench import score_report as report
+
+    scored = score_files(args)
+    if isinstance(scored, int):
+        return scored
+    run, judge = scored.run, scored.judge
+    text = report.render(scored.report, args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
@@ -169,20 +195,23 @@ def cmd_score(args: argparse.Namespace) -> int:
         except ImportError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
+    if args.html:
+        from pixbench.cli.view import write_site
+
+        code = write_site(args, scored, Path(args.html))
+        if code:
+            return code
     return report_score_outcome(run, judge, allow_judge_errors=args.allow_judge_errors)
 
 
-def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = _description()  # declared with the options: the registry is imported only here
+def score_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `pixbench score` that decide the numbers (shared with `pixbench view`)."""
     parser.add_argument("predictions", nargs="+", metavar="PREDS.jsonl")
     add_data_option(parser)
     add_selection_options(parser)
     add_judge_options(parser)
     parser.add_argument("--allow-judge-errors", action="store_true",
                         help="score failed judge requests as wrong instead of failing")
-    parser.add_argument("--format", choices=("table", "markdown", "json", "csv", "latex"), default="table")
-    parser.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
-    parser.add_argument("--per-sample", metavar="FILE", help="write one JSON line per (row, probe)")
     parser.add_argument("--strict", action="store_true", help="rows without a prediction are an error")
     parser.add_argument("--workers", type=positive_int, default=1, metavar="N",
                         help="processes scoring a video benchmark's expressions (default 1; the numbers do not "
@@ -194,8 +223,19 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bootstrap", type=positive_int, default=10_000, metavar="N",
                         help="bootstrap resamples for --ci and compare (default 10000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = _description()  # declared with the options: the registry is imported only here
+    score_arguments(parser)
+    parser.add_argument("--format", choices=("table", "markdown", "json", "csv", "latex"), default="table")
+    parser.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+    parser.add_argument("--per-sample", metavar="FILE", help="write one JSON line per (row, probe)")
     parser.add_argument("--plots", metavar="DIR",
                         help="write PNG histograms of the 'when grounding emerges' analysis (needs matplotlib)")
+    parser.add_argument("--html", metavar="SITE",
+                        help="also write the results as a static site to SITE (as `pixbench view`; open "
+                             "SITE/index.html)")
 
 
 def configure(subparsers: Subparsers) -> None:

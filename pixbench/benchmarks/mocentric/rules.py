@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from pixbench.annotation.rle import Rle
-from pixbench.benchmarks.base import Benchmark, BuilderSpec, BuildOption, Kind, Presented
+from pixbench.benchmarks.base import Benchmark, BuilderSpec, BuildOption, Kind, Presented, SummaryColumn
 from pixbench.benchmarks.mocentric.rows import ExpressionRow, VideoLine, VideoReference
 from pixbench.benchmarks.mocentric.views import PROBES, REVERSED_PROBES, ViewError, canvas_size, check_probe_layout
 from pixbench.builds.shards import read_columns
@@ -96,6 +96,28 @@ class MoCentric(Benchmark):
         ("J_bg", "J_bg"), ("H_bg", "H_bg"), ("FPR", "FPR"), ("FG_FPR", "FG_FPR"))
     labels: ClassVar[tuple[tuple[str, str], ...]] = (("probe", "probe"), ("layout", "layout"))
     published: ClassVar[bool] = False
+    headline: ClassVar[str] = "JF"
+    #: Motion reliance at a glance: the real clip against the probes that take its motion away or reverse it.
+    summary_columns: ClassVar[tuple[SummaryColumn, ...]] = (
+        SummaryColumn("original J&F", "original", "JF",
+                      "segmenting the described object in the real clip (MeViS valid_u); the baseline to compare with"),
+        SummaryColumn("static FPR", "static", "FPR",
+                      "pixels segmented in a still clip, where nothing moves as described: lower is better; high "
+                      "means the model answers from appearance"),
+        SummaryColumn("static FG_FPR", "static", "FG_FPR",
+                      "the still object itself segmented: lower is better; high means motion words are ignored"),
+        SummaryColumn("static-pair J&F", "static-pair", "JF",
+                      "the real clip beside its still keyframe: close to original J&F when the model follows motion"),
+        SummaryColumn("static-pair D_FPR", "static-pair", "D_FPR",
+                      "the still half segmented too: lower is better"),
+        SummaryColumn("reversed J&F", "reversed", "JF",
+                      "the clip played backwards with the expression rewritten for it: low means the model "
+                      "expects the original order"),
+        SummaryColumn("reversed-pair J&F", "reversed-pair", "JF",
+                      "original and reversed side by side, the reversed expression: only motion order tells the "
+                      "halves apart"),
+        SummaryColumn("reversed-pair D_FPR", "reversed-pair", "D_FPR",
+                      "the original-order half segmented too: lower is better"))
 
     def reference_files(self, folder: Path) -> list[Path]:
         """The shards scoring reads (never the frames): hashed to name the dataset revision."""

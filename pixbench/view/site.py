@@ -1,0 +1,175 @@
+"""Build the site: the index from the report, then each benchmark's samples, then the manifest.
+
+:func:`build_site` takes what a score run produced (:class:`~pixbench.score_files.Evaluation`: the results, the
+references and the predictions files read) and the report made of it, so the site shows exactly the numbers
+`pixbench score` printed. Each benchmark's samples are written by the writer of its kind of predictions lines
+(:data:`SAMPLE_WRITERS`: ``image`` rows, ``video`` expressions), one row at a time (one image in memory).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pixbench.benchmarks import REGISTRY
+from pixbench.version import __version__
+from pixbench.view import tables
+from pixbench.view.layout import Manifest, SiteFolder, file_hash, slug
+from pixbench.view.media import DEFAULT_MAX_SIDE
+from pixbench.view.pages import render, write_static
+
+if TYPE_CHECKING:
+    from pixbench.score_files import Evaluation
+    from pixbench.score_report import Report
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SiteOptions:
+    """How a site is built.
+
+    Attributes:
+        title: the site's title (every page's header).
+        max_side: the longer side of images and masks on sample pages, in pixels.
+        thumb_side: the longer side of the grid's thumbnails.
+        rank_by: the metric leaderboards rank by (default: each benchmark's headline).
+        iou_gap: a compare page lists a sample where the two models' IoUs differ by more than this (0..1).
+        grid_page: samples per grid page.
+        video_frames: at most this many frames of a clip are shown (evenly spaced; every frame when shorter).
+        video_side: the longer side of a video frame on the player, in pixels.
+        folders: benchmark -> its built folder (images and frames are read from there).
+    """
+
+    title: str = "pixbench results"
+    max_side: int = DEFAULT_MAX_SIDE
+    thumb_side: int = 256
+    rank_by: str | None = None
+    iou_gap: float = 0.25
+    grid_page: int = 48
+    video_frames: int = 48
+    video_side: int = 480
+    folders: Mapping[str, Path] | None = None
+
+
+@dataclass(frozen=True)
+class SiteSummary:
+    """What a build wrote: the site's folder, its pages (``index.html`` first), files written and kept, and the
+    bytes written."""
+
+    root: Path
+    pages: tuple[str, ...]
+    written: int
+    kept: int
+    bytes_written: int
+
+    @property
+    def index(self) -> Path:
+        return self.root / "index.html"
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A model's lines in one predictions file: its name, a file-name-safe key and the file's hash (media drawn
+    from its masks are named by it, so a changed file is drawn again)."""
+
+    model: str
+    key: str
+    path: Path
+    sha256: str
+
+
+@dataclass
+class SiteContext:
+    """What every sample writer is handed."""
+
+    folder: SiteFolder
+    options: SiteOptions
+    run: Evaluation
+    models: dict[str, ModelFile]
+    progress: bool
+    pages: list[str]
+    settings: Mapping[str, Any]
+
+    def page_context(self, **extra: Any) -> dict[str, Any]:
+        return {"title": self.options.title, "version": __version__, "sample_links": sample_links(self.run),
+                **extra}
+
+
+#: Sample writers by the kind of a benchmark's predictions lines: ``(context, benchmark name, reference)``.
+SampleWriter = Callable[[SiteContext, str, Any], None]
+
+
+def _sample_writers() -> dict[str, SampleWriter]:
+    from pixbench.view import image_samples, video_samples
+
+    return {"image": image_samples.write_samples, "video": video_samples.write_samples}
+
+
+def sample_links(run: Evaluation) -> list[dict[str, str]]:
+    """The header's links: each benchmark's samples grid."""
+    links = []
+    for name in REGISTRY:
+        if name in run.references and any(r.benchmark == name for r in run.results):
+            benchmark = REGISTRY[name]
+            page = "samples.html"
+            links.append({"href": f"{page}?b={name}", "text": f"{benchmark.display_name} samples"})
+    return links
+
+
+def model_files(run: Evaluation) -> dict[str, ModelFile]:
+    """Every model of the predictions files, with the hash of its file (the first file naming it)."""
+    models: dict[str, ModelFile] = {}
+    hashes: dict[Path, str] = {}
+    for predictions_file in run.files:
+        path = Path(predictions_file.path)
+        for model in predictions_file.models:
+            if model not in models:
+                digest = hashes.setdefault(path, file_hash(path))
+                models[model] = ModelFile(model, slug(model), path, digest)
+    return models
+
+
+def build_site(out: Path, *, run: Evaluation, report: Report, options: SiteOptions | None = None,
+               progress: bool = False) -> SiteSummary:
+    """Write the site of ``run`` (scored into ``report``) to ``out`` (see :mod:`pixbench.view`).
+
+    ``out`` must be new, empty or a site written before (its files are kept where still right); otherwise
+    :class:`~pixbench.view.layout.SiteError`.
+    """
+    options = options or SiteOptions()
+    folder = SiteFolder(out)
+    folder.prepare()
+    models = model_files(run)
+    document = report.to_json()
+    context = SiteContext(folder, options, run, models, progress, pages=["index.html"],
+                          settings=document.get("settings", {}))
+    write_static(folder)
+    benchmarks = tables.index_tables(report, rank_by=options.rank_by)
+    folder.write_data("report", document)
+    folder.write_text("index.html", render("index.html", **context.page_context(
+        benchmarks=benchmarks, report=document, rank_choices=tables.rank_choices(report),
+        provenance=_provenance(report))))
+    writers = _sample_writers()
+    for name in REGISTRY:
+        reference = run.references.get(name)
+        if reference is None or not any(r.benchmark == name for r in run.results):
+            continue
+        writers[REGISTRY[name].kind](context, name, reference)
+    for page in dict.fromkeys(context.pages[1:]):
+        folder.write_text(page, render(page, **context.page_context()))
+    inputs = {"predictions": {m.model: {"file": str(m.path), "sha256": m.sha256} for m in models.values()},
+              "datasets": document.get("datasets", {}), "settings": document.get("settings", {}),
+              "options": {"max_side": options.max_side, "thumb_side": options.thumb_side,
+                          "video_frames": options.video_frames, "video_side": options.video_side}}
+    folder.write_manifest(Manifest(inputs))
+    return SiteSummary(out, tuple(dict.fromkeys(context.pages)), folder.written, folder.kept, folder.bytes)
+
+
+def _provenance(report: Report) -> list[str]:
+    from pixbench.score_report import provenance_lines
+
+    return provenance_lines(report)
