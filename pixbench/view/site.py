@@ -109,13 +109,17 @@ def _sample_writers() -> dict[str, SampleWriter]:
     return {"image": image_samples.write_samples, "video": video_samples.write_samples}
 
 
+#: The grid page of each kind of benchmark (the header links to it with ``?b=<benchmark>``).
+GRID_PAGES = {"image": "samples.html", "video": "videos.html"}
+
+
 def sample_links(run: Evaluation) -> list[dict[str, str]]:
     """The header's links: each benchmark's samples grid."""
     links = []
     for name in REGISTRY:
         if name in run.references and any(r.benchmark == name for r in run.results):
             benchmark = REGISTRY[name]
-            page = "samples.html"
+            page = GRID_PAGES[benchmark.kind]
             links.append({"href": f"{page}?b={name}", "text": f"{benchmark.display_name} samples"})
     return links
 
