@@ -7,35 +7,19 @@ import json
 import sys
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pixbench.cli.options import (
     Subparsers,
     add_command,
-    add_data_option,
-    add_judge_options,
-    add_read_options,
-    add_selection_options,
-    check_output_file,
-    check_output_folder,
-    confidence_level,
-    parse_data,
-    positive_int,
-    print_problems,
-    print_warnings,
-    read_options,
     report_score_outcome,
 )
 
 if TYPE_CHECKING:
-    from pixbench.results import ScoreResult, ScoreSettings
-    from pixbench.score_files import Evaluation, JudgeChoice
-    from pixbench.score_report import Report
+    from pixbench.results import ScoreResult
 
-__all__ = ["Scored", "cmd_score", "configure", "describe_benchmarks", "keep_freed_memory", "score_arguments",
-           "score_files"]
+__all__ = ["cmd_score", "configure", "describe_benchmarks"]
 
 
 def describe_benchmarks() -> str:
@@ -93,87 +77,10 @@ def _write_plots(results: Sequence[ScoreResult], folder: Path) -> list[Path]:
     return written
 
 
-#: glibc's ``mallopt`` parameters: arrays up to this size come from the heap, and up to this much freed
-#: memory at its top is kept (see :func:`keep_freed_memory`).
-M_MMAP_THRESHOLD, M_TRIM_THRESHOLD = -3, -1
-HEAP_ARRAYS_UP_TO, KEPT_FREE = 32 << 20, 128 << 20
-
-
-def keep_freed_memory() -> bool:
-    """Let this process reuse the memory it frees instead of handing it back to the system at once.
-
-    By default glibc maps each block over 128 kB afresh from the system and unmaps it when freed, and gives
-    back the top of its heap beyond 128 kB free (both limits grow only after a large block has come and gone).
-    Scoring allocates and frees many arrays of tens of kB to tens of MB, and each page fresh from the system
-    costs a page fault, on this kind of virtual machine more than the arithmetic done on it: blocks under
-    32 MB then come from the heap, and up to 128 MB freed at its top stay for the next arrays. Returns
-    whether the setting was made (glibc only; elsewhere nothing changes).
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return bool(mallopt(M_MMAP_THRESHOLD, HEAP_ARRAYS_UP_TO)) and bool(mallopt(M_TRIM_THRESHOLD, KEPT_FREE))
-
-
-@dataclass
-class Scored:
-    """What a score run of the command line produced: the run, its report, and the judge and settings used."""
-
-    run: Evaluation
-    report: Report
-    judge: JudgeChoice
-    settings: ScoreSettings
-
-
-def score_files(args: argparse.Namespace) -> Scored | int:
-    """Score the predictions files of ``args`` (the options of `pixbench score`): the run and its report, or
-    the exit status after the problems were printed (1: invalid input)."""
-    keep_freed_memory()
-    from pixbench import score_report as report
-    from pixbench.results import ScoreSettings
-    from pixbench.score_files import evaluate, make_judge, report_context, sensitivity
-
-    try:
-        data = parse_data(args.data)
-        check_output_file(getattr(args, "output", None), "--output")
-        check_output_file(getattr(args, "per_sample", None), "--per-sample")
-        check_output_folder(getattr(args, "plots", None), "--plots")
-        judge = make_judge(no_judge=args.no_judge, model=args.judge_model, base_url=args.judge_base_url,
-                           cache_path=args.judge_cache, refresh=args.refresh_judge, retries=args.judge_retries,
-                           timeout=args.judge_timeout, concurrency=args.judge_concurrency,
-                           temperature=args.judge_temperature)
-    except (ValueError, ImportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    settings = ScoreSettings(select=args.select, score_threshold=args.score_threshold,
-                             include_none=args.include_none, letter_parser=args.letter_parser,
-                             allow_judge_errors=args.allow_judge_errors)
-    run = evaluate(args.predictions, data=data, settings=settings, judge=judge, strict=args.strict,
-                   progress=sys.stderr.isatty(), options=read_options(args), workers=args.workers)
-    print_warnings(run.warnings)
-    if run.problems or run.errors:
-        print_problems(run)
-        return 1
-    if args.ci is not None:
-        from pixbench.uncertainty import confidence_intervals
-
-        run.results = [replace(result, ci=confidence_intervals(result.units, level=args.ci, resamples=args.bootstrap,
-                                                               seed=args.seed))
-                       for result in run.results if result.units is not None]
-    document = report.report_document(run.results, **report_context(run, settings, judge),
-                                      sensitivity=sensitivity(run.results))
-    return Scored(run, document, judge, settings)
-
-
 def cmd_score(args: argparse.Namespace) -> int:
     """Score predictions files: exit 0 on success, 1 on invalid input, 3 on judge errors."""
     from pixbench import score_report as report
+    from pixbench.cli.scoring import score_files
 
     scored = score_files(args)
     if isinstance(scored, int):
@@ -204,28 +111,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     return report_score_outcome(run, judge, allow_judge_errors=args.allow_judge_errors)
 
 
-def score_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `pixbench score` that decide the numbers (shared with `pixbench view`)."""
-    parser.add_argument("predictions", nargs="+", metavar="PREDS.jsonl")
-    add_data_option(parser)
-    add_selection_options(parser)
-    add_judge_options(parser)
-    parser.add_argument("--allow-judge-errors", action="store_true",
-                        help="score failed judge requests as wrong instead of failing")
-    parser.add_argument("--strict", action="store_true", help="rows without a prediction are an error")
-    parser.add_argument("--workers", type=positive_int, default=1, metavar="N",
-                        help="processes scoring a video benchmark's expressions (default 1; the numbers do not "
-                             "depend on it)")
-    add_read_options(parser)
-    parser.add_argument("--ci", type=confidence_level, metavar="LEVEL",
-                        help="add bootstrap confidence intervals at this level, e.g. 0.95 (PixMMVP pair accuracy "
-                             "resamples pairs, other metrics rows; PixCV-Bench rows within each source)")
-    parser.add_argument("--bootstrap", type=positive_int, default=10_000, metavar="N",
-                        help="bootstrap resamples for --ci and compare (default 10000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
-
-
 def _arguments(parser: argparse.ArgumentParser) -> None:
+    from pixbench.cli.scoring import score_arguments
+
     parser.description = _description()  # declared with the options: the registry is imported only here
     score_arguments(parser)
     parser.add_argument("--format", choices=("table", "markdown", "json", "csv", "latex"), default="table")

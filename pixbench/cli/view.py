@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pixbench.cli.options import Subparsers, add_command, positive_int, report_score_outcome
 
 if TYPE_CHECKING:
-    from pixbench.cli.score import Scored
+    from pixbench.cli.scoring import Scored
 
 __all__ = ["cmd_view", "configure", "write_site"]
 
@@ -71,7 +71,7 @@ def write_site(args: argparse.Namespace, scored: Scored, out: Path) -> int:
 
 def cmd_view(args: argparse.Namespace) -> int:
     """Score, then write the site: exit 0 written, 1 invalid input, 3 judge errors."""
-    from pixbench.cli.score import score_files
+    from pixbench.cli.scoring import score_files
 
     scored = score_files(args)
     if isinstance(scored, int):
@@ -90,7 +90,7 @@ def _fraction(value: str) -> float:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    from pixbench.cli.score import score_arguments
+    from pixbench.cli.scoring import score_arguments
 
     score_arguments(parser)
     site = parser.add_argument_group("the site")

@@ -27,6 +27,7 @@ opacity are CSS and an SVG filter, so toggling them costs nothing and a mask is 
 :func:`build_site` is the library entry (``pixbench view`` and ``pixbench score --html`` call it).
 """
 
-from pixbench.view.site import SiteOptions, SiteSummary, build_site
+from pixbench.view.context import SiteOptions, SiteSummary
+from pixbench.view.site import build_site
 
 __all__ = ["SiteOptions", "SiteSummary", "build_site"]

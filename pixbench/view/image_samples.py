@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from pixbench.ground_truth import Reference, ReferenceRow
     from pixbench.prediction_records import Prediction
     from pixbench.results import ScoreResult
-    from pixbench.view.site import ModelFile, SiteContext
+    from pixbench.view.context import ModelFile, SiteContext
 
 logger = logging.getLogger(__name__)
 
