@@ -1,11 +1,12 @@
 """The benchmark registry: every benchmark pixbench knows, by name.
 
 Each benchmark is one folder of this package: ``rules.py`` implements
-:class:`~pixbench.benchmarks.base.Benchmark` (its identity, id domain, hub copy, ground-truth columns,
-scoring units, breakdowns and analyses), ``build.py`` is its builder (imported only to build) and
-``card.md`` its dataset card template. Code outside the folders asks the registry and never compares a
-benchmark's name to a string. Adding a benchmark is one folder here and one line in :data:`REGISTRY`
-(the builder's command-line options still live in ``cli/build.py``'s table, for now).
+:class:`~pixbench.benchmarks.base.Benchmark` (its identity, id domain, hub copy, ground-truth columns and
+grouping values, scoring units, breakdowns and analyses, builder options; for an image benchmark also its
+question prompts and what other tools call its rows, :mod:`~pixbench.benchmarks.harnesses`), ``build.py`` is
+its builder (imported only to build) and ``card.md`` its dataset card template. Code outside the folders asks
+the registry and never compares a benchmark's name to a string. Adding a benchmark is one folder here and one
+line in :data:`REGISTRY`.
 """
 
 from __future__ import annotations

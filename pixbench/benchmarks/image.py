@@ -20,6 +20,7 @@ import numpy as np
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.benchmarks.base import Benchmark, Kind
+from pixbench.benchmarks.harnesses import Harnesses
 from pixbench.builds.shards import read_columns
 from pixbench.ground_truth import NULLABLE_COLUMNS, Reference, ReferenceRow
 from pixbench.outcomes import Answers, MaskResults
@@ -59,6 +60,8 @@ class ImageBenchmark(Benchmark):
         image_name_column: the column naming each row's image file, when outputs of other tools are
             named after the image rather than the row id (``source_filename``); ``None`` when files are
             named by row id.
+        harnesses: how other tools (the PixFoundation reference scripts, VLMEvalKit, lmms-eval) name its rows
+            (:mod:`pixbench.benchmarks.harnesses`; none by default), for the converters of ``pixbench convert``.
     """
 
     kind: ClassVar[Kind] = "image"
@@ -69,6 +72,7 @@ class ImageBenchmark(Benchmark):
     reference_columns: ClassVar[tuple[str, ...]]
     nullable_columns: ClassVar[frozenset[str]] = NULLABLE_COLUMNS
     image_name_column: ClassVar[str | None] = None
+    harnesses: ClassVar[Harnesses] = Harnesses()
 
     @property
     def first_id(self) -> int:
@@ -141,13 +145,14 @@ class ImageBenchmark(Benchmark):
         ``{question} {options line}`` (:meth:`options_line`), ``letter`` ``{question} Options:``, one ``A. x``
         line per option, then :data:`~pixbench.prompts.LETTER_INSTRUCTION`, joined by newlines.
         ``ValueError`` for another probe or a row lacking its question or options."""
-        from pixbench import prompts  # here: scoring, which imports the benchmarks, never needs prompts
+        # here: scoring, which imports the benchmarks, never needs prompts
+        from pixbench.prompts import letter_options_prompt, question_probe, row_options, row_text
 
-        prompts.question_probe(probe)
-        question = prompts.row_text(row, "question")
+        question_probe(probe)
+        question = row_text(row, "question")
         if probe == "vqa":
             return f"{question} {self.options_line(row)}"
-        return prompts.letter_options_prompt(question, prompts.row_options(row))
+        return letter_options_prompt(question, row_options(row))
 
     def options_line(self, row: Row) -> str:
         """The row's options on one line (the *options* slot of question templates). By default PixMMVP's

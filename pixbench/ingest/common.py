@@ -2,8 +2,9 @@
 dataset's ids and image names, and the keys already in a predictions file (for ``--append``, which also
 refuses a file that is not JSON lines).
 
-Benchmark facts come from the registry (:mod:`pixbench.benchmarks`); facts of an external format (which
-number a file gives a benchmark's first row) stay with that format's module and are passed in here.
+Benchmark facts come from the registry (:mod:`pixbench.benchmarks`), and so do the facts of the external
+formats about each benchmark (which number a file gives a benchmark's first row, how a file names its benchmark:
+:attr:`~pixbench.benchmarks.image.ImageBenchmark.harnesses`), which each format's module reads.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def benchmark_of(name: str) -> ImageBenchmark:
         raise ValueError(f"Expected `benchmark` to be one of {', '.join(IMAGE_BENCHMARK_NAMES)}, "
                          f"but got {shorten(name)}")
     return benchmark
+
+
+def image_benchmarks() -> list[ImageBenchmark]:
+    """The registered image benchmarks, in the registry's order (read when asked, not at import)."""
+    return [benchmark for benchmark in REGISTRY.values() if isinstance(benchmark, ImageBenchmark)]
 
 
 def id_offset(benchmark: str, base: int) -> int:

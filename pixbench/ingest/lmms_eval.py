@@ -35,6 +35,10 @@ its line number):
     (``type`` 3D or ``source`` Omni3D) are not part of PixCV-Bench: they are *skipped* and listed, not errors.
 
 In both, ``filtered_resps`` holds one entry per request, a string or a one-element list holding it.
+
+The tasks' facts (metric keys, id fields and offsets, doc layouts and the order they are tried in) are declared by
+the benchmarks (``harnesses.lmms_eval``, :mod:`pixbench.benchmarks.harnesses`) and read when a file is
+(:func:`lmms_tables`).
 """
 
 from __future__ import annotations
@@ -45,49 +49,54 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pixbench.benchmarks.harnesses import LmmsDoc, LmmsMetric
+from pixbench.ingest.common import image_benchmarks
 from pixbench.ingest.mapping import BridgeError, SourceRow, SourceTable, as_int, existing_file, is_cv_bench_3d
 from pixbench.jsonl import JsonLinesError, iter_json_lines
 from pixbench.problems import shorten
 
-__all__ = ["LMMS_DOCS", "LMMS_METRICS", "LmmsDoc", "LmmsMetric", "read_lmms_eval"]
+__all__ = ["LMMS_DOCS", "LMMS_METRICS", "LmmsDoc", "LmmsMetric", "LmmsTables", "lmms_tables", "read_lmms_eval"]
 
 
 @dataclass(frozen=True)
-class LmmsMetric:
-    """A metric dict of a current (0.4+) sample line that carries the row id: which benchmark's task logs it,
-    the field holding the id, what to add to it to get the row id, the message for an id below 0 (the task
-    logs that for a doc it could not place) and whether the dict marks CV-Bench 3D rows (``type``/``source``)."""
+class LmmsTables:
+    """lmms-eval's facts of every benchmark that declares them (``harnesses.lmms_eval``), as the reader uses them.
 
-    benchmark: str
-    id_field: str
-    id_offset: int = 0
-    negative_id: str | None = None
-    marks_3d: bool = False
+    ``metrics``: metric key -> ``(benchmark, metric)``, in the registry's order, each benchmark's in its own;
+    ``docs``: ``(benchmark, layout)`` in the order they are tried (``priority``, lowest first: the first whose id
+    field the doc has wins); ``named_metrics`` and ``no_doc_id``: what the messages say was looked for.
+    """
 
+    metrics: dict[str, tuple[str, LmmsMetric]]
+    docs: tuple[tuple[str, LmmsDoc], ...]
+    named_metrics: str
+    no_doc_id: str
 
-@dataclass(frozen=True)
-class LmmsDoc:
-    """A legacy ``doc`` layout: the id field that identifies the task's dataset, its benchmark, where its
-    question is, and whether its ``type``/``source`` mark CV-Bench 3D rows."""
-
-    id_field: str
-    benchmark: str
-    question_fields: tuple[str, ...]
-    marks_3d: bool = False
+    @property
+    def detection_hint(self) -> str:
+        return f"no line has a `doc`, nor an {self.named_metrics} metric dict"
 
 
-_IMAGE_ONLY_MMVP = ("lmms-eval's mmvp task on the image-only MMVP/MMVP dataset logs no Index: run it on "
-                    "lmms-lab-eval/MMVP")
-_MMVP_METRIC = LmmsMetric("pixmmvp", "index", id_offset=1,  # process_results logs Index - 1 ...
-                          negative_id=f"the doc had no Index ({_IMAGE_ONLY_MMVP})")  # ... and -1 without one
-#: The metric dicts of a current (0.4+) sample line that carry the id, by key (facts of lmms-eval's tasks).
-LMMS_METRICS: dict[str, LmmsMetric] = {"mmvp_accuracy": _MMVP_METRIC, "mmvp_pair_accuracy": _MMVP_METRIC,
-                                       "cv_bench_acc": LmmsMetric("pixcvbench", "id", marks_3d=True)}
-#: The legacy ``doc`` layouts, in the order they are tried (the first whose id field the doc has wins).
-LMMS_DOCS: tuple[LmmsDoc, ...] = (LmmsDoc("idx", "pixcvbench", ("question",), marks_3d=True),
-                                  LmmsDoc("Index", "pixmmvp", ("Question", "question")),
-                                  LmmsDoc("index", "pixmmvp", ("Question", "question")))
-_DETECTION_HINT = "no line has a `doc`, nor an `mmvp_accuracy` or `cv_bench_acc` metric dict"
+def lmms_tables() -> LmmsTables:
+    """The :class:`LmmsTables` of the registry's benchmarks (read when a file is)."""
+    tasks = [(b.name, lmms) for b in image_benchmarks() if (lmms := b.harnesses.lmms_eval) is not None]
+    metrics = {metric.key: (name, metric) for name, task in tasks for metric in task.metrics}
+    docs = tuple(sorted(((name, doc) for name, task in tasks for doc in task.docs), key=lambda e: e[1].priority))
+    named = " or ".join(f"`{task.metrics[0].key}`" for _, task in tasks if task.metrics)
+    why = "; ".join(task.missing_id for _, task in tasks if task.missing_id)
+    no_doc_id = ("`doc` holds neither " + " nor ".join(f"{task.dataset}'s `{task.docs[0].id_field}`"
+                                                       for _, task in tasks if task.docs)
+                 + (f" ({why})" if why else ""))
+    return LmmsTables(metrics, docs, named, no_doc_id)
+
+
+_TABLES = lmms_tables()
+#: The metric dicts of a current (0.4+) sample line that carry the id, by key: ``(benchmark, metric)`` (facts of
+#: lmms-eval's tasks, declared by the benchmarks; as the registry held them at import).
+LMMS_METRICS: dict[str, tuple[str, LmmsMetric]] = _TABLES.metrics
+#: The legacy ``doc`` layouts, ``(benchmark, layout)`` in the order they are tried (the first whose id field the
+#: doc has wins; as the registry held them at import).
+LMMS_DOCS: tuple[tuple[str, LmmsDoc], ...] = _TABLES.docs
 
 
 def _lmms_response(obj: dict[str, Any]) -> tuple[str | None, tuple[str, str] | None]:
@@ -112,20 +121,20 @@ def _plain(value: Any) -> str:
     return shorten(value)
 
 
-def _lmms_row(number: int, obj: Any) -> SourceRow:
+def _lmms_row(number: int, obj: Any, tables: LmmsTables) -> SourceRow:
     """A sample line in whichever layout it has: legacy (with ``doc``) or current (metric dicts, ``input``)."""
     if not isinstance(obj, dict):
         return SourceRow(number, "sample", problem=("malformed", f"expected a JSON object, got {type(obj).__name__}"))
     key = f"doc_id {_plain(obj['doc_id'])}" if "doc_id" in obj else "sample"
     if "doc" in obj:
-        return _lmms_legacy_row(number, key, obj)
-    metrics = [name for name in LMMS_METRICS if name in obj]
+        return _lmms_legacy_row(number, key, obj, tables)
+    metrics = [name for name in tables.metrics if name in obj]
     if metrics:
-        return _lmms_current_row(number, key, obj, metrics)
+        return _lmms_current_row(number, key, obj, metrics, tables)
     keys = ", ".join(k if len(k) <= 40 else k[:37] + "..." for k in sorted(map(str, obj))[:12]) or "none"
     return SourceRow(number, key, problem=(
         "malformed", "fits neither lmms-eval sample layout: no `doc` (the legacy writer's dataset row) and no "
-                     f"`mmvp_accuracy` or `cv_bench_acc` metric dict (the current writer's); its keys: {keys}"))
+                     f"{tables.named_metrics} metric dict (the current writer's); its keys: {keys}"))
 
 
 def _lmms_prompt(obj: dict[str, Any]) -> str | None:
@@ -139,17 +148,16 @@ def _lmms_prompt(obj: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _lmms_legacy_row(number: int, key: str, obj: dict[str, Any]) -> SourceRow:
+def _lmms_legacy_row(number: int, key: str, obj: dict[str, Any], tables: LmmsTables) -> SourceRow:
     doc = obj.get("doc")
     if not isinstance(doc, dict):
         return SourceRow(number, key, problem=("malformed", "`doc` must be the dataset row (a JSON object), "
                                                             f"but is {type(doc).__name__}"))
     response, problem = _lmms_response(obj)
     prompt = _lmms_prompt(obj)
-    layout = next((layout for layout in LMMS_DOCS if layout.id_field in doc), None)
-    if layout is None:
-        return SourceRow(number, key, response=response, prompt=prompt, problem=(
-            "malformed", f"`doc` holds neither MMVP's `Index` nor CV-Bench's `idx` ({_IMAGE_ONLY_MMVP})"))
+    benchmark, layout = next(((b, layout) for b, layout in tables.docs if layout.id_field in doc), (None, None))
+    if benchmark is None or layout is None:
+        return SourceRow(number, key, response=response, prompt=prompt, problem=("malformed", tables.no_doc_id))
     name = layout.id_field
     question = next((doc[f] for f in layout.question_fields if f in doc), None)
     is_3d = layout.marks_3d and is_cv_bench_3d(doc.get("type"), doc.get("source"))
@@ -157,21 +165,22 @@ def _lmms_legacy_row(number: int, key: str, obj: dict[str, Any]) -> SourceRow:
     key = f"{key} ({name} {shorten(doc[name])})"
     if value is None:
         problem = ("malformed", f"`doc.{name}` must be an int, but got {shorten(doc[name])}")
-    return SourceRow(number, key, layout.benchmark, value, response, prompt,
+    return SourceRow(number, key, benchmark, value, response, prompt,
                      question if isinstance(question, str) else None, is_3d, problem)
 
 
-def _lmms_current_row(number: int, key: str, obj: dict[str, Any], metrics: list[str]) -> SourceRow:
+def _lmms_current_row(number: int, key: str, obj: dict[str, Any], metrics: list[str],
+                      tables: LmmsTables) -> SourceRow:
     """A line of lmms-eval 0.4+'s writer: the id is in the task's metric dict, the prompt text in ``input``."""
     response, problem = _lmms_response(obj)
     prompt = _lmms_prompt(obj)
-    benchmarks = {LMMS_METRICS[name].benchmark for name in metrics}
+    benchmarks = {tables.metrics[name][0] for name in metrics}
     if len(benchmarks) > 1:
         return SourceRow(number, key, response=response, prompt=prompt, problem=(
             "malformed", f"holds the metric dicts of both tasks ({', '.join(f'`{m}`' for m in metrics)})"))
     metric = metrics[0]
-    spec = LMMS_METRICS[metric]
-    benchmark, field_name = spec.benchmark, spec.id_field
+    benchmark, spec = tables.metrics[metric]
+    field_name = spec.id_field
     values = obj[metric]
     where = f"`{metric}.{field_name}`"
     if not isinstance(values, dict):
@@ -224,7 +233,8 @@ def _samples(path: Path) -> Iterator[tuple[int, Any, str | None]]:
 def read_lmms_eval(path: str | Path) -> SourceTable:
     """The samples of an lmms-eval ``--log_samples`` file (``.jsonl``, or ``.json``)."""
     path = existing_file(path)
-    rows = [SourceRow(n, "line", problem=("malformed", error)) if error is not None else _lmms_row(n, obj)
+    tables = lmms_tables()
+    rows = [SourceRow(n, "line", problem=("malformed", error)) if error is not None else _lmms_row(n, obj, tables)
             for n, obj, error in _samples(path)]
     benchmark = next((r.benchmark for r in rows if r.benchmark is not None), None)
-    return SourceTable("lmms-eval", path, rows, benchmark, detection_hint=_DETECTION_HINT)
+    return SourceTable("lmms-eval", path, rows, benchmark, detection_hint=tables.detection_hint)

@@ -33,10 +33,12 @@ or else in ``answer`` (the letter format, beside ``gt_answer`` and ``text_option
 
 **Ids.** ``id_base`` is the number an answers file gives the benchmark's first row: row id =
 ``question_id - id_base + first`` with ``first`` the benchmark's first row id (``Benchmark.first_id``: 1 for
-PixMMVP, 0 for PixCV-Bench). The reference scripts write ``question_id = row index + 1`` for PixMMVP
-(``id_base`` 1, the default) and, for PixCV-Bench, the CV-Bench ``idx`` as ``questionId`` (letter probe;
-``id_base`` 0, the default) or the image's ``source_filename`` as ``question_id`` (vqa/segment), which like
-PixCV-Bench file names needs ``names`` (file stem -> row id, from the built dataset:
+PixMMVP, 0 for PixCV-Bench). Its default is what the benchmark declares of the scripts
+(``harnesses.reference_scripts``, :func:`reference_id_base`): the reference scripts write
+``question_id = row index + 1`` for PixMMVP (``id_base`` 1, the default) and, for PixCV-Bench, the CV-Bench
+``idx`` as ``questionId`` (letter probe; ``id_base`` 0, the default) or the image's ``source_filename`` as
+``question_id`` (vqa/segment), which like PixCV-Bench file names needs ``names`` (file stem -> row id, from the
+built dataset:
 :func:`~pixbench.ingest.common.dataset_ids`; a benchmark names its files after the image when it has an
 ``image_name_column``). Files pair by the id parsed from their names, never by sort position; a record is
 made for every id found.
@@ -62,18 +64,30 @@ from typing import Any, Literal, NamedTuple
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import Rle
 from pixbench.benchmarks import ImageBenchmark
-from pixbench.ingest.common import benchmark_of, id_offset
+from pixbench.ingest.common import benchmark_of, id_offset, image_benchmarks
 from pixbench.jsonl import JsonLinesError, check_regular_file, iter_json_lines
 from pixbench.predictions import PROBES, TEXT_PROBES, Candidate, Prediction
 from pixbench.problems import ProblemLog, shorten
 
 __all__ = ["MAX_PROBLEMS", "REFERENCE_ID_BASE", "SELECTION_ID_BASE", "AnswerLine", "CandidateName", "ConvertError",
            "ConvertProblem", "MetaEntry", "candidate_index", "convert_reference", "parse_candidate_name",
-           "parse_mask_name", "parse_meta_line", "read_answers", "response_of", "selected_file_name"]
+           "parse_mask_name", "parse_meta_line", "read_answers", "reference_id_base", "response_of",
+           "selected_file_name"]
 
-#: What the reference scripts' answers files give each benchmark's first row (a fact of the published
-#: scripts, not of the benchmark; see the module docstring).
-REFERENCE_ID_BASE = {"pixmmvp": 1, "pixcvbench": 0}
+
+def reference_id_base(benchmark: str) -> int:
+    """What the reference scripts' answers files give the benchmark's first row (a fact of the published scripts
+    that the benchmark declares: ``harnesses.reference_scripts``); ``ValueError`` for a benchmark they do not
+    cover (pass ``id_base``)."""
+    scripts = benchmark_of(benchmark).harnesses.reference_scripts
+    if scripts is None:
+        raise ValueError(f"the PixFoundation reference scripts do not cover {benchmark}: pass `id_base`")
+    return scripts.answers_id_base
+
+
+#: :func:`reference_id_base` of every benchmark the scripts cover, by name (as the registry held them at import).
+REFERENCE_ID_BASE: dict[str, int] = {b.name: scripts.answers_id_base for b in image_benchmarks()
+                                     if (scripts := b.harnesses.reference_scripts) is not None}
 #: The selection file's ``question_id`` counts from 0.
 SELECTION_ID_BASE = 0
 #: How many problems a :class:`ConvertError` lists (it counts all of them).
@@ -343,7 +357,7 @@ def read_answers(path: str | Path, *, benchmark: str, id_base: int | None = None
     """
     problems = _Problems()
     ids = _Ids.of(benchmark, names, valid_ids)
-    out = _read_answers(path, ids=ids, id_base=REFERENCE_ID_BASE[benchmark] if id_base is None else id_base,
+    out = _read_answers(path, ids=ids, id_base=reference_id_base(benchmark) if id_base is None else id_base,
                         problems=problems)
     problems.check()
     return out
@@ -593,7 +607,7 @@ def convert_reference(*, benchmark: str, probe: str, model: str, answers: str | 
 
     ``answers`` gives ``response``/``prompt`` (required for the ``vqa`` and ``letter`` probes), ``masks``
     the ``mask``, ``candidates`` the ``candidates`` (phrase and score from ``meta``, ``selected`` from
-    ``selection``). ``id_base`` defaults to :data:`REFERENCE_ID_BASE`; ``names`` maps file stems (PixCV-Bench
+    ``selection``). ``id_base`` defaults to :func:`reference_id_base`; ``names`` maps file stems (PixCV-Bench
     image names) to row ids; ``valid_ids`` defaults to the benchmark's id domain (``Benchmark.ids``). PNGs are
     read by ``workers`` threads (default: up to 8), with a tqdm bar on stderr when ``progress``. Raises
     :class:`ConvertError` listing every problem, and ``ValueError`` for invalid arguments.
@@ -613,7 +627,7 @@ def convert_reference(*, benchmark: str, probe: str, model: str, answers: str | 
         if base is not None and (isinstance(base, bool) or not isinstance(base, int) or base < 0):
             raise ValueError(f"Expected `{name}` to be a non-negative int, but got {base!r}")
     ids = _Ids.of(benchmark, names, valid_ids)
-    base = REFERENCE_ID_BASE[benchmark] if id_base is None else id_base
+    base = reference_id_base(benchmark) if id_base is None else id_base
     problems = _Problems()
 
     text = _read_answers(answers, ids=ids, id_base=base, problems=problems) if answers is not None else None

@@ -11,7 +11,9 @@ benchmark's ids, never by position** (:func:`pixbench.ingest.mapping.map_rows`).
   ``CV-Bench-3D`` file) are skipped.
 
 The benchmark comes from the columns (``split``/``source``/``prompt``: CV-Bench) or a file name with
-``CV-Bench``/``MMVP`` unless given; a given benchmark must agree with it.
+``CV-Bench``/``MMVP`` unless given; a given benchmark must agree with it. These facts (each dataset's id base,
+columns, file-name words and whether its ``prompt`` is kept, and the order datasets are tried in) are declared by
+the benchmarks (``harnesses.vlmevalkit``, :mod:`pixbench.benchmarks.harnesses`) and read when a file is.
 """
 
 from __future__ import annotations
@@ -21,17 +23,27 @@ import math
 from pathlib import Path
 from typing import Any
 
+from pixbench.benchmarks.harnesses import VlmEvalKit
+from pixbench.ingest.common import image_benchmarks
 from pixbench.ingest.mapping import BridgeError, SourceRow, SourceTable, as_int, existing_file, is_cv_bench_3d
 from pixbench.problems import shorten
 
-__all__ = ["VLMEVALKIT_ID_BASE", "read_vlmevalkit"]
+__all__ = ["VLMEVALKIT_ID_BASE", "read_vlmevalkit", "vlmevalkit_datasets"]
 
-#: What VLMEvalKit's ``index`` gives each benchmark's first row (a fact of VLMEvalKit's datasets).
-VLMEVALKIT_ID_BASE = {"pixmmvp": 0, "pixcvbench": 0}
+
+
+def vlmevalkit_datasets() -> list[tuple[str, VlmEvalKit]]:
+    """``(benchmark name, its VLMEvalKit dataset)`` of every benchmark VLMEvalKit covers, in the order a file's
+    benchmark is looked for (``priority``, then the registry's order)."""
+    found = [(b.name, dataset) for b in image_benchmarks() if (dataset := b.harnesses.vlmevalkit) is not None]
+    return sorted(found, key=lambda entry: entry[1].priority)
+
+
+#: What VLMEvalKit's ``index`` gives each benchmark's first row (a fact of VLMEvalKit's datasets, declared by the
+#: benchmarks; as the registry held them at import).
+VLMEVALKIT_ID_BASE: dict[str, int] = {name: dataset.id_base for name, dataset in vlmevalkit_datasets()}
 #: The VLMEvalKit columns read (others, such as a base64 ``image``, are dropped while reading).
 _VLMEVALKIT_COLUMNS = ("index", "prediction", "question", "prompt", "split", "source")
-#: Columns only CV-Bench's TSV has.
-_CV_BENCH_COLUMNS = frozenset({"split", "source", "prompt"})
 Records = list[tuple[int, dict[str, Any]]]
 
 
@@ -93,8 +105,10 @@ def read_vlmevalkit(path: str | Path) -> SourceTable:
         raise BridgeError(f"{path}: not a VLMEvalKit prediction file: no column(s) {missing} "
                           f"(the header has {[h if len(h) <= 40 else h[:37] + '...' for h in header[:12]]})")
     columns, name = set(header), path.stem.lower()
-    is_cv = bool(_CV_BENCH_COLUMNS & columns) or "cv-bench" in name or "cvbench" in name
-    benchmark = "pixcvbench" if is_cv else ("pixmmvp" if "mmvp" in name else None)
+    datasets = vlmevalkit_datasets()
+    benchmark, dataset = next(((b, d) for b, d in datasets
+                               if d.columns & columns or any(word in name for word in d.name_words)), (None, None))
+    keeps_prompt = dataset is not None and dataset.keeps_prompt
     whole_3d = "3d" in name and not ({"split", "source"} & columns)
     out: list[SourceRow] = []
     for number, cells in records:
@@ -108,6 +122,6 @@ def read_vlmevalkit(path: str | Path) -> SourceTable:
             problem = ("no-prediction", "empty `prediction`")
         text = _cell_text(raw)
         out.append(SourceRow(number, f"index {text if text is None or len(text) <= 60 else shorten(text)}", None,
-                             value, response, _cell_text(cells.get("prompt")) if is_cv else None,
+                             value, response, _cell_text(cells.get("prompt")) if keeps_prompt else None,
                              _cell_text(cells.get("question")), is_3d, problem))
-    return SourceTable("vlmevalkit", path, out, benchmark, id_bases=VLMEVALKIT_ID_BASE)
+    return SourceTable("vlmevalkit", path, out, benchmark, id_bases={b: d.id_base for b, d in datasets})

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from pixbench.benchmarks.base import BuilderSpec, BuildOption
+from pixbench.benchmarks.harnesses import Harnesses, LmmsDoc, LmmsEval, LmmsMetric, ReferenceScripts, VlmEvalKit
 from pixbench.benchmarks.image import ImageBenchmark
 from pixbench.ground_truth import NULLABLE_COLUMNS, Reference, ReferenceRow, common_row_fields
 from pixbench.metrics import accuracy, stats
@@ -29,6 +30,16 @@ if TYPE_CHECKING:
 
 #: What CV-Bench's prompts put between the question and the option lines.
 CHOICES_LEAD = "Select from the following choices."
+#: How the other tools name PixCV-Bench's rows (CV-Bench's 2D questions, by CV-Bench ``idx``): the reference
+#: scripts' letter answers carry ``idx`` as ``questionId``; VLMEvalKit's CV-Bench-2D ``index`` is ``idx`` (its TSV
+#: alone has ``split``, ``source`` and CV-Bench's ``prompt``); lmms-eval's cv_bench tasks log ``idx`` (``id`` in
+#: their metric dict) and mark 3D rows by ``type``/``source``. CV-Bench's layouts are tried before MMVP's.
+HARNESSES = Harnesses(
+    reference_scripts=ReferenceScripts(answers_id_base=0),
+    vlmevalkit=VlmEvalKit(id_base=0, priority=0, columns=frozenset({"split", "source", "prompt"}),
+                          name_words=("cv-bench", "cvbench"), keeps_prompt=True),
+    lmms_eval=LmmsEval(dataset="CV-Bench", metrics=(LmmsMetric("cv_bench_acc", "id", marks_3d=True),),
+                       docs=(LmmsDoc("idx", ("question",), priority=0, marks_3d=True),)))
 
 
 def cvbench_prompt(row: Row) -> str:
@@ -60,6 +71,7 @@ class PixCVBench(ImageBenchmark):
         "mask")
     nullable_columns: ClassVar[frozenset[str]] = NULLABLE_COLUMNS | {"objects"}
     image_name_column: ClassVar[str | None] = "source_filename"
+    harnesses: ClassVar[Harnesses] = HARNESSES
 
     def reference_row(self, values: Mapping[str, Any]) -> ReferenceRow:
         """Groups: ``source`` (ADE20K or COCO) and ``task`` (Count or Relation)."""

@@ -11,6 +11,7 @@ expression and a mask.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from pixbench.benchmarks.base import BuilderSpec, BuildOption
+from pixbench.benchmarks.harnesses import Harnesses, LmmsDoc, LmmsEval, LmmsMetric, ReferenceScripts, VlmEvalKit
 from pixbench.benchmarks.image import ImageBenchmark
 from pixbench.ground_truth import NULLABLE_COLUMNS, Reference, ReferenceRow, common_row_fields
 from pixbench.metrics import accuracy, analysis, stats
@@ -40,6 +42,24 @@ from pixbench.outcomes import (
 #: The file a build writes its summary to (see :mod:`pixbench.builds.layout`).
 _BUILD_SUMMARY = "build_summary.json"
 
+_IMAGE_ONLY_MMVP = ("lmms-eval's mmvp task on the image-only MMVP/MMVP dataset logs no Index: run it on "
+                    "lmms-lab-eval/MMVP")
+#: lmms-eval's mmvp task: process_results logs Index - 1 as ``index`` (and -1 for a doc without an Index).
+_MMVP_METRIC = LmmsMetric("mmvp_accuracy", "index", id_offset=1,
+                          negative_id=f"the doc had no Index ({_IMAGE_ONLY_MMVP})")
+#: How the other tools name PixMMVP's rows (MMVP's questions): the reference scripts' answers files write
+#: question_id = row index + 1; VLMEvalKit's MMVP ``index`` counts from 0 (its pair 98/99 is MMVP's 99/100,
+#: lmms-eval issue #1018); lmms-eval's legacy docs are lmms-lab-eval/MMVP rows (``Index`` 1..300, the row id).
+HARNESSES = Harnesses(
+    reference_scripts=ReferenceScripts(answers_id_base=1),
+    vlmevalkit=VlmEvalKit(id_base=0, priority=1, name_words=("mmvp",)),
+    lmms_eval=LmmsEval(
+        dataset="MMVP",
+        metrics=(_MMVP_METRIC, dataclasses.replace(_MMVP_METRIC, key="mmvp_pair_accuracy")),
+        docs=(LmmsDoc("Index", ("Question", "question"), priority=1),
+              LmmsDoc("index", ("Question", "question"), priority=2)),
+        missing_id=_IMAGE_ONLY_MMVP))
+
 
 class PixMMVP(ImageBenchmark):
     name: ClassVar[str] = "pixmmvp"
@@ -57,6 +77,7 @@ class PixMMVP(ImageBenchmark):
         "id", "pair_id", "height", "width", "question", "options", "options_text", "answer", "pattern",
         "expression", "has_object", "mask")
     nullable_columns: ClassVar[frozenset[str]] = NULLABLE_COLUMNS | {"pattern", "has_object"}
+    harnesses: ClassVar[Harnesses] = HARNESSES
 
     def reference_row(self, values: Mapping[str, Any]) -> ReferenceRow:
         """Groups: ``pair_id`` (rows 2k-1 and 2k form pair k) and ``pattern`` (MMVP's visual pattern)."""
