@@ -68,6 +68,7 @@ class ImageBenchmark(Benchmark):
     probes: ClassVar[tuple[str, ...]] = ("vqa", "segment", "letter")
     report_columns: ClassVar[tuple[tuple[str, str], ...]] = IMAGE_COLUMNS
     labels: ClassVar[tuple[tuple[str, str], ...]] = (("select", "select"),)
+    headline: ClassVar[str] = "S"
     ids: ClassVar[range]
     reference_columns: ClassVar[tuple[str, ...]]
     nullable_columns: ClassVar[frozenset[str]] = NULLABLE_COLUMNS

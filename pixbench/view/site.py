@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pixbench.benchmarks import REGISTRY
-from pixbench.view import tables
 from pixbench.view.context import ModelFile, SiteContext, SiteOptions, SiteSummary
 from pixbench.view.layout import Manifest, SiteFolder, file_hash, slug
 from pixbench.view.pages import render, write_static
+from pixbench.view.tables import index_tables, rank_choices
 
 if TYPE_CHECKING:
     from pixbench.score_files import Evaluation
@@ -31,9 +31,10 @@ SampleWriter = Callable[[SiteContext, str, Any], None]
 
 
 def _sample_writers() -> dict[str, SampleWriter]:
-    from pixbench.view import image_samples, video_samples
+    from pixbench.view.image_samples import write_samples as write_image_samples
+    from pixbench.view.video_samples import write_samples as write_video_samples
 
-    return {"image": image_samples.write_samples, "video": video_samples.write_samples}
+    return {"image": write_image_samples, "video": write_video_samples}
 
 
 #: The grid page of each kind of benchmark (the header links to it with ``?b=<benchmark>``).
@@ -79,10 +80,10 @@ def build_site(out: Path, *, run: Evaluation, report: Report, options: SiteOptio
     context = SiteContext(folder, options, run, models, progress, pages=["index.html"],
                           settings=document.get("settings", {}), sample_links=sample_links(run))
     write_static(folder)
-    benchmarks = tables.index_tables(report, rank_by=options.rank_by)
+    benchmarks = index_tables(report, rank_by=options.rank_by)
     folder.write_data("report", document)
     folder.write_text("index.html", render("index.html", **context.page_context(
-        benchmarks=benchmarks, report=document, rank_choices=tables.rank_choices(report),
+        benchmarks=benchmarks, report=document, rank_choices=rank_choices(report),
         provenance=_provenance(report))))
     writers = _sample_writers()
     for name in REGISTRY:

@@ -59,6 +59,7 @@ class PixCVBench(ImageBenchmark):
     name: ClassVar[str] = "pixcvbench"
     display_name: ClassVar[str] = "PixCV-Bench"
     hub_id: ClassVar[str] = "IVUlab/PixCV-Bench"
+    published_source: ClassVar[str | None] = "PixFoundation (arXiv 2502.04192, ICML 2025), Table 1"
     builder: ClassVar[BuilderSpec] = BuilderSpec(
         "pixbench.benchmarks.pixcvbench.build", inputs={"cvbench_paths": ("cvbench", "paths")},
         needs={"cvbench": "--cvbench CV_BENCH_PARQUET (images and questions come from it)"},

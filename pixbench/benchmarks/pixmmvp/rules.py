@@ -65,6 +65,7 @@ class PixMMVP(ImageBenchmark):
     name: ClassVar[str] = "pixmmvp"
     display_name: ClassVar[str] = "PixMMVP"
     hub_id: ClassVar[str] = "IVUlab/PixMMVP"
+    published_source: ClassVar[str | None] = "PixFoundation (arXiv 2502.04192, ICML 2025), Table 1"
     builder: ClassVar[BuilderSpec] = BuilderSpec(
         "pixbench.benchmarks.pixmmvp.build",
         inputs={"mmvp_dir": ("mmvp", "path"), "corrections": ("mmvp_corrections", "flag")},
