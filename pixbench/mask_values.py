@@ -4,7 +4,7 @@ A Mask is compressed or uncompressed COCO RLE ``{"size": [h, w], "counts": ...}`
 (relative to the predictions file's folder) or polygons ``{"size": [h, w], "polygons": [[x1, y1, ...],
 ...]}`` rasterised as COCO does; a video line's masks are a list of them (null = empty) or
 ``{"png_dir": DIR}`` of ``<frame name>.png`` files. Every PNG is read by
-:func:`pixbench.annotation.rle.read_png`, as OpenCV's grayscale read does (colour to grey, alpha
+:func:`pixbench.annotation.png.read_png`, as OpenCV's grayscale read does (colour to grey, alpha
 ignored): a pixel is foreground when its grey level is not zero; bytes that are not a PNG are refused.
 
 Every check that bounds memory and time runs before the pixel work it guards: the size against the
@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from pixbench.annotation import rle as rle_ops
+from pixbench.annotation.png import read_png
 from pixbench.annotation.rle import MaskError, Rle
 from pixbench.jsonl import MAX_LINE_BYTES
 from pixbench.problems import shorten
@@ -219,7 +220,7 @@ def png_mask(path_value: Any, what: str, context: LineContext) -> Rle:
     if not stat.S_ISREG(mode):
         raise FieldError(f"`{what}.png`: {path_text(path)} is not a regular file")
     try:  # the one PNG reader: OpenCV's grayscale read, header checked first, non-PNG bytes refused
-        return rle_ops.encode(rle_ops.read_png(resolved, expected=context.expected, max_pixels=MAX_PNG_PIXELS))
+        return rle_ops.encode(read_png(resolved, expected=context.expected, max_pixels=MAX_PNG_PIXELS))
     except MaskError as exc:
         raise FieldError(f"`{what}.png`: {path_text(path)}: {exc}") from None
 

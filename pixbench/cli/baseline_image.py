@@ -344,7 +344,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     import numpy as np
     from PIL import Image
 
-    from pixbench.annotation.rle import read_png
+    from pixbench.annotation.png import read_png
     from pixbench.baselines.explain import explain, write_explanation
     from pixbench.baselines.phrases import load_phrase_tools
     from pixbench.baselines.runner import distributed_context

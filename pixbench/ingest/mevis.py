@@ -7,7 +7,7 @@ The published MoCentric / MeViS inference scripts write one binary PNG per prese
 where ``<frame>`` is the name of presented frame t, which is ``frames[t]`` of the video's original frame
 list (``00000``, ``00001``, ...; for the ``reversed`` probe ``00000.png`` is the answer for the original
 *last* frame, see :mod:`pixbench.benchmarks.mocentric.views`). Each PNG is read by
-:func:`pixbench.annotation.rle.read_png` as the published evaluator reads it (OpenCV's grayscale read:
+:func:`pixbench.annotation.png.read_png` as the published evaluator reads it (OpenCV's grayscale read:
 colour to grey, alpha ignored; a pixel is foreground when its grey level is not zero). Each PNG must have
 the presented canvas of the probe and layout: ``(H, 2W)`` for ``target-left`` / ``target-right`` pairs,
 ``(2H, W)`` for ``target-bottom``, else ``(H, W)``.
@@ -44,7 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pixbench.annotation import rle as rle_ops
-from pixbench.annotation.rle import MaskError, PngSizeError, Rle
+from pixbench.annotation.png import PngSizeError, read_png, read_png_header
+from pixbench.annotation.rle import MaskError, Rle
 from pixbench.benchmarks.mocentric import MOCENTRIC
 from pixbench.benchmarks.mocentric.rows import ExpressionRow, VideoReference
 from pixbench.benchmarks.mocentric.views import PAIR_PROBES, check_probe_layout, probe_view
@@ -138,15 +139,15 @@ class _Read:
 
 
 def _read_png(path: Path, canvas: tuple[int, int], decode: bool) -> _Read:
-    """The PNG's mask as RLE (``None`` when empty), read by :func:`~pixbench.annotation.rle.read_png`; the
+    """The PNG's mask as RLE (``None`` when empty), read by :func:`~pixbench.annotation.png.read_png`; the
     header is checked first, so a file of another size than ``canvas`` is never decoded. ``decode=False``
     checks the header only."""
     try:
         if not decode:
-            header = rle_ops.read_png_header(path)
+            header = read_png_header(path)
             size = (header.height, header.width)
             return _Read(size=size if size != canvas else None)
-        mask = rle_ops.read_png(path, expected=canvas)
+        mask = read_png(path, expected=canvas)
     except PngSizeError as exc:
         return _Read(size=exc.size)
     except MaskError as exc:

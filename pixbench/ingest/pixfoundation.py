@@ -62,6 +62,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal, NamedTuple
 
 from pixbench.annotation import rle as rle_ops
+from pixbench.annotation.png import read_png
 from pixbench.annotation.rle import Rle
 from pixbench.benchmarks import ImageBenchmark
 from pixbench.ingest.common import benchmark_of, id_offset, image_benchmarks
@@ -429,7 +430,7 @@ def _read_selection(path: str | Path, *, ids: _Ids, id_base: int,
 def _encode_png(path: Path) -> Rle | str:
     """The PNG's mask as RLE, or the reason it cannot be read."""
     try:
-        return rle_ops.encode(rle_ops.read_png(path))
+        return rle_ops.encode(read_png(path))
     except rle_ops.MaskError as exc:  # says itself what is wrong (not a PNG, unreadable, too large)
         return str(exc)
     except Exception as exc:  # anything else Pillow raises for a damaged file

@@ -1,7 +1,7 @@
 """PNG masks read as the published evaluator reads them: ``cv2.imread(path, cv2.IMREAD_GRAYSCALE)``, then > 0.
 
 Every test writes real PNG files (Pillow, OpenCV, matplotlib, or chunk by chunk where no library writes
-that kind) and compares :func:`pixbench.annotation.rle.read_png_grey` with OpenCV's grey levels, value for
+that kind) and compares :func:`pixbench.annotation.png.read_png_grey` with OpenCV's grey levels, value for
 value, on every 8-bit colour type: all 2**24 RGB colours in one 4096 x 4096 image, palettes (with and
 without transparency, 1 to 8 bits), grey (1 to 8 bits), grey + alpha, RGB, RGBA, with and without gamma
 chunks. OpenCV is a test dependency only (the ``dev`` extra); pixbench reads PNGs with Pillow and numpy.
@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile, PngImagePlugin
 
-from pixbench.annotation import rle
-from pixbench.annotation.rle import MaskError, PngSizeError, read_png, read_png_grey, read_png_header
+from pixbench.annotation import png
+from pixbench.annotation.png import PngSizeError, read_png, read_png_grey, read_png_header
+from pixbench.annotation.rle import MaskError
 
 cv2 = pytest.importorskip("cv2")
 
@@ -32,7 +33,7 @@ def raw_png(width: int, height: int, depth: int, color: int, rows: list[bytes], 
     """A PNG chunk by chunk: IHDR, ``extra`` chunks, one IDAT of unfiltered ``rows``, IEND."""
     header = struct.pack(">IIBBBBB", width, height, depth, color, 0, 0, 0)
     data = zlib.compress(b"".join(b"\x00" + row for row in rows))
-    return (rle.PNG_SIGNATURE + chunk(b"IHDR", header) + extra + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+    return (png.PNG_SIGNATURE + chunk(b"IHDR", header) + extra + chunk(b"IDAT", data) + chunk(b"IEND", b""))
 
 
 def with_chunks(png: bytes, chunks: bytes, *, before_image_data: bool = False) -> bytes:
@@ -268,8 +269,8 @@ def test_header_is_checked_before_any_pixel_is_decoded(tmp_path, monkeypatch):
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append("x") or original(self))
     # a 12000 x 12000 RGBA header with junk for pixels: decoding would fail, so the errors prove it never ran
     header = struct.pack(">IIBBBBB", 12000, 12000, 8, 6, 0, 0, 0)
-    huge = rle.PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", b"junk") + chunk(b"IEND", b"")
-    assert read_png_header(huge) == rle.PngHeader(12000, 12000, 8, 6)
+    huge = png.PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", b"junk") + chunk(b"IEND", b"")
+    assert read_png_header(huge) == png.PngHeader(12000, 12000, 8, 6)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Pillow's DecompressionBombWarning would fail the test
         with pytest.raises(PngSizeError, match=r"^size \[12000, 12000\] != ground truth \[4, 4\]$") as caught:
