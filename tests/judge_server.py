@@ -306,3 +306,11 @@ def running_server(
     server = JudgeServer(reply, delay=delay, model=model, script=script, always=always)
     with server:
         yield server
+
+
+def door_question(i: int) -> list[dict[str, object]]:
+    """The judge's accuracy messages of a made-up question (door ``i``: open or closed), one per ``i``."""
+    from pixbench.judge import accuracy_messages
+
+    return accuracy_messages(question=f"Is door {i} open?", options_text="(a) Open (b) Closed", answer="(a)",
+                             response=f"open {i}")

@@ -28,6 +28,9 @@ from judge_server import (
     rate_limited,
     server_error,
 )
+from judge_server import (
+    door_question as verdict,
+)
 
 from pixbench.judge import (
     CONCEPT_CATEGORIES,
@@ -56,18 +59,6 @@ from pixbench.judge import (
 REPO = Path(__file__).resolve().parents[2]
 PNG = "data:image/png;base64,iVBORw0KGgo="
 SECRET = "sk-pixbench-SECRET-7f3a9c1e5d"
-
-
-def verdict(i: int) -> list[Message]:
-    return accuracy_messages(
-        question=f"Is door {i} open?", options_text="(a) Open (b) Closed", answer="(a)", response=f"open {i}"
-    )
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PIXBENCH_CACHE_DIR", "XDG_CACHE_HOME"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -18,26 +18,15 @@ from typing import Any
 
 import pytest
 from judge_server import JudgeServer, Step
+from judge_server import door_question as verdict
 
-from pixbench.judge import JudgeCache, Message, OpenAICompatibleJudge, accuracy_messages, cache_key
+from pixbench.judge import JudgeCache, OpenAICompatibleJudge, cache_key
 from pixbench.judge.cache import replace_lone_surrogates
 from pixbench.judge.protocol import JUDGE_PROTOCOL_VERSION
 
 SECRET = "sk-pixbench-HOSTILE-4b8d2f6a9e"
 URL_PASSWORD = "pw-hostile-51c7e3"
 URL_KEY = "qk-hostile-90ad44"
-
-
-def verdict(i: int) -> list[Message]:
-    return accuracy_messages(
-        question=f"Is door {i} open?", options_text="(a) Open (b) Closed", answer="(a)", response=f"open {i}"
-    )
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PIXBENCH_CACHE_DIR", "XDG_CACHE_HOME"):
-        monkeypatch.delenv(name, raising=False)
 
 
 class SilentListener:
