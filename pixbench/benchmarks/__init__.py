@@ -2,11 +2,15 @@
 
 Each benchmark is one folder of this package: ``rules.py`` implements
 :class:`~pixbench.benchmarks.base.Benchmark` (its identity, id domain, hub copy, ground-truth columns and
-grouping values, scoring units, breakdowns and analyses, builder options; for an image benchmark also its
-question prompts and what other tools call its rows, :mod:`~pixbench.benchmarks.harnesses`), ``build.py`` is
-its builder (imported only to build) and ``card.md`` its dataset card template. Code outside the folders asks
-the registry and never compares a benchmark's name to a string. Adding a benchmark is one folder here and one
-line in :data:`REGISTRY`.
+grouping values, scoring units, breakdowns and analyses, headline metric and summary, builder options; for an
+image benchmark also its question prompts and what other tools call its rows, :mod:`~pixbench.benchmarks.harnesses`),
+``build.py`` is its builder (imported only to build), ``card.md`` its dataset card template, ``synthetic.py`` its
+raw inputs made up offline (for the demo, tests and timing scripts), ``demo.py`` the hook ``pixbench demo`` calls
+(``build_demo(work)``, ``demo_predictions(reference)``; the contract is in :mod:`pixbench.benchmarks.demo`) and,
+where a paper printed its numbers, ``published.tsv`` (:meth:`~pixbench.benchmarks.base.Benchmark.published_rows`).
+Code outside the folders asks the registry and never names a benchmark. The folders build only on what lies below
+the registry (annotation, metrics, builds, runs, chat, judge, results); nothing below imports them. Adding a
+benchmark is one folder here and one line in :data:`REGISTRY`.
 """
 
 from __future__ import annotations
