@@ -1,9 +1,370 @@
-"""The samples of a video benchmark (being written)."""
+"""The samples of a video benchmark (MoCentric-Bench): each expression's probes as players side by side, and a
+grid of the expressions per model.
+
+What a player shows and how the page composes a probe from the sheets below (the shown positions, the view
+spec read off :func:`~pixbench.benchmarks.mocentric.views.probe_view`) is decided in
+:mod:`pixbench.view.video_plan`; the sheets' layout and pixels are :mod:`pixbench.view.video_media`'s.
+
+**Files** (``<b>`` the benchmark, ``<v>`` :func:`~pixbench.view.layout.slug` of a video id, ``<e>`` that of an
+expression id, ``<h>`` a hash of what the file shows; sheets: :mod:`pixbench.view.video_media`):
+
+- ``media/<b>/<v>/frames-<h>.webp``: the video's original frames that some shown position of some probe of
+  its expressions presents, once per video, at the player's frame size (``video_side``), in frame order
+  (``video.frames`` lists them); grey for a build without frames (``--no-frames``) or a video whose frames do
+  not match its rows;
+- ``media/<b>/<v>/gt-<h>.png``: an expression's ground truth on those of its frames that a target half shows
+  (``gt.frames``), a 1-bit sheet at the frame size (one file for equal masks: an expression and its reversed
+  row share it);
+- ``media/<b>/<v>/<e>/<model key>-<file hash>-<probe>[-<layout>]-<h>.png``: a model's masks of one probe at
+  the shown positions, on the probe's canvas (a 1-bit sheet; a pair's canvas is two frames wide or high);
+- ``media/<b>/<v>/thumb-<frame>-<h>.webp`` and ``gt-thumb-<h>.png``: the grid's thumbnail of an expression
+  (its keyframe and the truth there, at ``thumb_side``);
+- ``data/<b>/models.js``: the models, the probe columns, the expression ids in order with their data keys;
+- ``data/<b>/exp-<e>.js``: one expression (:func:`expression_document`);
+- ``data/<b>/grid-<model key>.js``: a row per expression with the model's values per probe.
+
+Values are the score's per-sample records as they are (fractions, 6 decimals: ``J``, ``F``, ``JF`` = their
+mean, ``F_native``, ``D_FPR``; ``static``: ``J_bg``, ``H_bg``, ``FPR``, ``FG_FPR``) with the per-frame lists
+(``J_t``, ``F_t``; ``static``: ``FPR_t``, ``FG_FPR_t``) over all ``T`` presented frames; the page shows percent.
+
+Media are named by what they show, so a resumed build skips every file that exists (:meth:`SiteFolder.has`)
+and reads no video whose sheet exists. Videos are read one parquet row group at a time and one video's frames
+are decoded at a time (:func:`pixbench.video.export.iter_videos`); masks are resized on their runs.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from pixbench.benchmarks.mocentric.views import PAIR_PROBES, REVERSED_PROBES, ProbeView, canvas_size
+from pixbench.view.video_media import SheetError, frame_tile, frames_webp, mask_sheet_png, sheet_columns
+from pixbench.view.video_plan import (
+    ExpressionPlan,
+    Group,
+    VideoPlan,
+    digest,
+    group_key,
+    group_label,
+    group_order,
+    has_frames,
+    plan_players,
+    view_spec,
+)
+
+if TYPE_CHECKING:
+    from pixbench.benchmarks.mocentric.rows import ExpressionRow, VideoReference
+    from pixbench.prediction_records import Prediction
+    from pixbench.view.context import ModelFile, SiteContext
+    from pixbench.view.layout import SiteFolder
+
+logger = logging.getLogger(__name__)
+
+#: The probe whose right answer is empty (its values are the background ones).
+STATIC_PROBE = "static"
+#: The per-sample record's values kept for the page and the grid, and its per-frame lists.
+VALUE_KEYS = ("J", "F", "F_native", "D_FPR", "J_bg", "H_bg", "FPR", "FG_FPR")
+FRAME_KEYS = ("J_t", "F_t", "FPR_t", "FG_FPR_t")
 
 
-def write_samples(context: Any, benchmark: str, reference: Any) -> None:
-    """Nothing yet."""
+# ------------------------------------------------------------------------------------------ frames
+
+
+def _write_frames(context: SiteContext, benchmark: str, built: Path | None, videos: Mapping[str, VideoPlan],
+                  bar: Any) -> None:
+    """Each video's frames sheet and thumbnails that do not exist yet (a video read only when one is missing)."""
+    folder = context.folder
+    missing = {video_id for video_id, video in videos.items()
+               if not all([folder.has(video.sheet), *(folder.has(p) for p in video.thumbs.values())])}
+    bar.update(len(videos) - len(missing))
+    if not missing:
+        return
+    done: set[str] = set()
+    for video_id, frames in _read_videos(built, missing):
+        video = videos[video_id]
+        tiles: list[Any] | None = None
+        thumbs: dict[int, Any] | None = None
+        if len(frames) != video.length:
+            logger.warning("%s video %s: %d frames in the videos config, %d in its rows: drawn on grey", benchmark,
+                           video_id, len(frames), video.length)
+        else:
+            try:
+                tiles = [frame_tile(frames[t], video.display, video.size) for t in video.frames]
+                thumbs = {t: frame_tile(frames[t], video.thumb, video.size) for t in video.thumbs}
+            except (OSError, SheetError) as exc:
+                logger.warning("%s video %s: a frame cannot be drawn (%s): drawn on grey", benchmark, video_id, exc)
+                tiles = thumbs = None
+        _write_video(folder, video, tiles, thumbs)
+        done.add(video_id)
+        bar.update(1)
+    grey = sorted(missing - done)
+    if grey and built is not None:
+        logger.warning("%s: no frames for %d video(s) (%s%s): drawn on grey", benchmark, len(grey),
+                       ", ".join(grey[:3]), " ..." if len(grey) > 3 else "")
+    for video_id in grey:
+        _write_video(folder, videos[video_id], None, None)
+        bar.update(1)
+
+
+def _write_video(folder: SiteFolder, video: VideoPlan, tiles: Sequence[Any] | None,
+                 thumbs: Mapping[int, Any] | None) -> None:
+    from pixbench.view.media import grey_webp, image_webp
+
+    folder.write_bytes(video.sheet, frames_webp(tiles or [None] * len(video.frames), video.display, video.columns))
+    for frame, path in video.thumbs.items():
+        image = (thumbs or {}).get(frame)
+        folder.write_bytes(path, image_webp(image, video.thumb) if image is not None else grey_webp(video.thumb))
+
+
+def _read_videos(built: Path | None, wanted: set[str]) -> Iterator[tuple[str, Sequence[bytes]]]:
+    """``(video id, its encoded frames)`` for the wanted videos the build holds, one at a time."""
+    if built is None:
+        return
+    from pixbench.video.export import ExportError, iter_videos
+
+    try:
+        for video in iter_videos(built, wanted=wanted):
+            yield video.video_id, video.frames
+    except ExportError as exc:
+        logger.warning("%s", exc)
+
+
+# ------------------------------------------------------------------------------------------ mask sheets
+
+
+class SheetWriter:
+    """Writes mask sheets that do not exist yet (each path once), in this process or, with ``workers`` > 1,
+    in that many worker processes (at most ``4 * workers`` sheets in flight; the files are written here)."""
+
+    def __init__(self, folder: SiteFolder, workers: int = 1) -> None:
+        self.folder = folder
+        self.workers = workers
+        self.pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+        self.pending: set[Future[tuple[str, bytes]]] = set()
+        self.seen: set[str] = set()
+
+    def __enter__(self) -> SheetWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        try:
+            if error is None:
+                self._drain(until=0)
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(cancel_futures=True)
+
+    def add(self, path: str, masks: Sequence[Mapping[str, Any] | None], source: tuple[int, int],
+            tile: tuple[int, int], columns: int) -> None:
+        """The sheet of ``masks`` (RLE of ``source``) at ``tile`` as ``path``, unless written or found already."""
+        if path in self.seen:
+            return
+        self.seen.add(path)
+        if self.folder.has(path):
+            return
+        if self.pool is None:
+            self.folder.write_bytes(*mask_sheet_png(path, masks, source, tile, columns))
+            return
+        self.pending.add(self.pool.submit(mask_sheet_png, path, list(masks), source, tile, columns))
+        self._drain(until=4 * self.workers - 1)
+
+    def _drain(self, *, until: int) -> None:
+        while len(self.pending) > until:
+            done, self.pending = wait(self.pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                self.folder.write_bytes(*future.result())
+
+
+# ------------------------------------------------------------------------------------------ expressions
+
+
+def _records(results: Sequence[Any]) -> dict[str, dict[tuple[str, str, str | None], dict[str, Any]]]:
+    """model -> (id, probe, layout) -> the score's per-sample record."""
+    out: dict[str, dict[tuple[str, str, str | None], dict[str, Any]]] = {}
+    for result in results:
+        for record in result.per_sample:
+            out.setdefault(result.model, {})[(str(record["id"]), record["probe"], record.get("layout"))] = record
+    return out
+
+
+def _lines(context: SiteContext, benchmark: str) -> dict[str, dict[tuple[str, str, str | None], Prediction]]:
+    """model -> (id, probe, layout) -> its line (the first variant-less one)."""
+    out: dict[str, dict[tuple[str, str, str | None], Prediction]] = {}
+    for predictions_file in context.run.files:
+        for line in predictions_file.predictions:
+            if line.benchmark == benchmark and line.variant is None:
+                out.setdefault(line.model, {}).setdefault((str(line.id), line.probe, line.layout), line)
+    return out
+
+
+def record_values(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of a per-sample record the pages show, as the record has them, with ``JF`` (and ``JF_native``):
+    the mean of ``J`` and ``F`` (``F_native``), 6 decimals."""
+    values: dict[str, Any] = {key: record[key] for key in VALUE_KEYS if key in record}
+    if "J" in values and "F" in values:
+        values["JF"] = round((values["J"] + values["F"]) / 2, 6)
+    if "J" in values and "F_native" in values:
+        values["JF_native"] = round((values["J"] + values["F_native"]) / 2, 6)
+    return values
+
+
+def _truth_sheet(benchmark: str, plan: ExpressionPlan, row: ExpressionRow, video: VideoPlan,
+                 sheets: SheetWriter) -> dict[str, Any]:
+    """The truth of ``row`` on the plan's truth frames (one file per content)."""
+    columns = sheet_columns(len(plan.gt_frames), video.display)
+    masks = [row.masks[t] for t in plan.gt_frames]
+    path = (f"media/{benchmark}/{video.folder}/gt-"
+            f"{digest([m['counts'] for m in masks], row.height, row.width, video.display, columns)}.png")
+    sheets.add(path, masks, (row.height, row.width), video.display, columns)
+    return {"src": path, "frames": plan.gt_frames, "columns": columns}
+
+
+def _truth_thumb(benchmark: str, row: ExpressionRow, video: VideoPlan, sheets: SheetWriter) -> str:
+    """The truth on the expression's keyframe at the thumbnail's size."""
+    mask = row.masks[row.keyframe]
+    path = f"media/{benchmark}/{video.folder}/gt-thumb-{digest(mask['counts'], row.height, row.width, video.thumb)}.png"
+    sheets.add(path, [mask], (row.height, row.width), video.thumb, 1)
+    return path
+
+
+def _model_sheet(benchmark: str, plan: ExpressionPlan, video: VideoPlan, group: Group, model: ModelFile,
+                 line: Prediction | None, view: ProbeView, sheets: SheetWriter) -> dict[str, Any] | None:
+    """A model's masks of one probe at the shown positions, on the probe's canvas (``None``: no line)."""
+    if line is None or line.frames is None:
+        return None
+    tile = canvas_size(*video.display, view.probe, view.layout)
+    columns = sheet_columns(len(plan.positions), tile)
+    probe, layout = group
+    name = f"{model.key}-{model.sha256[:8]}-{probe}{'-' + layout if layout else ''}"
+    path = (f"media/{benchmark}/{video.folder}/{plan.key}/{name}-"
+            f"{digest(plan.positions, view.canvas, tile, columns)}.png")
+    sheets.add(path, [line.frames[p] for p in plan.positions], view.canvas, tile, columns)
+    return {"src": path, "columns": columns}
+
+
+def expression_document(benchmark: str, plan: ExpressionPlan, video: VideoPlan, grey: bool,
+                        models: Sequence[ModelFile],
+                        records: Mapping[str, Mapping[tuple[str, str, str | None], Mapping[str, Any]]],
+                        lines: Mapping[str, Mapping[tuple[str, str, str | None], Prediction]],
+                        sheets: SheetWriter) -> dict[str, Any]:
+    """Have an expression's truth and model sheets written; its page's document:
+
+    ``id``, ``video_id``, ``exp_id``, ``expression``, ``reversed_expression`` (``None`` without a reversed
+    row), ``size`` and ``display`` (a frame's, height and width), ``length`` (``T``), ``keyframe``,
+    ``positions`` (shown presented positions), ``video`` (``src``, ``frames``: original frame of each tile,
+    ``columns``, ``grey``: true when the build has no frames), ``probes`` (one per group in probe order:
+    ``key``, ``label``, the :func:`~pixbench.view.video_plan.view_spec` fields, ``display`` (the canvas at the
+    player's size), ``expression`` (the text this probe asks) and ``gt`` (its truth sheet: ``src``, ``frames``,
+    ``columns``)), ``models`` (model key -> ``model``, ``probes``: group key -> ``missing``, ``values``
+    (:func:`record_values`), the per-frame lists, ``mask`` (``src``, ``columns``; absent without a line) and
+    ``source`` (the line's file:line)).
+    """
+    truth = {"expressions": _truth_sheet(benchmark, plan, plan.row, video, sheets)}
+    if plan.reversed_row is not None and any(probe in REVERSED_PROBES for probe, _ in plan.views):
+        truth["reversed"] = _truth_sheet(benchmark, plan, plan.reversed_row, video, sheets)
+    probes = []
+    for (probe, layout), view in plan.views.items():
+        reversed_probe = probe in REVERSED_PROBES and plan.reversed_row is not None
+        row = plan.reversed_row if reversed_probe and plan.reversed_row is not None else plan.row
+        probes.append({"key": group_key(probe, layout), "label": group_label(probe, layout),
+                       **view_spec(view, plan.positions),
+                       "display": list(canvas_size(*video.display, probe, layout)),
+                       "expression": row.expression, "gt": truth["reversed" if reversed_probe else "expressions"]})
+    page_models: dict[str, Any] = {}
+    for model in models:
+        entries: dict[str, Any] = {}
+        for group, view in plan.views.items():
+            record = records.get(model.model, {}).get((plan.id, *group))
+            if record is None:
+                continue
+            line = lines.get(model.model, {}).get((plan.id, *group))
+            entry: dict[str, Any] = {"missing": bool(record.get("missing")), "values": record_values(record)}
+            entry.update((key, record[key]) for key in FRAME_KEYS if key in record)
+            mask = _model_sheet(benchmark, plan, video, group, model, line, view, sheets)
+            if mask is not None:
+                entry["mask"] = mask
+            if line is not None and line.source:
+                entry["source"] = f"{Path(line.source).name}:{line.line}"
+            entries[group_key(*group)] = entry
+        page_models[model.key] = {"model": model.model, "probes": entries}
+    row = plan.row
+    return {"benchmark": benchmark, "id": plan.id, "video_id": row.video_id, "exp_id": row.exp_id,
+            "expression": row.expression,
+            "reversed_expression": None if plan.reversed_row is None else plan.reversed_row.expression,
+            "size": [row.height, row.width], "display": list(video.display), "length": len(row.frame_names),
+            "keyframe": row.keyframe, "positions": plan.positions,
+            "video": {"src": video.sheet, "frames": video.frames, "columns": video.columns, "grey": grey},
+            "probes": probes, "models": page_models}
+
+
+def _grid_row(plan: ExpressionPlan, video: VideoPlan, gt_thumb: str, document: Mapping[str, Any],
+              model: ModelFile) -> dict[str, Any]:
+    entries = document["models"].get(model.key, {}).get("probes", {})
+    return {"id": plan.id, "key": plan.key, "video": plan.row.video_id, "expression": plan.row.expression,
+            "reversed": None if plan.reversed_row is None else plan.reversed_row.expression,
+            "thumb": video.thumbs[plan.row.keyframe], "gt_thumb": gt_thumb,
+            "values": {key: entry["values"] for key, entry in entries.items()},
+            "missing": sorted(key for key, entry in entries.items() if entry["missing"])}
+
+
+def _columns(groups: Sequence[Group]) -> list[dict[str, Any]]:
+    """The grid's columns: a probe's J&F (``static``: its FPR, lower is better)."""
+    return [{"key": group_key(probe, layout), "label": group_label(probe, layout),
+             "metric": "FPR" if probe == STATIC_PROBE else "JF",
+             "header": f"{group_label(probe, layout)} {'FPR' if probe == STATIC_PROBE else 'J&F'}",
+             "pair": probe in PAIR_PROBES}
+            for probe, layout in groups]
+
+
+def write_samples(context: SiteContext, benchmark: str, reference: VideoReference, *, workers: int = 1) -> None:
+    """Write the benchmark's expression pages' data and media and its grids (see the module docstring);
+    ``workers`` > 1 draws the mask sheets in that many processes."""
+    from tqdm import tqdm
+
+    from pixbench.benchmarks import REGISTRY
+
+    spec = REGISTRY[benchmark]
+    options = context.options
+    results = [r for r in context.run.results if r.benchmark == benchmark and r.variant is None]
+    models = [context.models[m] for m in dict.fromkeys(r.model for r in results) if m in context.models]
+    groups = sorted({(r.probe, r.layout) for r in results if r.probe is not None}, key=group_order)
+    records, lines = _records(results), _lines(context, benchmark)
+    built = (options.folders or {}).get(benchmark)
+    frames_read = has_frames(built)
+    if not frames_read:
+        logger.warning("%s: %s: the players draw on grey", benchmark, "no built folder to read frames from"
+                       if built is None else f"{built} holds no frames (built with --no-frames)")
+    plans, videos = plan_players(benchmark, reference, groups, video_frames=options.video_frames,
+                                 video_side=options.video_side, thumb_side=options.thumb_side,
+                                 frames_read=frames_read)
+    with tqdm(total=len(videos), desc=f"{spec.display_name} frames", unit="video", disable=not context.progress) as bar:
+        _write_frames(context, benchmark, built if frames_read else None, videos, bar)
+    grid: dict[str, list[dict[str, Any]]] = {m.key: [] for m in models}
+    with tqdm(total=len(plans), desc=f"{spec.display_name} expressions", unit="expression",
+              disable=not context.progress) as bar, SheetWriter(context.folder, workers) as sheets:
+        for plan in plans:
+            video = videos[plan.row.video_id]
+            document = expression_document(benchmark, plan, video, not frames_read, models, records, lines, sheets)
+            context.folder.write_data(f"{benchmark}/exp-{plan.key}", document)
+            gt_thumb = _truth_thumb(benchmark, plan.row, video, sheets)
+            for model in models:
+                grid[model.key].append(_grid_row(plan, video, gt_thumb, document, model))
+            bar.update(1)
+    columns = _columns(groups)
+    for model in models:
+        context.folder.write_data(f"{benchmark}/grid-{model.key}", {
+            "benchmark": benchmark, "display_name": spec.display_name, "model": model.model, "key": model.key,
+            "columns": columns, "page_size": options.grid_page, "rows": grid[model.key]})
+    context.folder.write_data(f"{benchmark}/models", {
+        "benchmark": benchmark, "display_name": spec.display_name, "kind": "video",
+        "models": [{"model": m.model, "key": m.key} for m in models], "columns": columns,
+        "expressions": [[plan.id, plan.key] for plan in plans]})
+    context.pages += ["videos.html", "video.html"]
+
+
+__all__ = ["SheetWriter", "expression_document", "record_values", "write_samples"]
