@@ -18,7 +18,8 @@ its line number):
     "pred", "gt", ...}``; row id = ``index + 1`` (a run on the image-only ``MMVP/MMVP`` logs ``index`` -1 and
     cannot be mapped).
   - tasks ``cv_bench``, ``cv_bench_2d``, ``cv_bench_3d``: ``cv_bench_acc`` = ``{"id": idx, "type", "task",
-    "source", "pred", ...}``; row id = ``id``; ``type`` 3D or ``source`` Omni3D rows are skipped.
+    "source", "pred", ...}``; row id = ``id``; ``type`` 3D or ``source`` Omni3D rows are skipped (PixCV-Bench
+    holds CV-Bench's 2D questions).
 
   The benchmark comes from those keys. With the dataset, the dataset row's question must appear in ``input``
   (case and spacing ignored), which catches a wrong id; ``input`` goes to ``prompt``.
@@ -36,9 +37,9 @@ its line number):
 
 In both, ``filtered_resps`` holds one entry per request, a string or a one-element list holding it.
 
-The tasks' facts (metric keys, id fields and offsets, doc layouts and the order they are tried in) are declared by
-the benchmarks (``harnesses.lmms_eval``, :mod:`pixbench.benchmarks.harnesses`) and read when a file is
-(:func:`lmms_tables`).
+The tasks' facts (metric keys, id fields and offsets, doc layouts and the order they are tried in, which rows a
+benchmark does not hold) are declared by the benchmarks (``harnesses.lmms_eval``,
+:mod:`pixbench.benchmarks.harnesses`) and read when a file is (:func:`lmms_tables`).
 """
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pixbench.benchmarks.harnesses import LmmsDoc, LmmsMetric
+from pixbench.benchmarks.harnesses import LmmsDoc, LmmsMetric, SkippedRows
 from pixbench.ingest.common import image_benchmarks
-from pixbench.ingest.mapping import BridgeError, SourceRow, SourceTable, as_int, existing_file, is_cv_bench_3d
+from pixbench.ingest.mapping import BridgeError, SourceRow, SourceTable, as_int, existing_file
 from pixbench.jsonl import JsonLinesError, iter_json_lines
 from pixbench.problems import shorten
 
@@ -64,13 +65,20 @@ class LmmsTables:
 
     ``metrics``: metric key -> ``(benchmark, metric)``, in the registry's order, each benchmark's in its own;
     ``docs``: ``(benchmark, layout)`` in the order they are tried (``priority``, lowest first: the first whose id
-    field the doc has wins); ``named_metrics`` and ``no_doc_id``: what the messages say was looked for.
+    field the doc has wins); ``named_metrics`` and ``no_doc_id``: what the messages say was looked for;
+    ``skipped``: benchmark -> the rows of its tasks that it does not hold.
     """
 
     metrics: dict[str, tuple[str, LmmsMetric]]
     docs: tuple[tuple[str, LmmsDoc], ...]
     named_metrics: str
     no_doc_id: str
+    skipped: dict[str, SkippedRows]
+
+    def marks(self, benchmark: str, values: dict[str, Any]) -> dict[str, Any]:
+        """The fields of ``values`` (a doc or metric dict of a ``benchmark`` row) that its rule reads."""
+        rule = self.skipped.get(benchmark)
+        return {} if rule is None else {name: values[name] for name in rule.values if name in values}
 
     @property
     def detection_hint(self) -> str:
@@ -87,7 +95,8 @@ def lmms_tables() -> LmmsTables:
     no_doc_id = ("`doc` holds neither " + " nor ".join(f"{task.dataset}'s `{task.docs[0].id_field}`"
                                                        for _, task in tasks if task.docs)
                  + (f" ({why})" if why else ""))
-    return LmmsTables(metrics, docs, named, no_doc_id)
+    skipped = {name: task.skipped for name, task in tasks if task.skipped is not None}
+    return LmmsTables(metrics, docs, named, no_doc_id, skipped)
 
 
 _TABLES = lmms_tables()
@@ -160,13 +169,12 @@ def _lmms_legacy_row(number: int, key: str, obj: dict[str, Any], tables: LmmsTab
         return SourceRow(number, key, response=response, prompt=prompt, problem=("malformed", tables.no_doc_id))
     name = layout.id_field
     question = next((doc[f] for f in layout.question_fields if f in doc), None)
-    is_3d = layout.marks_3d and is_cv_bench_3d(doc.get("type"), doc.get("source"))
     value = as_int(doc[name])
     key = f"{key} ({name} {shorten(doc[name])})"
     if value is None:
         problem = ("malformed", f"`doc.{name}` must be an int, but got {shorten(doc[name])}")
     return SourceRow(number, key, benchmark, value, response, prompt,
-                     question if isinstance(question, str) else None, is_3d, problem)
+                     question if isinstance(question, str) else None, problem, marks=tables.marks(benchmark, doc))
 
 
 def _lmms_current_row(number: int, key: str, obj: dict[str, Any], metrics: list[str],
@@ -193,7 +201,6 @@ def _lmms_current_row(number: int, key: str, obj: dict[str, Any], metrics: list[
     raw = values[field_name]
     value = as_int(raw)
     key = f"{key} ({metric}.{field_name} {shorten(raw)})"
-    is_3d = spec.marks_3d and is_cv_bench_3d(values.get("type"), values.get("source"))
     if value is None:
         problem = ("malformed", f"{where} must be an int, but got {shorten(raw)}")
     else:
@@ -201,8 +208,8 @@ def _lmms_current_row(number: int, key: str, obj: dict[str, Any], metrics: list[
             problem = ("malformed", f"{where} is {value}: {spec.negative_id}")
         value += spec.id_offset
     context = obj.get("input")
-    return SourceRow(number, key, benchmark, value, response, prompt, None, is_3d, problem,
-                     context if isinstance(context, str) else None)
+    return SourceRow(number, key, benchmark, value, response, prompt, None, problem,
+                     context if isinstance(context, str) else None, marks=tables.marks(benchmark, values))
 
 
 def _samples(path: Path) -> Iterator[tuple[int, Any, str | None]]:
@@ -237,4 +244,5 @@ def read_lmms_eval(path: str | Path) -> SourceTable:
     rows = [SourceRow(n, "line", problem=("malformed", error)) if error is not None else _lmms_row(n, obj, tables)
             for n, obj, error in _samples(path)]
     benchmark = next((r.benchmark for r in rows if r.benchmark is not None), None)
-    return SourceTable("lmms-eval", path, rows, benchmark, detection_hint=tables.detection_hint)
+    return SourceTable("lmms-eval", path, rows, benchmark, detection_hint=tables.detection_hint,
+                       skipped=tables.skipped)

@@ -15,7 +15,10 @@ current lmms-eval line's ``input``, must contain it), which catches a wrong id b
 A row that cannot be mapped is *unmapped*, with a reason: ``malformed`` (unreadable row or id),
 ``no-prediction`` (missing or empty prediction), ``unknown-id`` (not a row of the benchmark/dataset),
 ``question-mismatch``, ``duplicate`` (a second row for an id; the first is kept) or ``other-benchmark``.
-CV-Bench 3D rows (not part of PixCV-Bench) are *skipped* and listed, not errors.
+Rows the benchmark declares it does not hold (``harnesses``' :class:`~pixbench.benchmarks.harnesses.SkippedRows`,
+e.g. CV-Bench's 3D questions in a PixCV-Bench conversion) are *skipped* and listed, not errors: the reader keeps
+each row's values of the fields such rules read (``SourceRow.marks``) and the rule of each benchmark
+(``SourceTable.skipped``), and the benchmark the rows map to decides.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pixbench.benchmarks import BENCHMARK_NAMES
+from pixbench.benchmarks.harnesses import SkippedRows
 from pixbench.ingest.common import benchmark_of, id_offset
 from pixbench.predictions import Prediction
 from pixbench.problems import ProblemLog, shorten
@@ -35,13 +39,11 @@ from pixbench.problems import ProblemLog, shorten
 if TYPE_CHECKING:
     from pixbench.references import Reference
 
-__all__ = ["REASONS", "REPORT_LIMIT", "SKIP_3D", "BridgeError", "BridgeResult", "RowIssue", "SourceRow",
-           "SourceTable", "as_int", "existing_file", "is_cv_bench_3d", "map_rows", "resolve_benchmark"]
+__all__ = ["REASONS", "REPORT_LIMIT", "BridgeError", "BridgeResult", "RowIssue", "SourceRow", "SourceTable", "as_int",
+           "existing_file", "map_rows", "resolve_benchmark"]
 
 #: Reasons a row is unmapped.
 REASONS = ("malformed", "no-prediction", "unknown-id", "question-mismatch", "duplicate", "other-benchmark")
-#: The reason of a skipped row.
-SKIP_3D = "cvbench-3d"
 #: How many unmapped rows :meth:`BridgeResult.report_text` lists (it counts all of them).
 REPORT_LIMIT = 50
 
@@ -59,7 +61,8 @@ class SourceRow:
     ``number`` is the file's own id (MMVP ``Index``, CV-Bench ``idx``, VLMEvalKit ``index``); ``problem`` is
     ``(reason, message)`` when the row cannot be read. ``question`` is the row's question text (compared with
     the dataset's either way round); ``context``, for a row without one, is a text that must contain the
-    dataset's question (a current lmms-eval line's ``input``).
+    dataset's question (a current lmms-eval line's ``input``). ``marks`` holds the row's values of the fields that
+    the benchmarks' :class:`~pixbench.benchmarks.harnesses.SkippedRows` read, those it has.
     """
 
     line: int
@@ -69,9 +72,9 @@ class SourceRow:
     response: str | None = None
     prompt: str | None = None
     question: str | None = None
-    is_3d: bool = False
     problem: tuple[str, str] | None = None
     context: str | None = None
+    marks: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,8 @@ class SourceTable:
     ``id_bases`` (benchmark name -> the ``number`` the format gives the benchmark's first row) is set by a
     format whose ids count from their own base; ``None`` when the rows' numbers are row ids already (then
     :func:`map_rows` refuses an ``id_base``). ``detection_hint`` explains, when no benchmark was found, what
-    the reader looked for.
+    the reader looked for. ``skipped`` (benchmark name -> its rule, declared for the file's tool) tells the rows
+    that a benchmark does not hold.
     """
 
     source: str
@@ -90,6 +94,7 @@ class SourceTable:
     benchmark: str | None = None
     id_bases: Mapping[str, int] | None = None
     detection_hint: str = ""
+    skipped: Mapping[str, SkippedRows] = field(default_factory=dict)
 
     @property
     def rows_name_benchmark(self) -> bool:
@@ -114,7 +119,8 @@ class RowIssue:
 
 @dataclass
 class BridgeResult:
-    """The predictions made from one file, with every row that was skipped or could not be mapped."""
+    """The predictions made from one file, with every row that was skipped or could not be mapped (``skipped_as``:
+    what the summary calls the skipped rows, :attr:`~pixbench.benchmarks.harnesses.SkippedRows.summary`)."""
 
     source: str
     file: str
@@ -125,12 +131,13 @@ class BridgeResult:
     unmapped: list[RowIssue] = field(default_factory=list)
     skipped: list[RowIssue] = field(default_factory=list)
     missing_ids: list[int] | None = None
+    skipped_as: str | None = None
 
     def summary(self) -> str:
         """One line: rows read, mapped, skipped, unmapped (and dataset rows without a prediction)."""
         parts = [f"{len(self.predictions)} mapped"]
         if self.skipped:
-            parts.append(f"{len(self.skipped)} skipped (CV-Bench 3D, not in PixCV-Bench)")
+            parts.append(f"{len(self.skipped)} skipped" + (f" ({self.skipped_as})" if self.skipped_as else ""))
         parts.append(f"{len(self.unmapped)} could not be mapped")
         text = f"{self.source} {self.file} -> {self.benchmark}: {self.rows} row(s) read: " + ", ".join(parts)
         if self.missing_ids:
@@ -172,11 +179,6 @@ def as_int(value: Any) -> int | None:
     if isinstance(value, str) and _INT_TEXT.match(value):
         return int(value)
     return None
-
-
-def is_cv_bench_3d(kind: Any, source: Any) -> bool:
-    """Whether CV-Bench's ``type`` (``split`` in VLMEvalKit) and ``source`` mark a 3D row (not in PixCV-Bench)."""
-    return str(kind or "").strip().upper() == "3D" or str(source or "").strip().lower() == "omni3d"
 
 
 def existing_file(path: str | Path) -> Path:
@@ -239,7 +241,9 @@ def map_rows(table: SourceTable, *, model: str, benchmark: str | None = None, re
     offset = 0 if table.id_bases is None else id_offset(name, table.id_bases[name] if id_base is None else id_base)
     valid: Collection[int] = reference.rows if reference is not None else benchmark_of(name).ids
     where = "the dataset" if reference is not None else name
-    result = BridgeResult(table.source, str(table.path), name, model, len(table.rows))
+    skip = table.skipped.get(name)
+    result = BridgeResult(table.source, str(table.path), name, model, len(table.rows),
+                          skipped_as=None if skip is None else skip.summary)
     first: dict[int, SourceRow] = {}
 
     def unmapped(row: SourceRow, reason: str, message: str) -> None:
@@ -249,9 +253,8 @@ def map_rows(table: SourceTable, *, model: str, benchmark: str | None = None, re
         if row.benchmark is not None and row.benchmark != name:
             unmapped(row, "other-benchmark", f"a {row.benchmark} row in a conversion to {name}")
             continue
-        if row.is_3d:
-            result.skipped.append(RowIssue(str(table.path), row.line, row.key, SKIP_3D,
-                                           "a CV-Bench 3D row (PixCV-Bench holds the 2D questions only)"))
+        if skip is not None and skip.marks(row.marks, table.path.stem):
+            result.skipped.append(RowIssue(str(table.path), row.line, row.key, skip.reason, skip.message))
             continue
         if row.problem is not None and row.problem[0] != "no-prediction":
             unmapped(row, *row.problem)

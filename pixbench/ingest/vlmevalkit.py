@@ -1,19 +1,21 @@
 """VLMEvalKit prediction files as harness rows (``pixbench convert --from vlmevalkit``).
 
 VLMEvalKit writes ``{model}_{dataset}.xlsx`` (or ``.tsv``): the dataset's TSV columns minus ``image`` plus
-``prediction``. Fields used: ``index``, ``prediction``, and ``question``, ``prompt``, ``split``, ``source``.
+``prediction``. Fields used: ``index``, ``prediction``, and ``question``, ``prompt`` and the columns the
+benchmarks' rules for rows they do not hold read (``split``, ``source``).
 Its answers become ``letter`` probe lines (``response`` = the raw model output); rows map **by the
 benchmark's ids, never by position** (:func:`pixbench.ingest.mapping.map_rows`).
 
 - ``MMVP``: ``index`` counts from 0 (the pair 99/100 of MMVP's labels is VLMEvalKit's 98/99, lmms-eval issue
   #1018), so row id = ``index + 1``; ``--id-base 1`` for a file that counts from 1.
 - ``CV-Bench-2D``: ``index`` = CV-Bench ``idx`` (id base 0); ``split`` 3D or ``source`` Omni3D rows (a
-  ``CV-Bench-3D`` file) are skipped.
+  ``CV-Bench-3D`` file) are skipped in a PixCV-Bench conversion.
 
 The benchmark comes from the columns (``split``/``source``/``prompt``: CV-Bench) or a file name with
 ``CV-Bench``/``MMVP`` unless given; a given benchmark must agree with it. These facts (each dataset's id base,
-columns, file-name words and whether its ``prompt`` is kept, and the order datasets are tried in) are declared by
-the benchmarks (``harnesses.vlmevalkit``, :mod:`pixbench.benchmarks.harnesses`) and read when a file is.
+columns, file-name words and whether its ``prompt`` is kept, the order datasets are tried in, and which rows a
+benchmark does not hold) are declared by the benchmarks (``harnesses.vlmevalkit``,
+:mod:`pixbench.benchmarks.harnesses`) and read when a file is.
 """
 
 from __future__ import annotations
@@ -25,11 +27,10 @@ from typing import Any
 
 from pixbench.benchmarks.harnesses import VlmEvalKit
 from pixbench.ingest.common import image_benchmarks
-from pixbench.ingest.mapping import BridgeError, SourceRow, SourceTable, as_int, existing_file, is_cv_bench_3d
+from pixbench.ingest.mapping import BridgeError, SourceRow, SourceTable, as_int, existing_file
 from pixbench.problems import shorten
 
 __all__ = ["VLMEVALKIT_ID_BASE", "read_vlmevalkit", "vlmevalkit_datasets"]
-
 
 
 def vlmevalkit_datasets() -> list[tuple[str, VlmEvalKit]]:
@@ -42,9 +43,16 @@ def vlmevalkit_datasets() -> list[tuple[str, VlmEvalKit]]:
 #: What VLMEvalKit's ``index`` gives each benchmark's first row (a fact of VLMEvalKit's datasets, declared by the
 #: benchmarks; as the registry held them at import).
 VLMEVALKIT_ID_BASE: dict[str, int] = {name: dataset.id_base for name, dataset in vlmevalkit_datasets()}
-#: The VLMEvalKit columns read (others, such as a base64 ``image``, are dropped while reading).
-_VLMEVALKIT_COLUMNS = ("index", "prediction", "question", "prompt", "split", "source")
+#: The VLMEvalKit columns read besides those of the benchmarks' rules for rows they do not hold (others, such as a
+#: base64 ``image``, are dropped while reading).
+_VLMEVALKIT_COLUMNS = ("index", "prediction", "question", "prompt")
 Records = list[tuple[int, dict[str, Any]]]
+
+
+def _marking_columns(datasets: list[tuple[str, VlmEvalKit]]) -> tuple[str, ...]:
+    """The columns the datasets' :attr:`~pixbench.benchmarks.harnesses.VlmEvalKit.skipped` rules read."""
+    return tuple(dict.fromkeys(column for _, dataset in datasets if dataset.skipped is not None
+                               for column in dataset.skipped.values))
 
 
 def _cell_text(value: Any) -> str | None:
@@ -55,19 +63,20 @@ def _cell_text(value: Any) -> str | None:
     return text if text.strip() else None
 
 
-def _tsv_records(path: Path) -> tuple[list[str], Records]:
-    """Header and ``(row number, {column: cell})`` of a TSV (row 1 = header, as in a spreadsheet)."""
+def _tsv_records(path: Path, columns: tuple[str, ...]) -> tuple[list[str], Records]:
+    """Header and ``(row number, {column: cell})`` of a TSV (row 1 = header, as in a spreadsheet), for the
+    ``columns`` it has."""
     csv.field_size_limit(2**31 - 1)  # a base64 image column can hold megabytes
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle, delimiter="\t")
         header = [h.strip() for h in next(reader, [])]
-        keep = {name: k for k, name in enumerate(header) if name in _VLMEVALKIT_COLUMNS}
+        keep = {name: k for k, name in enumerate(header) if name in columns}
         records = [(number, {name: row[k] if k < len(row) else None for name, k in keep.items()})
                    for number, row in enumerate(reader, start=2) if any(cell.strip() for cell in row)]
     return header, records
 
 
-def _xlsx_records(path: Path) -> tuple[list[str], Records]:
+def _xlsx_records(path: Path, columns: tuple[str, ...]) -> tuple[list[str], Records]:
     """The same for the first sheet of an ``.xlsx`` workbook (needs openpyxl)."""
     try:
         from openpyxl import load_workbook
@@ -81,7 +90,7 @@ def _xlsx_records(path: Path) -> tuple[list[str], Records]:
     try:
         values = book.worksheets[0].iter_rows(values_only=True)
         header = ["" if h is None else str(h).strip() for h in next(values, ())]
-        keep = {name: k for k, name in enumerate(header) if name in _VLMEVALKIT_COLUMNS}
+        keep = {name: k for k, name in enumerate(header) if name in columns}
         records = [(number, {name: row[k] if k < len(row) else None for name, k in keep.items()})
                    for number, row in enumerate(values, start=2)
                    if any(_cell_text(cell) is not None for cell in row)]
@@ -93,11 +102,14 @@ def _xlsx_records(path: Path) -> tuple[list[str], Records]:
 def read_vlmevalkit(path: str | Path) -> SourceTable:
     """The rows of a VLMEvalKit prediction file (``.xlsx`` needs openpyxl; ``.tsv``)."""
     path = existing_file(path)
+    datasets = vlmevalkit_datasets()
+    marking = _marking_columns(datasets)
+    read = (*_VLMEVALKIT_COLUMNS, *(column for column in marking if column not in _VLMEVALKIT_COLUMNS))
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        header, records = _xlsx_records(path)
+        header, records = _xlsx_records(path, read)
     elif suffix in (".tsv", ".txt"):
-        header, records = _tsv_records(path)
+        header, records = _tsv_records(path, read)
     else:
         raise BridgeError(f"{path}: expected a VLMEvalKit .xlsx or .tsv file, but got {suffix or 'no suffix'!r}")
     missing = [c for c in ("index", "prediction") if c not in header]
@@ -105,16 +117,13 @@ def read_vlmevalkit(path: str | Path) -> SourceTable:
         raise BridgeError(f"{path}: not a VLMEvalKit prediction file: no column(s) {missing} "
                           f"(the header has {[h if len(h) <= 40 else h[:37] + '...' for h in header[:12]]})")
     columns, name = set(header), path.stem.lower()
-    datasets = vlmevalkit_datasets()
     benchmark, dataset = next(((b, d) for b, d in datasets
                                if d.columns & columns or any(word in name for word in d.name_words)), (None, None))
     keeps_prompt = dataset is not None and dataset.keeps_prompt
-    whole_3d = "3d" in name and not ({"split", "source"} & columns)
     out: list[SourceRow] = []
     for number, cells in records:
         raw = cells["index"]
         value, response = as_int(raw), _cell_text(cells["prediction"])
-        is_3d = whole_3d or is_cv_bench_3d(cells.get("split"), cells.get("source"))
         problem = None
         if value is None:
             problem = ("malformed", f"`index` must be an int, but got {shorten(raw)}")
@@ -123,5 +132,7 @@ def read_vlmevalkit(path: str | Path) -> SourceTable:
         text = _cell_text(raw)
         out.append(SourceRow(number, f"index {text if text is None or len(text) <= 60 else shorten(text)}", None,
                              value, response, _cell_text(cells.get("prompt")) if keeps_prompt else None,
-                             _cell_text(cells.get("question")), is_3d, problem))
-    return SourceTable("vlmevalkit", path, out, benchmark, id_bases={b: d.id_base for b, d in datasets})
+                             _cell_text(cells.get("question")), problem,
+                             marks={column: cells[column] for column in marking if column in cells}))
+    return SourceTable("vlmevalkit", path, out, benchmark, id_bases={b: d.id_base for b, d in datasets},
+                       skipped={b: d.skipped for b, d in datasets if d.skipped is not None})

@@ -1,6 +1,8 @@
 """The converters of other harnesses' files read each benchmark's declared facts (``harnesses`` in its rules,
 :mod:`pixbench.benchmarks.harnesses`): changing a registry entry's facts changes what a real file converts to,
-and the order in which layouts are tried is the declared one (CV-Bench's before MMVP's, as before)."""
+the order in which layouts are tried is the declared one (CV-Bench's before MMVP's, as before), and the rows a file
+holds that the benchmark does not (PixCV-Bench: CV-Bench's 3D questions) are the ones the benchmark it converts to
+declares."""
 
 from __future__ import annotations
 
@@ -133,3 +135,122 @@ def test_lmms_eval_messages_name_what_the_benchmarks_declare(tmp_path: Path, mon
     row = read_lmms_eval(source).rows[0]
     assert row.problem is not None and row.problem[1].startswith("`doc` holds neither MMVP's `Index` (lmms-eval's")
     assert lmms_tables().detection_hint == "no line has a `doc`, nor an `mmvp_accuracy` metric dict"
+
+
+# ----------------------------------------------------------------------------- rows a benchmark does not hold
+
+CV_COLUMNS = ["index", "question", "prompt", "split", "source", "prediction"]
+
+
+def _cv_rows() -> list[list[Any]]:
+    return [[0, "How many?", "How many? (A) 1", "2D", "ADE20K", "A"],
+            [5, "How far?", "How far? (A) 1", "3D", "Omni3D", "B"],
+            [633, "How many trains?", "How many trains? (A) 1", "2D", "COCO", "C"]]
+
+
+def test_pixcvbench_declares_its_3d_rule() -> None:
+    vlmevalkit, lmms = PIXCVBENCH.harnesses.vlmevalkit, PIXCVBENCH.harnesses.lmms_eval
+    assert vlmevalkit is not None and lmms is not None and vlmevalkit.skipped is not None
+    assert lmms.skipped is not None and lmms_tables().skipped == {"pixcvbench": lmms.skipped}
+    assert dict(vlmevalkit.skipped.values) == {"split": ("3D",), "source": ("Omni3D",)}
+    assert vlmevalkit.skipped.name_words == ("3d",)
+    assert dict(lmms.skipped.values) == {"type": ("3D",), "source": ("Omni3D",)} and lmms.skipped.name_words == ()
+    for rule in (vlmevalkit.skipped, lmms.skipped):
+        assert (rule.reason, rule.message, rule.summary) == ("cvbench-3d", "a CV-Bench 3D row (PixCV-Bench holds the "
+                                                             "2D questions only)", "CV-Bench 3D, not in PixCV-Bench")
+    mmvp = PIXMMVP.harnesses
+    assert mmvp.vlmevalkit is not None and mmvp.vlmevalkit.skipped is None
+    assert mmvp.lmms_eval is not None and mmvp.lmms_eval.skipped is None
+
+
+@pytest.mark.parametrize("kind", ["3D", " 3d ", "2D", "", None, 0, 3, "3D?", "Omni3D"])
+@pytest.mark.parametrize("source", ["Omni3D", "omni3d ", "OMNI3D", "COCO", "", None, 1])
+def test_the_declared_3d_rule_is_the_one_the_converters_had(kind: Any, source: Any) -> None:
+    """The rule the converters wrote out before it moved to PixCV-Bench (CV-Bench's ``type``/``split`` and
+    ``source``), against the declared one on the same values."""
+    before = str(kind or "").strip().upper() == "3D" or str(source or "").strip().lower() == "omni3d"
+    vlmevalkit, lmms = PIXCVBENCH.harnesses.vlmevalkit, PIXCVBENCH.harnesses.lmms_eval
+    assert vlmevalkit is not None and vlmevalkit.skipped is not None
+    assert lmms is not None and lmms.skipped is not None
+    assert vlmevalkit.skipped.marks({"split": kind, "source": source}, "qwen_CV-Bench-2D") is before
+    assert lmms.skipped.marks({"type": kind, "source": source}) is before
+
+
+def test_vlmevalkit_rows_skipped_are_the_benchmarks_declaration(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    source = write_tsv(tmp_path / "qwen_CV-Bench.tsv", CV_COLUMNS, _cv_rows())
+    result = convert_bridge("vlmevalkit", source, model="m")
+    assert [p.id for p in result.predictions] == [0, 633]
+    assert [(s.line, s.key, s.reason, s.message) for s in result.skipped] == [
+        (3, "index 5", "cvbench-3d", "a CV-Bench 3D row (PixCV-Bench holds the 2D questions only)")]
+    assert "3 row(s) read: 2 mapped, 1 skipped (CV-Bench 3D, not in PixCV-Bench), 0 could not be mapped" \
+        in result.summary()
+    # Another declared rule: COCO rows are the ones PixCV-Bench does not hold; its words say so.
+    vlmevalkit = PIXCVBENCH.harnesses.vlmevalkit
+    assert vlmevalkit is not None and vlmevalkit.skipped is not None
+    coco = dataclasses.replace(vlmevalkit.skipped, reason="coco", message="a COCO row", summary="COCO, made up",
+                               values={"source": ("coco",)})
+    _declare(monkeypatch, PIXCVBENCH, vlmevalkit=dataclasses.replace(vlmevalkit, skipped=coco))
+    result = convert_bridge("vlmevalkit", source, model="m")
+    assert [p.id for p in result.predictions] == [0, 5]
+    assert [(s.key, s.reason, s.message) for s in result.skipped] == [("index 633", "coco", "a COCO row")]
+    assert "3 row(s) read: 2 mapped, 1 skipped (COCO, made up), 0 could not be mapped" in result.summary()
+    assert result.report_json()["skipped"][0]["reason"] == "coco"
+    # No rule: every row is PixCV-Bench's.
+    _declare(monkeypatch, PIXCVBENCH, vlmevalkit=dataclasses.replace(vlmevalkit, skipped=None))
+    result = convert_bridge("vlmevalkit", source, model="m")
+    assert [p.id for p in result.predictions] == [0, 5, 633] and result.skipped == []
+    assert "3 row(s) read: 3 mapped, 0 could not be mapped" in result.summary()
+
+
+def test_vlmevalkit_file_name_marks_a_file_without_the_columns(tmp_path: Path) -> None:
+    """A file without ``split`` and ``source`` is all 3D when its name says so, in a PixCV-Bench conversion only;
+    with either column, the column decides."""
+    rows = [[0, "How many?", "How many? (A) 1", "A"], [1, "How far?", "How far? (A) 1", "B"]]
+    three_d = write_tsv(tmp_path / "qwen_CV-Bench-3D.tsv", ["index", "question", "prompt", "prediction"], rows)
+    result = convert_bridge("vlmevalkit", three_d, model="m")
+    assert result.benchmark == "pixcvbench" and result.predictions == []
+    assert [(s.line, s.reason) for s in result.skipped] == [(2, "cvbench-3d"), (3, "cvbench-3d")]
+    with_split = write_tsv(tmp_path / "qwen_CV-Bench-3D_split.tsv", ["index", "question", "split", "prediction"],
+                           [[0, "How many?", "2D", "A"], [1, "How far?", "3D", "B"]])
+    result = convert_bridge("vlmevalkit", with_split, model="m")
+    assert [p.id for p in result.predictions] == [0] and [s.line for s in result.skipped] == [3]
+    # An MMVP file whose name holds "3d": MMVP declares no such rows, so none is skipped as CV-Bench 3D (the
+    # converter's own rule skipped every row of it whatever the benchmark).
+    mmvp = write_tsv(tmp_path / "llava_MMVP_3d.tsv", ["index", "question", "prediction"], [[0, "Is it?", "A"],
+                                                                                          [1, "Is it?", "B"]])
+    result = convert_bridge("vlmevalkit", mmvp, model="m")
+    assert result.benchmark == "pixmmvp" and [p.id for p in result.predictions] == [1, 2] and result.skipped == []
+    assert "2 row(s) read: 2 mapped, 0 could not be mapped" in result.summary()
+
+
+def test_lmms_eval_rows_skipped_are_the_row_benchmarks_declaration(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    cv = [_legacy({"idx": 0, "type": "2D", "source": "ADE20K", "question": "How many?"}),
+          _legacy({"idx": 5, "type": "3D", "source": "Omni3D", "question": "How far?"}),
+          {"doc_id": 2, "filtered_resps": "B", "input": "How many?", "cv_bench_acc": {"id": 6, "type": "2D",
+                                                                                      "source": "Omni3D"}}]
+    source = write_jsonl(tmp_path / "samples_cv_bench.jsonl", cv)
+    result = convert_bridge("lmms-eval", source, model="m")
+    assert [p.id for p in result.predictions] == [0]
+    assert [(s.key, s.reason) for s in result.skipped] == [("doc_id 0 (idx 5)", "cvbench-3d"),
+                                                           ("doc_id 2 (cv_bench_acc.id 6)", "cvbench-3d")]
+    lmms = PIXCVBENCH.harnesses.lmms_eval
+    assert lmms is not None and lmms.skipped is not None
+    _declare(monkeypatch, PIXCVBENCH, lmms_eval=dataclasses.replace(lmms, skipped=None))
+    result = convert_bridge("lmms-eval", source, model="m")
+    assert [p.id for p in result.predictions] == [0, 5, 6] and result.skipped == []
+    # A rule PixMMVP declares reads the dict of MMVP rows (here its doc's Question), and only PixMMVP's.
+    mmvp = [_legacy({"Index": 3, "Question": "Is it?"}), _legacy({"Index": 4, "Question": "Not ours?"})]
+    mmvp_source = write_jsonl(tmp_path / "samples_mmvp.jsonl", mmvp)
+    assert [p.id for p in convert_bridge("lmms-eval", mmvp_source, model="m").predictions] == [3, 4]
+    mmvp_lmms = PIXMMVP.harnesses.lmms_eval
+    assert mmvp_lmms is not None
+    rule = dataclasses.replace(lmms.skipped, reason="made-up", message="not a PixMMVP row", summary="made up",
+                               values={"Question": ("not ours?",)})
+    _declare(monkeypatch, PIXMMVP, lmms_eval=dataclasses.replace(mmvp_lmms, skipped=rule))
+    result = convert_bridge("lmms-eval", mmvp_source, model="m")
+    assert [p.id for p in result.predictions] == [3]
+    assert [(s.line, s.reason, s.message) for s in result.skipped] == [(2, "made-up", "not a PixMMVP row")]
+    assert "2 row(s) read: 1 mapped, 1 skipped (made up), 0 could not be mapped" in result.summary()
+    assert [p.id for p in convert_bridge("lmms-eval", source, model="m").predictions] == [0, 5, 6]

@@ -11,6 +11,7 @@ the named objects' masks.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -18,7 +19,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from pixbench.benchmarks.base import BuilderSpec, BuildOption
-from pixbench.benchmarks.harnesses import Harnesses, LmmsDoc, LmmsEval, LmmsMetric, ReferenceScripts, VlmEvalKit
+from pixbench.benchmarks.harnesses import (
+    Harnesses,
+    LmmsDoc,
+    LmmsEval,
+    LmmsMetric,
+    ReferenceScripts,
+    SkippedRows,
+    VlmEvalKit,
+)
 from pixbench.benchmarks.image import ImageBenchmark
 from pixbench.ground_truth import NULLABLE_COLUMNS, Reference, ReferenceRow, common_row_fields
 from pixbench.metrics import accuracy, stats
@@ -30,16 +39,25 @@ if TYPE_CHECKING:
 
 #: What CV-Bench's prompts put between the question and the option lines.
 CHOICES_LEAD = "Select from the following choices."
+#: CV-Bench's 3D questions (``type`` 3D, their images from Omni3D) are in the other tools' CV-Bench files but not in
+#: PixCV-Bench: their rows are skipped and listed, not errors. lmms-eval's cv_bench tasks keep CV-Bench's ``type`` and
+#: ``source`` (in the doc, or the metric dict).
+CVBENCH_3D = SkippedRows("cvbench-3d", "a CV-Bench 3D row (PixCV-Bench holds the 2D questions only)",
+                         "CV-Bench 3D, not in PixCV-Bench", {"type": ("3D",), "source": ("Omni3D",)})
+#: VLMEvalKit calls CV-Bench's ``type`` ``split``; a file without ``split`` and ``source`` is all 3D when its name
+#: says so (``{model}_CV-Bench-3D.xlsx``).
+VLMEVALKIT_CVBENCH_3D = dataclasses.replace(CVBENCH_3D, values={"split": ("3D",), "source": ("Omni3D",)},
+                                            name_words=("3d",))
 #: How the other tools name PixCV-Bench's rows (CV-Bench's 2D questions, by CV-Bench ``idx``): the reference
 #: scripts' letter answers carry ``idx`` as ``questionId``; VLMEvalKit's CV-Bench-2D ``index`` is ``idx`` (its TSV
 #: alone has ``split``, ``source`` and CV-Bench's ``prompt``); lmms-eval's cv_bench tasks log ``idx`` (``id`` in
-#: their metric dict) and mark 3D rows by ``type``/``source``. CV-Bench's layouts are tried before MMVP's.
+#: their metric dict). CV-Bench's layouts are tried before MMVP's; both tools' 3D rows are skipped.
 HARNESSES = Harnesses(
     reference_scripts=ReferenceScripts(answers_id_base=0),
     vlmevalkit=VlmEvalKit(id_base=0, priority=0, columns=frozenset({"split", "source", "prompt"}),
-                          name_words=("cv-bench", "cvbench"), keeps_prompt=True),
-    lmms_eval=LmmsEval(dataset="CV-Bench", metrics=(LmmsMetric("cv_bench_acc", "id", marks_3d=True),),
-                       docs=(LmmsDoc("idx", ("question",), priority=0, marks_3d=True),)))
+                          name_words=("cv-bench", "cvbench"), keeps_prompt=True, skipped=VLMEVALKIT_CVBENCH_3D),
+    lmms_eval=LmmsEval(dataset="CV-Bench", metrics=(LmmsMetric("cv_bench_acc", "id"),),
+                       docs=(LmmsDoc("idx", ("question",), priority=0),), skipped=CVBENCH_3D))
 
 
 def cvbench_prompt(row: Row) -> str:
