@@ -63,6 +63,7 @@
     probes.forEach(function (p) { probe.appendChild(P.el("option", {value: p, text: p})); });
     if (probes.indexOf(keep) >= 0) probe.value = keep;
     var entry = probes.length ? model.probes[probe.value] : null;
+    $("back").href = P.link("samples.html", {b: benchmark, m: key});
     layer("pred", entry ? entry.mask : null, "pred");
     layer("cand", null, "cand");
     drawFacts(key);
@@ -136,7 +137,6 @@
     models.models.forEach(function (m) { $("model").appendChild(P.el("option", {value: m.key, text: m.model})); });
     var wanted = query.get("m");
     if (models.models.some(function (m) { return m.key === wanted; })) $("model").value = wanted;
-    $("back").href = P.link("samples.html", {b: benchmark, m: $("model").value});
     showModel();
   }).catch(function (error) { P.fail(String(error.message || error)); });
 
