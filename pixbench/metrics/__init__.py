@@ -10,7 +10,6 @@ test_metrics_is_pure.py checks that no network or database module is loaded with
 from __future__ import annotations
 
 from pixbench.metrics.accuracy import (
-    MMVP_PAIRS,
     harmonic_score,
     pair_accuracy,
     pair_correct,
@@ -56,7 +55,6 @@ from pixbench.metrics.selection import (
 __all__ = [
     "CONCEPT_CATEGORIES",
     "DEFAULT_SCORE_THRESHOLD",
-    "MMVP_PAIRS",
     "SELECT_MODES",
     "FailureModes",
     "SelectMode",

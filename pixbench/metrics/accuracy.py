@@ -4,9 +4,10 @@ Conventions:
 
 - Correctness is given per dataset row id as ``Mapping[int, bool]``; an id absent from the mapping is
   a missing prediction and counts as **wrong**.
-- PixMMVP pairs rows ``2k-1`` and ``2k`` (k = 1..150) by id, never by line order; a pair is correct only
-  when both rows are. :func:`pair_accuracy` is the benchmark's A / A†; :func:`per_question_accuracy`
-  is the per-row figure reported beside it under its own name.
+- A paired benchmark (PixMMVP) pairs rows ``2k-1`` and ``2k`` (k = 1..``n_pairs``) by id, never by line
+  order; a pair is correct only when both rows are. The number of pairs is the caller's (the benchmark's rules
+  know it from its reference); no function here assumes one. :func:`pair_accuracy` is the benchmark's A / A†;
+  :func:`per_question_accuracy` is the per-row figure reported beside it under its own name.
 - PixCV-Bench has no pairs: its A (and M) is :func:`source_mean`, the unweighted mean of the ADE20K
   and COCO values (CV-Bench's convention).
 - Every value returned is a percent (0..100); :func:`harmonic_score` takes and returns percents.
@@ -19,7 +20,6 @@ import numbers
 from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = [
-    "MMVP_PAIRS",
     "harmonic_score",
     "pair_accuracy",
     "pair_correct",
@@ -27,19 +27,19 @@ __all__ = [
     "source_mean",
 ]
 
-MMVP_PAIRS = 150
-"""Number of question pairs in PixMMVP (rows 1..300)."""
-
-
 def _check_n_pairs(n_pairs: int) -> None:
     if isinstance(n_pairs, bool) or not isinstance(n_pairs, int) or n_pairs < 1:
         raise ValueError(f"Expected `n_pairs` to be a positive int, but got {n_pairs!r}")
 
 
-def pair_correct(correct: Mapping[int, bool], *, n_pairs: int = MMVP_PAIRS) -> dict[int, bool]:
+def pair_correct(correct: Mapping[int, bool], *, n_pairs: int) -> dict[int, bool]:
     """Correctness of each pair ``k = 1..n_pairs``: rows ``2k-1`` and ``2k`` both correct.
 
     Raises ``ValueError`` for ids outside ``1..2*n_pairs`` (0-based ids would silently shift every pair).
+
+    Examples:
+        >>> pair_correct({1: True, 2: True, 3: True}, n_pairs=2)  # row 4 missing: pair 2 is wrong
+        {1: True, 2: False}
     """
     _check_n_pairs(n_pairs)
     outside = sorted(i for i in correct if not 1 <= i <= 2 * n_pairs)
@@ -50,8 +50,7 @@ def pair_correct(correct: Mapping[int, bool], *, n_pairs: int = MMVP_PAIRS) -> d
             for k in range(1, n_pairs + 1)}
 
 
-def pair_accuracy(correct: Mapping[int, bool], *, n_pairs: int = MMVP_PAIRS,
-                  pairs: Iterable[int] | None = None) -> float:
+def pair_accuracy(correct: Mapping[int, bool], *, n_pairs: int, pairs: Iterable[int] | None = None) -> float:
     """Percent of correct pairs (PixMMVP's A and A†): correct pairs / ``n_pairs`` * 100.
 
     ``pairs`` restricts the count to those pair numbers ``k`` (e.g. one visual pattern) and divides by

@@ -1,11 +1,12 @@
 """The paper's analyses (contract section 6): failure modes and "when grounding emerges".
 
-Failure modes (PixMMVP), per pair ``k`` of rows ``2k-1`` and ``2k``:
+Failure modes (of a paired benchmark, PixMMVP), per pair ``k = 1..n_pairs`` of rows ``2k-1`` and ``2k`` (the
+number of pairs is the caller's):
 
 - *VQA correct*: both rows answered correctly (the caller picks the probe; the letter probe by default).
 - *Grounding correct*: both rows succeed, a row succeeding when its IoU > 0.5 or, for an empty ground
   truth, when the predicted mask covers under half the image.
-- The four counts sum to the number of pairs (150): ``both_succeed`` (VQA and grounding right),
+- The four counts sum to the number of pairs: ``both_succeed`` (VQA and grounding right),
   ``vqa_only_failure`` (VQA wrong, grounding right), ``grounding_only_failure`` (grounding wrong,
   VQA right), ``both_fail``.
 - A row absent from an input mapping is a missing prediction and fails (never succeeds on empty
@@ -90,11 +91,17 @@ def row_grounded(*, iou: float | None, gt_empty: bool, pred_area_fraction: float
 
 def failure_modes(*, vqa_correct: Mapping[int, bool], ious: Mapping[int, float],
                   gt_empty: Mapping[int, bool], pred_area_fraction: Mapping[int, float],
-                  n_pairs: int = 150) -> FailureModes:
-    """Count pairs by outcome (VQA right/wrong x grounding right/wrong); inputs are keyed by row id.
+                  n_pairs: int) -> FailureModes:
+    """Count the ``n_pairs`` pairs by outcome (VQA right/wrong x grounding right/wrong); inputs are keyed by row
+    id (``1..2*n_pairs``).
 
     ``ious`` are fractions (0..1) and ``pred_area_fraction`` the predicted foreground over image pixels.
     Rules for missing rows are in the module docstring.
+
+    Examples:
+        >>> failure_modes(vqa_correct={1: True, 2: True}, ious={1: 0.9, 2: 0.2}, gt_empty={},
+        ...               pred_area_fraction={1: 0.1, 2: 0.1}, n_pairs=2)  # pair 2: no rows at all
+        FailureModes(both_succeed=0, vqa_only_failure=0, grounding_only_failure=1, both_fail=1)
     """
     if isinstance(n_pairs, bool) or not isinstance(n_pairs, int) or n_pairs < 1:
         raise ValueError(f"Expected `n_pairs` to be a positive int, but got {n_pairs!r}")

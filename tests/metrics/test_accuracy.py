@@ -16,12 +16,24 @@ from pixbench.metrics.accuracy import (
 
 
 def test_pair_needs_both_rows() -> None:
-    # Pair 1 both right, pair 2 one wrong, pair 3 one missing, pairs 4..150 absent.
+    # Pair 1 both right, pair 2 one wrong, pair 3 one missing, pairs 4..150 absent (PixMMVP's 150 pairs).
     correct = {1: True, 2: True, 3: True, 4: False, 5: True}
-    assert pair_accuracy(correct) == pytest.approx(1 / 150 * 100)
-    by_pair = pair_correct(correct)
+    assert pair_accuracy(correct, n_pairs=150) == pytest.approx(1 / 150 * 100)
+    by_pair = pair_correct(correct, n_pairs=150)
     assert len(by_pair) == 150
     assert [by_pair[k] for k in (1, 2, 3, 4)] == [True, False, False, False]
+
+
+def test_the_number_of_pairs_is_the_callers() -> None:
+    """No pair count is assumed: the same rows over 3 or 4 pairs give their own accuracy, and none is an error."""
+    correct = {1: True, 2: True, 3: True, 4: True, 5: True, 6: False}
+    assert pair_accuracy(correct, n_pairs=3) == pytest.approx(2 / 3 * 100)
+    assert pair_accuracy(correct, n_pairs=4) == 50.0  # pair 4 (rows 7, 8) missing
+    assert pair_correct(correct, n_pairs=4) == {1: True, 2: True, 3: False, 4: False}
+    with pytest.raises(TypeError, match="n_pairs"):
+        pair_accuracy(correct)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="n_pairs"):
+        pair_correct(correct)  # type: ignore[call-arg]
 
 
 def test_pairing_is_by_id_not_order() -> None:
@@ -32,8 +44,8 @@ def test_pairing_is_by_id_not_order() -> None:
 
 
 def test_all_correct_and_none() -> None:
-    assert pair_accuracy({i: True for i in range(1, 301)}) == 100.0
-    assert pair_accuracy({}) == 0.0
+    assert pair_accuracy({i: True for i in range(1, 301)}, n_pairs=150) == 100.0
+    assert pair_accuracy({}, n_pairs=150) == 0.0
 
 
 def test_pair_accuracy_on_a_subset_of_pairs() -> None:
@@ -49,7 +61,9 @@ def test_pair_accuracy_on_a_subset_of_pairs() -> None:
 @pytest.mark.parametrize("ids", [[0], [301], [-1]])
 def test_pair_accuracy_rejects_ids_outside_the_dataset(ids: list[int]) -> None:
     with pytest.raises(ValueError, match=r"row ids in 1\.\.300"):
-        pair_accuracy(dict.fromkeys(ids, True))
+        pair_accuracy(dict.fromkeys(ids, True), n_pairs=150)
+    with pytest.raises(ValueError, match=r"row ids in 1\.\.4\b"):
+        pair_accuracy(dict.fromkeys([*ids, 5], True), n_pairs=2)
 
 
 @pytest.mark.parametrize("n_pairs", [0, -1, True, 1.5])
@@ -67,12 +81,14 @@ def test_per_question_accuracy() -> None:
         per_question_accuracy(correct, [])
 
 
-@given(st.dictionaries(st.integers(1, 300), st.booleans()))
-def test_pair_accuracy_never_exceeds_per_question(correct: dict[int, bool]) -> None:
-    pairs = pair_accuracy(correct)
-    questions = per_question_accuracy(correct, range(1, 301))
+@given(st.integers(1, 150).flatmap(lambda n: st.tuples(st.just(n), st.dictionaries(st.integers(1, 2 * n),
+                                                                                     st.booleans()))))
+def test_pair_accuracy_never_exceeds_per_question(drawn: tuple[int, dict[int, bool]]) -> None:
+    n_pairs, correct = drawn
+    pairs = pair_accuracy(correct, n_pairs=n_pairs)
+    questions = per_question_accuracy(correct, range(1, 2 * n_pairs + 1))
     assert 0.0 <= pairs <= questions <= 100.0
-    assert pairs == pytest.approx(sum(pair_correct(correct).values()) / 150 * 100)
+    assert pairs == pytest.approx(sum(pair_correct(correct, n_pairs=n_pairs).values()) / n_pairs * 100)
 
 
 def test_source_mean_is_unweighted() -> None:

@@ -46,25 +46,33 @@ def test_failure_modes_by_hand() -> None:
                                "both_fail": 1}
 
 
-def test_failure_modes_default_is_150_pairs() -> None:
-    modes = failure_modes(vqa_correct={}, ious={}, gt_empty={}, pred_area_fraction={})
-    assert modes == FailureModes(0, 0, 0, 150)
+def test_failure_modes_count_the_callers_pairs() -> None:
+    """No pair count is assumed: nothing measured is every pair failing, as many as the caller says."""
+    assert failure_modes(vqa_correct={}, ious={}, gt_empty={}, pred_area_fraction={}, n_pairs=150) == \
+        FailureModes(0, 0, 0, 150)
+    modes = failure_modes(vqa_correct={1: True, 2: True}, ious={1: 0.9, 2: 0.9}, gt_empty={},
+                          pred_area_fraction={1: 0.1, 2: 0.1}, n_pairs=3)
+    assert modes == FailureModes(both_succeed=1, vqa_only_failure=0, grounding_only_failure=0, both_fail=2)
+    with pytest.raises(TypeError, match="n_pairs"):
+        failure_modes(vqa_correct={}, ious={}, gt_empty={}, pred_area_fraction={})  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match=r"`vqa_correct` keyed by row ids in 1\.\.6"):
+        failure_modes(vqa_correct={7: True}, ious={}, gt_empty={}, pred_area_fraction={}, n_pairs=3)
 
 
 @given(st.dictionaries(st.integers(1, 300), st.booleans()),
        st.dictionaries(st.integers(1, 300), st.floats(0, 1)),
        st.dictionaries(st.integers(1, 300), st.booleans()),
        st.dictionaries(st.integers(1, 300), st.floats(0, 1)))
-def test_failure_modes_sum_to_150(vqa: dict[int, bool], ious: dict[int, float], gt_empty: dict[int, bool],
-                                  fractions: dict[int, float]) -> None:
-    modes = failure_modes(vqa_correct=vqa, ious=ious, gt_empty=gt_empty, pred_area_fraction=fractions)
+def test_failure_modes_sum_to_the_pairs(vqa: dict[int, bool], ious: dict[int, float], gt_empty: dict[int, bool],
+                                        fractions: dict[int, float]) -> None:
+    modes = failure_modes(vqa_correct=vqa, ious=ious, gt_empty=gt_empty, pred_area_fraction=fractions, n_pairs=150)
     assert modes.total == 150
     assert all(v >= 0 for v in modes.as_dict().values())
 
 
 def test_failure_modes_rejects_ids_outside_the_pairs() -> None:
     with pytest.raises(ValueError, match="`ious` keyed by row ids"):
-        failure_modes(vqa_correct={}, ious={0: 1.0}, gt_empty={}, pred_area_fraction={})
+        failure_modes(vqa_correct={}, ious={0: 1.0}, gt_empty={}, pred_area_fraction={}, n_pairs=150)
 
 
 def test_emergence_location() -> None:
