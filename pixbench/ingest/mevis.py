@@ -46,7 +46,6 @@ from pathlib import Path
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.png import PngSizeError, read_png, read_png_header
 from pixbench.annotation.rle import MaskError, Rle
-from pixbench.benchmarks.mocentric import MOCENTRIC
 from pixbench.benchmarks.mocentric.rows import ExpressionRow, VideoReference
 from pixbench.benchmarks.mocentric.views import PAIR_PROBES, check_probe_layout, probe_view
 from pixbench.ingest.pixfoundation import MAX_PROBLEMS, ConvertError, ConvertProblem
@@ -279,7 +278,8 @@ def convert_mevis_pngs(root: str | Path, *, reference: VideoReference, probe: st
     """MoCentric predictions of ``model`` for ``probe`` (and ``layout``, pair probes only) from the folder
     ``root`` in the published layout ``<video_id>/<exp_id>/<frame>.png`` (rules in the module docstring).
 
-    ``reference`` is the built dataset (``load_reference("mocentric", PATH)``). PNGs are read by ``workers``
+    ``reference`` is the built dataset (``load_reference("mocentric", PATH)``); the lines name its benchmark
+    (``reference.benchmark``). PNGs are read by ``workers``
     threads (default up to 8), with a tqdm bar on stderr when ``progress``. Raises ``ValueError`` for bad
     arguments (an unknown probe, a layout missing or given where none applies) and
     :class:`~pixbench.ingest.pixfoundation.ConvertError` listing every problem of the folder.
@@ -322,7 +322,7 @@ def convert_mevis_pngs(root: str | Path, *, reference: VideoReference, probe: st
     for (folder, _path), read in zip(frames, reads, strict=True):
         masks.setdefault(folder.path, []).append(read.mask)
     result.predictions = [
-        Prediction(benchmark=MOCENTRIC.name, id=folder.row.id, probe=probe, model=model, layout=layout,
+        Prediction(benchmark=reference.benchmark, id=folder.row.id, probe=probe, model=model, layout=layout,
                    frames=tuple(masks[folder.path])) for folder in folders]
     return result
 

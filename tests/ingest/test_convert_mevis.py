@@ -7,6 +7,7 @@ The PNG folders are written from the probe views' ground truth, so a faithful co
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import struct
@@ -123,6 +124,18 @@ def test_lines_hold_the_presented_masks_in_presented_order(reference, tmp_path):
             truth = rle_ops.decode(row.masks[len(row.frame_names) - 1 - t])  # presented t = original T-1-t
             assert np.array_equal(rle_ops.decode(mask) if mask is not None else np.zeros_like(truth), truth)
             assert mask is None or truth.any()  # an empty frame is stored as null
+
+
+def test_lines_name_the_benchmark_of_the_reference(reference, tmp_path):
+    """The lines are the reference's benchmark's: the converter reads the MeViS layout, not a benchmark's name."""
+    root = write_pngs(tmp_path / "original", reference, "original", None)
+    other = dataclasses.replace(reference, benchmark="another-video-benchmark")
+    result = convert_mevis_pngs(root, reference=other, probe="original", layout=None, model="m")
+    assert len(result.predictions) == 14
+    assert {p.benchmark for p in result.predictions} == {"another-video-benchmark"}
+    same = convert_mevis_pngs(root, reference=reference, probe="original", layout=None, model="m")
+    assert [p.frames for p in result.predictions] == [p.frames for p in same.predictions]
+    assert {p.benchmark for p in same.predictions} == {reference.benchmark}
 
 
 def test_the_written_file_passes_the_reader_with_the_dataset(data, reference, tmp_path):
