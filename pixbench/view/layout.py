@@ -38,7 +38,7 @@ def slug(text: str, limit: int = 48) -> str:
 
     Examples:
         >>> slug("Qwen/Qwen2.5-VL-7B")
-        'Qwen_Qwen2.5-VL-7B-3e1dcb'
+        'Qwen_Qwen2.5-VL-7B-07a2b6'
     """
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "x"
     return f"{safe[:limit]}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:6]}"
