@@ -158,7 +158,8 @@ def provenance_lines(report: Report) -> list[str]:
         origin = info.get("origin", {})
         where = origin.get("path") or origin.get("hub_id")
         version = origin.get("sha256", "")[:12] or origin.get("commit", "")
-        label = f"; MMVP labels: {info['label_set']}" if info.get("label_set") else ""
+        title = REGISTRY[name].label_set_title if name in REGISTRY else "labels"
+        label = f"; {title}: {info['label_set']}" if info.get("label_set") else ""
         lines.append(f"data {name}: {where} ({version}){label}")
     for result in report.results:
         lines += [f"note [{result.where}]: {note}" for note in result.notes]

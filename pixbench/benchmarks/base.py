@@ -176,6 +176,8 @@ class Benchmark(ABC):
     builder: ClassVar[BuilderSpec]
     headline: ClassVar[str]
     summary_columns: ClassVar[tuple[SummaryColumn, ...]] = ()
+    #: What reports call a build's variant of the answer labels, where the benchmark has variants.
+    label_set_title: ClassVar[str] = "labels"
     published_source: ClassVar[str | None] = None
 
     def __repr__(self) -> str:

@@ -86,6 +86,8 @@ class PixMMVP(ImageBenchmark):
                             options_text=values["options_text"],
                             groups={"pair_id": int(values["pair_id"]), "pattern": values["pattern"]})
 
+    label_set_title: ClassVar[str] = "MMVP labels"
+
     def label_set(self, folder: Path) -> str | None:
         """The MMVP label set of a build (published labels, or with the pairs 99/100 and 279/280 corrected),
         from its build summary, else its card; ``ValueError`` naming the file when that is unreadable."""
