@@ -43,7 +43,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 #: Bump when the made data change: a kept folder made by another version is made again.
-MAKER_VERSION = 1
+MAKER_VERSION = 2
 MODEL_NAMES = ("truth", "appearance-only", "shifted-1", "shifted-2", "shifted-3", "shifted-4", "shifted-5")
 
 
@@ -146,41 +146,48 @@ def _model_lines(reference: Any, model: str) -> Iterator[Any]:
 def make_mevis_run(work: Path, *, models: int = 5, videos: int = 50, expressions: int = 793, reversed_count: int = 152,
                    frames: tuple[int, int, float] = (25, 216, 69.0), size: tuple[int, int] = (720, 1280),
                    seed: int = 0) -> MevisRun:
-    """A MeViS-sized MoCentric-Bench run under ``work`` (see the module docstring), or the one made there before
-    with the same arguments. ``frames``: (min, max, mean) frames a video."""
+    """A MeViS-sized MoCentric-Bench run under ``work`` (see the module docstring): the first ``models`` of
+    :data:`MODEL_NAMES`; ``frames``: (min, max, mean) frames a video. What was made there before with the same
+    arguments is reused (a predictions file already written is kept; another ``models`` writes the missing ones).
+    """
     from pixbench.benchmarks.mocentric import build as builder
     from pixbench.predictions import write_predictions
     from pixbench.references import load_reference
 
-    bench = _bench_mocentric()
-    key = {"version": MAKER_VERSION, "models": models, "videos": videos, "expressions": expressions,
-           "reversed": reversed_count, "frames": list(frames), "size": list(size), "seed": seed}
+    if not 1 <= models <= len(MODEL_NAMES):
+        raise ValueError(f"Expected 1 to {len(MODEL_NAMES)} models, but got {models}")
+    key = {"version": MAKER_VERSION, "videos": videos, "expressions": expressions, "reversed": reversed_count,
+           "frames": list(frames), "size": list(size), "seed": seed}
     made = work / "made.json"
     names = MODEL_NAMES[:models]
     built = work / "MoCentric-Bench"
-    predictions = tuple(work / f"preds-{name}.jsonl" for name in names)
-    if made.is_file():
-        found = json.loads(made.read_text(encoding="utf-8"))
-        if found.get("key") == key:
-            return MevisRun(built, predictions, names, **found["shape"])
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    profile = bench.Profile(videos=videos, expressions=expressions, reversed=reversed_count, min_frames=frames[0],
-                            max_frames=frames[1], mean_frames=frames[2])
-    root = work / "mevis"
-    plan = bench.write_mevis(root, profile, seed, *size)
-    frame_count = _paint_frames(root, *size, seed)
-    split = root / "valid_u"
-    builder.build(mevis_root=root, keyframes=root / "mevis_keyframes.csv",
-                  reverse_expressions=split / "meta_expressions_reverse_filtered.json", out_dir=built)
-    reference = load_reference("mocentric", str(built))
-    for name, path in zip(names, predictions):
-        write_predictions(path, _model_lines(reference, name))
-    shape = {"videos": len(plan["videos"]), "frames": frame_count, "expressions": len(reference.expressions),
-             "reversed": len(reference.reversed)}
-    made.write_text(json.dumps({"key": key, "shape": shape}, indent=2) + "\n", encoding="utf-8")
-    return MevisRun(built, predictions, names, **shape)
+    found = json.loads(made.read_text(encoding="utf-8")) if made.is_file() else {}
+    if found.get("key") != key:
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True)
+        bench = _bench_mocentric()
+        profile = bench.Profile(videos=videos, expressions=expressions, reversed=reversed_count,
+                                min_frames=frames[0], max_frames=frames[1], mean_frames=frames[2])
+        root = work / "mevis"
+        bench.write_mevis(root, profile, seed, *size)
+        frame_count = _paint_frames(root, *size, seed)
+        split = root / "valid_u"
+        builder.build(mevis_root=root, keyframes=root / "mevis_keyframes.csv",
+                      reverse_expressions=split / "meta_expressions_reverse_filtered.json", out_dir=built)
+        reference = load_reference("mocentric", str(built))
+        found = {"key": key, "models": [], "shape": {
+            "videos": len({row.video_id for row in reference.expressions.values()}), "frames": frame_count,
+            "expressions": len(reference.expressions), "reversed": len(reference.reversed)}}
+    reference = None
+    for name in names:
+        if name not in found["models"]:
+            reference = reference or load_reference("mocentric", str(built))
+            write_predictions(work / f"preds-{name}.jsonl", _model_lines(reference, name))
+            found["models"].append(name)
+            made.write_text(json.dumps(found, indent=2) + "\n", encoding="utf-8")
+    made.write_text(json.dumps(found, indent=2) + "\n", encoding="utf-8")
+    return MevisRun(built, tuple(work / f"preds-{name}.jsonl" for name in names), names, **found["shape"])
 
 
 # ------------------------------------------------------------------------------------------ measuring

@@ -3,9 +3,8 @@
 A sheet holds ``count`` tiles of one size ``tile`` = ``(height, width)``, in rows of ``columns`` tiles: tile ``k``
 is at row ``k // columns`` and column ``k % columns`` (pixels ``[r * height, (r + 1) * height)`` x
 ``[c * width, (c + 1) * width)``); the sheet is ``ceil(count / columns) * height`` by ``columns * width`` pixels
-(unused tiles of the last row are black). :func:`sheet_columns` picks a sheet about as wide as high, each side
-at most :data:`MAX_SHEET_SIDE` (WebP's limit), so the browser draws any tile with one ``drawImage`` of its
-rectangle.
+(unused tiles of the last row are black, grey in a frames sheet). :func:`sheet_columns` makes a sheet as wide as
+:data:`MAX_SHEET_SIDE` (WebP's limit) allows, so the browser draws any tile with one ``drawImage`` of its rectangle.
 
 - A **frames sheet** is RGB WebP (:func:`frames_webp`), each tile one original frame scaled to the player's
   frame size (:func:`frame_tile`: a JPEG decoded at the smallest DCT scale at least that size, then Lanczos).
@@ -49,23 +48,19 @@ class SheetError(ValueError):
 
 
 def sheet_columns(count: int, tile: tuple[int, int]) -> int:
-    """Tiles per row of a sheet of ``count`` tiles of ``tile`` (height, width): about square, each side at most
-    :data:`MAX_SHEET_SIDE`; :class:`SheetError` when no layout fits.
+    """Tiles per row of a sheet of ``count`` tiles of ``tile`` (height, width): as many as fit in
+    :data:`MAX_SHEET_SIDE` pixels (the fewest rows of pixels: a mask sheet is summed row by row); a sheet that
+    cannot fit, :class:`SheetError`.
 
     Examples:
-        >>> sheet_columns(48, (270, 480)), sheet_columns(1, (270, 480)), sheet_columns(3, (8, 96))
-        (5, 1, 1)
+        >>> sheet_columns(48, (270, 480)), sheet_columns(48, (270, 960)), sheet_columns(3, (8, 96))
+        (34, 17, 3)
     """
     height, width = tile
     if count < 1:
         raise SheetError(f"Expected at least one tile, but got {count}")
-    columns = max(1, min(count, round(math.sqrt(count * height / max(width, 1)))))
-    widest = max(1, MAX_SHEET_SIDE // max(width, 1))
-    columns = min(columns, widest)
-    while math.ceil(count / columns) * height > MAX_SHEET_SIDE and columns < min(count, widest):
-        columns += 1
-    rows = math.ceil(count / columns)
-    if columns * width > MAX_SHEET_SIDE or rows * height > MAX_SHEET_SIDE:
+    columns = max(1, min(count, MAX_SHEET_SIDE // max(width, 1)))
+    if columns * width > MAX_SHEET_SIDE or math.ceil(count / columns) * height > MAX_SHEET_SIDE:
         raise SheetError(f"{count} tiles of {height}x{width} px do not fit a sheet of at most {MAX_SHEET_SIDE} px a "
                          "side: show fewer frames (video_frames) or smaller ones (video_side)")
     return columns
@@ -91,7 +86,7 @@ def mask_sheet(masks: Sequence[Mapping[str, Any] | None], *, source: tuple[int, 
     # +1 where a run of rows starts in a sheet column, -1 where it ends; summed down the columns below
     diff = np.zeros((sheet_h + 1, sheet_w), dtype=np.int8)
     if present and big_h and big_w:
-        counts = [rle_ops.normalize(masks[k])["counts"] for k in present]  # type: ignore[arg-type]
+        counts = [_counts(masks[k]) for k in present]  # type: ignore[arg-type]
         found_fg = rle_ops.foreground_many(counts, np.full(len(present), big_h * big_w, dtype=np.int64))
         starts, ends, first = found_fg.intervals()
         owner = np.repeat(np.asarray(present, dtype=np.int64), np.diff(first))
@@ -123,11 +118,19 @@ def mask_sheet(masks: Sequence[Mapping[str, Any] | None], *, source: tuple[int, 
         target_col, row_lo, row_hi, owner = target_col[keep], row_lo[keep], row_hi[keep], owner[keep]
         sheet_col = (owner % columns) * width + target_col
         top = (owner // columns) * height
-        np.add.at(diff, (top + row_lo, sheet_col), 1)
-        np.add.at(diff, (top + row_hi, sheet_col), -1)
+        # a column's pieces are disjoint, so no two start (or end) at one pixel; one may end where another
+        # starts: the two statements then cancel there, which joins the two
+        diff[top + row_lo, sheet_col] += 1
+        diff[top + row_hi, sheet_col] -= 1
     for r in range(1, sheet_h):  # a running sum down the rows: row r += row r - 1 (in place, row by row)
         np.add(diff[r], diff[r - 1], out=diff[r])
     return diff[:sheet_h].view(bool)
+
+
+def _counts(mask: Mapping[str, Any]) -> str:
+    """A mask's compressed counts (the predictions and the truth hold them so; a list of runs is compressed)."""
+    counts = mask["counts"]
+    return counts if isinstance(counts, str) else rle_ops.normalize(mask)["counts"]
 
 
 def bits_png(pixels: np.ndarray, level: int = PNG_LEVEL) -> bytes:
@@ -175,6 +178,6 @@ def frames_webp(tiles: Sequence[Image.Image | None], tile: tuple[int, int], colu
 
 def mask_sheet_png(path: str, masks: Sequence[Mapping[str, Any] | None], source: tuple[int, int],
                    tile: tuple[int, int], columns: int) -> tuple[str, bytes]:
-    """``(path, the PNG of the masks' sheet)``: :func:`mask_sheet` then :func:`bits_png`, as one call a worker
-    process can run (``path`` is handed back to say which file the bytes are)."""
+    """``(path, the PNG of the masks' sheet)``: :func:`mask_sheet` then :func:`bits_png` (one call, so that a
+    worker process could run it; two processes measured no faster on two shared cores, so none does)."""
     return path, bits_png(mask_sheet(masks, source=source, tile=tile, columns=columns))

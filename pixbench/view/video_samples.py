@@ -21,7 +21,8 @@ expression id, ``<h>`` a hash of what the file shows; sheets: :mod:`pixbench.vie
   (its keyframe and the truth there, at ``thumb_side``);
 - ``data/<b>/models.js``: the models, the probe columns, the expression ids in order with their data keys;
 - ``data/<b>/exp-<e>.js``: one expression (:func:`expression_document`);
-- ``data/<b>/grid-<model key>.js``: a row per expression with the model's values per probe.
+- ``data/<b>/grid-<model key>.js``: a row per expression with the model's headline value per probe (J&F;
+  ``static``: FPR).
 
 Values are the score's per-sample records as they are (fractions, 6 decimals: ``J``, ``F``, ``JF`` = their
 mean, ``F_native``, ``D_FPR``; ``static``: ``J_bg``, ``H_bg``, ``FPR``, ``FG_FPR``) with the per-frame lists
@@ -36,9 +37,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pixbench.benchmarks.mocentric.views import PAIR_PROBES, REVERSED_PROBES, ProbeView, canvas_size
@@ -137,27 +136,12 @@ def _read_videos(built: Path | None, wanted: set[str]) -> Iterator[tuple[str, Se
 
 
 class SheetWriter:
-    """Writes mask sheets that do not exist yet (each path once), in this process or, with ``workers`` > 1,
-    in that many worker processes (at most ``4 * workers`` sheets in flight; the files are written here)."""
+    """Writes the mask sheets that do not exist yet, each path once (a sheet named twice, such as one truth for
+    an expression and its reversed row, is drawn once)."""
 
-    def __init__(self, folder: SiteFolder, workers: int = 1) -> None:
+    def __init__(self, folder: SiteFolder) -> None:
         self.folder = folder
-        self.workers = workers
-        self.pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
-        self.pending: set[Future[tuple[str, bytes]]] = set()
         self.seen: set[str] = set()
-
-    def __enter__(self) -> SheetWriter:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        try:
-            if error is None:
-                self._drain(until=0)
-        finally:
-            if self.pool is not None:
-                self.pool.shutdown(cancel_futures=True)
 
     def add(self, path: str, masks: Sequence[Mapping[str, Any] | None], source: tuple[int, int],
             tile: tuple[int, int], columns: int) -> None:
@@ -165,19 +149,8 @@ class SheetWriter:
         if path in self.seen:
             return
         self.seen.add(path)
-        if self.folder.has(path):
-            return
-        if self.pool is None:
+        if not self.folder.has(path):
             self.folder.write_bytes(*mask_sheet_png(path, masks, source, tile, columns))
-            return
-        self.pending.add(self.pool.submit(mask_sheet_png, path, list(masks), source, tile, columns))
-        self._drain(until=4 * self.workers - 1)
-
-    def _drain(self, *, until: int) -> None:
-        while len(self.pending) > until:
-            done, self.pending = wait(self.pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                self.folder.write_bytes(*future.result())
 
 
 # ------------------------------------------------------------------------------------------ expressions
@@ -302,28 +275,33 @@ def expression_document(benchmark: str, plan: ExpressionPlan, video: VideoPlan, 
             "probes": probes, "models": page_models}
 
 
+def headline(probe: str) -> str:
+    """The value a probe's grid column shows: J&F (``static``: FPR, lower is better)."""
+    return "FPR" if probe == STATIC_PROBE else "JF"
+
+
 def _grid_row(plan: ExpressionPlan, video: VideoPlan, gt_thumb: str, document: Mapping[str, Any],
               model: ModelFile) -> dict[str, Any]:
+    """An expression in a model's grid: its texts, thumbnails, and each probe's :func:`headline` value."""
     entries = document["models"].get(model.key, {}).get("probes", {})
-    return {"id": plan.id, "key": plan.key, "video": plan.row.video_id, "expression": plan.row.expression,
+    metrics = {spec["key"]: headline(spec["probe"]) for spec in document["probes"]}
+    return {"id": plan.id, "expression": plan.row.expression,
             "reversed": None if plan.reversed_row is None else plan.reversed_row.expression,
             "thumb": video.thumbs[plan.row.keyframe], "gt_thumb": gt_thumb,
-            "values": {key: entry["values"] for key, entry in entries.items()},
+            "values": {key: entry["values"].get(metrics[key]) for key, entry in entries.items()},
             "missing": sorted(key for key, entry in entries.items() if entry["missing"])}
 
 
 def _columns(groups: Sequence[Group]) -> list[dict[str, Any]]:
-    """The grid's columns: a probe's J&F (``static``: its FPR, lower is better)."""
-    return [{"key": group_key(probe, layout), "label": group_label(probe, layout),
-             "metric": "FPR" if probe == STATIC_PROBE else "JF",
+    """The grid's columns: each probe's :func:`headline` value."""
+    return [{"key": group_key(probe, layout), "label": group_label(probe, layout), "metric": headline(probe),
              "header": f"{group_label(probe, layout)} {'FPR' if probe == STATIC_PROBE else 'J&F'}",
              "pair": probe in PAIR_PROBES}
             for probe, layout in groups]
 
 
-def write_samples(context: SiteContext, benchmark: str, reference: VideoReference, *, workers: int = 1) -> None:
-    """Write the benchmark's expression pages' data and media and its grids (see the module docstring);
-    ``workers`` > 1 draws the mask sheets in that many processes."""
+def write_samples(context: SiteContext, benchmark: str, reference: VideoReference) -> None:
+    """Write the benchmark's expression pages' data and media and its grids (see the module docstring)."""
     from tqdm import tqdm
 
     from pixbench.benchmarks import REGISTRY
@@ -346,7 +324,8 @@ def write_samples(context: SiteContext, benchmark: str, reference: VideoReferenc
         _write_frames(context, benchmark, built if frames_read else None, videos, bar)
     grid: dict[str, list[dict[str, Any]]] = {m.key: [] for m in models}
     with tqdm(total=len(plans), desc=f"{spec.display_name} expressions", unit="expression",
-              disable=not context.progress) as bar, SheetWriter(context.folder, workers) as sheets:
+              disable=not context.progress) as bar:
+        sheets = SheetWriter(context.folder)
         for plan in plans:
             video = videos[plan.row.video_id]
             document = expression_document(benchmark, plan, video, not frames_read, models, records, lines, sheets)
@@ -367,4 +346,4 @@ def write_samples(context: SiteContext, benchmark: str, reference: VideoReferenc
     context.pages += ["videos.html", "video.html"]
 
 
-__all__ = ["SheetWriter", "expression_document", "record_values", "write_samples"]
+__all__ = ["SheetWriter", "expression_document", "headline", "record_values", "write_samples"]

@@ -7,13 +7,10 @@
   var $ = function (id) { return document.getElementById(id); };
   var state = {rows: [], shown: [], columns: [], page: 0, size: 48, key: null, sort: "order", descending: false};
 
+  /* A column's value of a row in % (null: not scored). */
   function value(row, key) {
-    var column = null;
-    for (var k = 0; k < state.columns.length; k++) if (state.columns[k].key === key) column = state.columns[k];
-    if (!column) return null;
-    var values = row.values[key];
-    if (!values || values[column.metric] === undefined || values[column.metric] === null) return null;
-    return 100 * values[column.metric];
+    var v = row.values[key];
+    return v === undefined || v === null ? null : 100 * v;
   }
 
   function selected(row) {
@@ -89,7 +86,7 @@
       var v = value(row, c.key), missing = row.missing.indexOf(c.key) >= 0;
       cells.push(P.el("td", {"data-value": v === null ? "null" : String(v), class: missing ? "wrong" : null,
                              title: missing ? "no line: scored as missing" : null,
-                             text: row.values[c.key] ? P.fmt(v) : ""}));
+                             text: v === null ? "" : P.fmt(v)}));
     });
     var tr = P.el("tr", {"data-id": row.id, class: row.missing.length ? "missing" : null});
     cells.forEach(function (cell) { tr.appendChild(cell); });
