@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from pixbench.annotation import rle as rle_ops
-from pixbench.benchmarks.mocentric.build import FRAMES_FOLDER, MASK_FILE, META_FILE, MEVIS_SPLIT
+from pixbench.benchmarks.mevis_release import FRAMES_FOLDER, MASK_FILE, META_FILE, MEVIS_SPLIT
 
 SPLIT = MEVIS_SPLIT
 REVERSED_FILE = "meta_expressions_reverse_filtered.json"
