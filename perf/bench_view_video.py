@@ -230,6 +230,41 @@ def page_weights(root: Path, benchmark: str = "mocentric") -> dict[str, Any]:
             "largest_data_file": str(largest.relative_to(root)), "largest_data_kb": largest.stat().st_size / 1e3}
 
 
+def first_render(site: Path, expression_id: str) -> dict[str, float] | None:
+    """Seconds from opening to drawn in headless Chromium (``None`` without Playwright or a Chromium): the
+    expressions grid (its first page of rows) and the heaviest expression page (every player's frame and mask
+    drawn); each opened once cold and once more."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    chromium = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+    if chromium is None:
+        return None
+    from urllib.parse import urlencode
+
+    drawn = """() => { const masks = Array.from(document.querySelectorAll('canvas.mask.pred'));
+        return masks.length > 0 && masks.every(c => c.dataset.tile === '' || c.dataset.drawn === 'true'); }"""
+    pages = {"grid": ((site / "videos.html").as_uri() + "?b=mocentric", "() => document.querySelector('#rows tr')"),
+             "expression": ((site / "video.html").as_uri() + "?" + urlencode({"b": "mocentric", "id": expression_id}),
+                            drawn)}
+    out: dict[str, float] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            for name, (url, ready) in pages.items():
+                for attempt in ("cold", "again"):
+                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    start = time.perf_counter()
+                    page.goto(url)
+                    page.wait_for_function(ready, timeout=60_000)
+                    out[f"{name}_{attempt}_s"] = time.perf_counter() - start
+                    page.close()
+        finally:
+            browser.close()
+    return out
+
+
 def measure(run: MevisRun, site: Path, workers: int) -> dict[str, Any]:
     from pixbench.cli.scoring import score_arguments, score_files
     from pixbench.view import SiteOptions, build_site
@@ -257,10 +292,12 @@ def measure(run: MevisRun, site: Path, workers: int) -> dict[str, Any]:
     rewritten = sum(1 for p, t in media_after.items() if media_before.get(p) != t)
     files, total = _tree_bytes(site)
     media_files, media_bytes = _tree_bytes(site / "media")
+    weights = page_weights(site)
     return {"score_s": score_s, "build_s": build_s, "resumed_s": resumed_s, "files": files, "site_mb": total / 1e6,
             "media_files": media_files, "media_mb": media_bytes / 1e6, "written_first": first.written,
             "written_second": second.written, "kept_second": second.kept, "media_rewritten": rewritten,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3, **page_weights(site)}
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3, **weights,
+            "render": first_render(site, weights["expression_id"])}
 
 
 def _size(text: str) -> tuple[int, int]:

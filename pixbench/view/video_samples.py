@@ -75,15 +75,16 @@ FRAME_KEYS = ("J_t", "F_t", "FPR_t", "FG_FPR_t")
 
 def _write_frames(context: SiteContext, benchmark: str, built: Path | None, videos: Mapping[str, VideoPlan],
                   bar: Any) -> None:
-    """Each video's frames sheet and thumbnails that do not exist yet (a video read only when one is missing)."""
+    """Each video's frames sheet and thumbnails that do not exist yet (a video is read only when one is missing)."""
     folder = context.folder
-    missing = {video_id for video_id, video in videos.items()
-               if not all([folder.has(video.sheet), *(folder.has(p) for p in video.thumbs.values())])}
+    missing = {video_id: {path for path in (video.sheet, *video.thumbs.values()) if not folder.has(path)}
+               for video_id, video in videos.items()}
+    missing = {video_id: paths for video_id, paths in missing.items() if paths}
     bar.update(len(videos) - len(missing))
     if not missing:
         return
     done: set[str] = set()
-    for video_id, frames in _read_videos(built, missing):
+    for video_id, frames in _read_videos(built, set(missing)):
         video = videos[video_id]
         tiles: list[Any] | None = None
         thumbs: dict[int, Any] | None = None
@@ -92,31 +93,37 @@ def _write_frames(context: SiteContext, benchmark: str, built: Path | None, vide
                            video_id, len(frames), video.length)
         else:
             try:
-                tiles = [frame_tile(frames[t], video.display, video.size) for t in video.frames]
-                thumbs = {t: frame_tile(frames[t], video.thumb, video.size) for t in video.thumbs}
+                tiles = [frame_tile(frames[t], video.display, video.size) for t in video.frames] \
+                    if video.sheet in missing[video_id] else None
+                thumbs = {t: frame_tile(frames[t], video.thumb, video.size) for t, path in video.thumbs.items()
+                          if path in missing[video_id]}
             except (OSError, SheetError) as exc:
                 logger.warning("%s video %s: a frame cannot be drawn (%s): drawn on grey", benchmark, video_id, exc)
                 tiles = thumbs = None
-        _write_video(folder, video, tiles, thumbs)
+        _write_video(folder, video, missing[video_id], tiles, thumbs)
         done.add(video_id)
         bar.update(1)
-    grey = sorted(missing - done)
+    grey = sorted(set(missing) - done)
     if grey and built is not None:
         logger.warning("%s: no frames for %d video(s) (%s%s): drawn on grey", benchmark, len(grey),
                        ", ".join(grey[:3]), " ..." if len(grey) > 3 else "")
     for video_id in grey:
-        _write_video(folder, videos[video_id], None, None)
+        _write_video(folder, videos[video_id], missing[video_id], None, None)
         bar.update(1)
 
 
-def _write_video(folder: SiteFolder, video: VideoPlan, tiles: Sequence[Any] | None,
+def _write_video(folder: SiteFolder, video: VideoPlan, paths: set[str], tiles: Sequence[Any] | None,
                  thumbs: Mapping[int, Any] | None) -> None:
+    """The video's files among ``paths`` (no tiles or thumbnails: grey)."""
     from pixbench.view.media import grey_webp, image_webp
 
-    folder.write_bytes(video.sheet, frames_webp(tiles or [None] * len(video.frames), video.display, video.columns))
+    if video.sheet in paths:
+        folder.write_bytes(video.sheet, frames_webp(tiles or [None] * len(video.frames), video.display,
+                                                    video.columns))
     for frame, path in video.thumbs.items():
-        image = (thumbs or {}).get(frame)
-        folder.write_bytes(path, image_webp(image, video.thumb) if image is not None else grey_webp(video.thumb))
+        if path in paths:
+            image = (thumbs or {}).get(frame)
+            folder.write_bytes(path, image_webp(image, video.thumb) if image is not None else grey_webp(video.thumb))
 
 
 def _read_videos(built: Path | None, wanted: set[str]) -> Iterator[tuple[str, Sequence[bytes]]]:

@@ -295,6 +295,18 @@ def test_a_second_build_writes_no_media_and_a_changed_file_redraws_its_masks(sit
     assert main(["view", *site.argv, "--out", str(root)]) == 0
     after = {p: p.stat().st_mtime_ns for p in (root / "media").rglob("*") if p.is_file()}
     assert after == before  # nothing written again, nothing new
+    # files lost since (an interrupted copy): only they are written again
+    lost = [next((root / "media" / "mocentric").glob("*/frames-*.webp")),
+            next((root / "media" / "mocentric").glob("*/thumb-*.webp")),
+            next((root / "media" / "mocentric").glob("*/*/*.png"))]
+    for path in lost:
+        path.unlink()
+    assert main(["view", *site.argv, "--out", str(root)]) == 0
+    back = {p: p.stat().st_mtime_ns for p in (root / "media").rglob("*") if p.is_file()}
+    assert set(back) == set(before)
+    assert {p for p in back if back[p] != before[p]} == set(lost)
+    for path in lost:
+        assert path.read_bytes() == (site.root / path.relative_to(root)).read_bytes()
     # a model's changed predictions file: its mask sheets are new files, the frames and truth are kept
     files = [a for a in site.argv if a.endswith(".jsonl")]
     changed = tmp_path / "changed.jsonl"
@@ -307,7 +319,7 @@ def test_a_second_build_writes_no_media_and_a_changed_file_redraws_its_masks(sit
     model = json.loads(text[0])["model"]
     key = next(m["key"] for m in site.data("models")["models"] if m["model"] == model)
     assert new and all(p.suffix == ".png" and p.name.startswith(key + "-") for p in new)
-    assert all(again[p] == t for p, t in before.items())
+    assert all(again[p] == t for p, t in back.items())
 
 
 def test_a_build_without_frames_draws_grey(tmp_path):
