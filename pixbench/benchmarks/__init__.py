@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from pixbench.benchmarks.base import Benchmark
 from pixbench.benchmarks.image import ImageBenchmark
+from pixbench.benchmarks.mevis import MEVIS
 from pixbench.benchmarks.mocentric import MOCENTRIC
 from pixbench.benchmarks.pixcvbench import PIXCVBENCH
 from pixbench.benchmarks.pixmmvp import PIXMMVP
 
 #: name -> benchmark, in the order reports list them.
-REGISTRY: dict[str, Benchmark] = {benchmark.name: benchmark for benchmark in (PIXMMVP, PIXCVBENCH, MOCENTRIC)}
+REGISTRY: dict[str, Benchmark] = {benchmark.name: benchmark for benchmark in (PIXMMVP, PIXCVBENCH, MOCENTRIC, MEVIS)}
 #: The names, for command-line choices and validation messages.
 BENCHMARK_NAMES: tuple[str, ...] = tuple(REGISTRY)
 

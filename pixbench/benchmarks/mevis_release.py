@@ -43,22 +43,34 @@ logger = logging.getLogger(__name__)
 
 MEVIS_SPLIT = "valid_u"
 META_FILE = "meta_expressions.json"
+#: MeViS v2's expressions file (beside v1's ``meta_expressions.json`` in a ``valid_u`` holding both).
+META_V2_FILE = "meta_expressions_v2.json"
 MASK_FILE = "mask_dict.json"
 FRAMES_FOLDER = "JPEGImages"
 FRAME_SUFFIX = ".jpg"
 
-#: The ``videos`` config: one row per video, the original JPEG bytes of its frames.
-VIDEO_FEATURES = Features({
+#: The columns naming an expression in a built config, in order (a builder adds its own after them).
+EXPRESSION_ID_FEATURES = {
+    "id": Value("string"),
     "video_id": Value("string"),
+    "exp_id": Value("int32"),
+    "expression": Value("string"),
+    "obj_ids": List(Value("int32")),
+    "anno_ids": List(Value("int32")),
+}
+#: The columns of an expression's video, in order.
+EXPRESSION_VIDEO_FEATURES = {
     "height": Value("int32"),
     "width": Value("int32"),
     "frame_names": List(Value("string")),
-    "frames": List(Image()),
-})
+}
+#: The ``videos`` config: one row per video, the original JPEG bytes of its frames.
+VIDEO_FEATURES = Features({"video_id": Value("string"), **EXPRESSION_VIDEO_FEATURES, "frames": List(Image())})
 
-__all__ = ["FRAMES_FOLDER", "FRAME_SUFFIX", "MASK_FILE", "META_FILE", "MEVIS_SPLIT", "VIDEO_FEATURES", "Expression",
-           "Release", "Video", "check_frames", "check_masks", "check_rles", "listing", "load_json", "read_mask_dict",
-           "read_meta", "union_masks", "video_row", "video_rows"]
+__all__ = ["EXPRESSION_ID_FEATURES", "EXPRESSION_VIDEO_FEATURES", "FRAMES_FOLDER", "FRAME_SUFFIX", "MASK_FILE",
+           "META_FILE", "META_V2_FILE", "MEVIS_SPLIT", "VIDEO_FEATURES", "Expression", "Release", "Video",
+           "check_frames", "check_masks", "check_rles", "listing", "load_json", "read_mask_dict", "read_meta",
+           "union_masks", "video_row", "video_rows"]
 
 
 @dataclass(frozen=True)

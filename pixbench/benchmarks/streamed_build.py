@@ -28,7 +28,11 @@ from pixbench.builds.layout import SPLIT
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ShardWriter", "StreamedConfig", "hub_card", "row_shards", "video_shards", "write_streamed"]
+#: A videos shard is closed before it would pass this many bytes of frames (one row group per video).
+MAX_VIDEO_SHARD_BYTES = 400 * 2**20
+
+__all__ = ["MAX_VIDEO_SHARD_BYTES", "ShardWriter", "StreamedConfig", "hub_card", "row_shards", "video_shards",
+           "write_streamed"]
 
 
 class ShardWriter:
@@ -114,9 +118,11 @@ def row_shards(count: int) -> list[int]:
     return [min(common.ROWS_PER_SHARD, count - start) for start in range(0, count, common.ROWS_PER_SHARD)] or [0]
 
 
-def video_shards(frame_bytes: Iterable[int], limit: int) -> list[int]:
+def video_shards(frame_bytes: Iterable[int], limit: int | None = None) -> list[int]:
     """Videos per shard, given each video's bytes of frames in writing order: a shard is closed before its
-    frames would pass ``limit`` bytes (a larger video gets a shard of its own)."""
+    frames would pass ``limit`` bytes (default :data:`MAX_VIDEO_SHARD_BYTES`; a larger video gets a shard of its
+    own)."""
+    limit = MAX_VIDEO_SHARD_BYTES if limit is None else limit
     shards: list[int] = []
     size = 0
     for video_bytes in frame_bytes:

@@ -25,6 +25,13 @@ value is the same float64 the published code computes.
   ``N = H * W``, per frame ``FG_FPR = |P AND K| / |K|`` (0 when K is empty), ``J_bg = 1 - FG_FPR``
   (1 when K is empty), ``FPR = |P| / N``, ``J_all = 1 - FPR``; per expression the means over frames and
   ``H_bg = 2 / (1 / (J_bg + 1e-10) + 1 / (J_all + 1e-10))`` of those means.
+- DAVIS statistics of an expression's per-frame values ``v_0..v_{T-1}`` (J_t or F_t; :func:`davis_recall`,
+  :func:`davis_decay`, as DAVIS 2017's ``db_statistics``): **recall** = the fraction of frames with
+  ``v_t > 0.5``; **decay** = mean of the first quarter minus mean of the last quarter, the quarters being
+  ``v[i_k : i_{k+1} + 1]`` (bounds included, so neighbouring quarters share a frame) for
+  ``i_k = round(1 + k (T - 1) / 4 + 1e-10) - 1``, ``k = 0..4`` (numpy's round). Deliberate difference: the
+  published code casts the bounds to uint8, so videos longer than 256 frames wrap around; pixbench does not.
+  Decay lies in [-1, 1]; a missing expression has recall 0 and decay 0.
 - A **missing** expression (no prediction line) scores J = F = F_native = 0 and D_FPR = 1
   (:meth:`ExpressionScores.missing_expression`); for ``static`` J_bg = H_bg = 0 and FPR = FG_FPR = 1
   (:meth:`StaticScores.missing_expression`).
@@ -59,6 +66,8 @@ __all__ = [
     "StaticScores",
     "VideoMetrics",
     "boundary_map",
+    "davis_decay",
+    "davis_recall",
     "disk",
     "expression_scores",
     "frame_f",
@@ -182,12 +191,64 @@ class ExpressionScores:
         return _mean(self.f)
 
     @property
+    def recall_j(self) -> float:
+        """DAVIS recall of J (:func:`davis_recall`)."""
+        return davis_recall(self.j)
+
+    @property
+    def recall_f(self) -> float:
+        """DAVIS recall of F (:func:`davis_recall`)."""
+        return davis_recall(self.f)
+
+    @property
+    def decay_j(self) -> float:
+        """DAVIS decay of J (:func:`davis_decay`)."""
+        return davis_decay(self.j)
+
+    @property
+    def decay_f(self) -> float:
+        """DAVIS decay of F (:func:`davis_decay`)."""
+        return davis_decay(self.f)
+
+    @property
     def mean_f_native(self) -> float | None:
         return None if self.f_native is None else _mean(self.f_native)
 
     @property
     def mean_d_fpr(self) -> float | None:
         return None if self.d_fpr is None else _mean(self.d_fpr)
+
+
+def _per_frame(values: np.ndarray | Sequence[float]) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"Expected a non-empty 1-D array of per-frame values, but got shape {array.shape}")
+    return array
+
+
+def davis_recall(values: np.ndarray | Sequence[float]) -> float:
+    """DAVIS recall of one expression's per-frame values (J_t or F_t): the fraction of frames above 0.5.
+
+    Examples:
+        >>> davis_recall([0.9, 0.5, 0.51, 0.0])
+        0.5
+    """
+    return float(np.mean(_per_frame(values) > 0.5))
+
+
+def davis_decay(values: np.ndarray | Sequence[float]) -> float:
+    """DAVIS decay of one expression's per-frame values: the first quarter's mean minus the last quarter's
+    (quarters as the module docstring defines them; 0 for a single frame).
+
+    Examples:
+        >>> davis_decay([1.0, 1.0, 1.0, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0])  # quarters 0-2, 2-4, 4-6, 6-8
+        1.0
+        >>> davis_decay([0.25, 0.75])  # quarters [0], [0, 1], [1], [1]
+        -0.5
+    """
+    array = _per_frame(values)
+    bounds = (np.round(np.linspace(1, array.size, 5) + 1e-10) - 1).astype(np.int64)
+    return float(np.mean(array[bounds[0]:bounds[1] + 1]) - np.mean(array[bounds[3]:bounds[4] + 1]))
 
 
 def expression_scores(*, preds: Sequence[Rle | None], gts: Sequence[Rle],

@@ -16,7 +16,8 @@ from pixbench.benchmarks.mocentric import synthetic as synthetic_video
 from pixbench.cli import main
 from pixbench.references import load_reference
 
-DEMO_MODELS = ("demo-pixel-mllm", "demo-attend-segment", "demo-motion-aware", "demo-appearance-only")
+DEMO_MODELS = ("demo-pixel-mllm", "demo-attend-segment", "demo-motion-aware", "demo-appearance-only", "demo-tracker",
+               "demo-always-segments")
 
 
 def _help(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -37,14 +38,15 @@ def test_demo_prints_a_score_command_that_runs_as_printed(tmp_path, capsys, monk
     assert len(printed) == 1
     words = shlex.split(printed[0].removeprefix("score them yourself: "))
     assert words[:2] == ["pixbench", "score"]
-    assert [w for w in words if w.startswith(("pixmmvp=", "pixcvbench=", "mocentric="))] == [
-        "pixmmvp=my demo/PixMMVP", "pixcvbench=my demo/PixCV-Bench", "mocentric=my demo/MoCentric-Bench"]
+    assert [w for w in words if w.startswith(("pixmmvp=", "pixcvbench=", "mocentric=", "mevis="))] == [
+        "pixmmvp=my demo/PixMMVP", "pixcvbench=my demo/PixCV-Bench", "mocentric=my demo/MoCentric-Bench",
+        "mevis=my demo/MeViS"]
     assert main(words[1:]) == 0
     scored = capsys.readouterr().out
     rows = {tuple(line.split()[:2]) for line in scored.splitlines() if line.startswith("demo-")}
     assert {(model, benchmark) for model, benchmark in rows} == {
         (m, b) for m in DEMO_MODELS[:2] for b in ("pixmmvp", "pixcvbench")} | {
-        (m, "mocentric") for m in DEMO_MODELS[2:]}
+        (m, "mocentric") for m in DEMO_MODELS[2:4]} | {(m, "mevis") for m in DEMO_MODELS[4:]}
     # the same numbers as the demo's own tables: the motion-aware model is perfect on `reversed`
     reversed_row = next(line.split() for line in scored.splitlines()
                         if line.startswith("demo-motion-aware") and " reversed " in line)

@@ -36,7 +36,10 @@ from datasets import Features, List, Value
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.findings import Findings
+from pixbench.benchmarks import streamed_build
 from pixbench.benchmarks.mevis_release import (
+    EXPRESSION_ID_FEATURES,
+    EXPRESSION_VIDEO_FEATURES,
     MASK_FILE,
     META_FILE,
     MEVIS_SPLIT,
@@ -63,22 +66,10 @@ NAME = "mocentric"
 HUB_ID = "IVUlab/MoCentric-Bench"
 KEYFRAME_COLUMNS = ("video_name", "frame", "exp_id")
 #: A videos shard is closed before it would pass this many bytes of frames (one row group per video).
-MAX_VIDEO_SHARD_BYTES = 400 * 2**20
+MAX_VIDEO_SHARD_BYTES = streamed_build.MAX_VIDEO_SHARD_BYTES
 
-EXPRESSION_FEATURES = Features({
-    "id": Value("string"),
-    "video_id": Value("string"),
-    "exp_id": Value("int32"),
-    "expression": Value("string"),
-    "obj_ids": List(Value("int32")),
-    "anno_ids": List(Value("int32")),
-    "height": Value("int32"),
-    "width": Value("int32"),
-    "frame_names": List(Value("string")),
-    "keyframe": Value("int32"),
-    "keyframe_from_csv": Value("bool"),
-    "masks": List(RLE_FEATURE),
-})
+EXPRESSION_FEATURES = Features({**EXPRESSION_ID_FEATURES, **EXPRESSION_VIDEO_FEATURES, "keyframe": Value("int32"),
+                                "keyframe_from_csv": Value("bool"), "masks": List(RLE_FEATURE)})
 CONFIGS = (ConfigSpec("expressions", f"{SPLIT}-expressions", default=True),
            ConfigSpec("reversed", f"{SPLIT}-reversed"),
            ConfigSpec("videos", f"{SPLIT}-videos"))

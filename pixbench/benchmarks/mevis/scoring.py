@@ -1,0 +1,181 @@
+"""Scoring one model's MeViS lines under the official rules: one result for the version its lines name.
+
+**Per expression** (a line holds one mask per native frame of the video; :mod:`pixbench.metrics.video`, the
+MoCentric-Bench metric code, which reproduces MeViS's ``tools/eval_mevis.py``): J_t, F_t against the union of
+the referred objects at frame t (J = 1 and F = 1 on a frame where both masks are empty), J and F their means
+over the frames, DAVIS recall and decay of J_t and F_t (:func:`~pixbench.metrics.video.davis_recall`,
+:func:`~pixbench.metrics.video.davis_decay`). An expression **without a line** scores J = F = 0 in every frame
+(recall 0, decay 0), as the official evaluator scores a video without predictions; ``--strict`` refuses such
+a file instead (:meth:`~pixbench.benchmarks.mevis.rules.Mevis.unanswered`). A line is **answered empty**
+when every one of its masks is empty.
+
+**Per version** (means over expressions, in percent):
+
+- ``J``, ``F``, ``JF`` = (J + F) / 2, and ``J_recall``, ``J_decay``, ``F_recall``, ``F_decay``: over the
+  **target** expressions (every expression of v1; v2's expressions that refer to at least one object).
+- Where the version has **no-target** expressions (v2), their rule. The MeViS v2 release's own evaluator
+  could not be read for this implementation (the evaluation code in henghuiding/MeViS is v1's
+  ``tools/eval_mevis.py``, which has no rule for them), so pixbench uses the rule of generalized referring
+  expression segmentation (GRES, Liu, Ding and Jiang, CVPR 2023), which MeViS v2 follows:
+  ``N_acc`` = the share of no-target expressions answered empty; ``T_acc`` = the share of target expressions
+  answered with a mask in at least one frame; a missing line is wrong in both. ``JF_all`` is J&F over every
+  expression with the frame rule above (a no-target expression answered empty scores 100, one answered with
+  any mask loses the frames where it gave one): what ``tools/eval_mevis.py`` prints when run on the v2 file.
+- Breakdowns: ``target`` (``single-object``, ``multi-object``, ``no-target`` expressions) and, where the
+  release gives expression types, ``type``; each group gives its expressions, missing lines and the metrics
+  above over its own expressions.
+
+The version is the result's probe (``v1`` / ``v2``), and the result's notes say the rule. Resampling
+(:meth:`~pixbench.benchmarks.mevis.rules.Mevis.resampling_plans`): expressions; where a version has both kinds,
+stratified by target / no-target, so every resample keeps both counts. ``workers`` > 1 scores expressions in
+that many processes (the numbers do not depend on it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pixbench.annotation.rle import Rle, area
+from pixbench.benchmarks.mevis.rows import MevisRow
+from pixbench.metrics.video import ExpressionScores, expression_scores
+from pixbench.outcomes import RowUnits
+from pixbench.results import ExpressionCounts, ResultShape, ScoreResult
+
+if TYPE_CHECKING:
+    from pixbench.prediction_records import Prediction
+
+#: A MeViS result: named by its version (the probe), with breakdowns and notes.
+MEVIS_SHAPE = ResultShape(groups=("probe",), labels=("probe",), sections=("breakdown", "notes"), keep_empty=False)
+#: Stratum labels of the expressions.
+TARGET, NO_TARGET = "target", "no-target"
+#: The metrics over target expressions: name -> per-expression value (a fraction; decay in [-1, 1]).
+TARGET_METRICS = ("J", "F", "JF", "J_recall", "J_decay", "F_recall", "F_decay")
+
+
+@dataclass(frozen=True)
+class Expression:
+    """One expression's outcome: its per-frame scores, whether it had a line and whether the line was empty."""
+
+    scores: ExpressionScores
+    present: bool
+    empty: bool
+
+    @property
+    def values(self) -> dict[str, float]:
+        """The per-expression values behind the metrics (fractions; decay in [-1, 1])."""
+        s = self.scores
+        return {"J": s.mean_j, "F": s.mean_f, "JF": (s.mean_j + s.mean_f) / 2, "J_recall": s.recall_j,
+                "J_decay": s.decay_j, "F_recall": s.recall_f, "F_decay": s.decay_f}
+
+
+def score_expression(task: tuple[MevisRow, Sequence[Rle | None] | None]) -> Expression:
+    """One expression (``task``: its row and its line's masks, ``None`` without a line)."""
+    row, frames = task
+    if frames is None:
+        return Expression(ExpressionScores.missing_expression(len(row.masks)), present=False, empty=False)
+    drawn = [frame for frame in frames if frame is not None]
+    empty = not drawn or not np.any(area(drawn))
+    return Expression(expression_scores(preds=frames, gts=row.masks), present=True, empty=bool(empty))
+
+
+def score_expressions(tasks: Sequence[tuple[MevisRow, Sequence[Rle | None] | None]], *, workers: int = 1,
+                      progress: bool = False) -> list[Expression]:
+    """:func:`score_expression` of every task, in order (``workers`` processes when more than one)."""
+    if workers > 1 and len(tasks) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(score_expression, tasks, chunksize=max(1, len(tasks) // (4 * workers))))
+    from tqdm import tqdm
+
+    return [score_expression(task) for task in tqdm(tasks, desc="expressions", disable=not progress, leave=False)]
+
+
+def _percent(values: np.ndarray) -> float | None:
+    return float(np.mean(values) * 100.0) if values.size else None
+
+
+def group_metrics(values: Mapping[str, np.ndarray], target: np.ndarray, present: np.ndarray, empty: np.ndarray,
+                  *, no_target_rules: bool) -> dict[str, float | None]:
+    """The metrics of a set of expressions (percent; ``None`` where the set has none of the kind a metric
+    averages over): :data:`TARGET_METRICS` over the target ones and, with ``no_target_rules``, ``N_acc``,
+    ``T_acc`` and ``JF_all``."""
+    metrics = {name: _percent(values[name][target]) for name in TARGET_METRICS}
+    if no_target_rules:
+        metrics.update(N_acc=_percent((present & empty)[~target]), T_acc=_percent((present & ~empty)[target]),
+                       JF_all=_percent(values["JF"]))
+    return metrics
+
+
+def _breakdown(rows: Sequence[MevisRow], values: Mapping[str, np.ndarray], target: np.ndarray, present: np.ndarray,
+               empty: np.ndarray, no_target_rules: bool) -> dict[str, Any]:
+    kinds = np.array([NO_TARGET if row.no_target else "multi-object" if len(set(row.anno_ids)) > 1
+                      else "single-object" for row in rows])
+    groupings = {"target": kinds}
+    types = [row.type for row in rows]
+    if any(kind is not None for kind in types):
+        groupings["type"] = np.array([kind if kind is not None else "(none)" for kind in types])
+    breakdown: dict[str, Any] = {}
+    for grouping, labels in groupings.items():
+        breakdown[grouping] = {}
+        for label in dict.fromkeys(labels.tolist()):  # first-seen order
+            keep = labels == label
+            breakdown[grouping][label] = {
+                "expressions": int(keep.sum()), "missing": int((~present[keep]).sum()),
+                **group_metrics({k: v[keep] for k, v in values.items()}, target[keep], present[keep], empty[keep],
+                                no_target_rules=no_target_rules)}
+    return breakdown
+
+
+def _notes(version: str, rows: int, targets: int, no_target_rules: bool) -> tuple[str, ...]:
+    notes = [f"MeViS {version}, official rules: J and F per native frame (1 where both masks are empty), averaged "
+             "over frames, then over expressions; an expression without a line scores 0"]
+    if no_target_rules:
+        notes.append(f"J&F, J, F, recall, decay: the {targets} target expressions; N-acc: the {rows - targets} "
+                     "no-target ones answered empty in every frame; T-acc: targets answered with a mask; J&F all: "
+                     f"all {rows} (GRES rule)")
+    return tuple(notes)
+
+
+def _record(model: str, benchmark: str, version: str, row: MevisRow, outcome: Expression,
+            variant: str | None) -> dict[str, Any]:
+    """One ``--per-sample`` record: the expression's values and its per-frame J and F."""
+    record: dict[str, Any] = {"model": model, "benchmark": benchmark, "id": row.id, "probe": version, "layout": None,
+                              "missing": not outcome.present, "no_target": row.no_target, "type": row.type,
+                              "answered_empty": outcome.empty if outcome.present else None}
+    record.update({name: round(value, 6) for name, value in outcome.values.items()})
+    record.update(J_t=[round(v, 6) for v in outcome.scores.j.tolist()],
+                  F_t=[round(v, 6) for v in outcome.scores.f.tolist()])
+    if variant is not None:
+        record["variant"] = variant
+    return record
+
+
+def score_version(*, benchmark: str, model: str, version: str, rows: Mapping[str, MevisRow],
+                  lines: Mapping[str, Prediction], variant: str | None = None, progress: bool = False,
+                  workers: int = 1) -> ScoreResult:
+    """The result of one model's lines (``lines``: id -> line) on the rows of ``version``."""
+    ids = list(rows)
+    outcomes = score_expressions([(rows[i], lines[i].frames if i in lines else None) for i in ids],
+                                 workers=workers, progress=progress)
+    ordered = [rows[i] for i in ids]
+    target = np.array([not row.no_target for row in ordered], dtype=bool)
+    present = np.array([o.present for o in outcomes], dtype=bool)
+    empty = np.array([o.empty for o in outcomes], dtype=bool)
+    values = {name: np.array([o.values[name] for o in outcomes], dtype=np.float64) for name in TARGET_METRICS}
+    no_target_rules = bool((~target).any())
+    metrics = group_metrics(values, target, present, empty, no_target_rules=no_target_rules)
+    units = RowUnits(benchmark=benchmark, ids=np.array(ids), mask_rows=np.ones(len(ids), dtype=bool), pair=None,
+                     stratum=np.where(target, TARGET, NO_TARGET), answers={}, masks={},
+                     values={**values, "empty": (present & empty).astype(np.float64),
+                             "nonempty": (present & ~empty).astype(np.float64)}, covered=present)
+    return ScoreResult(
+        model=model, benchmark=benchmark, select=None, metrics=metrics,
+        counts=ExpressionCounts(expressions=len(ids), missing=int((~present).sum())),
+        breakdown=_breakdown(ordered, values, target, present, empty, no_target_rules),
+        notes=_notes(version, len(ids), int(target.sum()), no_target_rules), variant=variant, probe=version,
+        shape=MEVIS_SHAPE, units=units,
+        per_sample=tuple(_record(model, benchmark, version, row, o, variant) for row, o in zip(ordered, outcomes)))
