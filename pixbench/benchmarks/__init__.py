@@ -9,8 +9,11 @@ raw inputs made up offline (for the demo, tests and timing scripts), ``demo.py``
 (``build_demo(work)``, ``demo_predictions(reference)``; the contract is in :mod:`pixbench.benchmarks.demo`) and,
 where a paper printed its numbers, ``published.tsv`` (:meth:`~pixbench.benchmarks.base.Benchmark.published_rows`).
 Code outside the folders asks the registry and never names a benchmark. The folders build only on what lies below
-the registry (annotation, metrics, builds, runs, chat, judge, results); nothing below imports them. Adding a
-benchmark is one folder here and one line in :data:`REGISTRY`.
+the registry (annotation, metrics, builds, runs, chat, judge, results) and on the modules beside them that several
+benchmarks share (:mod:`.image`, :mod:`.harnesses` and :mod:`.synthetic_images` for the image benchmarks;
+:mod:`.mevis_release` and :mod:`.streamed_build`, a MeViS release read and a build streamed video by video, for
+the ones made from MeViS); nothing below imports them. Adding a benchmark is one folder here and one line in
+:data:`REGISTRY`.
 """
 
 from __future__ import annotations
