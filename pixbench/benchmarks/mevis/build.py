@@ -36,6 +36,7 @@ from datasets import Features, List, Value
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.findings import Findings
 from pixbench.benchmarks import mevis_release as files
+from pixbench.benchmarks.mevis.rules import VERSIONS
 from pixbench.benchmarks.mevis_release import Release, Video
 from pixbench.benchmarks.streamed_build import StreamedConfig, hub_card, row_shards, video_shards, write_streamed
 from pixbench.builds import folders as common
@@ -46,9 +47,8 @@ from pixbench.builds.layout import SPLIT
 CARD_TEMPLATE = Path(__file__).with_name("card.md")
 
 NAME = "mevis"
-#: The versions, in order, and the expressions file of each.
-VERSION_FILES = {"v1": files.META_FILE, "v2": files.META_V2_FILE}
-VERSIONS = tuple(VERSION_FILES)
+#: The expressions file of each version (:data:`~pixbench.benchmarks.mevis.rules.VERSIONS`).
+VERSION_FILES = dict(zip(VERSIONS, (files.META_FILE, files.META_V2_FILE), strict=True))
 #: ``--version``: every version whose file the split folder holds.
 ALL_VERSIONS = "all"
 
@@ -61,13 +61,6 @@ def config_specs(versions: tuple[str, ...]) -> tuple[ConfigSpec, ...]:
     """The configs of a build of ``versions``: one per version (the first is the default), then ``videos``."""
     return (*(ConfigSpec(version, f"{SPLIT}-{version}", default=k == 0) for k, version in enumerate(versions)),
             ConfigSpec("videos", f"{SPLIT}-videos"))
-
-
-def shard_pattern(config: str) -> str:
-    """The shards of a config, relative to a built folder: ``data/test-v2-*.parquet``."""
-    if config not in FEATURES:
-        raise ValueError(f"unknown MeViS config {config!r} (expected one of {list(FEATURES)})")
-    return f"{common.DATA_FOLDER}/{SPLIT}-{config}-*.parquet"
 
 
 @dataclass
