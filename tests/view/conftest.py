@@ -8,8 +8,8 @@ Browser:
   install, when there is none or Playwright for Python is missing (CI installs both: ``.ci/run``).
 - ``browser`` (session): one headless Chromium for the whole run (``--no-sandbox``: CI runs as root).
 - ``page`` (per test): a new page (1280 x 900) in its own context whose console errors and warnings, uncaught
-  page errors and failed requests are recorded in ``browser_log``; the test FAILS at teardown if any occurred
-  (``browser_log.allow(pattern)`` lets a test expect one).
+  page errors and failed requests (but those aborted by leaving the page) are recorded in ``browser_log``; the
+  test FAILS at teardown if any occurred (``browser_log.allow(pattern)`` lets a test expect one).
 - ``site_url``: ``site_url(root, "sample.html", b="pixmmvp", id=3)`` -> the ``file://`` URL of a page of a site.
 - ``screenshot``: ``screenshot(page, "index")`` saves a PNG under ``$PIXBENCH_ARTIFACTS`` (default: pytest's
   temporary folder, ``artifacts/``) and returns its path.
@@ -125,8 +125,11 @@ def page(browser: Any, browser_log: BrowserLog) -> Iterator[Any]:
 
     new_page.on("console", on_console)
     new_page.on("pageerror", lambda error: browser_log.add(f"page error: {error}"))
-    new_page.on("requestfailed", lambda request: browser_log.add(
-        f"request failed: {request.url} ({request.failure})"))
+    def on_failed(request: Any) -> None:
+        if request.failure != "net::ERR_ABORTED":  # cancelled by leaving the page, not a missing file
+            browser_log.add(f"request failed: {request.url} ({request.failure})")
+
+    new_page.on("requestfailed", on_failed)
     try:
         yield new_page
     finally:

@@ -152,6 +152,28 @@ def test_masks_are_the_predictions_resized_nearest_to_the_display_size(image_sit
     assert checked >= 3 * len(reference.rows)
 
 
+def test_masks_resized_on_their_runs_equal_the_decoded_masks_resized():
+    """The drawer's run-based resizing against the definition on decoded pixels, on random masks of random
+    sizes: noise, whole columns (runs across column boundaries), full, empty and None, 1-pixel sides, and
+    enlarging."""
+    from pixbench.view.media import MaskDrawer, display_size
+
+    rng = np.random.default_rng(7)
+    for _ in range(150):
+        height, width = int(rng.integers(1, 120)), int(rng.integers(1, 120))
+        size = display_size(height, width, int(rng.integers(1, 140)))
+        if rng.random() < 0.1:
+            size = (height + int(rng.integers(0, 9)), width + int(rng.integers(0, 9)))  # enlarged
+        whole = np.zeros((height, width), bool)
+        whole[:, int(rng.integers(0, width + 1)):int(rng.integers(0, width + 1))] = True
+        arrays = [rng.random((height, width)) < rng.random(), whole, np.ones((height, width), bool),
+                  np.zeros((height, width), bool)]
+        masks = [rle_ops.encode(a.astype(np.uint8)) for a in arrays] + [None]
+        drawn = MaskDrawer((height, width), size).pixels_many(masks)
+        for array, got in zip([*arrays, np.zeros((height, width), bool)], drawn, strict=True):
+            assert np.array_equal(got, resized_nearest(array, *size)), (height, width, size)
+
+
 # ------------------------------------------------------------------------------------------------ builds
 
 
@@ -164,6 +186,20 @@ def test_score_html_writes_the_same_site_as_view(image_site):
     assert sorted(first) == sorted(second)
     assert [name for name in first if first[name] != second[name]] == []
     assert any(name.startswith("media/pixcvbench/") for name in first)
+
+
+def test_rows_drawn_in_worker_processes_give_the_same_site(image_site, tmp_path, monkeypatch):
+    from pixbench.view import image_samples
+
+    argv = [*(str(p) for p in image_site.predictions), *(f"--data={n}={p}" for n, p in image_site.data.items()),
+            "--no-judge"]
+    assert main(["view", *argv, "--out", str(tmp_path / "here")]) == 0
+    monkeypatch.setattr(image_samples, "POOL_MIN_ROWS", 1)
+    monkeypatch.setattr(image_samples, "_cpus", lambda: 2)
+    assert image_samples.row_workers(6) == 2
+    assert main(["view", *argv, "--out", str(tmp_path / "pooled")]) == 0
+    here, pooled = site_files(tmp_path / "here"), site_files(tmp_path / "pooled")
+    assert sorted(here) == sorted(pooled) and [name for name in here if here[name] != pooled[name]] == []
 
 
 def test_a_second_build_writes_no_media(image_site, tmp_path, capsys):
