@@ -5,7 +5,8 @@ Browser:
 
 - ``chromium_path`` (session): the Chromium to drive: ``$PIXBENCH_CHROMIUM``, else the first of
   ``chromium``, ``chromium-browser``, ``google-chrome`` on the ``PATH``; the browser tests skip, saying what to
-  install, when there is none or Playwright for Python is missing (CI installs both: ``.ci/run``).
+  install, when there is none or Playwright for Python is missing (CI installs both, ``.ci/run``, and sets
+  ``PIXBENCH_REQUIRE_BROWSER``, which makes them fail instead).
 - ``browser`` (session): one headless Chromium for the whole run (``--no-sandbox``: CI runs as root).
 - ``page`` (per test): a new page (1280 x 900) in its own context whose console errors and warnings, uncaught
   page errors and failed requests (but those aborted by leaving the page) are recorded in ``browser_log``; the
@@ -31,7 +32,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 from urllib.parse import urlencode
 
 import pytest
@@ -53,6 +54,13 @@ def find_chromium() -> str | None:
     return next((path for path in map(shutil.which, CHROMIUM_NAMES) if path), None)
 
 
+def skip_browser(reason: str) -> NoReturn:
+    """Skip a browser test, or fail it where the browser is required (``PIXBENCH_REQUIRE_BROWSER`` set: CI)."""
+    if os.environ.get("PIXBENCH_REQUIRE_BROWSER"):
+        pytest.fail(f"{reason} (PIXBENCH_REQUIRE_BROWSER is set)", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     """The Chromium executable; skips the test when there is none."""
@@ -61,7 +69,7 @@ def chromium_path() -> str:
         named = os.environ.get("PIXBENCH_CHROMIUM")
         where = f"PIXBENCH_CHROMIUM={named} is not an executable file" if named else \
             f"none of {', '.join(CHROMIUM_NAMES)} on the PATH"
-        pytest.skip(f"no Chromium to drive ({where}): {INSTALL_HINT}")
+        skip_browser(f"no Chromium to drive ({where}): {INSTALL_HINT}")
     return path
 
 
@@ -71,8 +79,8 @@ def browser(chromium_path: str) -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip('Playwright for Python is not installed: pip install "pixbench[dev]" (or pip install '
-                    "playwright; the system Chromium is used, no `playwright install` needed)")
+        skip_browser('Playwright for Python is not installed: pip install "pixbench[dev]" (or pip install '
+                     "playwright; the system Chromium is used, no `playwright install` needed)")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium_path, headless=True,
                                               args=["--no-sandbox", "--disable-gpu"])
