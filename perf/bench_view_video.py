@@ -20,9 +20,26 @@ scripts, data files and the media it loads for one model) and the first page of 
 48 thumbnails). Peak RSS of the process is reported too (it holds the predictions, as ``pixbench view`` does).
 
     python perf/bench_view_video.py                        # 2 models, full profile, 720 x 1280 (~15 min)
-    python perf/bench_view_video.py --models 5             # the issue's 5 models (scoring dominates)
+    python perf/bench_view_video.py --models 5             # the issue's 5 models (scoring dominates: ~20 min)
     python perf/bench_view_video.py --keep /tmp/mevis-run  # keep (and reuse) the generated run
     python perf/bench_view_video.py --videos 4 --expressions 40 --size 360x640   # a quick try
+
+Measured on the 2-core development machine, shared with other jobs (load 2-4), full profile at 720 x 1280:
+
+=======  ========  =========  ========  =======  ========  ===========  ==========  =====================
+models   score s   build s    again s   site MB  files     page kB      grid kB     first render s
+=======  ========  =========  ========  =======  ========  ===========  ==========  =====================
+2        190-405   82         3.3       135      8,163     690          438         grid 0.5, page 1.1
+5        757       207        3.6       288      16,215    720          439         grid 0.5-0.6, page 1.0-1.2
+=======  ========  =========  ========  =======  ========  ===========  ==========  =====================
+
+(``score s``: ``--workers 2``; ``build s``: the site, one process (two worker processes drawing the mask sheets
+measured 78 s against 82 s: no gain on two shared cores); ``again s``: the second build, no media written;
+``page kB``: the heaviest expression page with one model's masks (its data file 21-51 kB); ``grid kB``: the
+grid's first page with its 48 thumbnails (its data file 276 kB); peak RSS 1.8 GB with 5 models, the
+predictions held as ``pixbench view`` holds them.) The frames sheets here are 350-400 kB a video (flat
+synthetic frames with noise); real footage compresses worse at WebP quality 80, so an expression page of a
+real MeViS clip may reach 1 MB (``video_side`` or ``video_frames`` lower it).
 """
 
 from __future__ import annotations
