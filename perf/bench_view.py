@@ -17,9 +17,10 @@ both. Masks are made at a size of at most 640 pixels and resized by nearest neig
 Steps, each its own process (``wait4`` gives its peak RSS): ``pixbench view`` of the five files into a new
 folder (cold), the same command again into the same folder (resumed: media kept), then the site's size
 (bytes, files, the largest data file) and the bytes each page loads. Then headless Chromium opens, from
-``file://``, the index, a grid page and a sample page (a fresh context each time) and reports the time to
-first contentful paint, to DOMContentLoaded (the index's scripts have run: it is interactive) and until the
-page shows its data (grid: the count and the first thumbnails; sample: the image and both masks loaded).
+``file://``, the index, a grid page, a sample page and a compare page (a fresh context each time) and reports
+the time to first contentful paint, to DOMContentLoaded (the index's scripts have run: it is interactive) and
+until the page shows its data (grid and compare: the count and the first thumbnails; sample: the image and
+both masks loaded).
 
     python perf/bench_view.py [--data ../shared/data] [--keep DIR] [--repeat 3] [--only real|images]
     python perf/bench_view.py --keep /tmp/bench-view --baseline /tmp/old_tree  # and an older tree's cold build
@@ -233,8 +234,9 @@ def site_size(site: Path) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------- browser
 
-#: When a page is done, per page: the index once its scripts ran; a grid once its count and first
-#: thumbnails are there; a sample once its image and both masks are loaded.
+#: When a page is done, per page: the index once its scripts ran and it painted; a grid once its count and first
+#: thumbnails are there; a sample once its image and both masks are loaded; a compare page (two models with
+#: many differences) once its list and first thumbnails are there.
 READY = {
     "index": "() => document.readyState !== 'loading' && performance.getEntriesByName('first-contentful-paint')"
              ".length > 0",
@@ -242,6 +244,8 @@ READY = {
             "document.querySelectorAll('#grid .card img')).slice(0, 8).every(i => i.complete && i.naturalWidth)",
     "sample": "() => { const imgs = Array.from(document.querySelectorAll('#stage img')).filter(i => !i.hidden);"
               " return imgs.length >= 3 && imgs.every(i => i.complete && i.naturalWidth > 0); }",
+    "compare": "() => document.getElementById('summary').textContent !== '' && Array.from("
+               "document.querySelectorAll('#grid .card img')).slice(0, 8).every(i => i.complete && i.naturalWidth)",
 }
 
 
@@ -255,7 +259,8 @@ def page_timings(site: Path, chromium: str, repeat: int) -> dict[str, dict[str, 
 
     row_id = min(int(p.stem.removeprefix("row-")) for p in (site / "data" / "pixcvbench").glob("row-*.js"))
     pages = {"index": "index.html", "grid": f"samples.html?b=pixcvbench&m={slug(MODELS[3])}",
-             "sample": f"sample.html?b=pixcvbench&id={row_id}&m={slug(MODELS[4])}"}
+             "sample": f"sample.html?b=pixcvbench&id={row_id}&m={slug(MODELS[4])}",
+             "compare": f"compare.html?b=pixcvbench&a={slug(MODELS[3])}&c={slug(MODELS[4])}"}
     out: dict[str, dict[str, Any]] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])

@@ -14,7 +14,8 @@ For each row of the reference, one pass (one image in memory at a time):
 
 Then ``data/<b>/grid-<model key>.js`` (one record per row: right/wrong letter, verdict, IoU of each mask probe,
 the analysis category, groups; the grid pages through them) and ``data/<b>/compare-<a>-<c>.js`` for every pair of
-models (the rows where their letter, verdict or IoU differ, the IoU by more than ``iou_gap``).
+models (the rows where their letter, verdict or IoU differ, the IoU by more than ``iou_gap``; the compare page
+pages through them as the grid does).
 
 Outcomes come from the score's per-sample records (the same numbers as the report); candidate IoUs and what
 each selection mode would choose are computed here with the scorer's own functions
@@ -70,6 +71,8 @@ MASK_PROBES = ("segment", "vqa")
 #: Rows from which a benchmark's rows are drawn in worker processes (fewer: in this process), and the most
 #: worker processes.
 POOL_MIN_ROWS, MAX_WORKERS = 64, 4
+#: What a compare page shows of each model's outcome on a row (fields of its grid record).
+COMPARED = ("letter", "verdict", "judged", "iou", "mask")
 #: Category of a row from (answer right, grounding right): the failure-mode analysis' names, per row.
 CATEGORIES = {(True, True): "both_succeed", (False, True): "vqa_only_failure", (True, False): "grounding_only_failure",
               (False, False): "both_fail"}
@@ -275,7 +278,7 @@ def write_samples(context: SiteContext, benchmark: str, reference: Reference, *,
             "groups": group_names, "page_size": options.grid_page, "rows": ordered})
     for first, second in itertools.combinations(models, 2):
         folder.write_data(f"{benchmark}/compare-{first.key}-{second.key}",
-                          _differences(benchmark, first, second, grid, options.iou_gap))
+                          _differences(benchmark, first, second, grid, options.iou_gap, options.grid_page))
     folder.write_data(f"{benchmark}/models", {
         "benchmark": benchmark, "display_name": spec.display_name, "iou_gap": options.iou_gap,
         "models": [{"model": m.model, "key": m.key} for m in models], "groups": group_names,
@@ -452,8 +455,9 @@ def _candidates(line: Prediction, gt: rle_ops.Rle, facts: tuple[list[float], int
 
 
 def _differences(benchmark: str, first: ModelFile, second: ModelFile, grid: Mapping[str, Sequence[dict[str, Any]]],
-                 gap: float) -> dict[str, Any]:
-    """The rows where two models differ: the letter's or the verdict's outcome, or an IoU by more than ``gap``."""
+                 gap: float, page_size: int) -> dict[str, Any]:
+    """The rows where two models differ: the letter's or the verdict's outcome, or an IoU by more than ``gap``;
+    each with the two models' outcomes (:data:`COMPARED` of their grid records)."""
     other = {r["id"]: r for r in grid[second.key]}
     rows = []
     for a in sorted(grid[first.key], key=lambda r: r["id"]):
@@ -470,6 +474,7 @@ def _differences(benchmark: str, first: ModelFile, second: ModelFile, grid: Mapp
             if x is not None and y is not None and abs(x - y) > gap * 100:
                 why.append(f"{probe} IoU")
         if why:
-            rows.append({"id": a["id"], "why": why, "a": a, "c": b})
+            rows.append({"id": a["id"], "why": why, "a": {key: a[key] for key in COMPARED},
+                         "c": {key: b[key] for key in COMPARED}})
     return {"benchmark": benchmark, "a": {"model": first.model, "key": first.key},
-            "c": {"model": second.model, "key": second.key}, "iou_gap": gap, "rows": rows}
+            "c": {"model": second.model, "key": second.key}, "iou_gap": gap, "page_size": page_size, "rows": rows}

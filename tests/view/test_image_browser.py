@@ -336,14 +336,16 @@ def test_arrow_keys_follow_the_grids_filtered_order(image_site, page, site_url):
 # ------------------------------------------------------------------------------------------------ compare
 
 
-def differing(image_site: Any, benchmark: str, first: str, second: str, gap: float) -> list[int]:
+def differing(image_site: Any, benchmark: str, first: str, second: str, gap: float, *,
+              judged: bool = True) -> list[int]:
     """The rows where two models differ, from the per-sample records: the letter's or the judge's outcome
-    (both measured), or a mask probe's IoU by more than ``gap`` (fraction)."""
+    (both measured; ``judged=False``: a site without a judge), or a mask probe's IoU by more than ``gap``
+    (fraction)."""
     a, c = image_site.records(benchmark, first), image_site.records(benchmark, second)
     rows = []
     for row_id in sorted({i for i, _ in a} & {i for i, _ in c}):
         why = False
-        for probe in ("letter", "vqa"):
+        for probe in ("letter", "vqa") if judged else ("letter",):
             x, y = a.get((row_id, probe), {}).get("correct"), c.get((row_id, probe), {}).get("correct")
             why |= x is not None and y is not None and x != y
         for probe in ("segment", "vqa"):
@@ -368,3 +370,51 @@ def test_compare_page_lists_exactly_the_differing_samples(image_site, page, site
         assert visible_ids(page) == expected, (first, second)
         assert page.text_content("#summary").startswith(f"{len(expected)} sample(s) where {first} and {second}")
     assert any(differing(image_site, benchmark, a, c, gap) for a in models for c in models)
+
+
+@pytest.fixture(scope="module")
+def small_pages(image_site, tmp_path_factory):
+    """The image site's files without a judge, written with pages of 3 samples (grid and compare)."""
+    from dataclasses import dataclass
+
+    import pixbench.view
+    from pixbench.cli import main
+    from pixbench.view.context import SiteOptions
+
+    @dataclass(frozen=True)
+    class SmallPages(SiteOptions):
+        grid_page: int = 3
+
+    out = tmp_path_factory.mktemp("small-pages") / "site"
+    argv = [*(str(p) for p in image_site.predictions), *(f"--data={n}={p}" for n, p in image_site.data.items())]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pixbench.view, "SiteOptions", SmallPages)
+        assert main(["view", *argv, "--no-judge", "--out", str(out)]) == 0
+    return out
+
+
+def test_compare_and_grid_pages_page_through_their_samples(image_site, small_pages, page, site_url):
+    benchmark = "pixmmvp"
+    models = [m["model"] for m in image_site.models(benchmark)]
+    pairs = [(a, c) for a in models for c in models if a != c]
+    first, second = max(pairs, key=lambda pair: len(differing(image_site, benchmark, *pair, 0.25,
+                                                              judged=False)))
+    expected = differing(image_site, benchmark, first, second, 0.25, judged=False)
+    assert len(expected) > 3
+    page.goto(site_url(small_pages, "compare.html", b=benchmark, a=image_site.key_of(benchmark, first),
+                       c=image_site.key_of(benchmark, second)))
+    page.wait_for_function("() => document.getElementById('summary').textContent.includes('sample')")
+    assert page.text_content("#summary").startswith(f"{len(expected)} sample(s)")
+    assert visible_ids(page) == expected[:3] and page.is_disabled("#previous")
+    page.click("#next")
+    assert visible_ids(page) == expected[3:6]
+    page.keyboard.press("ArrowLeft")
+    assert visible_ids(page) == expected[:3]
+    assert page.text_content("#page") == f"page 1 of {-(-len(expected) // 3)}"
+
+    ids = sorted({i for i, _ in image_site.records(benchmark, first)})
+    open_grid(page, site_url(small_pages, "samples.html", b=benchmark, m=image_site.key_of(benchmark, first)),
+              len(ids))
+    assert visible_ids(page) == ids[:3]
+    page.keyboard.press("ArrowRight")
+    assert visible_ids(page) == ids[3:6]

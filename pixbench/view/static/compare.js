@@ -1,10 +1,10 @@
 /* Two models on one benchmark: the rows where they differ (letter, verdict, IoU beyond the site's gap), each
-   with both models' masks over the image. */
+   with both models' masks over the image, a page at a time (previous/next, also with the arrow keys). */
 (function () {
   "use strict";
   var P = pixbench, query = P.params(), benchmark = query.get("b");
   var $ = function (id) { return document.getElementById(id); };
-  var doc = null;
+  var doc = null, shown = null, page = 0;
 
   function style() { return document.querySelector("input[name=style]:checked").value; }
 
@@ -18,12 +18,15 @@
   }
 
   function draw(pair, swapped) {
+    shown = {pair: pair, swapped: swapped};
     var grid = $("grid");
     grid.textContent = "";
     var a = swapped ? pair.c : pair.a, c = swapped ? pair.a : pair.c;
     $("summary").textContent = pair.rows.length + " sample(s) where " + a.model + " and " + c.model +
       " differ (letter, verdict, or IoU by more than " + P.fmt(pair.iou_gap * 100, 0) + " points)";
-    pair.rows.forEach(function (r) {
+    var size = pair.page_size || 48, pages = Math.max(1, Math.ceil(pair.rows.length / size));
+    page = Math.max(0, Math.min(page, pages - 1));
+    pair.rows.slice(page * size, (page + 1) * size).forEach(function (r) {
       var first = swapped ? r.c : r.a, second = swapped ? r.a : r.c;
       var stage = P.el("div", {class: "stage"},
                        P.el("img", {src: "media/" + benchmark + "/" + r.id + "/thumb.webp", alt: "row " + r.id, loading: "lazy"}));
@@ -36,11 +39,25 @@
                                         P.el("div", {}, P.el("span", {class: "swatch pred"}), " " + outcome(first)),
                                         P.el("div", {}, P.el("span", {class: "swatch alt"}), " " + outcome(second)))));
     });
+    $("page").textContent = "page " + (page + 1) + " of " + pages;
+    $("previous").disabled = page === 0;
+    $("next").disabled = page >= pages - 1;
+  }
+
+  function turn(step) {
+    if (!shown) return;
+    page += step;
+    draw(shown.pair, shown.swapped);
   }
 
   function load() {
     var a = $("a").value, c = $("c").value;
-    if (a === c) { $("grid").textContent = ""; $("summary").textContent = "choose two different models"; return; }
+    if (a === c) {
+      shown = null;
+      $("grid").textContent = "";
+      $("summary").textContent = "choose two different models";
+      return;
+    }
     var keys = doc.models.map(function (m) { return m.key; });
     var swapped = keys.indexOf(a) > keys.indexOf(c);
     var file = swapped ? c + "-" + a : a + "-" + c;
@@ -60,6 +77,15 @@
     $("c").value = keys.indexOf(query.get("c")) >= 0 ? query.get("c") : keys[Math.min(1, keys.length - 1)];
     load();
   }).catch(function (error) { P.fail(String(error.message || error)); });
-  ["a", "c"].forEach(function (id) { $(id).addEventListener("change", load); });
-  document.querySelectorAll("input[name=style]").forEach(function (r) { r.addEventListener("change", load); });
+  ["a", "c"].forEach(function (id) { $(id).addEventListener("change", function () { page = 0; load(); }); });
+  document.querySelectorAll("input[name=style]").forEach(function (r) {
+    r.addEventListener("change", function () { if (shown) draw(shown.pair, shown.swapped); });
+  });
+  $("previous").addEventListener("click", function () { turn(-1); });
+  $("next").addEventListener("click", function () { turn(1); });
+  document.addEventListener("keydown", function (event) {
+    if (event.target.tagName === "INPUT" || event.target.tagName === "SELECT") return;
+    if (event.key === "ArrowRight" && !$("next").disabled) turn(1);
+    if (event.key === "ArrowLeft" && !$("previous").disabled) turn(-1);
+  });
 })();
