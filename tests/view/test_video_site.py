@@ -7,7 +7,6 @@ and the other missing a few lines; checked against ``probe_view``, the predictio
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
@@ -352,13 +351,3 @@ def test_mask_sheet_on_runs_equals_the_dense_resize():
             expected = (np.zeros(size, dtype=bool) if mask is None
                         else rle_ops.decode(rle_ops.resize_nearest(mask, *size)).astype(bool))
             assert np.array_equal(tile(sheet, k, columns, size), expected)
-
-
-def test_bits_png_is_a_one_bit_png():
-    from pixbench.view.video_media import bits_png
-
-    pixels = np.random.default_rng(0).random((13, 21)) < 0.4
-    data = bits_png(pixels)
-    with Image.open(io.BytesIO(data)) as image:
-        assert image.mode == "1" and image.size == (21, 13)
-        assert np.array_equal(np.asarray(image.convert("L")) > 127, pixels)
