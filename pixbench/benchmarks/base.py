@@ -178,6 +178,9 @@ class Benchmark(ABC):
     summary_columns: ClassVar[tuple[SummaryColumn, ...]] = ()
     #: What reports call a build's variant of the answer labels, where the benchmark has variants.
     label_set_title: ClassVar[str] = "labels"
+    #: How ``pixbench view`` draws its samples: ``image-rows`` (an image, its ground truth and masks per row) or
+    #: ``probe-players`` (each probe's presented frames as a player, MoCentric's views); ``None``: tables only.
+    sample_pages: ClassVar[str | None] = None
     published_source: ClassVar[str | None] = None
 
     def __repr__(self) -> str:

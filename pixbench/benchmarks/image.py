@@ -69,6 +69,7 @@ class ImageBenchmark(Benchmark):
     report_columns: ClassVar[tuple[tuple[str, str], ...]] = IMAGE_COLUMNS
     labels: ClassVar[tuple[tuple[str, str], ...]] = (("select", "select"),)
     headline: ClassVar[str] = "S"
+    sample_pages: ClassVar[str | None] = "image-rows"
     ids: ClassVar[range]
     reference_columns: ClassVar[tuple[str, ...]]
     nullable_columns: ClassVar[frozenset[str]] = NULLABLE_COLUMNS

@@ -2,7 +2,9 @@
 
 :func:`build_site` takes what a score run produced (:class:`~pixbench.score_files.Evaluation`: the results, the
 references and the predictions files read) and the report made of it, so the site shows exactly the numbers
-`pixbench score` printed. Each benchmark's samples are written by the writer of its kind of predictions lines
+`pixbench score` printed. Each benchmark's samples are written by the writer its rules name
+(:attr:`~pixbench.benchmarks.base.Benchmark.sample_pages`: ``image-rows`` or ``probe-players``; a benchmark that
+names none gets its tables only, and the index says so)
 (:data:`SAMPLE_WRITERS`: ``image`` rows, ``video`` expressions), one row at a time (one image in memory).
 """
 
@@ -26,28 +28,30 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-#: Sample writers by the kind of a benchmark's predictions lines: ``(context, benchmark name, reference)``.
+#: A sample writer: ``(context, benchmark name, reference)``.
 SampleWriter = Callable[[SiteContext, str, Any], None]
 
 
 def _sample_writers() -> dict[str, SampleWriter]:
+    """The writers by the name a benchmark's rules give its sample pages."""
     from pixbench.view.image_samples import write_samples as write_image_samples
     from pixbench.view.video_samples import write_samples as write_video_samples
 
-    return {"image": write_image_samples, "video": write_video_samples}
+    return {"image-rows": write_image_samples, "probe-players": write_video_samples}
 
 
-#: The grid page of each kind of benchmark (the header links to it with ``?b=<benchmark>``).
-GRID_PAGES = {"image": "samples.html", "video": "videos.html"}
+#: The grid page of each form of sample pages (the header links to it with ``?b=<benchmark>``).
+GRID_PAGES = {"image-rows": "samples.html", "probe-players": "videos.html"}
 
 
 def sample_links(run: Evaluation) -> list[dict[str, str]]:
     """The header's links: each benchmark's samples grid."""
     links = []
     for name in REGISTRY:
-        if name in run.references and any(r.benchmark == name for r in run.results):
-            benchmark = REGISTRY[name]
-            page = GRID_PAGES[benchmark.kind]
+        benchmark = REGISTRY[name]
+        if name in run.references and benchmark.sample_pages in GRID_PAGES \
+                and any(r.benchmark == name for r in run.results):
+            page = GRID_PAGES[benchmark.sample_pages]
             links.append({"href": f"{page}?b={name}", "text": f"{benchmark.display_name} samples"})
     return links
 
@@ -90,7 +94,11 @@ def build_site(out: Path, *, run: Evaluation, report: Report, options: SiteOptio
         reference = run.references.get(name)
         if reference is None or not any(r.benchmark == name for r in run.results):
             continue
-        writers[REGISTRY[name].kind](context, name, reference)
+        writer = writers.get(REGISTRY[name].sample_pages or "")
+        if writer is None:
+            logger.warning("%s: no sample pages for this benchmark yet (its tables are on the index)", name)
+            continue
+        writer(context, name, reference)
     for page in dict.fromkeys(context.pages[1:]):
         folder.write_text(page, render(page, **context.page_context()))
     inputs = {"predictions": {m.model: {"file": str(m.path), "sha256": m.sha256} for m in models.values()},

@@ -97,6 +97,7 @@ class MoCentric(Benchmark):
     labels: ClassVar[tuple[tuple[str, str], ...]] = (("probe", "probe"), ("layout", "layout"))
     published: ClassVar[bool] = False
     headline: ClassVar[str] = "JF"
+    sample_pages: ClassVar[str | None] = "probe-players"
     #: Motion reliance at a glance: the real clip against the probes that take its motion away or reverse it.
     summary_columns: ClassVar[tuple[SummaryColumn, ...]] = (
         SummaryColumn("original J&F", "original", "JF",
