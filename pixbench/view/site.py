@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 SampleWriter = Callable[[SiteContext, str, Any], None]
 
 
-def _sample_writers() -> dict[str, SampleWriter]:
+def sample_writers() -> dict[str, SampleWriter]:
     """The writers by the name a benchmark's rules give its sample pages."""
     from pixbench.view.image_samples import write_samples as write_image_samples
     from pixbench.view.video_samples import write_samples as write_video_samples
@@ -89,7 +89,7 @@ def build_site(out: Path, *, run: Evaluation, report: Report, options: SiteOptio
     folder.write_text("index.html", render("index.html", **context.page_context(
         benchmarks=benchmarks, report=document, rank_choices=rank_choices(report),
         provenance=_provenance(report))))
-    writers = _sample_writers()
+    writers = sample_writers()
     for name in REGISTRY:
         reference = run.references.get(name)
         if reference is None or not any(r.benchmark == name for r in run.results):
