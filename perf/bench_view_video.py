@@ -29,17 +29,19 @@ Measured on the 2-core development machine, shared with other jobs (load 2-4), f
 =======  ========  =========  ========  =======  ========  ===========  ==========  =====================
 models   score s   build s    again s   site MB  files     page kB      grid kB     first render s
 =======  ========  =========  ========  =======  ========  ===========  ==========  =====================
-2        190-405   82         3.3       135      8,163     690          438         grid 0.5, page 1.1
-5        757       207        3.6       288      16,215    720          439         grid 0.5-0.6, page 1.0-1.2
+2        190-405   108        3.3       135      8,163     690          438         grid 0.5, page 1.1
+5        757-775   306        3.6       288      16,215    720          439         grid 0.5-0.6, page 1.0-1.2
 =======  ========  =========  ========  =======  ========  ===========  ==========  =====================
 
-(``score s``: ``--workers 2``; ``build s``: the site, one process (two worker processes drawing the mask sheets
-measured 78 s against 82 s: no gain on two shared cores); ``again s``: the second build, no media written;
-``page kB``: the heaviest expression page with one model's masks (its data file 21-51 kB); ``grid kB``: the
-grid's first page with its 48 thumbnails (its data file 276 kB); peak RSS 1.8 GB with 5 models, the
-predictions held as ``pixbench view`` holds them.) The frames sheets here are 350-400 kB a video (flat
-synthetic frames with noise); real footage compresses worse at WebP quality 80, so an expression page of a
-real MeViS clip may reach 1 MB (``video_side`` or ``video_frames`` lower it).
+(``score s``: ``--workers 2``; ``build s``: the site, one process; ``again s``: the second build, no media
+written; ``page kB``: the heaviest expression page with one model's masks (its data file 21-51 kB); ``grid kB``:
+the grid's first page with its 48 thumbnails (its data file 276 kB); peak RSS 1.8 GB with 5 models, the
+predictions held as ``pixbench view`` holds them.) About 70 % of ``build s`` is the mask sheets (19 ms a sheet
+through ``media.MaskDrawer`` and ``media.bits_png``; the same bytes took 8 ms with the sheet module's own
+drawing, 82 s and 207 s for the two rows; two changes to ``media.py`` measured 9.6 ms). Two worker processes
+drawing the sheets measured no faster on the two shared cores (78 s against 82 s). The frames sheets here are
+350-400 kB a video (flat synthetic frames with noise); real footage compresses worse at WebP quality 80, so an
+expression page of a real MeViS clip may reach 1 MB (``video_side`` or ``video_frames`` lower it).
 """
 
 from __future__ import annotations
