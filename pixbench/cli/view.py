@@ -56,6 +56,7 @@ def write_site(args: argparse.Namespace, scored: Scored, out: Path) -> int:
                           rank_by=getattr(args, "rank_by", None),
                           iou_gap=getattr(args, "iou_gap", None) or SiteOptions.iou_gap,
                           video_frames=getattr(args, "video_frames", None) or SiteOptions.video_frames,
+                          video_side=getattr(args, "video_side", None) or SiteOptions.video_side,
                           folders=_folders(scored))
     try:
         summary = build_site(out, run=scored.run, report=scored.report, options=options,
@@ -104,6 +105,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                       help="compare pages list samples whose IoUs differ by more than this (default 0.25)")
     site.add_argument("--video-frames", type=positive_int, metavar="N",
                       help="at most N frames of a clip in the video player, evenly spaced (default 48)")
+    site.add_argument("--video-side", type=positive_int, metavar="PX",
+                      help="longer side of a video frame in the player, in pixels (default 480)")
 
 
 def configure(subparsers: Subparsers) -> Any:

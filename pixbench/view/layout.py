@@ -23,8 +23,8 @@ from typing import Any
 
 MANIFEST = "site.json"
 #: The names a site folder may hold besides the manifest.
-SITE_ENTRIES = frozenset({"index.html", "samples.html", "sample.html", "compare.html", "video.html", "static",
-                          "data", "media", MANIFEST})
+SITE_ENTRIES = frozenset({"index.html", "samples.html", "sample.html", "compare.html", "video.html", "videos.html",
+                          "static", "data", "media", MANIFEST})
 TOOL = "pixbench view"
 
 
@@ -120,6 +120,15 @@ class SiteFolder:
     def write_data(self, key: str, document: Any) -> None:
         """``data/<key>.js``: the document handed to ``pixbench.put(key, ...)`` in the page."""
         self.write_text(f"data/{key}.js", data_script(key, document))
+
+    def mark_building(self) -> None:
+        """Write a provisional ``site.json`` first (not counted as written): a first build stopped half-way is
+        still a site that the next build resumes."""
+        if not (self.root / MANIFEST).is_file():
+            target = self.root / MANIFEST
+            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(Manifest({"state": "building"}).to_json()) + "\n", encoding="utf-8")
+            os.replace(temporary, target)
 
     def write_manifest(self, manifest: Manifest) -> None:
         self.write_text(MANIFEST, json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n")

@@ -79,6 +79,7 @@ def build_site(out: Path, *, run: Evaluation, report: Report, options: SiteOptio
     options = options or SiteOptions()
     folder = SiteFolder(out)
     folder.prepare()
+    folder.mark_building()
     models = model_files(run)
     document = report.to_json()
     context = SiteContext(folder, options, run, models, progress, pages=["index.html"],

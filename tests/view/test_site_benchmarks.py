@@ -45,3 +45,34 @@ def test_every_sample_page_form_has_its_writer_and_grid_page():
 
     forms = {b.sample_pages for b in REGISTRY.values()} - {None}
     assert forms <= set(sample_writers()) == set(GRID_PAGES)
+
+
+def test_a_first_build_stopped_half_way_is_resumed_not_refused(tmp_path: Path, monkeypatch):
+    """The site's manifest is written first (provisional), so a folder left by an interrupted first build is
+    still a site: the next build resumes it and keeps its media."""
+    import pytest
+
+    from pixbench.view import site as site_module
+    from pixbench.view.layout import SiteError, SiteFolder
+
+    name = next(n for n, b in REGISTRY.items() if b.sample_pages == "image-rows")
+    folder, paths = _demo_files(name, tmp_path / "work")
+    out = tmp_path / "site"
+    argv = ["view", *map(str, paths), "--data", f"{name}={folder}", "--no-judge", "--out", str(out)]
+
+    def stop(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(site_module, "index_tables", stop)  # stopped after the manifest, before the pages
+    assert main(argv) == 130
+    assert (out / "site.json").is_file() and not (out / "index.html").exists()
+    (out / "media").mkdir()
+    (out / "media" / "kept.webp").write_bytes(b"drawn before the stop")
+    monkeypatch.undo()
+    assert main(argv) == 0
+    assert (out / "index.html").is_file() and (out / "media" / "kept.webp").read_bytes() == b"drawn before the stop"
+    stranger = tmp_path / "stranger"
+    stranger.mkdir()
+    (stranger / "notes.txt").write_text("mine")
+    with pytest.raises(SiteError, match="not a site"):
+        SiteFolder(stranger).prepare()
