@@ -119,7 +119,8 @@ def bits_png(pixels: np.ndarray, level: int = PNG_LEVEL) -> bytes:
         ('1', (3, 2), [[0, 255, 255], [255, 0, 0]])
     """
     height, width = pixels.shape
-    packed = np.packbits(np.ascontiguousarray(pixels, dtype=np.uint8) != 0, axis=1)
+    bits = pixels if pixels.dtype == bool else np.asarray(pixels) != 0
+    packed = np.packbits(bits, axis=1)
     raw = np.zeros((height, packed.shape[1] + 1), dtype=np.uint8)  # each row: filter type 0, then its bits
     raw[:, 1:] = packed
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
@@ -181,7 +182,8 @@ class MaskDrawer:
                 assert mask is not None
                 out[k] = _decoded(mask).take(self._rows, axis=0).take(self._columns, axis=1) != 0
             return out
-        marks = np.zeros((len(masks), height + 1, width), dtype=np.int8)
+        # marks[r, k, c]: +1 where a piece of mask k starts at output row r of column c, -1 past its end
+        marks = np.zeros((height + 1, len(masks), width), dtype=np.int8)
         if present and big_h * big_w and height * width:
             counts = [_text_counts(masks[k]) for k in present]  # type: ignore[arg-type]
             found = rle_ops.foreground_many(counts, np.full(len(present), big_h * big_w, dtype=np.int64), cache=runs)
@@ -202,11 +204,11 @@ class MaskDrawer:
             high = np.searchsorted(self._rows, np.minimum(ends[piece] - column * big_h, big_h), side="left")
             keep = high > low
             who, out_column = owner[piece][keep], out_column[keep]
-            np.add.at(marks, (who, low[keep], out_column), 1)
-            np.subtract.at(marks, (who, high[keep], out_column), 1)
+            np.add.at(marks, (low[keep], who, out_column), 1)
+            np.subtract.at(marks, (high[keep], who, out_column), 1)
         for row in range(1, height):  # summed down the columns, a row at a time (faster than np.cumsum here)
-            np.add(marks[:, row], marks[:, row - 1], out=marks[:, row])
-        return marks[:, :height].view(bool)
+            np.add(marks[row], marks[row - 1], out=marks[row])
+        return marks[:height].view(bool).transpose(1, 0, 2)
 
     def pixels(self, mask: Mapping[str, Any] | None) -> np.ndarray:
         """One mask (``None``: empty) at the display size, as booleans."""
