@@ -74,8 +74,13 @@ def decode(rle: Mapping[str, Any]) -> np.ndarray:
 
 
 def empty(height: int, width: int) -> Rle:
-    """The all-background mask of the given size."""
-    return encode(np.zeros((height, width), dtype=np.uint8))
+    """The all-background mask of the given size: one run of ``height * width`` zeros, made without pixels.
+
+    Examples:
+        >>> empty(2, 3) == encode(np.zeros((2, 3)))
+        True
+    """
+    return _from_coco(coco_mask.frPyObjects({"size": [height, width], "counts": [height * width]}, height, width))
 
 
 def size_of(rle: Mapping[str, Any]) -> tuple[int, int]:

@@ -174,3 +174,13 @@ def test_place_and_crop_on_runs_equal_dense(data):
             mask[top:bottom, left:right])
     with pytest.raises(rle.MaskError):
         rle.place(rle.encode(mask), height, width, row=1, column=0)
+
+
+def test_the_empty_mask_is_the_encoded_zero_array_without_pixels():
+    import numpy as np
+
+    from pixbench.annotation import rle as rle_ops
+
+    for height, width in [(0, 0), (0, 5), (5, 0), (1, 1), (3, 4), (7, 1), (1080, 1920), (1200, 1600), (4097, 3)]:
+        assert rle_ops.empty(height, width) == rle_ops.encode(np.zeros((height, width), dtype=np.uint8))
+        assert not rle_ops.decode(rle_ops.empty(height, width)).any()

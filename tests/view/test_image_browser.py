@@ -10,6 +10,7 @@ see ``conftest.py``), never read back from the site's own data.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -418,3 +419,12 @@ def test_compare_and_grid_pages_page_through_their_samples(image_site, small_pag
     assert visible_ids(page) == ids[:3]
     page.keyboard.press("ArrowRight")
     assert visible_ids(page) == ids[3:6]
+
+
+def test_sorting_a_leaderboard_by_a_header_keeps_the_published_rows_below(image_site, page, site_url):
+    page.goto(site_url(image_site.root, "index.html"))
+    for header in ("A", "A", "model"):  # descending, ascending, by name
+        page.locator("#leaderboard-pixcvbench thead th").filter(has_text=re.compile(f"^{header}$")).click()
+        kinds = page.eval_on_selector_all("#leaderboard-pixcvbench tbody tr",
+                                          "rows => rows.map(r => r.classList.contains('published'))")
+        assert kinds == sorted(kinds) and kinds[0] is False and kinds[-1] is True, header

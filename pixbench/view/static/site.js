@@ -59,7 +59,8 @@
     return page + "?" + search.toString();
   }
 
-  /* A table whose header cells sort it (numbers by value, "-" last), remembering the direction. */
+  /* A table whose header cells sort it (numbers by value, "-" last; published rows below the measured ones),
+     remembering the direction. */
   function sortable(table) {
     var headers = table.querySelectorAll("thead th");
     headers.forEach(function (th, column) {
@@ -71,7 +72,10 @@
         th.setAttribute("aria-sort", descending ? "descending" : "ascending");
         var rows = Array.prototype.slice.call(body.rows);
         rows.sort(function (a, b) { return compareCells(a.cells[column], b.cells[column], descending); });
-        rows.forEach(function (row) { body.appendChild(row); });
+        /* a paper's published rows stay below the measured ones (they are not ranked with them) */
+        rows.filter(function (row) { return !row.classList.contains("published"); })
+          .concat(rows.filter(function (row) { return row.classList.contains("published"); }))
+          .forEach(function (row) { body.appendChild(row); });
       });
     });
   }
