@@ -214,6 +214,22 @@ def test_grid_sorts_by_iou(image_site, page, site_url):
     assert visible_ids(page) == expected
 
 
+
+def test_grid_sorts_by_any_column(image_site, page, site_url):
+    """Letter and judge outcomes (wrong first), the category and the benchmark's groups sort the grid too."""
+    benchmark, model = "pixcvbench", "demo-pixel-mllm"
+    records = image_site.records(benchmark, model)
+    ids = sorted({i for i, _ in records})
+    reference = load_reference(benchmark, str(image_site.data[benchmark]))
+    open_grid(page, site_url(image_site.root, "samples.html", b=benchmark, m=image_site.key_of(benchmark, model)),
+              len(ids))
+    page.select_option("#sort", "group:source")
+    assert visible_ids(page) == sorted(ids, key=lambda i: (reference.rows[i].groups["source"], i))
+    page.select_option("#sort", "letter")
+    letter = {i: records[(i, "letter")]["correct"] for i in ids if (i, "letter") in records}
+    assert visible_ids(page) == sorted(ids, key=lambda i: (letter.get(i) is None, letter.get(i) is True, i))
+
+
 # ------------------------------------------------------------------------------------------------ sample
 
 

@@ -24,6 +24,21 @@
     return true;
   }
 
+  /* The value a grid column sorts by: IoU, the letter's or the judge's outcome (wrong first), the category,
+     or one of the benchmark's groups ("group:<name>"). */
+  function sortKey(name) {
+    if (name === "iou") return mainIou;
+    if (name === "letter" || name === "judged") {
+      return function (row) { var v = row[name]; return v === null || v === undefined ? null : (v ? 1 : 0); };
+    }
+    if (name === "category") return function (row) { return row.category || null; };
+    var group = name.slice("group:".length);
+    return function (row) {
+      var v = row.groups[group];
+      return v === null || v === undefined ? null : (typeof v === "number" ? v : String(v));
+    };
+  }
+
   function mainIou(row) {
     var value = row.iou.segment !== undefined ? row.iou.segment : row.iou.vqa;
     return value === undefined ? null : value;
@@ -33,12 +48,13 @@
     state.shown = state.rows.filter(selected);
     var sort = $("sort").value;
     if (sort !== "id") {
-      var sign = sort === "-iou" ? -1 : 1;
+      var descending = sort.charAt(0) === "-", key = sortKey(descending ? sort.slice(1) : sort);
       state.shown.sort(function (a, b) {
-        var x = mainIou(a), y = mainIou(b);
-        if (x === null) return y === null ? a.id - b.id : 1;
+        var x = key(a), y = key(b);
+        if (x === null) return y === null ? a.id - b.id : 1;  /* not measured: last */
         if (y === null) return -1;
-        return sign * (x - y) || a.id - b.id;
+        var order = (typeof x === "number" && typeof y === "number") ? x - y : String(x).localeCompare(String(y));
+        return (descending ? -order : order) || a.id - b.id;
       });
     }
     try {
@@ -111,6 +127,7 @@
     doc.models.forEach(function (m) { $("model").appendChild(P.el("option", {value: m.key, text: m.model})); });
     var holder = $("group-filters");
     doc.groups.forEach(function (name) {
+      $("sort").appendChild(P.el("option", {value: "group:" + name, text: name}));
       var select = P.el("select", {"data-group": name}, P.el("option", {value: "", text: "any"}));
       holder.appendChild(P.el("label", {}, name + " ", select));
       select.addEventListener("change", function () { state.page = 0; apply(); });
