@@ -52,6 +52,11 @@ class ScoreSettings:
     include_none: bool = False
     letter_parser: LetterParser = "default"
     allow_judge_errors: bool = False
+    #: The benchmark's scoring protocol (``--protocol``): ``official`` everywhere; a benchmark may define others
+    #: (:attr:`pixbench.benchmarks.base.Benchmark.protocols`) and refuses any it does not define.
+    protocol: str = "official"
+    #: The frame rate a protocol re-samples at (``--fps``; ``None``: the protocol's default or no re-sampling).
+    fps: float | None = None
 
 
 @dataclass(frozen=True)

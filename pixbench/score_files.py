@@ -160,6 +160,11 @@ def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: 
         for pred in predictions_file.predictions:
             groups[(pred.model, pred.benchmark, pred.variant)].append(pred)
     run.errors.extend(variant_problems(groups))
+    for benchmark in dict.fromkeys(benchmark for _, benchmark, _ in groups):
+        try:
+            REGISTRY[benchmark].check_settings(settings)
+        except ValueError as exc:
+            run.errors.append(f"{benchmark}: {exc}")
     if run.errors:
         return run
     for (model, benchmark, variant), predictions in groups.items():

@@ -182,6 +182,18 @@ class Benchmark(ABC):
     #: ``probe-players`` (each probe's presented frames as a player, MoCentric's views); ``None``: tables only.
     sample_pages: ClassVar[str | None] = None
     published_source: ClassVar[str | None] = None
+    #: The scoring protocols the benchmark defines (``--protocol``); the first is the default.
+    protocols: ClassVar[tuple[str, ...]] = ("official",)
+
+    def check_settings(self, settings: ScoreSettings) -> None:
+        """``ValueError`` when ``settings`` ask for what this benchmark does not define (a protocol it lacks,
+        a frame rate without a protocol that re-samples); benchmarks with protocols of their own extend it."""
+        if settings.protocol not in self.protocols:
+            raise ValueError(f"--protocol {settings.protocol}: {self.display_name} is scored under "
+                             f"{' or '.join(self.protocols)} only (got {settings.protocol!r})")
+        if settings.fps is not None and len(self.protocols) == 1:
+            raise ValueError(f"--fps {settings.fps:g}: {self.display_name} re-samples no frames (it has no "
+                             "protocol other than official)")
 
     def __repr__(self) -> str:
         return f"<benchmark {self.name}>"

@@ -22,6 +22,7 @@ from pixbench.cli.options import (
     print_warnings,
     read_options,
 )
+from pixbench.cli.scoring import add_protocol_options
 
 if TYPE_CHECKING:
     from pixbench.results import ScoreResult
@@ -46,7 +47,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     settings = ScoreSettings(select=args.select, score_threshold=args.score_threshold,
-                             include_none=args.include_none, letter_parser=args.letter_parser)
+                             include_none=args.include_none, letter_parser=args.letter_parser,
+                             protocol=args.protocol, fps=args.fps)
     by_file = []
     for path in (args.a, args.b):
         run = evaluate([path], data=data, settings=settings, judge=judge, progress=sys.stderr.isatty(),
@@ -108,6 +110,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bootstrap", type=positive_int, default=10_000, metavar="N",
                         help="resamples (default 10000)")
     add_read_options(parser)
+    add_protocol_options(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--format", choices=("table", "markdown", "json", "csv"), default="table")
     parser.add_argument("--output", metavar="FILE")

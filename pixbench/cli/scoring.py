@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from pixbench.score_files import Evaluation, JudgeChoice
     from pixbench.score_report import Report
 
-__all__ = ["Scored", "keep_freed_memory", "score_arguments", "score_files"]
+__all__ = ["Scored", "add_protocol_options", "keep_freed_memory", "positive_fps", "score_arguments", "score_files"]
 
 
 #: glibc's ``mallopt`` parameters: arrays up to this size come from the heap, and up to this much freed
@@ -92,7 +92,7 @@ def score_files(args: argparse.Namespace) -> Scored | int:
         return 1
     settings = ScoreSettings(select=args.select, score_threshold=args.score_threshold,
                              include_none=args.include_none, letter_parser=args.letter_parser,
-                             allow_judge_errors=args.allow_judge_errors)
+                             allow_judge_errors=args.allow_judge_errors, protocol=args.protocol, fps=args.fps)
     run = evaluate(args.predictions, data=data, settings=settings, judge=judge, strict=args.strict,
                    progress=sys.stderr.isatty(), options=read_options(args), workers=args.workers)
     print_warnings(run.warnings)
@@ -110,6 +110,28 @@ def score_files(args: argparse.Namespace) -> Scored | int:
     return Scored(run, document, judge, settings)
 
 
+def positive_fps(text: str) -> float:
+    """``--fps``: a finite frame rate above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected frames per second (a number above 0), got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected frames per second (a number above 0), got {text!r}")
+    return value
+
+
+def add_protocol_options(parser: argparse.ArgumentParser) -> None:
+    """``--protocol`` and ``--fps`` (passed through :class:`~pixbench.results.ScoreSettings`; the benchmark
+    checks and applies them: only MeViS defines a protocol other than ``official``)."""
+    parser.add_argument("--protocol", choices=("official", "lmms-eval"), default="official",
+                        help="scoring protocol (default official). mevis: lmms-eval drops expressions without a line "
+                             "from the mean (counted and reported) and averages J and F over the frames re-sampled "
+                             "at --fps; other benchmarks refuse anything but official")
+    parser.add_argument("--fps", type=positive_fps, metavar="FPS",
+                        help="--protocol lmms-eval: the frame rate frames are re-sampled at (default 6)")
+
+
 def score_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `pixbench score` that decide the numbers (shared with `pixbench view`)."""
     parser.add_argument("predictions", nargs="+", metavar="PREDS.jsonl")
@@ -123,6 +145,7 @@ def score_arguments(parser: argparse.ArgumentParser) -> None:
                         help="processes scoring a video benchmark's expressions (default 1; the numbers do not "
                              "depend on it)")
     add_read_options(parser)
+    add_protocol_options(parser)
     parser.add_argument("--ci", type=confidence_level, metavar="LEVEL",
                         help="add bootstrap confidence intervals at this level, e.g. 0.95 (PixMMVP pair accuracy "
                              "resamples pairs, other metrics rows; PixCV-Bench rows within each source)")

@@ -6,6 +6,8 @@
   and the ground truth read from a build;
 - :mod:`.scoring`: one model's lines to a result under the official rules (J, F, J&F on native frames with
   :mod:`pixbench.metrics.video`, missing = 0; v2's no-target rule);
+- :mod:`.protocols`: the scoring protocols (``official``, ``lmms-eval``: dropped lines, frames re-sampled at
+  ``--fps``) and the stamp every result carries;
 - :mod:`.build`: its builder (a MeViS release folder to a hub folder), imported only when building; it shares
   the MeViS reading and the frame storage with MoCentric-Bench's (:mod:`pixbench.benchmarks.mevis_release`,
   :mod:`pixbench.benchmarks.streamed_build`);

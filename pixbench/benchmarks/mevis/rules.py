@@ -9,6 +9,9 @@
   J&F, J, F over the target expressions; for v2 also N-acc, T-acc and J&F over all expressions; the DAVIS
   recall and decay of J and F; breakdowns by target kind and expression type; the version in the probe column
   and the rule in the notes.
+- **Protocols** (``--protocol``, :mod:`pixbench.benchmarks.mevis.protocols`): ``official`` (default) and
+  ``lmms-eval`` (expressions without a line dropped from the mean and counted; frames re-sampled at ``--fps``);
+  every result names its protocol, the expressions scored of how many and the frame rule.
 - **Resampling**: expressions, stratified by target / no-target where a version has both.
 
 The release is CC BY-NC-SA 4.0: pixbench publishes no copy (``published`` is false; ``hub_id`` names where
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from pixbench.benchmarks.base import Benchmark, BuilderSpec, BuildOption, Kind, Presented, SummaryColumn
+from pixbench.benchmarks.mevis.protocols import PROTOCOLS, protocol_for
 from pixbench.benchmarks.mevis.rows import MevisLine, MevisReference, read_rows
 from pixbench.benchmarks.mevis.scoring import NO_TARGET, TARGET, score_version
 from pixbench.metrics import stats
@@ -75,6 +79,7 @@ class Mevis(Benchmark):
                                              "(meta_expressions_v2.json) or all (default: every one the split "
                                              "folder holds)", metavar="VERSION", default="all"),
                  BuildOption(("--split",), "the MeViS split folder under ROOT (default: valid_u)", default="valid_u")))
+    protocols: ClassVar[tuple[str, ...]] = PROTOCOLS
     report_columns: ClassVar[tuple[tuple[str, str], ...]] = (
         ("JF", "J&F"), ("J", "J"), ("F", "F"), ("N_acc", "N-acc"), ("T_acc", "T-acc"), ("JF_all", "J&F all"),
         ("J_recall", "J-R"), ("J_decay", "J-D"), ("F_recall", "F-R"), ("F_decay", "F-D"))
@@ -86,6 +91,10 @@ class Mevis(Benchmark):
         SummaryColumn("v2 N-acc", "v2", "N_acc",
                       "v2's no-target expressions answered with an empty mask: higher is better; low means the "
                       "model segments something whatever the expression says"))
+
+    def check_settings(self, settings: ScoreSettings) -> None:
+        """A protocol MeViS defines; ``--fps`` only with one that re-samples (``lmms-eval``)."""
+        protocol_for(settings.protocol, settings.fps)
 
     def reference_files(self, folder: Path) -> list[Path]:
         """The versions' shards (never the frames): hashed to name the dataset revision."""
@@ -140,7 +149,7 @@ class Mevis(Benchmark):
         version = next(iter(first))
         return [score_version(benchmark=self.name, model=model, version=version, rows=reference.rows_for(version),
                               lines={str(p.id): p for p in predictions}, variant=variant, progress=progress,
-                              workers=workers)]
+                              workers=workers, protocol=protocol_for(settings.protocol, settings.fps))]
 
     def unanswered(self, predictions: Sequence[Prediction], reference: MevisReference) -> list[str]:
         messages = []

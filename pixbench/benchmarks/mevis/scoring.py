@@ -25,7 +25,11 @@ when every one of its masks is empty.
   release gives expression types, ``type``; each group gives its expressions, missing lines and the metrics
   above over its own expressions.
 
-The version is the result's probe (``v1`` / ``v2``), and the result's notes say the rule. Resampling
+The above is the ``official`` protocol (the default); under ``lmms-eval``
+(:mod:`pixbench.benchmarks.mevis.protocols`) expressions without a line are dropped from every mean (counted)
+and J_t, F_t are taken on frames re-sampled at ``--fps``. The version is the result's probe (``v1`` / ``v2``);
+the result's notes say the protocol, the expressions scored of how many, the frame rule and the no-target rule,
+and its ``analysis["protocol"]`` holds them as numbers. Resampling
 (:meth:`~pixbench.benchmarks.mevis.rules.Mevis.resampling_plans`): expressions; where a version has both kinds,
 stratified by target / no-target, so every resample keeps both counts. ``workers`` > 1 scores expressions in
 that many processes (the numbers do not depend on it).
@@ -41,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pixbench.annotation.rle import Rle, area
+from pixbench.benchmarks.mevis.protocols import Protocol, pick
 from pixbench.benchmarks.mevis.rows import MevisRow
 from pixbench.metrics.video import ExpressionScores, expression_scores
 from pixbench.outcomes import RowUnits
@@ -50,7 +55,8 @@ if TYPE_CHECKING:
     from pixbench.prediction_records import Prediction
 
 #: A MeViS result: named by its version (the probe), with breakdowns and notes.
-MEVIS_SHAPE = ResultShape(groups=("probe",), labels=("probe",), sections=("breakdown", "notes"), keep_empty=False)
+MEVIS_SHAPE = ResultShape(groups=("probe",), labels=("probe",), sections=("breakdown", "analysis", "notes"),
+                          keep_empty=False)
 #: Stratum labels of the expressions.
 TARGET, NO_TARGET = "target", "no-target"
 #: The metrics over target expressions: name -> per-expression value (a fraction; decay in [-1, 1]).
@@ -73,17 +79,25 @@ class Expression:
                 "J_decay": s.decay_j, "F_recall": s.recall_f, "F_decay": s.decay_f}
 
 
-def score_expression(task: tuple[MevisRow, Sequence[Rle | None] | None]) -> Expression:
-    """One expression (``task``: its row and its line's masks, ``None`` without a line)."""
-    row, frames = task
+#: What :func:`score_expression` scores: a row, its line's masks (``None`` without a line) and the native frame
+#: indices to score (``None``: every frame).
+Task = tuple[MevisRow, Sequence[Rle | None] | None, tuple[int, ...] | None]
+
+
+def score_expression(task: Task) -> Expression:
+    """One expression (``task``: its row, its line's masks or ``None`` without a line, the frames scored).
+    Whether a line is answered empty is judged on the frames scored."""
+    row, frames, indices = task
+    gts = pick(row.masks, indices)
     if frames is None:
-        return Expression(ExpressionScores.missing_expression(len(row.masks)), present=False, empty=False)
-    drawn = [frame for frame in frames if frame is not None]
+        return Expression(ExpressionScores.missing_expression(len(gts)), present=False, empty=False)
+    preds = pick(frames, indices)
+    drawn = [frame for frame in preds if frame is not None]
     empty = not drawn or not np.any(area(drawn))
-    return Expression(expression_scores(preds=frames, gts=row.masks), present=True, empty=bool(empty))
+    return Expression(expression_scores(preds=preds, gts=gts), present=True, empty=bool(empty))
 
 
-def score_expressions(tasks: Sequence[tuple[MevisRow, Sequence[Rle | None] | None]], *, workers: int = 1,
+def score_expressions(tasks: Sequence[Task], *, workers: int = 1,
                       progress: bool = False) -> list[Expression]:
     """:func:`score_expression` of every task, in order (``workers`` processes when more than one)."""
     if workers > 1 and len(tasks) > 1:
@@ -130,9 +144,9 @@ def _breakdown(rows: Sequence[MevisRow], values: Mapping[str, np.ndarray], targe
     return breakdown
 
 
-def _notes(version: str, rows: int, targets: int, no_target_rules: bool) -> tuple[str, ...]:
-    notes = [f"MeViS {version}, official rules: J and F per native frame (1 where both masks are empty), averaged "
-             "over frames, then over expressions; an expression without a line scores 0"]
+def _notes(version: str, rows: int, targets: int, no_target_rules: bool, protocol: Protocol,
+           expressions: int) -> tuple[str, ...]:
+    notes = [protocol.note(version, expressions=expressions, scored=rows)]
     if no_target_rules:
         notes.append(f"J&F, J, F, recall, decay: the {targets} target expressions; N-acc: the {rows - targets} "
                      "no-target ones answered empty in every frame; T-acc: targets answered with a mask; J&F all: "
@@ -141,11 +155,15 @@ def _notes(version: str, rows: int, targets: int, no_target_rules: bool) -> tupl
 
 
 def _record(model: str, benchmark: str, version: str, row: MevisRow, outcome: Expression,
-            variant: str | None) -> dict[str, Any]:
+            variant: str | None, protocol: Protocol) -> dict[str, Any]:
     """One ``--per-sample`` record: the expression's values and its per-frame J and F."""
     record: dict[str, Any] = {"model": model, "benchmark": benchmark, "id": row.id, "probe": version, "layout": None,
                               "missing": not outcome.present, "no_target": row.no_target, "type": row.type,
-                              "answered_empty": outcome.empty if outcome.present else None}
+                              "answered_empty": outcome.empty if outcome.present else None,
+                              "protocol": protocol.name}
+    frames = protocol.frames(len(row.masks))
+    if frames is not None:
+        record["frames"] = list(frames)
     record.update({name: round(value, 6) for name, value in outcome.values.items()})
     record.update(J_t=[round(v, 6) for v in outcome.scores.j.tolist()],
                   F_t=[round(v, 6) for v in outcome.scores.f.tolist()])
@@ -156,11 +174,13 @@ def _record(model: str, benchmark: str, version: str, row: MevisRow, outcome: Ex
 
 def score_version(*, benchmark: str, model: str, version: str, rows: Mapping[str, MevisRow],
                   lines: Mapping[str, Prediction], variant: str | None = None, progress: bool = False,
-                  workers: int = 1) -> ScoreResult:
-    """The result of one model's lines (``lines``: id -> line) on the rows of ``version``."""
-    ids = list(rows)
-    outcomes = score_expressions([(rows[i], lines[i].frames if i in lines else None) for i in ids],
-                                 workers=workers, progress=progress)
+                  workers: int = 1, protocol: Protocol | None = None) -> ScoreResult:
+    """The result of one model's lines (``lines``: id -> line) on the rows of ``version``, under ``protocol``
+    (default: official)."""
+    protocol = protocol or Protocol("official")
+    ids = [i for i in rows if i in lines] if protocol.drop_missing else list(rows)
+    tasks = [(rows[i], lines[i].frames if i in lines else None, protocol.frames(len(rows[i].masks))) for i in ids]
+    outcomes = score_expressions(tasks, workers=workers, progress=progress)
     ordered = [rows[i] for i in ids]
     target = np.array([not row.no_target for row in ordered], dtype=bool)
     present = np.array([o.present for o in outcomes], dtype=bool)
@@ -172,10 +192,15 @@ def score_version(*, benchmark: str, model: str, version: str, rows: Mapping[str
                      stratum=np.where(target, TARGET, NO_TARGET), answers={}, masks={},
                      values={**values, "empty": (present & empty).astype(np.float64),
                              "nonempty": (present & ~empty).astype(np.float64)}, covered=present)
+    missing = int((~present).sum())
+    frames = sum(len(o.scores.j) for o in outcomes)
+    stamp = protocol.stamp(expressions=len(rows), scored=len(ids), missing=missing, frames=frames)
     return ScoreResult(
         model=model, benchmark=benchmark, select=None, metrics=metrics,
-        counts=ExpressionCounts(expressions=len(ids), missing=int((~present).sum())),
+        counts=ExpressionCounts(expressions=len(ids), missing=missing),
         breakdown=_breakdown(ordered, values, target, present, empty, no_target_rules),
-        notes=_notes(version, len(ids), int(target.sum()), no_target_rules), variant=variant, probe=version,
-        shape=MEVIS_SHAPE, units=units,
-        per_sample=tuple(_record(model, benchmark, version, row, o, variant) for row, o in zip(ordered, outcomes)))
+        analysis={"protocol": stamp},
+        notes=_notes(version, len(ids), int(target.sum()), no_target_rules, protocol, len(rows)), variant=variant,
+        probe=version, shape=MEVIS_SHAPE, units=units,
+        per_sample=tuple(_record(model, benchmark, version, row, o, variant, protocol)
+                         for row, o in zip(ordered, outcomes)))
