@@ -248,3 +248,15 @@ def test_compare_passes_the_protocol(tmp_path, built, reference, capsys):
     [native] = json.loads(capsys.readouterr().out)["comparisons"]
     assert resampled["rows"] == native["rows"] == len(lines)
     assert resampled["metrics"]["JF"]["difference"] == 0.0 and native["metrics"]["JF"]["difference"] < 0
+
+
+def test_score_refuses_lmms_eval_on_another_benchmark(tmp_path, tiny_built, capsys):
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps({"benchmark": "pixmmvp", "id": 1, "probe": "letter", "response": "A"}) + "\n")
+    argv = ["score", str(path), "--data", f"pixmmvp={tiny_built['pixmmvp']}", "--no-judge"]
+    assert main([*argv, "--protocol", "lmms-eval"]) == 1
+    assert "pixmmvp: --protocol lmms-eval: PixMMVP is scored under official only" in capsys.readouterr().err
+    assert main([*argv, "--fps", "3"]) == 1
+    assert "pixmmvp: --fps 3: PixMMVP re-samples no frames" in capsys.readouterr().err
+    assert main([*argv, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["settings"]["protocol"] == "official"

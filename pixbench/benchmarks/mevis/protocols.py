@@ -30,7 +30,10 @@ frame rule; the result's ``analysis`` (report JSON) holds ``protocol``: ``name``
 ``lmms-eval``), ``expressions`` (the version's), ``scored``, ``dropped`` (expressions without a line left out of
 the mean: 0 under official, where they score 0), ``missing`` (expressions without a line scored 0: 0 under
 lmms-eval), ``frame_rule`` (``native`` / ``resampled``), ``fps`` and ``release_fps`` (``null`` under official)
-and ``frames`` (expression-frames scored). Its ``counts`` are the scored expressions and their missing lines.
+and ``frames`` (expression-frames scored). Its ``counts`` are the scored expressions and their missing lines;
+its intervals and ``compare`` resample the scored expressions. ``--per-sample`` records carry ``protocol`` and,
+when frames are re-sampled, ``frames`` (the native indices their ``J_t`` and ``F_t`` are on); under
+``lmms-eval`` dropped expressions have no record.
 """
 
 from __future__ import annotations
