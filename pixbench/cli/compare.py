@@ -16,6 +16,7 @@ from pixbench.cli.options import (
     add_selection_options,
     check_output_file,
     confidence_level,
+    judge_from_options,
     parse_data,
     positive_int,
     print_problems,
@@ -34,15 +35,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Compare two predictions files: paired differences, bootstrap intervals and p-values, McNemar."""
     from pixbench import score_report as report
     from pixbench.results import ScoreSettings
-    from pixbench.score_files import evaluate, make_judge, report_context
+    from pixbench.score_files import evaluate, report_context
     from pixbench.uncertainty import ComparisonError, compare
 
     try:
         data = parse_data(args.data)
         check_output_file(args.output, "--output")
-        judge = make_judge(no_judge=args.no_judge, model=args.judge_model, base_url=args.judge_base_url,
-                           cache_path=args.judge_cache, refresh=False, retries=args.judge_retries,
-                           temperature=args.judge_temperature)
+        judge = judge_from_options(args)
     except (ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -27,10 +27,29 @@ if TYPE_CHECKING:
     from pixbench.predictions import ReadOptions
     from pixbench.score_files import Evaluation, JudgeChoice
 
-__all__ = ["JUDGE_FLAGS", "PROBLEMS_SHOWN", "CommandParser", "Subparsers", "add_command", "add_data_option",
-           "add_judge_options", "add_read_options", "add_selection_options", "check_model_sources",
-           "check_output_file", "check_output_folder", "confidence_level", "parse_data", "positive_int",
-           "print_problems", "print_report", "print_warnings", "read_options", "report_score_outcome"]
+__all__ = [
+    "JUDGE_FLAGS",
+    "PROBLEMS_SHOWN",
+    "CommandParser",
+    "Subparsers",
+    "add_command",
+    "add_data_option",
+    "add_judge_options",
+    "add_read_options",
+    "add_selection_options",
+    "check_model_sources",
+    "check_output_file",
+    "check_output_folder",
+    "confidence_level",
+    "judge_from_options",
+    "parse_data",
+    "positive_int",
+    "print_problems",
+    "print_report",
+    "print_warnings",
+    "read_options",
+    "report_score_outcome",
+]
 
 #: Problems printed before "... and K more".
 PROBLEMS_SHOWN = 50
@@ -200,6 +219,20 @@ def add_judge_options(container: argparse._ActionsContainer, flags: Sequence[str
     }
     for flag in flags:
         container.add_argument(flag, **declarations[flag])
+
+
+def judge_from_options(args: argparse.Namespace) -> Any:
+    """The scoring judge the options of :func:`add_judge_options` ask for
+    (:func:`pixbench.score_files.make_judge`); an option a command does not declare takes make_judge's default
+    (``--refresh-judge``: no refresh). ``ValueError`` / ``ImportError`` as make_judge raises them."""
+    from pixbench.score_files import make_judge
+
+    declared = {"timeout": getattr(args, "judge_timeout", None),
+                "concurrency": getattr(args, "judge_concurrency", None)}
+    return make_judge(no_judge=args.no_judge, model=args.judge_model, base_url=args.judge_base_url,
+                      cache_path=args.judge_cache, refresh=getattr(args, "refresh_judge", False),
+                      retries=args.judge_retries, temperature=args.judge_temperature,
+                      **{name: value for name, value in declared.items() if value is not None})
 
 
 def add_read_options(parser: argparse.ArgumentParser) -> None:

@@ -13,7 +13,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from pixbench.cli.options import Subparsers, add_command, add_judge_options, check_model_sources, positive_int
+from pixbench.cli.options import (
+    Subparsers,
+    add_command,
+    add_judge_options,
+    check_model_sources,
+    judge_from_options,
+    positive_int,
+)
 
 _DESCRIPTION = """\
 Ask a served vision-language model (any OpenAI-compatible endpoint: vLLM, SGLang, LMDeploy, a hosted API)
@@ -127,13 +134,10 @@ def _score(args: argparse.Namespace, out: Path, data: str) -> int:
     from pixbench.cli.options import print_problems, print_warnings, report_score_outcome
     from pixbench.predictions import ReadOptions
     from pixbench.results import ScoreSettings
-    from pixbench.score_files import evaluate, make_judge, report_context, sensitivity
+    from pixbench.score_files import evaluate, report_context, sensitivity
 
     try:
-        judge = make_judge(no_judge=args.no_judge, model=args.judge_model, base_url=args.judge_base_url,
-                           cache_path=args.judge_cache, refresh=args.refresh_judge, retries=args.judge_retries,
-                           timeout=args.judge_timeout, concurrency=args.judge_concurrency,
-                           temperature=args.judge_temperature)
+        judge = judge_from_options(args)
     except (ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

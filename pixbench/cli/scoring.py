@@ -17,6 +17,7 @@ from pixbench.cli.options import (
     check_output_file,
     check_output_folder,
     confidence_level,
+    judge_from_options,
     parse_data,
     positive_int,
     print_problems,
@@ -76,17 +77,14 @@ def score_files(args: argparse.Namespace) -> Scored | int:
     keep_freed_memory()
     from pixbench import score_report as report
     from pixbench.results import ScoreSettings
-    from pixbench.score_files import evaluate, make_judge, report_context, sensitivity
+    from pixbench.score_files import evaluate, report_context, sensitivity
 
     try:
         data = parse_data(args.data)
         check_output_file(getattr(args, "output", None), "--output")
         check_output_file(getattr(args, "per_sample", None), "--per-sample")
         check_output_folder(getattr(args, "plots", None), "--plots")
-        judge = make_judge(no_judge=args.no_judge, model=args.judge_model, base_url=args.judge_base_url,
-                           cache_path=args.judge_cache, refresh=args.refresh_judge, retries=args.judge_retries,
-                           timeout=args.judge_timeout, concurrency=args.judge_concurrency,
-                           temperature=args.judge_temperature)
+        judge = judge_from_options(args)
     except (ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
