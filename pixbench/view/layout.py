@@ -106,11 +106,7 @@ class SiteFolder:
 
     def write_bytes(self, relative: str, data: bytes) -> None:
         """Write ``relative`` whole (temporary file, then rename)."""
-        target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(data)
-        os.replace(temporary, target)
+        _replace(self.root / relative, data)
         self.written += 1
         self.bytes += len(data)
 
@@ -125,13 +121,18 @@ class SiteFolder:
         """Write a provisional ``site.json`` first (not counted as written): a first build stopped half-way is
         still a site that the next build resumes."""
         if not (self.root / MANIFEST).is_file():
-            target = self.root / MANIFEST
-            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(Manifest({"state": "building"}).to_json()) + "\n", encoding="utf-8")
-            os.replace(temporary, target)
+            _replace(self.root / MANIFEST, (json.dumps(Manifest({"state": "building"}).to_json()) + "\n").encode())
 
     def write_manifest(self, manifest: Manifest) -> None:
         self.write_text(MANIFEST, json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n")
+
+
+def _replace(target: Path, data: bytes) -> None:
+    """``target`` holds ``data`` whole: written beside it, then renamed over it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, target)
 
 
 def file_hash(path: Path) -> str:
