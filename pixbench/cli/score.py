@@ -82,6 +82,14 @@ def cmd_score(args: argparse.Namespace) -> int:
     from pixbench import score_report as report
     from pixbench.cli.scoring import score_files
 
+    if args.html:
+        from pixbench.view.pages import require_jinja
+
+        try:
+            require_jinja()
+        except ImportError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     scored = score_files(args)
     if isinstance(scored, int):
         return scored

@@ -73,7 +73,13 @@ def write_site(args: argparse.Namespace, scored: Scored, out: Path) -> int:
 def cmd_view(args: argparse.Namespace) -> int:
     """Score, then write the site: exit 0 written, 1 invalid input, 3 judge errors."""
     from pixbench.cli.scoring import score_files
+    from pixbench.view.pages import require_jinja
 
+    try:
+        require_jinja()
+    except ImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     scored = score_files(args)
     if isinstance(scored, int):
         return scored

@@ -22,12 +22,19 @@ MASK_COLOURS: dict[str, tuple[float, float, float]] = {
     "cand": (1.0, 0.882, 0.098)}
 
 
-@lru_cache(maxsize=1)
-def _environment() -> Any:
+def require_jinja() -> Any:
+    """The ``jinja2`` module; ``ImportError`` with the install hint when it is missing (checked before scoring,
+    so a missing extra costs no scoring run)."""
     try:
         import jinja2
     except ImportError:
         raise ImportError('pixbench view needs Jinja2: pip install "pixbench[view]"') from None
+    return jinja2
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Any:
+    jinja2 = require_jinja()
     templates = resources.files("pixbench.view") / "templates"
     loader = jinja2.DictLoader({entry.name: entry.read_text(encoding="utf-8") for entry in templates.iterdir()
                                 if entry.name.endswith(".html")})

@@ -76,3 +76,16 @@ def test_a_first_build_stopped_half_way_is_resumed_not_refused(tmp_path: Path, m
     (stranger / "notes.txt").write_text("mine")
     with pytest.raises(SiteError, match="not a site"):
         SiteFolder(stranger).prepare()
+
+
+def test_without_jinja_view_and_score_html_stop_before_scoring(tmp_path: Path, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "jinja2", None)  # as if the view extra were not installed
+    missing = str(tmp_path / "not-read.jsonl")  # scoring would complain about this file first
+    for argv in (["view", missing, "--out", str(tmp_path / "site")],
+                 ["score", missing, "--no-judge", "--html", str(tmp_path / "site")]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert 'pip install "pixbench[view]"' in err and "not-read.jsonl" not in err
+    assert not (tmp_path / "site").exists()
