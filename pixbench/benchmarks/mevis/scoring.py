@@ -33,6 +33,16 @@ and its ``analysis["protocol"]`` holds them as numbers. Resampling
 (:meth:`~pixbench.benchmarks.mevis.rules.Mevis.resampling_plans`): expressions; where a version has both kinds,
 stratified by target / no-target, so every resample keeps both counts. ``workers`` > 1 scores expressions in
 that many processes (the numbers do not depend on it).
+
+**Per-sample records** (``--per-sample``; the result's ``per_sample``): one per expression of the version, in the
+build's order, dropped ones included: ``model``, ``benchmark``, ``id`` (``<video>_<exp id>``), ``probe`` (the
+version), ``layout`` (``null``), ``variant`` (only with one), ``protocol``, ``video``, ``exp_id``,
+``expression`` (the text), ``target`` (``single-object`` / ``multi-object`` / ``no-target``), ``type`` (the
+release's, or ``null``), ``no_target``, ``missing`` (no line), ``dropped`` (no line under ``lmms-eval``: left out
+of every mean), ``answered_empty`` (``null`` without a line), ``frames_scored`` (0 when dropped); then, for a
+scored expression only, ``frames`` (the native frame indices scored, only when re-sampled), the per-expression
+``J``, ``F``, ``JF``, ``J_recall``, ``J_decay``, ``F_recall``, ``F_decay`` (fractions; decay in [-1, 1]) and
+the per-frame ``J_t``, ``F_t``.
 """
 
 from __future__ import annotations
@@ -126,8 +136,7 @@ def group_metrics(values: Mapping[str, np.ndarray], target: np.ndarray, present:
 
 def _breakdown(rows: Sequence[MevisRow], values: Mapping[str, np.ndarray], target: np.ndarray, present: np.ndarray,
                empty: np.ndarray, no_target_rules: bool) -> dict[str, Any]:
-    kinds = np.array([NO_TARGET if row.no_target else "multi-object" if len(set(row.anno_ids)) > 1
-                      else "single-object" for row in rows])
+    kinds = np.array([target_kind(row) for row in rows])
     groupings = {"target": kinds}
     types = [row.type for row in rows]
     if any(kind is not None for kind in types):
@@ -154,21 +163,30 @@ def _notes(version: str, rows: int, targets: int, no_target_rules: bool, protoco
     return tuple(notes)
 
 
-def _record(model: str, benchmark: str, version: str, row: MevisRow, outcome: Expression,
+def target_kind(row: MevisRow) -> str:
+    """``single-object``, ``multi-object`` or ``no-target``: how many objects an expression refers to."""
+    return NO_TARGET if row.no_target else "multi-object" if len(set(row.anno_ids)) > 1 else "single-object"
+
+
+def _record(model: str, benchmark: str, version: str, row: MevisRow, outcome: Expression | None,
             variant: str | None, protocol: Protocol) -> dict[str, Any]:
-    """One ``--per-sample`` record: the expression's values and its per-frame J and F."""
-    record: dict[str, Any] = {"model": model, "benchmark": benchmark, "id": row.id, "probe": version, "layout": None,
-                              "missing": not outcome.present, "no_target": row.no_target, "type": row.type,
-                              "answered_empty": outcome.empty if outcome.present else None,
-                              "protocol": protocol.name}
+    """One ``--per-sample`` record (``outcome`` ``None``: the expression was dropped, see the module docstring)."""
+    record: dict[str, Any] = {"model": model, "benchmark": benchmark, "id": row.id, "probe": version, "layout": None}
+    if variant is not None:
+        record["variant"] = variant
+    record.update(protocol=protocol.name, video=row.video_id, exp_id=row.exp_id, expression=row.expression,
+                  target=target_kind(row), type=row.type, no_target=row.no_target,
+                  missing=outcome is None or not outcome.present, dropped=outcome is None,
+                  answered_empty=outcome.empty if outcome is not None and outcome.present else None,
+                  frames_scored=0 if outcome is None else len(outcome.scores.j))
+    if outcome is None:
+        return record
     frames = protocol.frames(len(row.masks))
     if frames is not None:
         record["frames"] = list(frames)
     record.update({name: round(value, 6) for name, value in outcome.values.items()})
     record.update(J_t=[round(v, 6) for v in outcome.scores.j.tolist()],
                   F_t=[round(v, 6) for v in outcome.scores.f.tolist()])
-    if variant is not None:
-        record["variant"] = variant
     return record
 
 
@@ -182,6 +200,7 @@ def score_version(*, benchmark: str, model: str, version: str, rows: Mapping[str
     tasks = [(rows[i], lines[i].frames if i in lines else None, protocol.frames(len(rows[i].masks))) for i in ids]
     outcomes = score_expressions(tasks, workers=workers, progress=progress)
     ordered = [rows[i] for i in ids]
+    scored = dict(zip(ids, outcomes))
     target = np.array([not row.no_target for row in ordered], dtype=bool)
     present = np.array([o.present for o in outcomes], dtype=bool)
     empty = np.array([o.empty for o in outcomes], dtype=bool)
@@ -202,5 +221,5 @@ def score_version(*, benchmark: str, model: str, version: str, rows: Mapping[str
         analysis={"protocol": stamp},
         notes=_notes(version, len(ids), int(target.sum()), no_target_rules, protocol, len(rows)), variant=variant,
         probe=version, shape=MEVIS_SHAPE, units=units,
-        per_sample=tuple(_record(model, benchmark, version, row, o, variant, protocol)
-                         for row, o in zip(ordered, outcomes)))
+        per_sample=tuple(_record(model, benchmark, version, row, scored.get(row_id), variant, protocol)
+                         for row_id, row in rows.items()))
