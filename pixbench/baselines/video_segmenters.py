@@ -15,6 +15,15 @@ y down, ``x1 <= x2``, ``y1 <= y2``).
   ``UNION_BATCH x H x W`` floats whatever the number of objects). No boxes: all-empty masks, the model is
   not run. Time grows linearly with the objects (``transformers`` tracks each object on its own): the
   video baseline seeds at most :data:`~pixbench.baselines.boxes.MAX_BOXES_PER_REPLY` (100) per clip.
+  **Point prompts** (:meth:`~Sam2VideoSegmenter.segment_points`, :class:`PointPropagator`): positive points
+  per object on any frames (point tracks, ``{frame: {object: [(x, y), ...]}}`` in frame pixels). Objects
+  are numbered 1, 2, ... in the order they first appear (frames ascending, then object keys as given);
+  every prompt frame's points are added to the session before propagating, each object's points of one
+  frame together (a later frame's points replace nothing: each prompt frame is a conditioning frame of its
+  own); propagation runs forward from the **first** prompt frame to the last frame (a later prompt frame is
+  segmented from its points when reached, and tracking goes on from it) and backward from the first
+  prompt frame to frame 0; the mask is the union over objects as above. No points: empty masks, the
+  model is not run.
 - :class:`Sam3TrackerVideoSegmenter`: the same for SAM 3's tracker (``Sam3TrackerVideoModel``, e.g.
   ``facebook/sam3``) where the installed ``transformers`` has it.
 - :class:`Sam3TextTracker`: SAM 3's text-prompted video segmentation (``Sam3VideoModel``): detection of the
@@ -46,7 +55,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -56,6 +65,8 @@ __all__ = [
     "UNION_BATCH",
     "VIDEO_KINDS",
     "BoxPropagator",
+    "PointPrompts",
+    "PointPropagator",
     "Sam2VideoSegmenter",
     "Sam3TextTracker",
     "Sam3TrackerVideoSegmenter",
@@ -78,6 +89,9 @@ VIDEO_KINDS: dict[str, str] = {"sam2": "sam2_video", "sam3-tracker": "sam3_track
 #: Objects whose masks are upsampled to the frame at once when taking the union (bounds ``[batch, 1, H, W]``).
 UNION_BATCH = 16
 Box = tuple[float, float, float, float]
+Point = tuple[float, float]
+#: Point prompts: presented frame -> object key -> positive points ``(x, y)`` in frame pixels.
+PointPrompts = Mapping[int, Mapping[str, Sequence[Point]]]
 
 
 @runtime_checkable
@@ -89,6 +103,17 @@ class BoxPropagator(Protocol):
     def segment(self, frames: Iterable[np.ndarray], *, init_frame: int,
                 boxes: Sequence[Box]) -> list[np.ndarray]:
         """Bool ``[H, W]`` per frame, objects seeded by ``boxes`` on ``init_frame``."""
+        ...
+
+
+@runtime_checkable
+class PointPropagator(Protocol):
+    """Point-prompted video segmentation: one union mask per frame."""
+
+    name: str
+
+    def segment_points(self, frames: Iterable[np.ndarray], *, points: PointPrompts) -> list[np.ndarray]:
+        """Bool ``[H, W]`` per frame, objects seeded by their points on the prompt frames."""
         ...
 
 
@@ -152,6 +177,34 @@ def _check_boxes(boxes: Sequence[Box]) -> list[list[float]]:
         if x2 < x1 or y2 < y1:
             raise ValueError(f"Expected box {k} with x1 <= x2 and y1 <= y2, but got {tuple(values)!r}")
         out.append(values)
+    return out
+
+
+#: One prompt frame's inputs: ``(frame, [(object number, [[x, y], ...]), ...])``.
+FramePoints = tuple[int, list[tuple[int, list[list[float]]]]]
+
+
+def _check_points(points: PointPrompts) -> list[FramePoints]:
+    """Prompt frames ascending, each with its objects' points; objects numbered from 1 in order of first
+    appearance; frames without any point left out. ``ValueError`` names the frame and object of a bad point."""
+    numbers: dict[str, int] = {}
+    out: list[FramePoints] = []
+    for frame in sorted(points):
+        if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)) or frame < 0:
+            raise ValueError(f"Expected prompt frames as integers >= 0, but got {frame!r}")
+        objects: list[tuple[int, list[list[float]]]] = []
+        for key, object_points in points[frame].items():
+            checked = []
+            for k, point in enumerate(object_points):
+                values = [float(v) for v in point]
+                if len(values) != 2 or not all(math.isfinite(v) for v in values):
+                    raise ValueError(f"Expected point {k} of object {key!r} on frame {frame} as 2 finite numbers "
+                                     f"(x, y), but got {tuple(point)!r}")
+                checked.append(values)
+            if checked:
+                objects.append((numbers.setdefault(str(key), len(numbers) + 1), checked))
+        if objects:
+            out.append((int(frame), objects))
     return out
 
 
@@ -343,34 +396,87 @@ class Sam2VideoSegmenter:
         """
         checked = _check_boxes(boxes)
         if not checked:
-            count, size = _count_frames(frames)
-            if count and not 0 <= init_frame < count:
-                raise ValueError(f"Expected init_frame in [0, {count}), but got {init_frame}")
-            for t in _processing_order(count, init_frame):
-                yield t, np.zeros(size, dtype=bool)
+            yield from self._empty(frames, init_frame)
             return
         torch = _import_torch()
-        # torch's decorator enters inference mode around each step of the generator, not across its yields
-        yield from torch.inference_mode()(self._propagate)(frames, init_frame, checked)
 
-    def _propagate(self, frames: Iterable[np.ndarray], init_frame: int,
-                   boxes: list[list[float]]) -> Iterator[tuple[int, np.ndarray]]:
+        def add_boxes(session: Any) -> None:
+            self.processor.add_inputs_to_inference_session(
+                inference_session=session, frame_idx=init_frame, obj_ids=list(range(1, len(checked) + 1)),
+                input_boxes=[checked])
+
+        # torch's decorator enters inference mode around each step of the generator, not across its yields
+        yield from torch.inference_mode()(self._propagate)(frames, [(init_frame, add_boxes)])
+
+    def iter_segment_points(self, frames: Iterable[np.ndarray], *,
+                            points: PointPrompts) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(t, mask)`` in processing order; ``mask`` is bool ``[H, W]``, the union over the objects
+        the points seed (module docstring): from each prompt frame forward to the frame before the next one
+        (the last: to the end), then from the first prompt frame back to frame 0. The first prompt frame
+        comes twice, from the forward and from the backward pass (which also holds the objects first
+        prompted later): the later mask is the frame's.
+
+        Points are checked before the model runs; without points the masks are empty and the model is not
+        called. Every prompt frame must be a frame of the clip.
+        """
+        prompts = _check_points(points)
+        if not prompts:
+            yield from self._empty(frames, 0)
+            return
+        torch = _import_torch()
+
+        def adder(frame: int, objects: list[tuple[int, list[list[float]]]]) -> Any:
+            def add_points(session: Any) -> None:
+                for number, object_points in objects:
+                    self.processor.add_inputs_to_inference_session(
+                        inference_session=session, frame_idx=frame, obj_ids=[number],
+                        input_points=[[object_points]], input_labels=[[[1] * len(object_points)]])
+            return add_points
+
+        steps = [(frame, adder(frame, objects)) for frame, objects in prompts]
+        yield from torch.inference_mode()(self._propagate)(frames, steps, again=True)
+
+    def segment_points(self, frames: Iterable[np.ndarray], *, points: PointPrompts) -> list[np.ndarray]:
+        """Bool ``[H, W]`` per frame in frame order: the objects seeded by ``points`` (point tracks) tracked
+        from each prompt frame to the next, and backward from the first; the union over objects."""
+        masks: dict[int, np.ndarray] = dict(self.iter_segment_points(frames, points=points))
+        return [masks[t] for t in range(len(masks))]
+
+    @staticmethod
+    def _empty(frames: Iterable[np.ndarray], init_frame: int) -> Iterator[tuple[int, np.ndarray]]:
+        """All-empty masks in processing order, without the model."""
+        count, size = _count_frames(frames)
+        if count and not 0 <= init_frame < count:
+            raise ValueError(f"Expected init_frame in [0, {count}), but got {init_frame}")
+        for t in _processing_order(count, init_frame):
+            yield t, np.zeros(size, dtype=bool)
+
+    def _propagate(self, frames: Iterable[np.ndarray], steps: Sequence[tuple[int, Any]], *,
+                   again: bool = False) -> Iterator[tuple[int, np.ndarray]]:
+        """Run the session: for each ``(frame, add_inputs)`` step (frames ascending), add the inputs and track
+        forward to the frame before the next step's (the last: to the end); then backward from the first
+        step's frame to 0 (yielding that frame again only when ``again``)."""
         session, store = self._session(frames)
         count = len(store)
-        if not 0 <= init_frame < count:
-            raise ValueError(f"Expected init_frame in [0, {count}), but got {init_frame}")
+        bad = next((frame for frame, _ in steps if not 0 <= frame < count), None)
+        if bad is not None:
+            what = "init_frame" if len(steps) == 1 and not again else "prompt frames"
+            raise ValueError(f"Expected {what} in [0, {count}), but got {bad}")
         height, width = store.size or (0, 0)
-        self.processor.add_inputs_to_inference_session(
-            inference_session=session, frame_idx=init_frame, obj_ids=list(range(1, len(boxes) + 1)),
-            input_boxes=[boxes])
-        for reverse in (False, True):
-            for output in self.model.propagate_in_video_iterator(session, start_frame_idx=init_frame,
-                                                                 reverse=reverse):
-                frame = int(output.frame_idx)
-                self._after_frame(session, frame, reverse, init_frame)
-                if reverse and frame == init_frame:
-                    continue  # already yielded by the forward pass (the same cached masks)
-                yield frame, self._union(output.pred_masks, height, width)
+        init_frame = steps[0][0]
+        for k, (frame, add_inputs) in enumerate(steps):
+            add_inputs(session)
+            limit = {"max_frame_num_to_track": steps[k + 1][0] - frame - 1} if k + 1 < len(steps) else {}
+            for output in self.model.propagate_in_video_iterator(session, start_frame_idx=frame, **limit):
+                current = int(output.frame_idx)
+                self._after_frame(session, current, False, init_frame)
+                yield current, self._union(output.pred_masks, height, width)
+        for output in self.model.propagate_in_video_iterator(session, start_frame_idx=init_frame, reverse=True):
+            current = int(output.frame_idx)
+            self._after_frame(session, current, True, init_frame)
+            if current == init_frame and not again:
+                continue  # already yielded by the forward pass (the same cached masks)
+            yield current, self._union(output.pred_masks, height, width)
 
     def _union(self, pred_masks: Any, height: int, width: int) -> np.ndarray:
         """OR over objects of the processor's thresholded, upsampled masks: bool ``[H, W]``, in one pass,

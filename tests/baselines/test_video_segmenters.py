@@ -373,3 +373,69 @@ def test_sam3_missing_from_transformers_says_so(monkeypatch: pytest.MonkeyPatch)
         Sam3TextTracker(object(), object())
     with pytest.raises(ImportError, match=r"no SAM 3 tracker \(Sam3TrackerVideoModel\)"):
         Sam3TrackerVideoSegmenter.from_pretrained("facebook/sam3")
+
+
+# ----------------------------------------------------------------------------------------- point prompts
+
+RED_POINT, GREEN_POINTS = (32.0, 28.0), [(84.0, 52.0), (86.0, 50.0)]  # on frame INIT
+
+
+def test_one_prompt_frame_equals_transformers_point_session(tiny: tuple[Any, Any]) -> None:
+    model, processor = tiny
+    frames = moving_clip()
+    session = processor.init_video_session(video=frames, inference_device="cpu")
+    processor.add_inputs_to_inference_session(inference_session=session, frame_idx=INIT, obj_ids=[1],
+                                              input_points=[[[list(RED_POINT)]]], input_labels=[[[1]]])
+    expected: dict[int, np.ndarray] = {}
+    for reverse in (False, True):
+        for output in model.propagate_in_video_iterator(session, start_frame_idx=INIT, reverse=reverse):
+            masks = processor.post_process_masks([output.pred_masks], original_sizes=[[HEIGHT, WIDTH]])[0]
+            expected[output.frame_idx] = masks.any(dim=0)[0].numpy()
+    segmenter = Sam2VideoSegmenter(*tiny)
+    assert isinstance(segmenter, vs.PointPropagator)
+    masks = segmenter.segment_points(frames, points={INIT: {"red": [RED_POINT]}})
+    assert len(masks) == FRAMES and any(m.any() for m in masks)
+    for t in range(FRAMES):
+        np.testing.assert_array_equal(masks[t], expected[t], err_msg=f"frame {t}")
+
+
+def test_point_tracks_propagate_from_each_prompt_frame_then_back(tiny: tuple[Any, Any],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    model, processor = tiny
+    original = model.propagate_in_video_iterator
+    calls: list[tuple[int, bool, list[int]]] = []
+
+    def spy(session: Any, start_frame_idx: int, reverse: bool = False, **kwargs: Any) -> Iterator[Any]:
+        seen: list[int] = []
+        calls.append((start_frame_idx, reverse, seen))
+        for output in original(session, start_frame_idx=start_frame_idx, reverse=reverse, **kwargs):
+            seen.append(output.frame_idx)
+            yield output
+
+    monkeypatch.setattr(model, "propagate_in_video_iterator", spy)
+    segmenter = Sam2VideoSegmenter(model, processor)
+    points = {4: {"red": [(44.0, 28.0)], "green": GREEN_POINTS}, INIT: {"red": [RED_POINT]}}
+    order = [t for t, _ in segmenter.iter_segment_points(moving_clip(), points=points)]
+    assert calls == [(INIT, False, [2, 3]), (4, False, [4, 5]), (INIT, True, [2, 1, 0])]
+    assert order == [2, 3, 4, 5, 2, 1, 0]
+    # the object first prompted on frame 4 is absent from frame 3 (tracked forward from frame 2 before it was
+    # prompted, as the lmms-eval stage-2 script does) and present on 4-5 and in the backward pass
+    monkeypatch.setattr(model, "propagate_in_video_iterator", original)
+    both = segmenter.segment_points(moving_clip(), points=points)
+    red_only = segmenter.segment_points(moving_clip(), points={INIT: {"red": [RED_POINT]},
+                                                               4: {"red": [(44.0, 28.0)]}})
+    np.testing.assert_array_equal(both[3], red_only[3])
+    assert all((both[t] != red_only[t]).any() for t in (4, 5))
+
+
+def test_no_points_give_empty_masks_without_the_model() -> None:
+    masks = Sam2VideoSegmenter(None, None).segment_points(moving_clip(), points={3: {"a": []}})
+    assert len(masks) == FRAMES and not any(m.any() for m in masks)
+
+
+def test_bad_points_are_refused_naming_frame_and_object(tiny: tuple[Any, Any]) -> None:
+    segmenter = Sam2VideoSegmenter(*tiny)
+    with pytest.raises(ValueError, match=r"point 0 of object 'red' on frame 2 .*\(nan, 3"):
+        segmenter.segment_points(moving_clip(), points={INIT: {"red": [(float("nan"), 3.0)]}})
+    with pytest.raises(ValueError, match=r"prompt frames in \[0, 6\), but got 9"):
+        segmenter.segment_points(moving_clip(), points={INIT: {"red": [RED_POINT]}, 9: {"red": [RED_POINT]}})
