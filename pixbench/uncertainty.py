@@ -12,6 +12,12 @@ vectorised statistics of :mod:`pixbench.metrics.stats`. Each benchmark says how 
 S is recomputed in every resample from the resampled A, A†, M, M†. Intervals use the percentile method.
 A comparison uses the rows (or pairs) that both files cover, the same weights for both models, a paired
 bootstrap of the difference with its p-value, and an exact McNemar test for the accuracies.
+
+Two results usually hold the same rows (a row without a line is kept and marked not covered). Where a protocol
+leaves such rows out of a result altogether (MeViS under ``lmms-eval`` drops expressions without a line), the
+two results hold different rows; the comparison then pairs the rows both hold (in A's order) and says how many
+of each result's rows it left out (``left_out``), so the difference is a paired one on the common set, not the
+difference of the two models' own figures.
 """
 
 from __future__ import annotations
@@ -91,11 +97,16 @@ def compare(a: RowUnits, b: RowUnits, *, level: float = stats.DEFAULT_LEVEL,
     Each model's S is computed from all of its own metrics (as ``pixbench score`` does), so a model with M†
     and no M keeps M† in its S. A metric only one model has is not paired: it is returned, with its
     value on the common rows, under ``not_compared`` (``{"a": {name: value}, "b": {...}}``, sides that
-    have none left out). S is paired when both models have one.
+    have none left out). S is paired when both models have one. Where the two results hold different rows
+    (:func:`common_rows`), the comparison is on the rows both hold and ``left_out`` (``{"a": n, "b": m}``) counts
+    each result's rows it did not use; the key is absent when both hold the same rows.
     """
-    if a.benchmark != b.benchmark or not np.array_equal(a.ids, b.ids):
+    if a.benchmark != b.benchmark:
         raise ComparisonError("Expected two results on the same benchmark, but got "
                               f"{a.benchmark} and {b.benchmark}")
+    left_out: dict[str, int] | None = None
+    if not np.array_equal(a.ids, b.ids):
+        a, b, left_out = common_rows(a, b)
     covered = np.ones(a.ids.size, dtype=bool)
     for units in (a, b):
         for _, present in units.answers.values():
@@ -131,8 +142,49 @@ def compare(a: RowUnits, b: RowUnits, *, level: float = stats.DEFAULT_LEVEL,
         metrics[name] = entry
     not_compared = {side: {name: values[name] for name in values if name not in metrics}
                     for side, values in (("a", full_a), ("b", full_b))}
-    return {"benchmark": a.benchmark, "rows": int(covered.sum()), "level": level, "resamples": resamples,
-            "seed": seed, "metrics": metrics, "not_compared": {k: v for k, v in not_compared.items() if v}}
+    outcome = {"benchmark": a.benchmark, "rows": int(covered.sum()), "level": level, "resamples": resamples,
+               "seed": seed, "metrics": metrics, "not_compared": {k: v for k, v in not_compared.items() if v}}
+    if left_out is not None:
+        outcome["left_out"] = {side: count + int((~covered).sum()) for side, count in left_out.items()}
+    return outcome
+
+
+def _subset(units: RowUnits, index: np.ndarray) -> RowUnits:
+    """``units`` restricted to the rows at ``index`` (in that order)."""
+    return RowUnits(
+        benchmark=units.benchmark, ids=units.ids[index], mask_rows=units.mask_rows[index], pair=None,
+        stratum=None if units.stratum is None else units.stratum[index],
+        answers={name: (correct[index], present[index]) for name, (correct, present) in units.answers.items()},
+        masks={name: (iou[index], inter[index], union[index], present[index])
+               for name, (iou, inter, union, present) in units.masks.items()},
+        values={name: array[index] for name, array in units.values.items()},
+        covered=None if units.covered is None else units.covered[index])
+
+
+def common_rows(a: RowUnits, b: RowUnits) -> tuple[RowUnits, RowUnits, dict[str, int]]:
+    """Two results' units restricted to the rows both hold, in ``a``'s order, and how many rows of each were
+    left out (``{"a": ..., "b": ...}``); :class:`ComparisonError` when they share none, or when a benchmark
+    groups its rows in pairs (a pair cut in two is no pair).
+
+    Examples:
+        >>> import numpy as np
+        >>> def units(ids, values):
+        ...     return RowUnits("mevis", np.array(ids), np.ones(len(ids), dtype=bool), None, None, {}, {},
+        ...                     {"J": np.array(values)})
+        >>> a, b, left = common_rows(units(["x", "y", "z"], [0.1, 0.2, 0.3]), units(["z", "w", "x"], [0.9, 0.8, 0.7]))
+        >>> a.ids.tolist(), b.values["J"].tolist(), left
+        (['x', 'z'], [0.7, 0.9], {'a': 1, 'b': 1})
+    """
+    if a.pair is not None or b.pair is not None:
+        raise ComparisonError(f"The two {a.benchmark} results hold different rows, and its rows go in pairs: "
+                              "compare files scored on the same rows")
+    where = {row_id: k for k, row_id in enumerate(b.ids.tolist())}
+    in_a = np.array([k for k, row_id in enumerate(a.ids.tolist()) if row_id in where], dtype=np.int64)
+    if not in_a.size:
+        raise ComparisonError(f"The two files share no {a.benchmark} row that both answer on every probe")
+    in_b = np.array([where[row_id] for row_id in a.ids[in_a].tolist()], dtype=np.int64)
+    return (_subset(a, in_a), _subset(b, in_b),
+            {"a": int(a.ids.size - in_a.size), "b": int(b.ids.size - in_b.size)})
 
 
 def _measured(metric_plans: dict[str, Plan]) -> dict[str, Plan]:

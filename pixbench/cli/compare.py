@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pixbench.cli.options import (
     Subparsers,
@@ -83,18 +83,63 @@ def cmd_compare(args: argparse.Namespace) -> int:
         except ComparisonError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        comparisons.append({"model_a": a.model, "model_b": b.model, **a.named_groups, **outcome})
+        comparison = {"model_a": a.model, "model_b": b.model, **a.named_groups, **outcome}
+        if "left_out" in outcome:
+            comparison.update(own_figures(a, b, outcome))
+        comparisons.append(comparison)
     judge_block = report_context(run, settings, judge)["judge"]
     document = report.comparison_document(comparisons, settings={"select": args.select,
                                                                  "letter_parser": args.letter_parser,
                                                                  "include_none": args.include_none,
                                                                  "judge": judge_block})
     text = report.render_comparison(document, args.format)
+    notes = [(comparison, note) for comparison in comparisons for note in comparison.get("notes", ())]
+    if notes and args.format in ("table", "markdown"):
+        text += "".join(f"{'- ' if args.format == 'markdown' else ''}note [{_where(c)}]: {note}\n" for c, note in notes)
+    elif notes and args.format == "csv":  # the table stays a table
+        for comparison, note in notes:
+            print(f"note [{_where(comparison)}]: {note}", file=sys.stderr)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _where(comparison: dict[str, Any]) -> str:
+    return " ".join(str(v) for v in (comparison["benchmark"], comparison.get("probe"), comparison.get("layout")) if v)
+
+
+def own_figures(a: ScoreResult, b: ScoreResult, outcome: dict[str, Any]) -> dict[str, Any]:
+    """Where the two results hold different rows (a protocol that drops rows without a line, as
+    ``--protocol lmms-eval``): each model's own figures as ``pixbench score`` prints them (``own``: ``{"a": {"model",
+    "rows": the rows its result holds, "metrics": its measured metrics in report order, "note": its first
+    note}, "b": ...}``) and ``notes`` saying that the paired differences are on the common rows and how many of
+    each side's rows were left out."""
+    from pixbench.benchmarks import get_benchmark
+
+    benchmark = get_benchmark(a.benchmark)
+    unit = "expressions" if benchmark.kind == "video" else "rows"
+    labels = dict(benchmark.report_columns)
+    own: dict[str, Any] = {}
+    for side, result in (("a", a), ("b", b)):
+        measured = {name: value for name, value in result.metrics.items() if value is not None}
+        order = [name for name in labels if name in measured] + [name for name in measured if name not in labels]
+        own[side] = {"model": result.model, "rows": 0 if result.units is None else int(result.units.ids.size),
+                     "metrics": {name: round(measured[name], 6) for name in order},
+                     "note": result.notes[0] if result.notes else None}
+    left_out = outcome["left_out"]
+    notes = [f"A = {a.model} and B = {b.model} were scored on different {unit} (A on {own['a']['rows']}, B on "
+             f"{own['b']['rows']}): A, B, A - B and its interval above are paired on the {outcome['rows']} {unit} "
+             f"both answered, leaving out {left_out['a']} of A's and {left_out['b']} of B's; each model's own "
+             "figures follow"]
+    for side, name in (("a", "A"), ("b", "B")):
+        figures = ", ".join(f"{labels.get(metric, metric)} {value:.1f}"
+                            for metric, value in own[side]["metrics"].items())
+        note = own[side]["note"]
+        notes.append(f"{name}'s own figures, as `pixbench score` prints them (its {own[side]['rows']} {unit}): "
+                     f"{figures}" + (f" ({note})" if note else ""))
+    return {"own": own, "notes": notes}
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,4 +167,7 @@ def configure(subparsers: Subparsers) -> None:
                 description="Score A.jsonl and B.jsonl (one model each) on the rows both cover, then report per "
                             "metric A, B, the difference A - B, its paired bootstrap interval and p-value, and for "
                             "accuracies an exact McNemar test (PixMMVP pair accuracy on pairs, per-question "
-                            "accuracy on rows).")
+                            "accuracy on rows). Under a protocol that drops rows without a line (--protocol "
+                            "lmms-eval) the two files may be scored on different rows: the differences are then "
+                            "paired on the rows both answered, and notes say how many of each file's were left out "
+                            "and give each model's own figures as `pixbench score` prints them.")
