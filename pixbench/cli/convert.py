@@ -4,7 +4,8 @@
 (:func:`pixbench.ingest.convert_reference`); ``--from lmms-eval|vlmevalkit FILE`` maps another harness's
 output (:func:`pixbench.ingest.read_source`, :func:`pixbench.ingest.map_rows`); ``--from mevis-pngs
 PRED_ROOT`` reads MoCentric-Bench PNG outputs ``PRED_ROOT/<video_id>/<exp_id>/<frame>.png``
-(:func:`pixbench.ingest.convert_mevis_pngs`).
+(:func:`pixbench.ingest.convert_mevis_pngs`); ``--from lmms-eval-rvos SUBMISSION.json`` turns lmms-eval's RVOS point
+tracks into MeViS lines by SAM 2 point propagation (:mod:`pixbench.ingest.lmms_eval_rvos`), as a resumable run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pixbench.cli.options import Subparsers, add_command
 
@@ -27,11 +28,12 @@ __all__ = ["configure", "configure_parser", "run", "source_formats"]
 
 
 def source_formats() -> tuple[str, ...]:
-    """What ``--from`` takes: the reference layout, the harnesses of :mod:`pixbench.ingest`, then the MeViS
-    PNG layout of MoCentric-Bench."""
+    """What ``--from`` takes: the reference layout, the harnesses of :mod:`pixbench.ingest`, the MeViS
+    PNG layout of MoCentric-Bench, then lmms-eval's RVOS point tracks."""
     from pixbench.ingest import MEVIS_SOURCE, SOURCES
+    from pixbench.ingest.lmms_eval_rvos import RVOS_SOURCE
 
-    return ("reference", *SOURCES, MEVIS_SOURCE)
+    return ("reference", *SOURCES, MEVIS_SOURCE, RVOS_SOURCE)
 
 _DESCRIPTION = """\
 Convert the outputs of the PixFoundation reference scripts (github.com/MSiam/PixFoundation) into a
@@ -129,6 +131,33 @@ MoCentric-Bench PNG outputs (--from mevis-pngs PRED_ROOT):
       --probe static-pair --layout target-left --model m --out m.jsonl --append"""
 
 
+RVOS_EPILOG = """
+lmms-eval's RVOS outputs (--from lmms-eval-rvos SUBMISSION.json), task rvos_mevis_valid_u:
+  SUBMISSION.json    stage 1's <task>_submission_<time>.json (a JSON array; --log_samples lines work too):
+                     per query id, qid, video, expression, the reply and its parsed point tracks
+                     (times in seconds, points in the record's width x height pixels)
+  --stage2 FILE      stage 2's <task>_sam2_predictions.json (optional): queries it lacks failed there and
+                     get no line (--protocol lmms-eval drops them, as lmms-eval does; official scores 0);
+                     its per-query J, F, J&F are kept in each line's details; a record with `masks` (one
+                     RLE or null per native frame) gives the line those masks (no SAM 2 for it)
+  --data             the built MeViS (with its videos config, for the frames SAM 2 runs on)
+  --version          the MeViS version the queries belong to (default v1: the task's 793 expressions)
+  --sam2, --device   the SAM 2 video checkpoint propagating the points (default facebook/sam2.1-hiera-large,
+                     as lmms-eval's stage 2) and its device
+  --fps              the rate of the release's frames: a point at time s goes on native frame round(s * fps)
+                     (default 6)
+  matching           by qid when it names an expression of the video, else by the expression text within
+                     the video (case and spacing ignored); unmatched, ambiguous or repeated queries are listed,
+                     exit 1, nothing written
+  resuming           lines are written as they are made, with OUT.run.json: a rerun skips what is done and
+                     refuses other settings (--force starts over)
+
+  pixbench convert --from lmms-eval-rvos logs/rvos_mevis_valid_u_submission.json --stage2 \\
+      rvos_sam2_output/rvos_mevis_valid_u_sam2_predictions.json --data build/MeViS --model qwen3-vl \\
+      --out qwen3-vl.mevis.jsonl
+  pixbench score qwen3-vl.mevis.jsonl --data mevis=build/MeViS --protocol lmms-eval"""
+
+
 def _reference_bases() -> str:
     from pixbench.ingest import REFERENCE_ID_BASE
 
@@ -144,7 +173,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     from pixbench.predictions import PROBES
 
     parser.description = parser.description or _DESCRIPTION
-    parser.epilog = parser.epilog or _EPILOG + "\n" + HARNESS_EPILOG + "\n" + MEVIS_EPILOG
+    parser.epilog = parser.epilog or _EPILOG + "\n" + HARNESS_EPILOG + "\n" + MEVIS_EPILOG + "\n" + RVOS_EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     what = parser.add_argument_group("what is converted")
     what.add_argument("--from", dest="source_format", choices=source_formats(), default="reference",
@@ -193,6 +222,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                            "a missing final newline is added)")
     mode.add_argument("--force", action="store_true", help="overwrite an existing file")
     _add_harness_arguments(parser)
+    _add_rvos_arguments(parser)
 
 
 def _summary(predictions: list[Prediction], args: argparse.Namespace, model: str, out: Path) -> str:
@@ -214,6 +244,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.source_format == MEVIS_SOURCE:
         return _run_mevis(args)
+    if args.source_format == "lmms-eval-rvos":
+        return _run_rvos(args)
+    for flag, given in (("--stage2", args.stage2), ("--sam2", args.sam2), ("--version", args.version),
+                        ("--fps", args.fps), ("--device", args.device)):
+        if given is not None:
+            return _fail(f"{flag} applies to --from lmms-eval-rvos only")
     if args.source_format != "reference":
         return _run_harness(args)
     if getattr(args, "layout", None) is not None:
@@ -443,6 +479,157 @@ def _run_mevis(args: argparse.Namespace) -> int:
           f"{MOCENTRIC.name}/{shown} for model {model!r} ({result.pngs} PNGs) from {len(result.predictions)} of the "
           f"{result.expressions} expression(s) the probe scores{missing}", file=sys.stderr)
     return 0
+
+
+# ----------------------------------------------------------------------------- lmms-eval RVOS point tracks
+
+#: lmms-eval's stage-2 checkpoint, the default of ``--sam2``.
+RVOS_SAM2 = "facebook/sam2.1-hiera-large"
+
+
+def _add_rvos_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("lmms-eval RVOS point tracks (--from lmms-eval-rvos SUBMISSION.json)")
+    group.add_argument("--stage2", metavar="FILE.json",
+                       help="stage 2's per-query file: queries it lacks failed there and get no line")
+    group.add_argument("--version", choices=("v1", "v2"), default=None,
+                       help="the MeViS version of the queries (default v1, the task's 793 expressions)")
+    group.add_argument("--sam2", metavar="HUB_ID_OR_DIR",
+                       help=f"the SAM 2 video checkpoint propagating the points (default {RVOS_SAM2})")
+    group.add_argument("--fps", type=float, default=None, metavar="FPS",
+                       help="the rate of the release's frames: time s -> native frame round(s * FPS) (default 6)")
+    group.add_argument("--device", default=None, help="where SAM 2 runs (default cpu)")
+
+
+def _run_rvos(args: argparse.Namespace) -> int:
+    """``pixbench convert --from lmms-eval-rvos SUBMISSION.json``: match, propagate, write as a resumable run;
+    1 on any problem."""
+    from pixbench.benchmarks.mevis import MEVIS
+    from pixbench.benchmarks.mevis.protocols import RELEASE_FPS
+    from pixbench.ingest import ConvertError
+    from pixbench.ingest.lmms_eval_rvos import RVOS_SOURCE, plan_rvos, read_stage2, read_submission
+    from pixbench.references import ReferenceError, load_reference
+
+    if args.source is None:
+        return _fail(f"--from {RVOS_SOURCE} needs the submission file: pixbench convert --from {RVOS_SOURCE} "
+                     "SUBMISSION.json --data MEVIS_BUILD --out PREDS.jsonl")
+    stray = _reference_only(args) + [flag for flag, given in (
+        ("--id-base", args.id_base is not None), ("--report", bool(args.report)), ("--probe", args.probe is not None),
+        ("--layout", args.layout is not None), ("--allow-unmapped", args.allow_unmapped),
+        ("--append", args.append)) if given]
+    if stray:
+        return _fail(f"{', '.join(stray)} do not apply to --from {RVOS_SOURCE} (it writes a resumable run: "
+                     "rerun to resume, --force to start over)")
+    if args.benchmark not in (None, MEVIS.name):
+        return _fail(f"--from {RVOS_SOURCE} converts {MEVIS.display_name} queries, not {args.benchmark}")
+    if not args.data:
+        return _fail(f"--from {RVOS_SOURCE} needs --data: the built {MEVIS.display_name} folder")
+    fps = RELEASE_FPS if args.fps is None else args.fps
+    if not 0 < fps < float("inf"):
+        return _fail(f"--fps must be a frame rate above 0, got {args.fps}")
+    version = args.version or "v1"
+    out = Path(args.out)
+    try:
+        reference = load_reference(MEVIS.name, args.data)
+        rows = reference.rows_for(version)
+        if not rows:
+            return _fail(f"{args.data} holds no MeViS {version} (built: {', '.join(reference.versions) or 'none'}); "
+                         f"pass --version or build it with --version {version}")
+        queries = read_submission(args.source)
+        stage2 = read_stage2(args.stage2) if args.stage2 else None
+        plan = plan_rvos(queries, rows, version=version, source=args.source, stage2=stage2,
+                         stage2_source=args.stage2 or "")
+    except ConvertError as exc:
+        return _fail(f"nothing written; {exc}")
+    except (ReferenceError, ValueError, OSError) as exc:
+        return _fail(str(exc))
+    return _write_rvos(args, plan, out, fps=fps, model=args.model or out.stem)
+
+
+def _write_rvos(args: argparse.Namespace, plan: Any, out: Path, *, fps: float, model: str) -> int:
+    """Run the planned items not yet in ``out`` (SAM 2 loaded only when one needs it) and append their lines."""
+    from pixbench.baselines.runner import file_sha256, resolve_path
+    from pixbench.baselines.video_runner import model_fingerprint
+    from pixbench.benchmarks.mevis import MEVIS
+    from pixbench.ingest.lmms_eval_rvos import RVOS_SOURCE
+    from pixbench.runs import RunError, exclusive_output, run_file, start_run
+
+    sam2 = args.sam2 or RVOS_SAM2
+    needs_sam2 = any(item.query.tracks and (item.stage2 is None or item.stage2.masks is None) for item in plan.items)
+    settings = {"source": RVOS_SOURCE, "submission_sha256": file_sha256(args.source),
+                "stage2_sha256": file_sha256(args.stage2) if args.stage2 else None, "data": resolve_path(args.data),
+                "version": plan.version, "fps": fps, "segmenter": model_fingerprint(sam2) if needs_sam2 else None}
+    try:
+        with exclusive_output(out, command=f"convert --from {RVOS_SOURCE}"):
+            if args.force:
+                for path in (out, run_file(out)):
+                    path.unlink(missing_ok=True)
+            done = start_run(out, producer=f"convert {RVOS_SOURCE}", model=model, benchmark=MEVIS.name,
+                             settings=settings, hint="pass --force to start over, or choose another --out")
+            return _propagate_rvos(args, plan, out, done=done, sam2=sam2, fps=fps, model=model)
+    except RunError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"{out}: {exc}")
+
+
+def _propagate_rvos(args: argparse.Namespace, plan: Any, out: Path, *, done: Any, sam2: str, fps: float,
+                    model: str) -> int:
+    """Write the lines of the planned items ``done`` lacks, one at a time (an interrupted run keeps them)."""
+    import dataclasses
+
+    from pixbench.benchmarks.mevis import MEVIS
+    from pixbench.ingest.lmms_eval_rvos import convert_rvos
+    from pixbench.predictions import prediction_to_json
+    from pixbench.runs import LineWriter
+
+    todo = [item for item in plan.items
+            if (model, MEVIS.name, item.row.id, plan.version, None, None) not in done]
+    segmenter = None
+    if any(item.query.tracks and (item.stage2 is None or item.stage2.masks is None) for item in todo):
+        from pixbench.cli.options import check_model_sources
+
+        try:
+            check_model_sources(sam2=sam2)
+            from pixbench.baselines.video_segmenters import load_video_segmenter
+
+            segmenter = load_video_segmenter(sam2, kind="sam2", device=args.device or "cpu")
+        except ImportError as exc:
+            return _fail(f"{exc}")
+        except Exception as exc:  # the loader and the hub raise many types
+            return _fail(f"--sam2 {sam2}: {type(exc).__name__}: {exc}")
+    frames_of = _frames_reader(Path(args.data), [item.row.video_id for item in todo])
+    written = 0
+    with LineWriter(out, drop_partial=True) as lines:
+        for prediction in convert_rvos(dataclasses.replace(plan, items=todo), frames_of=frames_of,
+                                       segmenter=segmenter, fps=fps, model=model):
+            lines.write(prediction_to_json(prediction))
+            written += 1
+    skipped = len(plan.items) - len(todo)
+    failed = (f"; {len(plan.failed)} query(ies) failed in lmms-eval's stage 2 and have no line (dropped under "
+              f"--protocol lmms-eval, 0 under official)") if plan.failed else ""
+    unanswered = f"; {len(plan.unanswered)} expression(s) of {plan.version} without a query" if plan.unanswered else ""
+    print(f"wrote {written} line(s) to {out} ({skipped} already there) of {MEVIS.name}/{plan.version} for model "
+          f"{model!r}{failed}{unanswered}", file=sys.stderr)
+    return 0
+
+
+def _frames_reader(data: Path, videos: Sequence[str]) -> Any:
+    """``video_id -> frames`` over the build's ``videos`` config, one video decoded at a time, read in the
+    order the items ask (the plan's order groups no videos, so each video is looked up when first asked)."""
+    from pixbench.video.export import FrameCache, iter_videos
+
+    cache: dict[str, FrameCache] = {}
+
+    def frames_of(video_id: str) -> FrameCache:
+        if video_id not in cache:
+            cache.clear()
+            found = next(iter_videos(data, wanted={video_id}), None)
+            if found is None:
+                raise ValueError(f"{data}: video {video_id} has no frames in the videos config")
+            cache[video_id] = FrameCache(found)
+        return cache[video_id]
+
+    return frames_of
 
 
 def configure(subparsers: Subparsers) -> None:

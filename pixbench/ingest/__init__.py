@@ -9,6 +9,9 @@
 - :mod:`~pixbench.ingest.mevis`: MeViS-style PNG folders ``PRED_ROOT/<video_id>/<exp_id>/<frame>.png`` (the
   published MoCentric-Bench output layout) -> MoCentric lines of one probe and layout
   (:func:`convert_mevis_pngs`).
+- :mod:`~pixbench.ingest.lmms_eval_rvos`: lmms-eval's RVOS submission (point tracks) and stage-2 files -> MeViS
+  lines, the points propagated by SAM 2 (:func:`~pixbench.ingest.lmms_eval_rvos.plan_rvos`,
+  :func:`~pixbench.ingest.lmms_eval_rvos.convert_rvos`).
 - :mod:`~pixbench.ingest.common`: what they share (the benchmark's id domain from the registry, a built
   dataset's ids, the keys already in a predictions file).
 
