@@ -1,10 +1,12 @@
-"""``pixbench mocentric export|show|ids``: MoCentric-Bench probes as MeViS folders, one expression drawn, the ids.
+"""``pixbench mocentric export|show|ids``: MoCentric-Bench probes as MeViS folders, one expression drawn, the ids;
+``pixbench mevis ids`` (every video benchmark of the registry gets ``ids``).
 
 ``export`` is the command line of :func:`pixbench.video.export.export_probe`, ``show`` of
 :func:`pixbench.video.show.show_expression`; ``ids`` lists a build's expressions (or a probe's: the
-reversed probes show only the expressions with a reversed text), one a line: ``id``, ``video_id``, the
-number of frames and the expression text the probe asks, separated by tabs. All read a folder made by
-``pixbench build mocentric``. A bad probe, layout, id or build is one ``error:`` line on stderr and exit
+reversed probes show only the expressions with a reversed text; a MeViS version its own), one a line:
+``id``, ``video_id``, the number of frames, the keyframe (MoCentric-Bench) or the target kind and the
+release's expression type (MeViS), and the expression text the probe asks, separated by tabs. All read a
+folder made by ``pixbench build``. A bad probe, layout, id or build is one ``error:`` line on stderr and exit
 status 1 (a wrong ``show --id`` names the closest ids). Progress bars are drawn
 only when stderr is a terminal (the rule of every ``pixbench`` command); otherwise ``export`` says in one
 plain line what it starts and in another what it did.
@@ -16,15 +18,13 @@ import argparse
 import json
 import sys
 import textwrap
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from pixbench.cli.options import CommandParser, Subparsers, add_command, positive_int
 
-if TYPE_CHECKING:
-    from pixbench.benchmarks.mocentric.rows import VideoReference
-
-__all__ = ["cmd_export", "cmd_ids", "cmd_show", "configure", "configure_parser"]
+__all__ = ["cmd_export", "cmd_ids", "cmd_show", "configure", "configure_ids_parser", "configure_parser", "id_columns"]
 
 _EXPORT_DESCRIPTION = """\
 Write the frames one probe presents, in MeViS layout, and that probe's meta_expressions.json, so an
@@ -87,10 +87,16 @@ contrasts more with the pixels it covers, so it reads on any object colour.
 Find ids with `pixbench mocentric ids --data DIR` (--probe reversed for the reversed probes)."""
 
 _IDS_DESCRIPTION = """\
-List a build's expressions, one a line: id, video id, frame count and expression text, separated by
-tabs (`cut -f1` gives the ids). With --probe, the expressions that probe shows, with the text it asks:
-the reversed probes (reversed, reversed-pair) show only the expressions that have a reversed text, and
-ask that text; every other probe shows every expression with its original text."""
+List a build's expressions, one a line: id, video id, frame count, keyframe (the original frame index
+the static probes show) and expression text, separated by tabs (`cut -f1` gives the ids, `cut -f5`
+the texts). With --probe, the expressions that probe shows, with the text it asks: the reversed probes
+(reversed, reversed-pair) show only the expressions that have a reversed text, and ask that text;
+every other probe shows every expression with its original text."""
+
+_OTHER_IDS_DESCRIPTION = """\
+List a build's expressions, one a line: id, video id, frame count, target kind (single-object,
+multi-object or no-target), the release's expression type (- where it gives none) and expression
+text, separated by tabs (`cut -f1` gives the ids). With --probe, that version's expressions only."""
 
 
 def _probe_help(what: str) -> str:
@@ -153,23 +159,28 @@ def _show_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=float, default=6.0, help="GIF frames per second (default 6)")
 
 
-def _ids_arguments(parser: argparse.ArgumentParser) -> None:
-    from pixbench.benchmarks.mocentric.views import PROBES
+def _ids_arguments(parser: argparse.ArgumentParser, *, name: str) -> None:
+    from pixbench.benchmarks import REGISTRY
 
-    parser.add_argument("--data", required=True, metavar="PATH", help="a folder made by `pixbench build mocentric`")
-    parser.add_argument("--probe", choices=PROBES, metavar="PROBE",
-                        help=f"list the expressions this probe shows: one of {', '.join(PROBES)} "
-                             "(default: every expression, original texts)")
+    benchmark = REGISTRY[name]
+    parser.set_defaults(benchmark=benchmark.name)
+    probes = benchmark.probes
+    parser.add_argument("--data", required=True, metavar="PATH",
+                        help=f"a folder made by `pixbench build {benchmark.name}`")
+    parser.add_argument("--probe", choices=probes, metavar="PROBE",
+                        help=f"list the expressions this probe shows: one of {', '.join(probes)} "
+                             "(default: every expression of the build)")
 
 
-def _load(args: argparse.Namespace) -> tuple[Path, VideoReference]:
+def _load(args: argparse.Namespace) -> tuple[Path, Any]:
     from pixbench.benchmarks.mocentric import MOCENTRIC
     from pixbench.references import load_reference
 
+    name = getattr(args, "benchmark", None) or MOCENTRIC.name
     data = Path(args.data)
     if not data.is_dir():
-        raise ValueError(f"--data {args.data}: not a folder (expected a folder made by `pixbench build mocentric`)")
-    return data, load_reference(MOCENTRIC.name, str(data))
+        raise ValueError(f"--data {args.data}: not a folder (expected a folder made by `pixbench build {name}`)")
+    return data, load_reference(name, str(data))
 
 
 def _log(line: str) -> None:
@@ -229,16 +240,40 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _all_rows(reference: Any) -> dict[str, Any]:
+    """Every expression of a build: MoCentric-Bench's original expressions, or each version's rows in turn
+    (an id two versions share listed once, as the first version has it)."""
+    if hasattr(reference, "expressions"):
+        return dict(reference.expressions)
+    rows: dict[str, Any] = {}
+    for version_rows in reference.versions.values():
+        for row_id, row in version_rows.items():
+            rows.setdefault(row_id, row)
+    return rows
+
+
+def id_columns(row: Any) -> list[str]:
+    """One expression as ``ids`` prints it: id, video id, frames, the benchmark's own columns (a keyframe; a
+    target kind and an expression type), the text on one line."""
+    columns = [row.id, row.video_id, str(len(row.frame_names))]
+    if hasattr(row, "keyframe"):
+        columns.append(str(row.keyframe))
+    if hasattr(row, "no_target"):
+        columns.append("no-target" if row.no_target else "multi-object" if len(row.anno_ids) > 1 else "single-object")
+        columns.append(row.type or "-")
+    return [*columns, " ".join(row.expression.split())]
+
+
 def cmd_ids(args: argparse.Namespace) -> int:
-    """Print a build's (or a probe's) expressions: id, video id, frames and text, tab-separated."""
+    """Print a build's (or a probe's) expressions, tab-separated (:func:`id_columns`)."""
     try:
         _, reference = _load(args)
     except (ValueError, OSError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
-    rows = reference.rows_for(args.probe) if args.probe else reference.expressions
+    rows = reference.rows_for(args.probe) if args.probe else _all_rows(reference)
     for row in rows.values():
-        print("\t".join((row.id, row.video_id, str(len(row.frame_names)), " ".join(row.expression.split()))))
+        print("\t".join(id_columns(row)))
     what = f"shown by probe {args.probe}" if args.probe else "in the build"
     print(f"{len(rows)} expression(s) {what}", file=sys.stderr)
     return 0
@@ -246,6 +281,8 @@ def cmd_ids(args: argparse.Namespace) -> int:
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``export``, ``show`` and ``ids`` sub-commands to ``parser`` (options declared when one is chosen)."""
+    from pixbench.benchmarks.mocentric import MOCENTRIC
+
     sub = parser.add_subparsers(dest="mocentric_command", required=True, metavar="MOCENTRIC_COMMAND",
                                 parser_class=CommandParser)
     add_command(sub, "export", cmd_export, _export_arguments,
@@ -262,8 +299,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                       pixbench mocentric show --data out/MoCentric-Bench --id d56a6ec78cfa_0 \\
                           --probe reversed-pair --layout target-left --preds preds.jsonl --model m \\
                           --out clip.gif"""))
-    add_command(sub, "ids", cmd_ids, _ids_arguments,
-                help="list a build's expression ids (with video, frame count and text)",
+    add_command(sub, "ids", cmd_ids, partial(_ids_arguments, name=MOCENTRIC.name),
+                help="list a build's expression ids (with video, frame count, keyframe and text)",
                 description=_IDS_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
                 epilog=textwrap.dedent("""\
                     examples:
@@ -271,10 +308,27 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                       pixbench mocentric ids --data out/MoCentric-Bench --probe reversed-pair | grep left"""))
 
 
+def configure_ids_parser(parser: argparse.ArgumentParser, *, name: str) -> None:
+    """Add ``ids`` (alone) to the command group of the video benchmark ``name``."""
+    sub = parser.add_subparsers(dest="video_command", required=True, metavar="COMMAND", parser_class=CommandParser)
+    add_command(sub, "ids", cmd_ids, partial(_ids_arguments, name=name),
+                help="list a build's expression ids (with video, frame count, target kind, type and text)",
+                description=_OTHER_IDS_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def configure(subparsers: Subparsers) -> None:
-    """Add ``mocentric`` (the benchmark's registry name; with ``export``, ``show`` and ``ids``) to the
-    ``pixbench`` commands."""
+    """Add ``mocentric`` (the benchmark's registry name; with ``export``, ``show`` and ``ids``) and, for every
+    other video benchmark of the registry, its name with ``ids``, to the ``pixbench`` commands."""
+    from pixbench.benchmarks import REGISTRY
     from pixbench.benchmarks.mocentric import MOCENTRIC
+
+    for benchmark in REGISTRY.values():
+        if benchmark.kind == "video" and benchmark is not MOCENTRIC:
+            add_command(subparsers, benchmark.name, None, partial(configure_ids_parser, name=benchmark.name),
+                        help=f"{benchmark.display_name} tools: list a build's expression ids",
+                        description=f"{benchmark.display_name}: list a build's expression ids with their videos, "
+                                    f"frame counts and texts (`pixbench {benchmark.name} ids --data DIR "
+                                    "[--probe PROBE]`).")
 
     add_command(subparsers, MOCENTRIC.name, None, configure_parser,
                 help="MoCentric-Bench tools: export a probe in MeViS layout, show an expression, list ids",

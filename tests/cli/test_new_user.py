@@ -130,7 +130,7 @@ def _ids(capsys: pytest.CaptureFixture[str], built: Path, *extra: str) -> list[l
 def test_mocentric_ids_lists_every_expression_with_video_frames_and_text(capsys, built):
     reference = load_reference("mocentric", str(built))
     lines = _ids(capsys, built)
-    assert lines == [[row.id, row.video_id, str(len(row.frame_names)), row.expression]
+    assert lines == [[row.id, row.video_id, str(len(row.frame_names)), str(row.keyframe), row.expression]
                      for row in reference.expressions.values()]
     assert len(lines) == 14 and lines[0][0] == f"{lines[0][1]}_0"
 
@@ -139,11 +139,34 @@ def test_mocentric_ids_of_a_reversed_probe_give_the_reversed_texts(capsys, built
     reference = load_reference("mocentric", str(built))
     lines = _ids(capsys, built, "--probe", "reversed-pair")
     assert [line[0] for line in lines] == list(reference.reversed) and len(lines) == 7
-    assert {line[0]: line[3] for line in lines} == {i: row.expression for i, row in reference.reversed.items()}
-    assert any(line[3] != reference.expressions[line[0]].expression for line in lines)
+    assert {line[0]: line[-1] for line in lines} == {i: row.expression for i, row in reference.reversed.items()}
+    assert any(line[-1] != reference.expressions[line[0]].expression for line in lines)
     assert [line[0] for line in _ids(capsys, built, "--probe", "static")] == list(reference.expressions)
 
 
 def test_mocentric_ids_refuses_a_missing_folder(tmp_path, capsys):
     assert main(["mocentric", "ids", "--data", str(tmp_path / "nope")]) == 1
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_mevis_ids_list_each_versions_expressions_with_target_kind_and_type(capsys, tmp_path_factory):
+    from pixbench.benchmarks.mevis import build as mevis_builder
+    from pixbench.benchmarks.mevis.synthetic import write_synthetic_release
+
+    raw = write_synthetic_release(tmp_path_factory.mktemp("mevis-raw") / "mevis")
+    out = tmp_path_factory.mktemp("mevis-built") / "MeViS"
+    mevis_builder.build(mevis_root=raw.root, out_dir=out, with_frames=False)
+    reference = load_reference("mevis", str(out))
+    assert main(["mevis", "ids", "--data", str(out), "--probe", "v2"]) == 0
+    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    v2 = reference.rows_for("v2")
+    assert [line[0] for line in lines] == list(v2)
+    kinds = {line[0]: line[3] for line in lines}
+    assert {i for i, kind in kinds.items() if kind == "no-target"} == set(raw.no_target)
+    assert any(kind == "multi-object" for kind in kinds.values()) and all(line[4] != "-" for line in lines)
+    assert [line[-1] for line in lines] == [" ".join(row.expression.split()) for row in v2.values()]
+    assert main(["mevis", "ids", "--data", str(out)]) == 0
+    every = capsys.readouterr().out.splitlines()
+    assert len(every) == len(set(reference.rows_for("v1")) | set(v2))
+    with pytest.raises(SystemExit):
+        main(["mevis", "ids", "--data", str(out), "--probe", "original"])  # a MoCentric probe is no MeViS version
