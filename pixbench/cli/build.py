@@ -206,19 +206,28 @@ def _check_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _builder_options(parser: argparse.ArgumentParser, specs: Sequence[BuilderSpec]) -> None:
-    """The options the builders of ``specs`` declare (:class:`~pixbench.benchmarks.base.BuildOption`), each once,
-    under the builder's argument group when it names one."""
-    seen: set[str] = set()
+    """The options the builders of ``specs`` declare (:class:`~pixbench.benchmarks.base.BuildOption`), each once:
+    under the builder's argument group when one builder declares it and that builder names a group; an option
+    several builders declare goes with the options of every builder, its help naming each builder's use
+    (``mocentric: ...; mevis: ...``) unless they read the same."""
+    declared: dict[str, list[tuple[BuilderSpec, Any]]] = {}
     for spec in specs:
-        target: Any = parser.add_argument_group(spec.group) if spec.group else parser
         for option in spec.options:
-            if option.dest in seen:
-                continue
-            seen.add(option.dest)
-            extra: dict[str, Any] = {"metavar": option.metavar} if option.metavar else {}
-            if option.default is not None:
-                extra["default"] = option.default
-            target.add_argument(*option.flags, dest=option.dest, action=option.action, help=option.help, **extra)
+            declared.setdefault(option.dest, []).append((spec, option))
+    groups: dict[str, Any] = {}
+    for uses in declared.values():
+        spec, option = uses[0]
+        helps = list(dict.fromkeys(o.help for _, o in uses))
+        text = helps[0] if len(helps) == 1 else "; ".join(
+            f"{s.module.rsplit('.', 2)[-2]}: {o.help}" for s, o in uses)
+        if len(uses) == 1 and spec.group:
+            target = groups.setdefault(spec.group, parser.add_argument_group(spec.group))
+        else:
+            target = parser
+        extra: dict[str, Any] = {"metavar": option.metavar} if option.metavar else {}
+        if option.default is not None:
+            extra["default"] = option.default
+        target.add_argument(*option.flags, dest=option.dest, action=option.action, help=text, **extra)
 
 
 def _push_arguments(parser: argparse.ArgumentParser) -> None:
