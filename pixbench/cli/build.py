@@ -186,7 +186,7 @@ def _build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--annotations", metavar="DIR",
                         help=f"the {' or '.join(annotated)} annotation folder (required for those)")
     parser.add_argument("--out", required=True, metavar="OUT_DIR", help="the folder to write")
-    _builder_options(parser, [b.builder for b in REGISTRY.values()])
+    _builder_options(parser, [(b.name, b.builder) for b in REGISTRY.values()])
     parser.add_argument("--no-images", "--no-frames", dest="no_images", action="store_true",
                         help="annotations-only build: do not embed images or video frames (sizes still come from "
                              "them, or for a video benchmark from the masks; frame files not needed)")
@@ -202,24 +202,24 @@ def _check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("benchmark", choices=BENCHMARK_NAMES)
     parser.add_argument("annotations", metavar="ANN_DIR", nargs="?",
                         help=f"the annotation folder ({', '.join(annotated)})")
-    _builder_options(parser, [b.builder for b in REGISTRY.values() if not b.builder.annotations])
+    _builder_options(parser, [(b.name, b.builder) for b in REGISTRY.values() if not b.builder.annotations])
 
 
-def _builder_options(parser: argparse.ArgumentParser, specs: Sequence[BuilderSpec]) -> None:
-    """The options the builders of ``specs`` declare (:class:`~pixbench.benchmarks.base.BuildOption`), each once:
-    under the builder's argument group when one builder declares it and that builder names a group; an option
-    several builders declare goes with the options of every builder, its help naming each builder's use
-    (``mocentric: ...; mevis: ...``) unless they read the same."""
-    declared: dict[str, list[tuple[BuilderSpec, Any]]] = {}
-    for spec in specs:
+def _builder_options(parser: argparse.ArgumentParser, specs: Sequence[tuple[str, BuilderSpec]]) -> None:
+    """The options the builders of ``specs`` (benchmark name, builder) declare
+    (:class:`~pixbench.benchmarks.base.BuildOption`), each once: under the builder's argument group when one
+    builder declares it and that builder names a group; an option several builders declare goes with the
+    options of every builder, its help naming each builder's use (``mocentric: ...; mevis: ...``) unless
+    they read the same."""
+    declared: dict[str, list[tuple[str, BuilderSpec, Any]]] = {}
+    for name, spec in specs:
         for option in spec.options:
-            declared.setdefault(option.dest, []).append((spec, option))
+            declared.setdefault(option.dest, []).append((name, spec, option))
     groups: dict[str, Any] = {}
     for uses in declared.values():
-        spec, option = uses[0]
-        helps = list(dict.fromkeys(o.help for _, o in uses))
-        text = helps[0] if len(helps) == 1 else "; ".join(
-            f"{s.module.rsplit('.', 2)[-2]}: {o.help}" for s, o in uses)
+        _, spec, option = uses[0]
+        helps = list(dict.fromkeys(o.help for _, _, o in uses))
+        text = helps[0] if len(helps) == 1 else "; ".join(f"{name}: {o.help}" for name, _, o in uses)
         if len(uses) == 1 and spec.group:
             target = groups.setdefault(spec.group, parser.add_argument_group(spec.group))
         else:
