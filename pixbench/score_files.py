@@ -3,6 +3,11 @@
 This is the I/O edge around :mod:`pixbench.image_score` (pure per-model scoring) and :mod:`pixbench.score_report`
 (formatting). Predictions files are validated against the datasets before anything is scored, and every
 problem of every file is reported together.
+
+:func:`evaluate` scores files; :class:`ScoreRequest` is everything a score run is asked (the files and data as
+given, every setting that decides a number, bootstrap intervals), :func:`score_request` scores one (the run
+with its intervals) and :func:`report_of` makes its report: the one path of `pixbench score`, `view`,
+`run --score` and `verify` (:mod:`pixbench.receipts`).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pixbench.annotation.rle import RunsCache
 from pixbench.benchmarks import REGISTRY
@@ -23,6 +28,9 @@ from pixbench.problems import shorten
 from pixbench.prompts import TEMPLATES
 from pixbench.references import load_reference
 from pixbench.results import ScoreResult, ScoreSettings
+
+if TYPE_CHECKING:
+    from pixbench.score_report import Report
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +106,9 @@ class _ReferenceIndex(Mapping[str, Mapping[Any, Any]]):
     so that the reader checks sizes before any pixel work. Load failures are kept in ``errors`` (that
     benchmark is then unknown to the reader)."""
 
-    def __init__(self, data: Mapping[str, str]) -> None:
+    def __init__(self, data: Mapping[str, str], revisions: Mapping[str, str] | None = None) -> None:
         self.data = data
+        self.revisions = revisions or {}
         self.references: dict[str, Any] = {}
         self.index: dict[str, Mapping[Any, Any]] = {}
         self.errors: dict[str, str] = {}
@@ -113,7 +122,8 @@ class _ReferenceIndex(Mapping[str, Mapping[Any, Any]]):
                                           f"--data {benchmark}=PATH")
                 raise KeyError(benchmark)
             try:
-                reference = load_reference(benchmark, self.data.get(benchmark, spec.hub_id))
+                reference = load_reference(benchmark, self.data.get(benchmark, spec.hub_id),
+                                           revision=self.revisions.get(benchmark))
             except ValueError as exc:
                 self.errors[benchmark] = str(exc)
             else:
@@ -130,16 +140,18 @@ class _ReferenceIndex(Mapping[str, Mapping[Any, Any]]):
 
 def evaluate(paths: Sequence[str | Path], *, data: Mapping[str, str], settings: ScoreSettings,
              judge: JudgeChoice, strict: bool = False, progress: bool = False,
-             options: ReadOptions | None = None, workers: int = 1) -> Evaluation:
+             options: ReadOptions | None = None, workers: int = 1,
+             revisions: Mapping[str, str] | None = None) -> Evaluation:
     """Score every (model, benchmark) found in the predictions files.
 
-    ``data`` maps benchmark names to built folders or hub ids (default: the published hub repos).
+    ``data`` maps benchmark names to built folders or hub ids (default: the published hub repos);
+    ``revisions`` pins the hub revision (a commit) of benchmarks read from the hub.
     Problems in the files, missing rows under ``strict`` and unscorable lines end up in
     ``problems``/``errors`` (results are then empty); ``problem_count`` counts every problem.
     ``workers`` processes score a video benchmark's expressions.
     """
     run = Evaluation()
-    index = _ReferenceIndex(data)
+    index = _ReferenceIndex(data, revisions)
     runs = RunsCache()  # masks' runs, decoded once when validated and reused when scored
     options = replace(options or ReadOptions(), select=settings.select)  # `given` needs a selection per line
     files = [read_predictions(path, index=index, options=options, runs=runs) for path in paths]
@@ -260,3 +272,53 @@ def report_context(run: Evaluation, settings: ScoreSettings, judge: JudgeChoice)
     datasets = {name: {"origin": ref.origin, **({"label_set": ref.label_set} if ref.label_set else {})}
                 for name, ref in run.references.items()}
     return {"settings": asdict(settings), "datasets": datasets, "judge": judge_info}
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Bootstrap confidence intervals asked for (``--ci``, ``--bootstrap``, ``--seed``)."""
+
+    level: float
+    resamples: int = 10_000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """Everything a score run is asked: the predictions files and the data as given (paths or hub ids, as typed),
+    and every setting that decides a number (``settings``, how files are read, ``strict``, ``intervals``).
+    ``revisions`` pins the hub revision of benchmarks read from the hub (a receipt's, when verified)."""
+
+    predictions: tuple[str, ...]
+    data: Mapping[str, str] = field(default_factory=dict)
+    settings: ScoreSettings = field(default_factory=ScoreSettings)
+    options: ReadOptions = field(default_factory=ReadOptions)
+    strict: bool = False
+    intervals: Intervals | None = None
+    revisions: Mapping[str, str] = field(default_factory=dict)
+
+
+def score_request(request: ScoreRequest, judge: JudgeChoice, *, progress: bool = False,
+                  workers: int = 1) -> Evaluation:
+    """:func:`evaluate` the request's files, then add the bootstrap intervals it asks for to every result that has
+    per-row outcomes (results without them are left out, as an interval of them cannot be drawn). A run with
+    problems or errors is returned as :func:`evaluate` made it."""
+    run = evaluate(request.predictions, data=request.data, settings=request.settings, judge=judge,
+                   strict=request.strict, progress=progress, options=request.options, workers=workers,
+                   revisions=request.revisions)
+    if request.intervals is not None and not (run.problems or run.errors):
+        from pixbench.uncertainty import confidence_intervals
+
+        asked = request.intervals
+        run.results = [replace(result, ci=confidence_intervals(result.units, level=asked.level,
+                                                               resamples=asked.resamples, seed=asked.seed))
+                       for result in run.results if result.units is not None]
+    return run
+
+
+def report_of(run: Evaluation, settings: ScoreSettings, judge: JudgeChoice) -> Report:
+    """The report of a scored run (:func:`pixbench.score_report.report_document` with :func:`report_context`
+    and the prompt-variant tables of :func:`sensitivity`)."""
+    from pixbench.score_report import report_document
+
+    return report_document(run.results, **report_context(run, settings, judge), sensitivity=sensitivity(run.results))

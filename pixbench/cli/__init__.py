@@ -38,12 +38,13 @@ __all__ = ["COMMAND_MODULE", "COMMAND_MODULES", "PixbenchParser", "build_parser"
 
 #: The command modules (``pixbench.cli.<name>``), in the order ``pixbench --help`` lists their commands;
 #: each has ``configure(subparsers)``.
-COMMAND_MODULES = ("build", "score", "view", "run", "compare", "baseline", "convert", "video", "demo")
+COMMAND_MODULES = ("fetch", "build", "score", "view", "run", "compare", "verify", "baseline", "convert", "video",
+                   "demo")
 #: The module of each command whose name is fixed (what its ``configure`` adds). The video tools' command is
 #: named by its benchmark (the registry's name), so it is found by building every command.
 COMMAND_MODULE = {"build": "build", "check-annotations": "build", "push": "build", "show": "build",
                   "score": "score", "view": "view", "run": "run", "compare": "compare", "baseline": "baseline",
-                  "convert": "convert", "demo": "demo"}
+                  "convert": "convert", "demo": "demo", "verify": "verify", "fetch": "fetch"}
 
 
 class PixbenchParser(argparse.ArgumentParser):

@@ -3,8 +3,9 @@
 The model under test is a :class:`pixbench.chat.ChatClient` (role ``served model``) with its own
 :class:`pixbench.chat.ReplyCache` (``--cache``), passed to :func:`pixbench.served.run_served`. ``--score``
 then scores OUT through the library, as ``pixbench score OUT --data BENCHMARK=DATA`` with the same judge
-options would: :func:`pixbench.score_files.make_judge`, :func:`~pixbench.score_files.evaluate` and
-:mod:`pixbench.score_report` (the table on stdout, the same messages on stderr and the same exit status).
+options would: :func:`pixbench.score_files.make_judge` and :func:`pixbench.cli.scoring.score_and_report`, the
+scoring of ``pixbench score`` (the table on stdout, the same messages on stderr, the same exit status, and
+``--receipt``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pixbench.cli.options import (
     add_command,
     add_judge_options,
     check_model_sources,
+    check_output_file,
     judge_from_options,
     positive_int,
 )
@@ -37,7 +39,8 @@ reply without a box is the empty mask (recorded).
 
 Replies are cached (--cache, default OUT.cache.sqlite) as they arrive and lines already in OUT are skipped,
 so an interrupted run resumes and a finished one makes no request. OUT.run.json records the settings
-(temperature, max tokens, seed ...). --score then scores OUT as `pixbench score` would, with its judge options.
+(temperature, max tokens, seed ...). --score then scores OUT as `pixbench score` would, with its judge options
+(--receipt: and writes its receipt; see `pixbench verify`).
 """
 
 _EPILOG = """\
@@ -65,6 +68,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         segmenter_name = f"segment-anything:{args.sam_type}:{Path(args.sam_checkpoint).name}"
     elif args.sam_model is not None:
         segmenter_name = f"transformers:{args.sam_model}"
+    if args.receipt and not args.score:
+        print("error: --receipt is the receipt of --score: give --score too", file=sys.stderr)
+        return 1
     if "segment" in args.probe and not segmenter_name:
         print('error: the segment probe turns boxes into masks with SAM: give --sam-checkpoint PATH (with '
               '--sam-type) or --sam-model ID (install SAM with: pip install "pixbench[baselines]")', file=sys.stderr)
@@ -73,6 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         check_model_sources(sam_model=args.sam_model if "segment" in args.probe else None)
+        check_output_file(args.receipt, "--receipt")
         cache = ReplyCache(args.cache or out.with_name(out.name + ".cache.sqlite"), option="--cache")
         client = ChatClient(model=args.model, base_url=args.base_url, temperature=args.temperature,
                             max_tokens=args.max_tokens, seed=args.seed, concurrency=args.concurrency,
@@ -126,37 +133,32 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace, out: Path, data: str) -> int:
-    """Score ``out`` as ``pixbench score OUT --data BENCHMARK=DATA`` with ``args``' judge options would: the
-    report as a table on stdout; warnings, problems, predictions missing and judge failures on stderr; exit 0,
-    1 on invalid input, 3 on judge errors or an unreachable judge (every selection, reading and report
-    option at ``pixbench score``'s default)."""
+    """Score ``out`` as ``pixbench score OUT --data BENCHMARK=DATA`` with ``args``' judge options would, through
+    the same :func:`pixbench.cli.scoring.score_and_report` (and ``--receipt``): the report as a table on stdout;
+    warnings, problems, predictions missing and judge failures on stderr; exit 0, 1 on invalid input, 3 on judge
+    errors or an unreachable judge (every selection, reading and report option at ``pixbench score``'s default)."""
     from pixbench import score_report as report
-    from pixbench.cli.options import print_problems, print_warnings, report_score_outcome
-    from pixbench.predictions import ReadOptions
-    from pixbench.results import ScoreSettings
-    from pixbench.score_files import evaluate, report_context, sensitivity
+    from pixbench.cli.options import report_score_outcome
+    from pixbench.cli.scoring import given_base_url, score_and_report
+    from pixbench.score_files import ScoreRequest
 
     try:
         judge = judge_from_options(args)
     except (ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    settings = ScoreSettings()
-    run = evaluate([str(out)], data={args.benchmark: data}, settings=settings, judge=judge,
-                   progress=sys.stderr.isatty(), options=ReadOptions())
-    print_warnings(run.warnings)
-    if run.problems or run.errors:
-        print_problems(run)
-        return 1
-    document = report.report_document(run.results, **report_context(run, settings, judge),
-                                      sensitivity=sensitivity(run.results))
-    sys.stdout.write(report.render(document, "table"))
-    return report_score_outcome(run, judge, allow_flag=None)
+    request = ScoreRequest(predictions=(str(out),), data={args.benchmark: data})
+    scored = score_and_report(request, judge, receipt=args.receipt, base_url=given_base_url(args))
+    if isinstance(scored, int):
+        return scored
+    sys.stdout.write(report.render(scored.report, "table"))
+    return report_score_outcome(scored.run, scored.judge, allow_flag=None)
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     from pixbench.baselines.boxes import QWEN_RELEASED_MAX_PIXELS, QWEN_RELEASED_MIN_PIXELS
     from pixbench.benchmarks import REGISTRY
+    from pixbench.cli.scoring import add_receipt_option
     from pixbench.prompts import FAMILIES
     from pixbench.served import SERVED_PROBES, known_box_families
 
@@ -206,6 +208,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     scoring = parser.add_argument_group("scoring")
     scoring.add_argument("--score", action="store_true", help="score OUT as `pixbench score` would")
     add_judge_options(scoring)
+    add_receipt_option(scoring)
 
 
 def configure(subparsers: Subparsers) -> None:

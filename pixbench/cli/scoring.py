@@ -1,12 +1,16 @@
 """What `pixbench score` and `pixbench view` share: the options that decide the numbers, and scoring the files
 they name into a run and its report (:func:`score_files`), keeping the memory freed for the next arrays.
+:func:`score_and_report` is the scoring of `score`, `view` and `run --score` alike, and writes the receipt of
+``--receipt`` (:func:`add_receipt_option`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pixbench.cli.options import (
@@ -27,10 +31,11 @@ from pixbench.cli.options import (
 
 if TYPE_CHECKING:
     from pixbench.results import ScoreSettings
-    from pixbench.score_files import Evaluation, JudgeChoice
+    from pixbench.score_files import Evaluation, JudgeChoice, ScoreRequest
     from pixbench.score_report import Report
 
-__all__ = ["Scored", "add_protocol_options", "keep_freed_memory", "positive_fps", "score_arguments", "score_files"]
+__all__ = ["Scored", "add_protocol_options", "add_receipt_option", "given_base_url", "keep_freed_memory",
+           "positive_fps", "score_and_report", "score_arguments", "score_files"]
 
 
 #: glibc's ``mallopt`` parameters: arrays up to this size come from the heap, and up to this much freed
@@ -73,16 +78,18 @@ class Scored:
 
 def score_files(args: argparse.Namespace) -> Scored | int:
     """Score the predictions files of ``args`` (the options of `pixbench score`): the run and its report, or
-    the exit status after the problems were printed (1: invalid input)."""
+    the exit status after the problems were printed (1: invalid input). With ``--receipt`` the receipt is
+    written too (:func:`score_and_report`)."""
     keep_freed_memory()
-    from pixbench import score_report as report
     from pixbench.results import ScoreSettings
-    from pixbench.score_files import evaluate, report_context, sensitivity
+    from pixbench.score_files import Intervals, ScoreRequest
 
+    receipt = getattr(args, "receipt", None)
     try:
         data = parse_data(args.data)
         check_output_file(getattr(args, "output", None), "--output")
         check_output_file(getattr(args, "per_sample", None), "--per-sample")
+        check_output_file(receipt, "--receipt")
         check_output_folder(getattr(args, "plots", None), "--plots")
         judge = judge_from_options(args)
     except (ValueError, ImportError) as exc:
@@ -91,21 +98,49 @@ def score_files(args: argparse.Namespace) -> Scored | int:
     settings = ScoreSettings(select=args.select, score_threshold=args.score_threshold,
                              include_none=args.include_none, letter_parser=args.letter_parser,
                              allow_judge_errors=args.allow_judge_errors, protocol=args.protocol, fps=args.fps)
-    run = evaluate(args.predictions, data=data, settings=settings, judge=judge, strict=args.strict,
-                   progress=sys.stderr.isatty(), options=read_options(args), workers=args.workers)
+    intervals = Intervals(args.ci, resamples=args.bootstrap, seed=args.seed) if args.ci is not None else None
+    request = ScoreRequest(predictions=tuple(args.predictions), data=data, settings=settings,
+                           options=read_options(args), strict=args.strict, intervals=intervals)
+    return score_and_report(request, judge, receipt=receipt, base_url=given_base_url(args), workers=args.workers)
+
+
+def given_base_url(args: argparse.Namespace) -> str | None:
+    """The judge's base URL as given (``--judge-base-url``, else ``$OPENAI_BASE_URL``), for a receipt (which keeps
+    it without its secrets); None: the judge's own endpoint."""
+    return getattr(args, "judge_base_url", None) or os.environ.get("OPENAI_BASE_URL") or None
+
+
+def score_and_report(request: ScoreRequest, judge: JudgeChoice, *, receipt: str | None = None,
+                     base_url: str | None = None, workers: int = 1) -> Scored | int:
+    """Score ``request`` with ``judge`` (:func:`pixbench.score_files.score_request`; warnings and problems on
+    stderr) and make its report; with ``receipt``, write the receipt there (:mod:`pixbench.receipts`; the judge's
+    verdicts are recorded as they come). The scored run, or 1 after the problems (or a receipt that could not be
+    written) were printed. What `pixbench score`, `view` and `run --score` share."""
+    from pixbench.score_files import report_of, score_request
+
+    if receipt:
+        from pixbench.receipts import recording
+
+        judge = recording(judge)
+    run = score_request(request, judge, progress=sys.stderr.isatty(), workers=workers)
     print_warnings(run.warnings)
     if run.problems or run.errors:
         print_problems(run)
         return 1
-    if args.ci is not None:
-        from pixbench.uncertainty import confidence_intervals
+    document = report_of(run, request.settings, judge)
+    if receipt:
+        from pixbench.receipts import ReceiptError, make_receipt, write_receipt
 
-        run.results = [replace(result, ci=confidence_intervals(result.units, level=args.ci, resamples=args.bootstrap,
-                                                               seed=args.seed))
-                       for result in run.results if result.units is not None]
-    document = report.report_document(run.results, **report_context(run, settings, judge),
-                                      sensitivity=sensitivity(run.results))
-    return Scored(run, document, judge, settings)
+        try:
+            made = make_receipt(request, run, document, judge, base_url=base_url)
+            size = write_receipt(Path(receipt), made)
+        except (ReceiptError, OSError) as exc:
+            print(f"error: --receipt {receipt}: {exc}", file=sys.stderr)
+            return 1
+        print(f"wrote {receipt} ({size:,} bytes; {len(made.judge.verdicts)} judge verdict(s), "
+              f"{made.per_sample_records} per-sample record(s)); check it with `pixbench verify {receipt}`",
+              file=sys.stderr)
+    return Scored(run, document, judge, request.settings)
 
 
 def positive_fps(text: str) -> float:
@@ -150,3 +185,11 @@ def score_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bootstrap", type=positive_int, default=10_000, metavar="N",
                         help="bootstrap resamples for --ci and compare (default 10000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    add_receipt_option(parser)
+
+
+def add_receipt_option(parser: argparse._ActionsContainer) -> None:
+    """``--receipt FILE``: write the run's receipt (:mod:`pixbench.receipts`)."""
+    parser.add_argument("--receipt", metavar="FILE",
+                        help="also write a receipt: the data's and files' fingerprints, every setting, the judge and "
+                             "the verdicts used, the results; `pixbench verify FILE` re-scores it offline")
