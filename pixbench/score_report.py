@@ -4,6 +4,18 @@ Metrics are percents; JSON keeps 6 decimals, tables show 1. A metric that was no
 ``null`` in JSON and ``-`` in tables. Every report states the pixbench version, the scoring protocol,
 the dataset revisions, the letter parser, the selection mode, the judge (model, temperature, endpoint)
 and the MMVP label set.
+
+**First line.** Every report starts with what was scored of how many and under which protocol
+(:func:`pixbench.coverage.first_line`): the first line of the text and Markdown reports, the first comment of the
+LaTeX one, the ``summary`` field (with ``coverage``, one entry per result) at the top of the JSON one; a CSV, whose
+first line is its header, gives it per row (``scored``, ``of``, ``protocol``, ``frames``).
+
+**Published rows** (``pixbench score --published`` / ``--as``, :mod:`pixbench.published`): each benchmark's
+published rows under its results' headers, each named ``METHOD (published)`` with the protocol it was measured
+under and a numbered source, the fields all rows share and the probe behind each metric below; then each result
+named as a published row beside it (yours, published, yours - published, in points) with a warning for each way
+its protocol differs; then guesses by model name. JSON: a ``published`` section; CSV: rows of variant
+``(published)`` and ``(yours - published: METHOD)``; LaTeX: as comments.
 """
 
 from __future__ import annotations
@@ -16,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pixbench.benchmarks import REGISTRY
+from pixbench.coverage import coverage, first_line
+from pixbench.published import METRIC_PROBES, BenchmarkRows, Comparison, PublishedSection
 from pixbench.results import COUNT_KINDS, PROTOCOL, Counts, ScoreResult, rounded
 from pixbench.version import __version__
 
@@ -27,6 +41,8 @@ COLUMNS = (("A_dagger", "A†"), ("A", "A"), ("M_dagger", "M†"), ("M", "M"), (
 ASCII_HEADERS = {"A†": "A+", "M†": "M+"}
 #: Digits every reported number keeps (tables show fewer).
 DIGITS = 6
+#: The CSV's columns saying what each result scored of how many, under which protocol (the first line, per row).
+COVERAGE_COLUMNS = ("scored", "of", "protocol", "frames")
 
 
 @dataclass(frozen=True)
@@ -36,7 +52,8 @@ class Report:
     ``settings`` (the :class:`~pixbench.results.ScoreSettings` as a dict), ``datasets`` (per benchmark:
     origin and label set) and ``judge`` (enabled, model, temperature, endpoint, or the reason it was not
     used) are provenance blocks written as they are; ``sensitivity`` holds the prompt-variant tables
-    (:func:`pixbench.score_files.sensitivity`).
+    (:func:`pixbench.score_files.sensitivity`); ``published`` the published rows and comparisons asked for
+    (:class:`~pixbench.published.PublishedSection`; ``None``: not asked).
     """
 
     results: tuple[ScoreResult, ...]
@@ -44,12 +61,23 @@ class Report:
     datasets: Mapping[str, Any]
     judge: Mapping[str, Any]
     sensitivity: tuple[Mapping[str, Any], ...] = ()
+    published: PublishedSection | None = None
+
+    @property
+    def first_line(self) -> str:
+        """What was scored of how many, under which protocol (:func:`pixbench.coverage.first_line`)."""
+        return first_line(self.results, self.settings)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON report: the contract's shape plus the provenance of every number."""
-        document = {"pixbench_version": __version__, "protocol": PROTOCOL, "settings": dict(self.settings),
+        """The JSON report: ``summary`` (the first line) and ``coverage`` first, then the contract's shape plus the
+        provenance of every number (and ``published`` when asked for)."""
+        document = {"summary": self.first_line,
+                    "coverage": [coverage(result, self.settings).to_json() for result in self.results],
+                    "pixbench_version": __version__, "protocol": PROTOCOL, "settings": dict(self.settings),
                     "datasets": dict(self.datasets), "judge": dict(self.judge),
                     "results": [result.to_json() for result in self.results]}
+        if self.published is not None:
+            document["published"] = self.published.to_json()
         if self.sensitivity:
             document["sensitivity"] = [{**table, "metrics": {name: rounded(stats)
                                                              for name, stats in table["metrics"].items()}}
@@ -168,9 +196,112 @@ def provenance_lines(report: Report) -> list[str]:
     return lines
 
 
-def _text_table(rows: list[list[str]], left: int) -> list[str]:
+@dataclass(frozen=True)
+class _Block:
+    """A part of the published section as text: a title, a table (``headers`` empty: none) and lines under it."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+    left: int
+    notes: list[str]
+    tail_left: int = 0
+
+
+def _signed(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.1f}"
+
+
+def _rows_block(shown: BenchmarkRows) -> _Block:
+    """A benchmark's published rows under its results' headers, with the protocol and source of each."""
+    if not shown.entries:
+        return _Block(f"{shown.benchmark}: no published rows in pixbench", [], [], 0, [])
+    benchmark = REGISTRY.get(shown.benchmark)
+    shape = TableShape(benchmark.labels, benchmark.report_columns) if benchmark is not None else IMAGE_SHAPE
+    in_labels = {"selection" if name == "select" else name for name, _ in shape.labels}
+    common, varying = shown.fields()
+    columns = [(key, header) for key, header in shape.columns if any(key in entry.metrics for entry in shown.entries)]
+    number = {source: k for k, source in enumerate(shown.sources, start=1)}
+    rows = []
+    for entry in shown.entries:
+        row = entry.protocol
+        labels = [str((row.selection if name == "select" else getattr(row, name, None)) or "-")
+                  for name, _ in shape.labels]
+        rows.append([f"{entry.method} (published)", entry.benchmark, *labels,
+                     *(_cell(entry.metrics.get(key)) for key, _ in columns),
+                     row.described([name for name in varying if name not in in_labels]) or "-",
+                     f"[{number[entry.source]}]" if entry.source else "-"])
+    notes = []
+    alike = shown.entries[0].protocol.described([name for name in common if name not in in_labels])
+    if alike:
+        notes.append(f"all rows: {alike}")
+    probes = [f"{dict(shape.columns).get(key, key)}: {text}" for key, text in METRIC_PROBES.items()
+              if any(key in entry.metrics for entry in shown.entries)]
+    if probes:
+        notes.append("metrics: " + "; ".join(probes))
+    notes += [f"[{k}] {source}" for source, k in number.items()]
+    headers = ["model", "benchmark", *(header for _, header in shape.labels), *(header for _, header in columns),
+               "protocol", "source"]
+    return _Block(f"{shown.display_name}: published rows (not measured here)", headers, rows, 2 + len(shape.labels),
+                  notes, tail_left=2)
+
+
+def _comparison_block(comparison: Comparison) -> _Block:
+    """A result beside the published row it was named as: the metrics, the differences and the warnings."""
+    entry = comparison.entry
+    title = (f"{comparison.label} ({comparison.where}; {comparison.coverage.scored} of {comparison.coverage.total} "
+             f"{comparison.coverage.noun} scored) as {entry.method!r} (published, section "
+             f"{entry.protocol.section}): yours - published, in points")
+    rows = [[d.header, _cell(d.yours), _cell(d.published), _signed(d.difference)] for d in comparison.differences]
+    notes = [f"warning: {warning}" for warning in comparison.warnings] or [
+        "protocol: the row's stated protocol matches your settings"]
+    if entry.source:
+        notes.append(f"source: {entry.source}")
+    return _Block(title, ["metric", "yours", "published", "yours - published"], rows, 1, notes)
+
+
+def _published_blocks(section: PublishedSection) -> list[_Block]:
+    blocks = [_rows_block(shown) for shown in section.shown]
+    blocks += [_comparison_block(comparison) for comparison in section.comparisons]
+    if section.guesses:
+        blocks.append(_Block("", [], [], 0, [guess.text() for guess in section.guesses]))
+    return blocks
+
+
+def _published_text(report: Report) -> list[str]:
+    lines: list[str] = []
+    for block in _published_blocks(report.published) if report.published is not None else []:
+        lines += ["", *([block.title] if block.title else [])]
+        if block.headers:
+            lines += _text_table([block.headers, *block.rows], block.left, block.tail_left)
+        lines += block.notes
+    return lines
+
+
+def _published_markdown(report: Report) -> list[str]:
+    lines: list[str] = []
+    for block in _published_blocks(report.published) if report.published is not None else []:
+        lines += ["", *([f"**{block.title}**", ""] if block.title and block.headers else
+                        [block.title] if block.title else [])]
+        if block.headers:
+            lines += _markdown_table(block.headers, block.rows, block.left, block.tail_left)
+        if block.notes:
+            lines += ["", *(f"- {note}" for note in block.notes)]
+    return lines
+
+
+def _markdown_table(headers: list[str], rows: list[list[str]], left: int, tail_left: int = 0) -> list[str]:
+    aligned = ["---" if k < left or k >= len(headers) - tail_left else "---:" for k in range(len(headers))]
+    return ["| " + " | ".join(headers) + " |", "|" + "|".join(aligned) + "|",
+            *("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows)]
+
+
+def _text_table(rows: list[list[str]], left: int, tail_left: int = 0) -> list[str]:
+    """Fixed-width columns: the first ``left`` and the last ``tail_left`` aligned left, the others right."""
     widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) if k < left else cell.rjust(w) for k, (cell, w) in enumerate(zip(row, widths)))
+    first_tail = len(widths) - tail_left
+    lines = ["  ".join(cell.ljust(w) if k < left or k >= first_tail else cell.rjust(w)
+                       for k, (cell, w) in enumerate(zip(row, widths))).rstrip()
              for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return lines
@@ -190,7 +321,7 @@ def render_table(report: Report) -> str:
         lines += ["", "prompt sensitivity (across variants):"]
         lines += ["  ".join(c.ljust(w) if k < 3 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths)))
                   for row in rows]
-    return "\n".join([*lines, "", *provenance_lines(report)]) + "\n"
+    return "\n".join([report.first_line, "", *lines, *_published_text(report), "", *provenance_lines(report)]) + "\n"
 
 
 def render_markdown(report: Report) -> str:
@@ -209,12 +340,16 @@ def render_markdown(report: Report) -> str:
         lines += ["", "Prompt sensitivity (across variants):", "", "| " + " | ".join(header) + " |",
                   "|" + "|".join("---" if k < 3 else "---:" for k in range(len(header))) + "|"]
         lines += ["| " + " | ".join(row) + " |" for row in extra]
-    return "\n".join([*lines, "", *(f"- {line}" for line in provenance_lines(report))]) + "\n"
+    return "\n".join([report.first_line, "", *lines, *_published_markdown(report), "",
+                      *(f"- {line}" for line in provenance_lines(report))]) + "\n"
 
 
 def render_csv(report: Report) -> str:
-    """One row per result with every top-level metric (6 decimals) and the counts; a report holding video
-    results adds their ``probe``, ``layout``, ``expressions`` and ``missing`` columns."""
+    """One row per result with every top-level metric (6 decimals), the counts and what was scored of how many
+    under which protocol (``scored``, ``of``, ``protocol``, ``frames``); a report holding video results adds their
+    ``probe``, ``layout``, ``expressions`` and ``missing`` columns; with published rows, a row per published row
+    (variant ``(published)``) and per comparison (variant ``(yours - published: METHOD)``, the differences in
+    points), with ``source``, ``published_protocol`` and ``warnings`` columns."""
     keys: list[str] = []
     for result in report.results:
         keys += [k for k in result.metrics if k not in keys]
@@ -226,20 +361,45 @@ def render_csv(report: Report) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     with_ci = any(result.ci is not None for result in report.results)
     ci_keys = [f"{k}_ci_{end}" for k in keys for end in ("low", "high")] if with_ci else []
-    writer.writerow(["model", "variant", "benchmark", "select", *labels, *keys, *ci_keys, *count_columns])
+    published = report.published
+    extra = ["source", "published_protocol", "warnings"] if published is not None else []
+    writer.writerow(["model", "variant", "benchmark", "select", *labels, *keys, *ci_keys, *count_columns,
+                     *COVERAGE_COLUMNS, *extra])
     for result in report.results:
         metrics, intervals = _metrics(result), _intervals(result)
         ci_cells = [intervals[k][end] if k in intervals else "" for k in keys for end in (0, 1)] if with_ci else []
         counts = result.counts.cells()
+        covered = coverage(result, report.settings)
         writer.writerow([result.model, result.variant or "", result.benchmark, result.select or "",
                          *(getattr(result, name) or "" for name in labels),
                          *("" if metrics.get(k) is None else metrics[k] for k in keys),
-                         *ci_cells, *(counts.get(column, "") for column in count_columns)])
+                         *ci_cells, *(counts.get(column, "") for column in count_columns),
+                         covered.scored, covered.total, covered.protocol, covered.frames or "", *([""] * len(extra))])
     for table in report.sensitivity:
         metrics = {name: rounded(stats) for name, stats in table["metrics"].items()}
         for statistic in STATISTICS:
             writer.writerow([table["model"], f"({statistic})", table["benchmark"], "", *([""] * len(labels)),
                              *("" if k not in metrics else metrics[k][statistic] for k in keys)])
+    blank = [""] * (len(ci_keys) + len(count_columns))
+    for shown in published.shown if published is not None else ():
+        for entry in shown.entries:
+            row = entry.protocol
+            writer.writerow([entry.method, "(published)", entry.benchmark, row.selection or "",
+                             *(getattr(row, name, None) or "" for name in labels),
+                             *("" if entry.metrics.get(k) is None else entry.metrics[k] for k in keys), *blank,
+                             *(row.scored or ("", "")), row.protocol or "", row.frames or "", entry.source,
+                             row.described(["section", *(name for name, _ in row.items())]), ""])
+    for comparison in published.comparisons if published is not None else ():
+        differences = {d.metric: d.difference for d in comparison.differences}
+        covered = comparison.coverage
+        writer.writerow([comparison.model, f"(yours - published: {comparison.entry.method})", comparison.benchmark,
+                         "", *(comparison.groups.get(name) or "" for name in labels),
+                         *("" if differences.get(k) is None else round(float(differences[k] or 0.0), DIGITS)
+                           for k in keys), *blank,
+                         covered.scored, covered.total, covered.protocol, covered.frames or "",
+                         comparison.entry.source, comparison.entry.protocol.described(
+                             ["section", *(name for name, _ in comparison.entry.protocol.items())]),
+                         " | ".join(comparison.warnings)])
     return buffer.getvalue()
 
 
@@ -279,7 +439,8 @@ def render_latex(report: Report) -> str:
                      *(_latex_cell(metrics.get(k), intervals.get(k)) for k, _ in shape.columns)]
             lines.append(" & ".join(cells) + r" \\")
         lines += [r"\bottomrule", r"\end{tabular}"]
-    comments = [f"% {line}" for line in provenance_lines(report)]
+    comments = [f"% {line}" for line in [report.first_line, *provenance_lines(report),
+                                         *(line for line in _published_text(report) if line)]]
     return "\n".join([*comments, *lines]) + "\n"
 
 

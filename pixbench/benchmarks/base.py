@@ -102,18 +102,28 @@ class SummaryColumn:
 
 @dataclass(frozen=True)
 class PublishedRow:
-    """One row of a paper's table for a benchmark: the ``method`` as printed, the table's ``section``, its
-    ``metrics`` (metric key -> percent, ``None`` where the paper prints "-") and other columns (``notes``)."""
+    """One row of a published table for a benchmark: the ``method`` as printed, the table's ``section``, its
+    ``metrics`` (metric key -> percent for each metric the table has, ``None`` where it prints "-"), the row's other
+    columns (``notes``: the protocol it was measured under, e.g. ``selection``, ``base_llm``, ``probe``,
+    ``protocol``, ``fps``; :mod:`pixbench.published` reads them) and where it comes from (``source``: paper and
+    table, or a URL)."""
 
     method: str
     section: str
     metrics: Mapping[str, float | None]
     notes: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    source: str = ""
 
 
-def read_published(path: Path, metrics: Sequence[str]) -> list[PublishedRow]:
-    """The rows of a ``published.tsv`` (tab-separated, a header naming ``section``, ``method``, metric keys and
-    any other columns; ``-`` for a value the paper does not give); ``ValueError`` naming the file and line."""
+#: The columns of a ``published.tsv`` that are neither metrics nor notes.
+PUBLISHED_FIELDS = ("section", "method", "source")
+
+
+def read_published(path: Path, metrics: Sequence[str], source: str = "") -> list[PublishedRow]:
+    """The rows of a ``published.tsv`` (tab-separated; a header naming ``section``, ``method``, any metric keys of
+    ``metrics`` and other columns; ``-`` for a value the source does not give: ``None``; a metric without a column
+    is not in the row's ``metrics``). ``source`` is the citation of rows without a ``source`` cell. ``ValueError``
+    naming the file, line and column."""
     lines = path.read_text(encoding="utf-8").splitlines()
     if not lines:
         raise ValueError(f"{path}: empty (expected a header line)")
@@ -121,6 +131,9 @@ def read_published(path: Path, metrics: Sequence[str]) -> list[PublishedRow]:
     for needed in ("section", "method"):
         if needed not in header:
             raise ValueError(f"{path}:1: no {needed!r} column (header: {header})")
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{path}:1: column(s) {repeated} named twice")
     rows = []
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
@@ -129,15 +142,18 @@ def read_published(path: Path, metrics: Sequence[str]) -> list[PublishedRow]:
         if len(cells) != len(header):
             raise ValueError(f"{path}:{number}: {len(cells)} cells for {len(header)} columns")
         record = dict(zip(header, cells))
+        if not record["method"].strip():
+            raise ValueError(f"{path}:{number}: column method: expected the method's name, but got an empty cell")
         values: dict[str, float | None] = {}
-        for key in metrics:
-            text = record.get(key, "-").strip()
+        for key in (key for key in metrics if key in record):
+            text = record[key].strip()
             try:
                 values[key] = None if text in ("-", "") else float(text)
             except ValueError:
                 raise ValueError(f"{path}:{number}: column {key}: expected a number or '-', but got {text!r}") from None
-        notes = {k: v for k, v in record.items() if k not in ("section", "method") and k not in metrics}
-        rows.append(PublishedRow(record["method"], record["section"], values, notes))
+        notes = {k: v for k, v in record.items() if k not in PUBLISHED_FIELDS and k not in metrics}
+        cited = record.get("source", "").strip() or source
+        rows.append(PublishedRow(record["method"], record["section"], values, notes, cited))
     return rows
 
 
@@ -160,8 +176,8 @@ class Benchmark(ABC):
         headline: the metric a leaderboard ranks models by (the benchmark's one-number summary).
         summary_columns: the per-model summary a results page shows first (:class:`SummaryColumn`; none by
             default).
-        published_source: the paper whose table ``published.tsv`` (in the benchmark's folder) copies, when it
-            has one (:meth:`published_rows`).
+        published_source: the citation of the rows of ``published.tsv`` (in the benchmark's folder) that name no
+            ``source`` of their own (:meth:`published_rows`).
     """
 
     name: ClassVar[str]
@@ -199,12 +215,19 @@ class Benchmark(ABC):
         return f"<benchmark {self.name}>"
 
     def published_rows(self) -> list[PublishedRow]:
-        """The rows of the paper's table for this benchmark (``published.tsv`` beside its rules; none when it has
-        no such file), with the metrics of :attr:`report_columns`."""
-        if self.published_source is None:
-            return []
+        """The published rows for this benchmark (``published.tsv`` beside its rules; none when it has no such
+        file), with the metrics of :attr:`report_columns`; a row without a ``source`` cell cites
+        :attr:`published_source`."""
         path = Path(sys.modules[type(self).__module__].__file__ or "").parent / "published.tsv"
-        return read_published(path, [key for key, _ in self.report_columns])
+        if not path.is_file():
+            return []
+        return read_published(path, [key for key, _ in self.report_columns], self.published_source or "")
+
+    @property
+    def row_noun(self) -> str:
+        """What reports call the rows scored (``questions`` for a benchmark of image lines, ``expressions`` for
+        video lines): "300 of 300 questions scored"."""
+        return "questions" if self.kind == "image" else "expressions"
 
     def reference_files(self, folder: Path) -> list[Path]:
         """The files of a built folder that scoring reads (their hash names the dataset revision)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import textwrap
@@ -18,6 +19,7 @@ from pixbench.cli.options import (
 
 if TYPE_CHECKING:
     from pixbench.results import ScoreResult
+    from pixbench.score_report import Report
 
 __all__ = ["cmd_score", "configure", "describe_benchmarks"]
 
@@ -77,6 +79,16 @@ def _write_plots(results: Sequence[ScoreResult], folder: Path) -> list[Path]:
     return written
 
 
+def _with_published(document: Report, *, show: bool, names: Sequence[str]) -> Report:
+    """The report with the published rows (``show``) and the ``--as`` comparisons; ``ValueError`` for an ``--as``
+    name no row of a scored benchmark carries."""
+    from pixbench.published import Yours, published_section
+
+    yours = Yours.from_report(document.settings, document.judge, document.datasets)
+    section = published_section(document.results, yours, show=show, names=names, guess=True)
+    return dataclasses.replace(document, published=section)
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     """Score predictions files: exit 0 on success, 1 on invalid input, 3 on judge errors."""
     from pixbench import score_report as report
@@ -90,10 +102,24 @@ def cmd_score(args: argparse.Namespace) -> int:
         except ImportError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
+    if args.as_method:
+        from pixbench.published import check_names
+
+        try:
+            check_names(args.as_method)  # a misspelt name fails before any scoring
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     scored = score_files(args)
     if isinstance(scored, int):
         return scored
     run, judge = scored.run, scored.judge
+    if args.published or args.as_method:
+        try:
+            scored.report = _with_published(scored.report, show=args.published, names=args.as_method or [])
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     text = report.render(scored.report, args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -129,6 +155,17 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-sample", metavar="FILE", help="write one JSON line per (row, probe)")
     parser.add_argument("--plots", metavar="DIR",
                         help="write PNG histograms of the 'when grounding emerges' analysis (needs matplotlib)")
+    parser.add_argument("--published", action="store_true",
+                        help="print the published rows of each benchmark scored beside yours (the paper's Table 1 "
+                             "for the image benchmarks; MeViS rows with their protocol), each with its protocol and "
+                             "source; a benchmark without any says so")
+    parser.add_argument("--as", dest="as_method", action="append", metavar="[MODEL=]METHOD",
+                        help="compare your model with the published row of METHOD (e.g. \"Llava 1.5 (7B) + (a+s)\"; "
+                             "case, spacing and bracketed reference numbers ignored): yours, published and yours - "
+                             "published per metric, in points, with a warning for each protocol difference "
+                             "(selection, judge, letter parser, protocol, frames, rows scored, version, split); "
+                             "MODEL= picks one model of several; repeatable. Without --as, --published offers the "
+                             "published method nearest to each model's name as a guess")
     parser.add_argument("--html", metavar="SITE",
                         help="also write the results as a static site to SITE (as `pixbench view`; open "
                              "SITE/index.html)")

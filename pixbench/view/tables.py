@@ -112,7 +112,7 @@ def leaderboard(benchmark: Benchmark, results: Sequence[ScoreResult], rank_by: s
     header = dict(benchmark.report_columns).get(metric, metric)
     caption = f"{benchmark.display_name}: models ranked by {header}"
     if published:
-        caption += f"; published rows from {benchmark.published_source}"
+        caption += f"; published rows from {'; '.join(dict.fromkeys(row.source for row in published if row.source))}"
     return Table(caption, ("rank", "model", *(h for _, h in columns)), 2, tuple(rows), tuple(marks),
                  key=f"leaderboard-{benchmark.name}", ranked_by=header)
 

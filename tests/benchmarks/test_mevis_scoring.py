@@ -308,9 +308,11 @@ def test_report_per_sample_intervals_workers_and_compare(tmp_path, built, refere
     assert two["metrics"] == {k: v for k, v in one["metrics"].items()}
     assert main(["score", str(good), "--data", f"mevis={built}"]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["model", "benchmark", "version", "J&F", "J", "F", "N-acc", "T-acc", "J&F", "all",
+    assert table[0].startswith(f"mevis v2: {len(rows)} of {len(rows)} expressions scored, official protocol, "
+                               "native frames") and table[1] == ""  # the report's first line
+    assert table[2].split() == ["model", "benchmark", "version", "J&F", "J", "F", "N-acc", "T-acc", "J&F", "all",
                                 "J-R", "J-D", "F-R", "F-D", "missing"]
-    assert table[2].split()[:3] == ["good", "mevis", "v2"]
+    assert table[4].split()[:3] == ["good", "mevis", "v2"]
     assert any(line.startswith("note [good / mevis / v2]: MeViS v2, official rules") for line in table)
     assert main(["compare", str(good), str(bad), "--data", f"mevis={built}", "--format", "json",
                  "--bootstrap", "300"]) == 0
