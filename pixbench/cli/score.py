@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -126,9 +125,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     if args.per_sample:
-        with open(args.per_sample, "w", encoding="utf-8") as handle:
-            for record in run.per_sample:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        from pixbench.cli.per_sample import write_per_sample
+
+        write_per_sample(args.per_sample, run.per_sample)
     if args.plots:
         try:
             for path in _write_plots(run.results, Path(args.plots)):
@@ -152,7 +151,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     score_arguments(parser)
     parser.add_argument("--format", choices=("table", "markdown", "json", "csv", "latex"), default="table")
     parser.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
-    parser.add_argument("--per-sample", metavar="FILE", help="write one JSON line per (row, probe)")
+    parser.add_argument("--per-sample", metavar="FILE",
+                        help="write one record per (row, probe): CSV when FILE ends in .csv (a row per record, "
+                             "lists as JSON in a cell; MeViS: a row per expression), else JSON lines")
     parser.add_argument("--plots", metavar="DIR",
                         help="write PNG histograms of the 'when grounding emerges' analysis (needs matplotlib)")
     parser.add_argument("--published", action="store_true",

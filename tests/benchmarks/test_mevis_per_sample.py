@@ -197,3 +197,17 @@ def test_the_cli_records_are_the_ones_written(tmp_path, built, predictions, caps
     write_per_sample(tmp_path / "direct.jsonl", records)
     assert (tmp_path / "cli.jsonl").read_text(encoding="utf-8") == (tmp_path / "direct.jsonl").read_text(
         encoding="utf-8")
+
+
+def test_score_per_sample_csv_writes_one_row_per_expression(tmp_path, built, predictions, capsys):
+    import csv
+
+    path, _ = predictions
+    out = tmp_path / "per-expression.csv"
+    assert main(["score", str(path), "--data", f"mevis={built}", "--per-sample", str(out)]) == 0
+    capsys.readouterr()
+    _, records = _scored(path, built, protocol="official")
+    with open(out, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(records) and [r["id"] for r in rows] == [str(r["id"]) for r in records]
+    assert [float(row["JF"]) for row in rows] == pytest.approx([float(r["JF"]) for r in records])
