@@ -1,6 +1,7 @@
 """What several ``pixbench`` commands share: option groups, argument types, output checks and messages.
 
-- :func:`add_data_option` / :func:`parse_data`: ``--data BENCHMARK=PATH_OR_HUB_ID`` (score, compare);
+- :func:`add_data_option` / :func:`parse_data`: ``--data [BENCHMARK=]PATH_OR_HUB_ID`` (score, compare; a
+  built folder's benchmark is read from its build summary);
 - :func:`add_selection_options`: ``--select``, ``--score-threshold``, ``--include-none``, ``--letter-parser``;
 - :func:`add_judge_options`: the ``--judge-*`` options, ``--refresh-judge`` and ``--no-judge``, declared once
   with parameters for what differs between commands (which flags, the defaults, who the judge is);
@@ -143,25 +144,88 @@ def positive_int(text: str) -> int:
 
 
 def add_data_option(parser: argparse.ArgumentParser) -> None:
-    """``--data BENCHMARK=PATH_OR_HUB_ID`` (repeatable): the ground truth of each benchmark; see :func:`parse_data`."""
-    parser.add_argument("--data", action="append", metavar="BENCHMARK=PATH_OR_HUB_ID",
-                        help="ground truth: a folder made by `pixbench build` or a hub id (default: the published "
-                             "copy of each image benchmark; MoCentric-Bench has none yet: give "
-                             "--data mocentric=PATH)")
+    """``--data [BENCHMARK=]PATH_OR_HUB_ID`` (repeatable): each benchmark's ground truth; see :func:`parse_data`."""
+    parser.add_argument("--data", action="append", metavar="[BENCHMARK=]PATH_OR_HUB_ID",
+                        help="ground truth: a folder made by `pixbench build` (its benchmark is read from its "
+                             "build_summary.json), or BENCHMARK=PATH_OR_HUB_ID (needed for a hub id or a folder "
+                             "without a build summary); default: the published copy of each image benchmark "
+                             "(MoCentric-Bench has none yet: give --data PATH)")
+
+
+def _built_benchmark(value: str, names: Sequence[str]) -> str:
+    """The benchmark named by the build summary of the folder ``value``; ``ValueError`` saying why there is none
+    and that ``BENCHMARK=`` is then needed."""
+    import json
+    import re
+
+    from pixbench.builds.layout import BUILD_SUMMARY_FILE
+
+    prefixed = f"--data BENCHMARK={value} (BENCHMARK: {', '.join(names)})"
+    path = Path(value).expanduser()
+    if not path.exists():
+        if re.fullmatch(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*", value):
+            raise ValueError(f"--data {value}: no such folder; a hub id needs its benchmark: {prefixed}")
+        raise ValueError(f"--data {value}: no such folder (expected a folder made by `pixbench build`, or {prefixed})")
+    if not path.is_dir():
+        raise ValueError(f"--data {value}: a file, not a folder made by `pixbench build`")
+    summary = path / BUILD_SUMMARY_FILE
+    if not summary.is_file():
+        raise ValueError(f"--data {value}: no {BUILD_SUMMARY_FILE} in that folder, so its benchmark is unknown (not a "
+                         f"folder made by `pixbench build`?); name it: {prefixed}")
+    try:
+        record = json.loads(summary.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--data {value}: {summary}: unreadable build summary ({type(exc).__name__}: {exc}); "
+                         f"name the benchmark: {prefixed}") from None
+    benchmark = record.get("benchmark") if isinstance(record, dict) else None
+    if benchmark not in names:
+        raise ValueError(f"--data {value}: {summary}: field 'benchmark': expected one of {list(names)}, but got "
+                         f"{benchmark!r}")
+    return str(benchmark)
 
 
 def parse_data(values: Sequence[str] | None) -> dict[str, str]:
-    """``--data`` values -> {benchmark: path or hub id}; ``ValueError`` names the expected form."""
+    """``--data`` values -> {benchmark: path or hub id}.
+
+    ``BENCHMARK=PATH_OR_HUB_ID`` names its benchmark (a built folder whose summary names another is refused); a
+    bare ``PATH`` must be a folder made by ``pixbench build``, whose ``build_summary.json`` says which benchmark
+    it is. A hub id, or a folder without a build summary, needs the prefix. ``ValueError`` saying what was
+    expected, also for a benchmark given twice.
+    """
     from pixbench.benchmarks import BENCHMARK_NAMES
 
     data: dict[str, str] = {}
     for value in values or []:
         name, sep, where = value.partition("=")
-        if not sep or name not in BENCHMARK_NAMES or not where:
-            expected = " or ".join(f"{benchmark}=PATH_OR_HUB_ID" for benchmark in BENCHMARK_NAMES)
-            raise ValueError(f"--data expects {expected}, but got {value!r}")
+        if sep and name in BENCHMARK_NAMES:
+            if not where:
+                raise ValueError(f"--data {value}: expected {name}=PATH_OR_HUB_ID, but nothing follows the '='")
+            _check_prefix(name, where, BENCHMARK_NAMES)
+        elif sep and "/" not in name and not Path(value).expanduser().exists():
+            raise ValueError(f"--data {value}: unknown benchmark {name!r} (expected one of {list(BENCHMARK_NAMES)}, "
+                             "or a folder made by `pixbench build`)")
+        else:
+            name, where = _built_benchmark(value, BENCHMARK_NAMES), value
+        if data.get(name, where) != where:
+            raise ValueError(f"--data gives {name} twice ({data[name]} and {where}); give one")
         data[name] = where
     return data
+
+
+def _check_prefix(name: str, where: str, names: Sequence[str]) -> None:
+    """Refuse ``name=where`` when ``where`` is a built folder whose summary names another benchmark (an unreadable
+    summary is left to the reader of the data, which names the file)."""
+    from pixbench.builds.layout import BUILD_SUMMARY_FILE
+
+    if not (Path(where).expanduser() / BUILD_SUMMARY_FILE).is_file():
+        return
+    try:
+        found = _built_benchmark(where, names)
+    except ValueError:
+        return
+    if found != name:
+        raise ValueError(f"--data {name}={where}: that folder is a {found} build (its build_summary.json), not "
+                         f"{name}; give --data {found}={where}, or the {name} folder")
 
 
 def add_selection_options(parser: argparse.ArgumentParser) -> None:
