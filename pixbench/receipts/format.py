@@ -29,7 +29,7 @@ Verdicts
     compressed with zlib (level 9) and base64-encoded in ``verdicts.data``; ``verdicts.count`` and
     ``verdicts.sha256`` (of the uncompressed JSON) say what it holds. The reply is kept whole (a verdict is the
     reply as the judge's parser reads it, and the reply itself is in the per-sample records), and 300 of them
-    take about 15 kB.
+    take 15.9 kB (the receipt of a PixMMVP run with 300 judged answers: 20.4 kB).
 
 Digests
     :func:`canonical_json`: sorted keys, no spaces, UTF-8, floats by ``repr`` (Python's shortest round trip),
