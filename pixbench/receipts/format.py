@@ -25,7 +25,7 @@ timestamp and no absolute path that pixbench made (a path is kept as the user ga
 Verdicts
     Every reply the result used, keyed as the judge's cache keys it (:func:`pixbench.judge.cache_key`: sha256 of
     model, messages, temperature and protocol): a list ``[key, reply, served model]`` (``[key, null, null,
-    error]`` for a failed request scored under ``--allow-judge-errors``), sorted by key, as canonical JSON,
+    error]`` for a failed request: scored as wrong under ``--allow-judge-errors``), sorted by key, as canonical JSON,
     compressed with zlib (level 9) and base64-encoded in ``verdicts.data``; ``verdicts.count`` and
     ``verdicts.sha256`` (of the uncompressed JSON) say what it holds. The reply is kept whole (a verdict is the
     reply as the judge's parser reads it, and the reply itself is in the per-sample records), and 300 of them

@@ -262,3 +262,19 @@ def test_a_run_without_a_judge_records_why_and_verifies(workspace: Path, capsys:
     assert report["results"][0]["notes"][0] == "A_dagger not computed: no OPENAI_API_KEY and no --judge-base-url"
     code, out, err = verify(capsys, "r.json")
     assert (code, out) == (0, "identical\n"), err
+
+
+def test_failed_judge_requests_scored_as_wrong_are_replayed(workspace: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Under --allow-judge-errors the failed requests are part of the result: the receipt keeps each one's error,
+    and verifying scores them as wrong again."""
+    from judge_server import server_error
+
+    with running_server(server_reply, always=server_error(500)) as server:
+        assert main(score(server.base_url, "--judge-retries", "0", "--allow-judge-errors")) == 0
+    result = json.loads(capsys.readouterr().out)["results"][0]
+    assert (result["metrics"]["A_dagger"], result["counts"]["judge_errors"]) == (0.0, 8)
+    verdicts = unpack_verdicts(json.loads(Path("receipt.json").read_text())["judge"]["verdicts"])
+    assert len(verdicts) == 9 and all(v.reply is None and "HTTP 500" in (v.error or "") for v in verdicts.values())
+    code, out, err = verify(capsys, "receipt.json")
+    assert (code, out) == (0, "identical\n"), err
