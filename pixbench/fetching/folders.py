@@ -9,10 +9,11 @@
 2. **Verify what is there**: a file with the expected size and digest is kept as it is (a resumed fetch
    downloads nothing more for it); a file with other bytes (damaged, or another revision's) is fetched again.
 3. **Download the rest** (:func:`fetch_folders`, ``workers`` files at a time): into
-   ``DIR/.pixbench-partial/<digest>.part`` (a partial file left by a killed run is continued with an HTTP range
-   request), checked against its digest, then moved into place; transient failures and wrong bytes are tried
-   again (:mod:`.transfer`). Files that still fail are named in one :class:`FetchError` after the others are
-   done, so a rerun resumes with what is missing.
+   ``DIR/.pixbench-partial/<folder>/<path>.<digest>.part`` (:func:`partial_path`; a partial file left by a
+   killed or interrupted run is continued with an HTTP range request), checked against its digest, then moved
+   into place; transient failures and wrong bytes are tried again (:mod:`.transfer`). Files that still fail are
+   named in one :class:`FetchError` after the others are done, so a rerun resumes with what is missing; once
+   every file is in place the partial folder is removed.
 4. **Record** ``DIR/<folder>/.pixbench-fetch.json``: the source (repo, requested revision, commit), license and
    every file's size and digest.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -40,7 +42,7 @@ from pixbench.fetching.transfer import ChecksumMismatch, Retry, download_part, w
 from pixbench.version import __version__
 
 __all__ = ["DEFAULT_RETRY", "MANIFEST", "PARTIAL_FOLDER", "FetchError", "FolderPlan", "FolderReport", "RemoteFile",
-           "fetch_folders", "github_raw_endpoint", "hub_endpoint", "plan_folder"]
+           "fetch_folders", "github_raw_endpoint", "hub_endpoint", "partial_path", "plan_folder"]
 
 #: The record of a fetched folder, inside it.
 MANIFEST = ".pixbench-fetch.json"
@@ -52,6 +54,10 @@ DEFAULT_RETRY = Retry()
 _SHOWN = 5
 
 Outcome = Literal["kept", "downloaded", "resumed", "repaired"]
+
+
+class Stopped(Exception):
+    """The fetch was interrupted (Ctrl-C): a download stops at its next bytes."""
 
 
 class FetchError(RuntimeError):
@@ -200,6 +206,13 @@ class _Progress:
                 self.bar.update(count)  # type: ignore[attr-defined]
 
 
+def partial_path(to: Path, plan: FolderPlan, file: RemoteFile) -> Path:
+    """Where ``file`` is downloaded before it is checked: ``DIR/.pixbench-partial/<folder>/<path>.<digest>.part``
+    (one per target and content: a partial file of another revision is never continued)."""
+    relative = (plan.root / file.path).relative_to(to)
+    return to / PARTIAL_FOLDER / relative.parent / f"{relative.name}.{file.expected.value[:16]}.part"
+
+
 def _fetch_file(file: RemoteFile, target: Path, partial: Path, *, retry: Retry, headers: dict[str, str],
                 progress: Callable[[int], None], retried: Callable[[BaseException], None]) -> tuple[Outcome, int]:
     """Make ``target`` hold ``file``'s bytes; the outcome and the bytes received."""
@@ -270,16 +283,26 @@ def fetch_folders(specs: Sequence[InputFolder], to: Path, *, retry: Retry = DEFA
     lock = threading.Lock()
     failures: list[str] = []
 
+    stop = threading.Event()
+
     with _Progress(progress, sum(file.expected.size for _, _, file in jobs)) as bar:
+        def received(count: int) -> None:
+            if stop.is_set():  # Ctrl-C: stop at the next bytes, the partial file kept for the next run
+                raise Stopped("stopped")
+            bar.add(count)
+
         def run(report: FolderReport, plan: FolderPlan, file: RemoteFile) -> None:
             def retried(_: BaseException) -> None:
                 with lock:
                     report.retries += 1
 
-            partial = partial_root / f"{file.expected.algorithm}-{file.expected.value}.part"
+            if stop.is_set():
+                return
             try:
-                outcome, received = _fetch_file(file, plan.root / file.path, partial, retry=retry, headers=headers,
-                                                progress=bar.add, retried=retried)
+                outcome, count = _fetch_file(file, plan.root / file.path, partial_path(to, plan, file), retry=retry,
+                                             headers=headers, progress=received, retried=retried)
+            except Stopped:
+                return
             except Exception as exc:
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 with lock:
@@ -287,13 +310,17 @@ def fetch_folders(specs: Sequence[InputFolder], to: Path, *, retry: Retry = DEFA
                 return
             with lock:
                 setattr(report, outcome, getattr(report, outcome) + 1)
-                report.bytes += received
+                report.bytes += count
 
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, workers))
+        try:
             for future in [pool.submit(run, *job) for job in jobs]:
                 future.result()
-    if partial_root.is_dir() and not any(partial_root.iterdir()):
-        partial_root.rmdir()
+        except BaseException:
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
     if failures:
         failures.sort()
         shown = "; ".join(failures[:_SHOWN]) + (f"; ... and {len(failures) - _SHOWN} more" if len(failures) > _SHOWN
@@ -304,4 +331,6 @@ def fetch_folders(specs: Sequence[InputFolder], to: Path, *, retry: Retry = DEFA
     for plan in plans:
         plan.root.mkdir(parents=True, exist_ok=True)
         _write_manifest(plan)
+    if partial_root.is_dir():  # every file is in place: what is left there is another revision's
+        shutil.rmtree(partial_root)
     return reports

@@ -14,8 +14,9 @@ It answers what ``pixbench fetch`` asks through ``huggingface_hub``, as the hub 
 
 File bodies honour ``Range: bytes=N-`` (206 with ``Content-Range``). Faults are queued per file and consumed
 one per request for it: ``"503"`` (Service Unavailable), ``"corrupt"`` (200 with bytes of the right length but
-wrong content), ``"drop"`` (the headers and half of the body, then the connection is closed). Every request is
-recorded (method, path, ``Range`` header).
+wrong content), ``"drop"`` (the headers and half of the body, then the connection is closed), ``"stall"`` (half
+of the body, then ``stalled`` is set and the rest waits for ``release``). Every request is recorded (method,
+path, ``Range`` header).
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class FakeHub:
     requests: list[Recorded] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    stalled: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
     def add_repo(self, repo_id: str, files: Mapping[str, bytes], *, commit: str | None = None,
                  lfs: Callable[[str], bool] = lambda path: not path.endswith((".csv", ".md", ".txt")),
@@ -143,6 +146,18 @@ class _Handler(BaseHTTPRequestHandler):
         status = 206 if start else 200
         if start:
             headers = {**headers, "Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"}
+        if fault == "stall":  # half the body, then wait until the test releases the rest
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.hub.stalled.set()
+            self.hub.release.wait(10)
+            self.wfile.write(body[len(body) // 2:])
+            return
         if fault == "drop":
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))

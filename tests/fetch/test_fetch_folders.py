@@ -7,6 +7,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +18,7 @@ from fake_hub import FakeHub, git_blob_id
 from PIL import Image
 
 from pixbench.benchmarks.raw_inputs import GitHubFile, HubFiles, InputFolder
-from pixbench.fetching import MANIFEST, PARTIAL_FOLDER, FetchError, Retry, fetch_folders
+from pixbench.fetching import MANIFEST, PARTIAL_FOLDER, FetchError, Retry, fetch_folders, folders
 
 FAST = Retry(tries=3, first_wait=0.01, max_wait=0.02)
 
@@ -25,6 +28,13 @@ def _png(seed: int, size: int = 40) -> bytes:
     image.putpixel((seed % size, 3), (255, 255, 255))
     out = io.BytesIO()
     image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _noise_png() -> bytes:
+    noise = np.random.default_rng(0).integers(0, 256, (400, 400, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(noise).save(out, format="PNG")
     return out.getvalue()
 
 
@@ -140,8 +150,10 @@ def test_a_damaged_file_on_disk_is_detected_and_fetched_again(online_hub: FakeHu
 def test_a_partial_file_left_by_a_killed_run_is_continued(online_hub: FakeHub, tmp_path: Path) -> None:
     _serve(online_hub)
     data = FILES["images/a.png"]
-    partial = tmp_path / PARTIAL_FOLDER / f"sha256-{hashlib.sha256(data).hexdigest()}.part"
+    partial = tmp_path / PARTIAL_FOLDER / "Data" / "images" / f"a.png.{hashlib.sha256(data).hexdigest()[:16]}.part"
     partial.parent.mkdir(parents=True)
+    stale = partial.with_name("a.png.0123456789abcdef.part")  # another revision's: never continued, removed
+    stale.write_bytes(b"\0" * 500)
     partial.write_bytes(data[:500])
     report = _fetch(tmp_path)
     assert (tmp_path / "Data" / "images" / "a.png").read_bytes() == data
@@ -149,14 +161,12 @@ def test_a_partial_file_left_by_a_killed_run_is_continued(online_hub: FakeHub, t
     assert [r.range for r in online_hub.file_gets() if r.path.startswith("/lfs-cdn/")
             and r.path.endswith(hashlib.sha256(data).hexdigest())] == ["bytes=500-"]
     assert report.bytes == len(data) - 500 + sum(len(FILES[p]) for p in ("images/b.png", "table.csv")) + len(PINNED)
-    assert not partial.exists()
+    assert not partial.exists() and not (tmp_path / PARTIAL_FOLDER).exists()
 
 
 def test_a_dropped_connection_resumes_where_it_stopped(online_hub: FakeHub, tmp_path: Path) -> None:
-    noise = np.random.default_rng(0).integers(0, 256, (400, 400, 3), dtype=np.uint8)
-    out = io.BytesIO()
-    Image.fromarray(noise).save(out, format="PNG")
-    data = out.getvalue()  # ~480 kB: the client has written what came before the connection closed
+    data = _noise_png()  # ~480 kB: the client has written what came before the connection closed
+    noise = np.asarray(Image.open(io.BytesIO(data)))
     commit = online_hub.add_repo("acme/big", {"big.png": data})
     spec = InputFolder("Big", "big", "CC0", hub=HubFiles("acme/big", include=("*.png",)))
     online_hub.fail("acme/big:big.png", "drop")  # half the body, then the connection closes
@@ -169,6 +179,38 @@ def test_a_dropped_connection_resumes_where_it_stopped(online_hub: FakeHub, tmp_
     assert 0 < start <= len(data) // 2 and report.bytes == len(data) // 2 + len(data) - start
     assert report.retries == 1 and report.resumed == 1
     assert online_hub.count("GET", f"/datasets/acme/big/resolve/{commit}/big.png") == 2
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
+def test_ctrl_c_stops_the_downloads_and_a_rerun_continues_them(online_hub: FakeHub, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _noise_png()
+    online_hub.add_repo("acme/big", {"big.png": data})
+    spec = InputFolder("Big", "big", "CC0", hub=HubFiles("acme/big", include=("*.png",)))
+    online_hub.fail("acme/big:big.png", "stall")  # half the file, then the server waits
+
+    class Pool(ThreadPoolExecutor):
+        def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+            online_hub.release.set()  # the rest arrives once the fetch is stopping: the download sees the stop there
+            super().shutdown(wait, cancel_futures=cancel_futures)
+
+    monkeypatch.setattr(folders, "ThreadPoolExecutor", Pool)
+
+    def interrupt() -> None:
+        online_hub.stalled.wait(10)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)  # Ctrl-C while the file comes
+
+    helper = threading.Thread(target=interrupt)
+    helper.start()
+    with pytest.raises(KeyboardInterrupt):
+        _fetch(tmp_path, spec)
+    helper.join()
+    [partial] = (tmp_path / PARTIAL_FOLDER).rglob("*.part")
+    kept = partial.stat().st_size
+    assert 0 < kept < len(data) and not (tmp_path / "Big" / "big.png").exists()
+    report = _fetch(tmp_path, spec)
+    assert (tmp_path / "Big" / "big.png").read_bytes() == data and report.resumed == 1
+    assert online_hub.file_gets()[-1].range == f"bytes={kept}-" and report.bytes == len(data) - kept
 
 
 def test_a_repo_that_changed_its_layout_stops_before_any_download(online_hub: FakeHub, tmp_path: Path) -> None:
