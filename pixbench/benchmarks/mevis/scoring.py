@@ -50,6 +50,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -81,9 +82,9 @@ class Expression:
     present: bool
     empty: bool
 
-    @property
+    @cached_property
     def values(self) -> dict[str, float]:
-        """The per-expression values behind the metrics (fractions; decay in [-1, 1])."""
+        """The per-expression values behind the metrics (fractions; decay in [-1, 1]; computed once)."""
         s = self.scores
         return {"J": s.mean_j, "F": s.mean_f, "JF": (s.mean_j + s.mean_f) / 2, "J_recall": s.recall_j,
                 "J_decay": s.decay_j, "F_recall": s.recall_f, "F_decay": s.decay_f}
