@@ -146,7 +146,7 @@ def test_fetch_mevis_prints_the_steps_by_hand(tmp_path: Path, capsys: pytest.Cap
     assert not data.exists()
 
 
-def test_the_declared_inputs_are_consistent(shared_data: Path) -> None:
+def test_the_declared_inputs_are_consistent() -> None:
     from pixbench.benchmarks.pixmmvp import build as pixmmvp_build
     from pixbench.benchmarks.pixmmvp import fetch as pixmmvp_fetch
 
@@ -160,7 +160,14 @@ def test_the_declared_inputs_are_consistent(shared_data: Path) -> None:
             words = [part.replace("{to}", "data") for part in step]
             assert words[0] == "pixbench"
             parser.parse_args(words[1:])
-    # the pinned GitHub files are the released ones (../shared/data holds them, byte for byte)
+    assert [folder.folder for folder in gather(["annotations"]).folders] == [
+        "PixMMVP-annotations", "PixCV-Bench-annotations", "MoCentric-annotations"]
+    with pytest.raises(ValueError, match=r"nothing to fetch called \['mmvpp'\]"):
+        gather(["mmvpp"])
+
+
+def test_the_pinned_files_are_the_released_ones(shared_data: Path) -> None:
+    """../shared/data holds the released files byte for byte: the pinned sizes and digests are theirs."""
     copies = {"meta_none.txt": shared_data / "pixmmvp" / "meta_none.txt",
               "mevis_keyframes.csv": shared_data / "mocentric" / "mevis_keyframes.csv",
               "meta_expressions_reverse_filtered.json":
