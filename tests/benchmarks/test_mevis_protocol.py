@@ -164,7 +164,8 @@ def test_lmms_eval_averages_over_the_resampled_frames(tmp_path, built, reference
     kept = [row for i, row in rows.items() if i in lines]
     assert result["analysis"]["protocol"]["frames"] == sum(len(resampled_frames(len(r.masks), 3.0)) for r in kept)
     records = [json.loads(line) for line in (tmp_path / "per.jsonl").read_text().splitlines()]
-    assert {r["protocol"] for r in records} == {"lmms-eval"} and len(records) == len(kept)
+    assert {r["protocol"] for r in records} == {"lmms-eval"} and len(records) == len(rows)
+    assert sum(not r["dropped"] for r in records) == len(kept)  # a record per expression; the dropped ones say so
     first = next(r for r in records if r["id"] == kept[0].id)
     assert first["frames"] == list(resampled_frames(len(kept[0].masks), 3.0)) and first["J_t"] == [1.0] * len(
         first["frames"])
