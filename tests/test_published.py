@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import shared_data_dir
 
 from pixbench.benchmarks import REGISTRY
 from pixbench.benchmarks.base import read_published
@@ -68,9 +67,9 @@ def image_run(tiny_built: dict[str, Path], tmp_path: Path) -> tuple[Path, dict[s
 # ------------------------------------------------------------------------------ the shipped tables
 
 
-def test_shipped_table_one_equals_the_source_rows() -> None:
+def test_shipped_table_one_equals_the_source_rows(shared_data: Path) -> None:
     """Both image tables are the source's Table 1, cell for cell (skipped without ../shared/data)."""
-    source = shared_data_dir() / "published" / "pixfoundation-table1.tsv"
+    source = shared_data / "published" / "pixfoundation-table1.tsv"
     if not source.is_file():
         pytest.skip(f"{source} not found (set PIXBENCH_SHARED_DATA)")
     with source.open(encoding="utf-8", newline="") as handle:
