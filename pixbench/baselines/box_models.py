@@ -87,7 +87,9 @@ __all__ = [
     "OpenAIBoxModel",
     "PromptStyle",
     "QwenBoxModel",
+    "frame_at",
     "frame_order",
+    "frame_size_of",
     "initial_frame",
     "sample_indices",
 ]
@@ -126,7 +128,8 @@ class BoxModel(Protocol):
 # ------------------------------------------------------------------------------------------------ helpers
 
 
-def _frame(frames: Sequence[np.ndarray], index: int) -> np.ndarray:
+def frame_at(frames: Sequence[np.ndarray], index: int) -> np.ndarray:
+    """``frames[index]`` checked: ``IndexError`` outside the clip, ``ValueError`` unless RGB uint8 ``[H, W, 3]``."""
     if not 0 <= index < len(frames):
         raise IndexError(f"Expected a frame index in 0..{len(frames) - 1}, but got {index}")
     frame = np.asarray(frames[index])
@@ -135,7 +138,8 @@ def _frame(frames: Sequence[np.ndarray], index: int) -> np.ndarray:
     return frame
 
 
-def _frame_size(frame: np.ndarray) -> tuple[int, int]:
+def frame_size_of(frame: np.ndarray) -> tuple[int, int]:
+    """``(height, width)`` of an ``[H, W, ...]`` frame."""
     return int(frame.shape[0]), int(frame.shape[1])
 
 
@@ -300,20 +304,20 @@ class QwenBoxModel:
     # -- questions
     def locate(self, frames: Sequence[np.ndarray], expression: str, frame_index: int) -> BoxAnswer:
         """Ask the published box prompt about ``frames[frame_index]`` alone; boxes in frame pixels."""
-        frame = _frame(frames, frame_index)
+        frame = frame_at(frames, frame_index)
         content = [{"type": "text", "text": box_prompt(expression)}, {"type": "image"}]
         inputs = self.prepare(BOX_SYSTEM, content, [frame], self.max_pixels)
         input_size = self.input_size(inputs)
         reply = self.generate(inputs)
         answer = read_boxes(reply, frame_index=frame_index, box_format=self.box_format,
-                            frame_size=_frame_size(frame), input_size=input_size)
+                            frame_size=frame_size_of(frame), input_size=input_size)
         logger.debug("frame %d: %d box(es), error %s", frame_index, len(answer.boxes), answer.error)
         return answer
 
     def when(self, frames: Sequence[np.ndarray], expression: str) -> WindowAnswer:
         """Ask when ``expression`` happens, showing :func:`sample_indices` frames labelled with their numbers."""
         shown = sample_indices(len(frames), self.when_frames)
-        images = [_frame(frames, i) for i in shown]
+        images = [frame_at(frames, i) for i in shown]
         content: list[dict[str, Any]] = [{"type": "text", "text": when_prompt(expression)}]
         for index in shown:
             content += [{"type": "text", "text": frame_label(index)}, {"type": "image"}]
@@ -455,51 +459,52 @@ class OpenAIBoxModel:
             return frame
         from PIL import Image
 
-        height, width = _frame_size(frame)
+        height, width = frame_size_of(frame)
         size = (max(1, width // self.downscale), max(1, height // self.downscale))
         return np.asarray(Image.fromarray(frame).resize(size, Image.Resampling.BILINEAR))
 
-    def _image_part(self, frame: np.ndarray) -> dict[str, Any]:
+    def image_part(self, frame: np.ndarray) -> dict[str, Any]:
+        """The chat content part of ``frame`` as sent (:meth:`sent_image`, base64 JPEG data URL)."""
         from pixbench.chat.messages import image_data_url, image_part
 
         return image_part(image_data_url(self.sent_image(frame), quality=self.jpeg_quality))
 
     def messages(self, frames: Sequence[np.ndarray], expression: str, frame_index: int) -> list[dict[str, Any]]:
         """The chat messages :meth:`locate` sends (see the class docstring)."""
-        frame = _frame(frames, frame_index)
+        frame = frame_at(frames, frame_index)
         if self.prompt_style == "image":
             return [{"role": "system", "content": BOX_SYSTEM},
                     {"role": "user", "content": [{"type": "text", "text": box_prompt(expression)},
-                                                 self._image_part(frame)]}]
+                                                 self.image_part(frame)]}]
         parts: list[dict[str, Any]] = [{"type": "text", "text": gpt_box_prompt(expression)}]
         for index in range(frame_index, len(frames), self.frame_stride):
-            other = _frame(frames, index)
+            other = frame_at(frames, index)
             if other.shape != frame.shape:
                 raise ValueError(f"Expected the frames of one clip to share a size, but frame {index} is "
                                  f"{other.shape} and frame {frame_index} is {frame.shape}")
-            parts.append(self._image_part(other))
+            parts.append(self.image_part(other))
         return [{"role": "system", "content": GPT_BOX_SYSTEM}, {"role": "user", "content": parts}]
 
     def locate(self, frames: Sequence[np.ndarray], expression: str, frame_index: int) -> BoxAnswer:
         """Ask the endpoint for the boxes of ``frames[frame_index]``; boxes scaled back to frame pixels."""
-        frame = _frame(frames, frame_index)
+        frame = frame_at(frames, frame_index)
         sent = self.sent_image(frame)
-        input_size = served_input_size(self.box_family, self.box_format, *_frame_size(sent),
-                                       min_pixels=self.min_pixels, max_pixels=self.max_pixels) or _frame_size(sent)
+        input_size = served_input_size(self.box_family, self.box_format, *frame_size_of(sent),
+                                       min_pixels=self.min_pixels, max_pixels=self.max_pixels) or frame_size_of(sent)
         result = self.client.ask_many([self.messages(frames, expression, frame_index)])[0]
         if not result.ok or result.text is None:
             return BoxAnswer(frame_index=frame_index, reply=None, boxes=(), model_boxes=(), box_format=self.box_format,
-                             frame_size=_frame_size(frame), input_size=input_size,
+                             frame_size=frame_size_of(frame), input_size=input_size,
                              error=result.error or "no reply", cached=result.cached)
         return read_boxes(result.text, frame_index=frame_index, box_format=self.box_format,
-                          frame_size=_frame_size(frame), input_size=input_size, cached=result.cached)
+                          frame_size=frame_size_of(frame), input_size=input_size, cached=result.cached)
 
     def when(self, frames: Sequence[np.ndarray], expression: str) -> WindowAnswer:
         """Ask when ``expression`` happens, showing :func:`sample_indices` frames (downscaled) with their numbers."""
         shown = sample_indices(len(frames), self.when_frames)
         parts: list[dict[str, Any]] = [{"type": "text", "text": when_prompt(expression)}]
         for index in shown:
-            parts += [{"type": "text", "text": frame_label(index)}, self._image_part(_frame(frames, index))]
+            parts += [{"type": "text", "text": frame_label(index)}, self.image_part(frame_at(frames, index))]
         messages: list[dict[str, Any]] = [{"role": "system", "content": WHEN_SYSTEM},
                                           {"role": "user", "content": parts}]
         result = self.client.ask_many([messages])[0]

@@ -12,16 +12,28 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
 from pixbench.annotation.rle import Rle
 from pixbench.benchmarks.base import Benchmark, BuilderSpec, BuildOption, Kind, Presented, SummaryColumn
 from pixbench.benchmarks.mocentric.rows import ExpressionRow, VideoLine, VideoReference
-from pixbench.benchmarks.mocentric.views import PROBES, REVERSED_PROBES, ViewError, canvas_size, check_probe_layout
+from pixbench.benchmarks.mocentric.views import (
+    DEFAULT_LAYOUT,
+    LAYOUTS,
+    PAIR_PROBES,
+    PROBES,
+    REVERSED_PROBES,
+    ProbeView,
+    ViewError,
+    canvas_size,
+    check_probe_layout,
+    probe_view,
+)
 from pixbench.builds.shards import read_columns
 from pixbench.metrics import stats
 from pixbench.outcomes import Plan, RowUnits
@@ -69,6 +81,56 @@ def _rows(folder: Path, config: str) -> dict[str, ExpressionRow]:
                 raise ValueError(f"{shard}: id {row.id} repeated")
             rows[row.id] = row
     return rows
+
+
+@dataclass(frozen=True)
+class ProbeClip:
+    """A probe view as the video baselines see it (``pixbench.baselines.video_runner.ClipView``): the view, the
+    presented position of the row's keyframe, and the axis the halves of a pair canvas swap along."""
+
+    view: ProbeView
+    keyframe: int
+
+    @property
+    def length(self) -> int:
+        return self.view.length
+
+    @property
+    def canvas(self) -> tuple[int, int]:
+        return self.view.canvas
+
+    @property
+    def mirror_axis(self) -> Literal["x", "y"] | None:
+        """``y`` for the stacked layout, ``x`` for the side-by-side ones, None without halves."""
+        if self.view.other is None:
+            return None
+        return "y" if self.view.layout == "target-bottom" else "x"
+
+    def compose(self, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
+        return self.view.compose(frames)
+
+
+class ProbeClips:
+    """MoCentric-Bench's clips for the video baselines (``pixbench.baselines.video_runner.ClipSource``): the
+    probe views; pair probes take every layout, their published default first; every expression has a
+    keyframe; one model's lines may answer every probe."""
+
+    keyframes = True
+    exclusive_probes = False
+
+    def layouts(self, probe: str) -> tuple[str, ...]:
+        if probe not in PAIR_PROBES:
+            return ()
+        default = DEFAULT_LAYOUT[probe]
+        return (default, *(layout for layout in LAYOUTS if layout != default))
+
+    def view(self, row: ExpressionRow, probe: str, layout: str | None) -> ProbeClip:
+        """The presented keyframe is ``k`` for ``original``, ``static`` (every frame is ``I_k``) and
+        ``static-pair``, ``T - 1 - k`` for the reversed probes."""
+        view = probe_view(probe=probe, layout=layout, frame_names=row.frame_names, keyframe=row.keyframe,
+                          height=row.height, width=row.width)
+        keyframe = row.keyframe if probe == "static" else view.target_frames.index(row.keyframe)
+        return ProbeClip(view, keyframe)
 
 
 class MoCentric(Benchmark):
@@ -119,6 +181,10 @@ class MoCentric(Benchmark):
                       "halves apart"),
         SummaryColumn("reversed-pair D_FPR", "reversed-pair", "D_FPR",
                       "the original-order half segmented too: lower is better"))
+
+    def clip_views(self) -> ProbeClips:
+        """What the video baselines show a model: the probe views (:class:`ProbeClips`)."""
+        return ProbeClips()
 
     def reference_files(self, folder: Path) -> list[Path]:
         """The shards scoring reads (never the frames): hashed to name the dataset revision."""
