@@ -433,8 +433,10 @@ class OpenAIBoxModel:
         box_family: str = "openai",
         min_pixels: int = QWEN_RELEASED_MIN_PIXELS,
         max_pixels: int = QWEN_RELEASED_MAX_PIXELS,
+        role: str = "box model",
     ) -> OpenAIBoxModel:
-        """Build the :class:`~pixbench.chat.ChatClient` for ``model`` at ``base_url`` and wrap it.
+        """Build the :class:`~pixbench.chat.ChatClient` for ``model`` at ``base_url`` and wrap it (``role``: how
+        the client's messages name it).
 
         The key is read by the client from ``OPENAI_API_KEY`` (never printed, never cached). ``max_attempts``
         counts every try of one request (the published run: 2), retried on rate limits, 5xx and connection
@@ -448,7 +450,7 @@ class OpenAIBoxModel:
 
         client = ChatClient(model=model, base_url=base_url, cache=cache, temperature=temperature, timeout=timeout,
                             max_retries=max_attempts - 1, concurrency=1, max_tokens=max_tokens, backoff=backoff,
-                            refresh=refresh, role="box model")
+                            refresh=refresh, role=role)
         return cls(client, frame_stride=frame_stride, downscale=downscale, prompt_style=prompt_style,
                    box_format=box_format, when_frames=when_frames, jpeg_quality=jpeg_quality,
                    box_family=box_family, min_pixels=min_pixels, max_pixels=max_pixels)

@@ -292,17 +292,14 @@ class OpenAIPointModel:
                       max_attempts: int = 2, temperature: float = 1.0, timeout: float = 120.0, backoff: float = 1.0,
                       max_tokens: int | None = None, refresh: bool | str | None = False, downscale: int = 2,
                       jpeg_quality: int = 95) -> OpenAIPointModel:
-        """Build the :class:`~pixbench.chat.ChatClient` for ``model`` at ``base_url`` (as
-        :meth:`OpenAIBoxModel.from_endpoint` does: key from ``OPENAI_API_KEY``, never printed or cached;
-        ``max_attempts`` tries of one request; replies cached the moment they arrive) and wrap it."""
-        if max_attempts < 1:
-            raise ValueError(f"Expected max_attempts >= 1, but got {max_attempts}")
-        from pixbench.chat.client import ChatClient
-
-        client = ChatClient(model=model, base_url=base_url, cache=cache, temperature=temperature, timeout=timeout,
-                            max_retries=max_attempts - 1, concurrency=1, max_tokens=max_tokens, backoff=backoff,
-                            refresh=refresh, role="point model")
-        return cls(OpenAIBoxModel(client, downscale=downscale, jpeg_quality=jpeg_quality))
+        """Build the chat client through :meth:`OpenAIBoxModel.from_endpoint` (key from ``OPENAI_API_KEY``, never
+        printed or cached; ``max_attempts`` tries of one request; replies cached the moment they arrive) and
+        wrap it."""
+        images = OpenAIBoxModel.from_endpoint(model, base_url=base_url, cache=cache, max_attempts=max_attempts,
+                                              temperature=temperature, timeout=timeout, backoff=backoff,
+                                              max_tokens=max_tokens, refresh=refresh, downscale=downscale,
+                                              jpeg_quality=jpeg_quality, role="point model")
+        return cls(images)
 
     def messages(self, frames: Sequence[np.ndarray], question: PointQuestion) -> list[dict[str, Any]]:
         """The chat messages :meth:`ask` sends."""

@@ -196,11 +196,13 @@ class ClipSource(Protocol):
 
 
 def clip_source(benchmark: Benchmark) -> ClipSource | None:
-    """``benchmark``'s clips for the video baselines: its ``clip_views()``, else the ``CLIPS`` of the ``clips``
-    module of the package that holds its builder; None for a benchmark without clips (an image one)."""
+    """``benchmark``'s clips for the video baselines: its ``clip_views()`` when that gives some, else the ``CLIPS``
+    of the ``clips`` module of the package that holds its builder; None for a benchmark without clips (an image
+    one)."""
     views = getattr(benchmark, "clip_views", None)
-    if callable(views):
-        return cast("ClipSource", views())
+    source = views() if callable(views) else None
+    if source is not None:
+        return cast("ClipSource", source)
     package = benchmark.builder.module.rpartition(".")[0]
     try:
         module = importlib.import_module(f"{package}.clips")

@@ -277,6 +277,7 @@ def test_openai_points_messages_scaling_cache_and_failures(tmp_path, monkeypatch
         failed = model.ask(clip, molmo_question("the dog", 2))
         model.close()
     assert failed.call_failed and failed.reply is None and "HTTP 502" in str(failed.error)
+    assert "point model" in str(failed.error)
     assert [im.size for im in sent_images(server.requests[0].body)] == [(32, 24)]  # one frame for molmo
 
 
