@@ -20,7 +20,7 @@ Benchmarks and their clips
     refused; one version per run).
 
 Units of work
-    One unit per (probe, layout, expression of the probe's rows): :meth:`rows_for(probe)` of the benchmark's
+    One unit per (probe, layout, expression of the probe's rows): ``rows_for(probe)`` of the benchmark's
     reference (a probe without rows in the build is an error). Probes that take layouts run under every
     requested layout, or their default. The original frames are streamed from the build's ``videos`` config
     one video at a time (:func:`pixbench.video.export.iter_videos`) and decoded on first use.
