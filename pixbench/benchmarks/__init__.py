@@ -7,10 +7,14 @@ image benchmark also its question prompts and what other tools call its rows, :m
 ``build.py`` is its builder (imported only to build), ``card.md`` its dataset card template, ``synthetic.py`` its
 raw inputs made up offline (for the demo, tests and timing scripts), ``demo.py`` the hook ``pixbench demo`` calls
 (``build_demo(work)``, ``demo_predictions(reference)``; the contract is in :mod:`pixbench.benchmarks.demo`) and,
-where a paper printed its numbers, ``published.tsv`` (:meth:`~pixbench.benchmarks.base.Benchmark.published_rows`).
+where a paper printed its numbers, ``published.tsv`` (:meth:`~pixbench.benchmarks.base.Benchmark.published_rows`,
+each row with its protocol, read by :mod:`pixbench.published`) and, where its raw inputs can be downloaded,
+``fetch.py`` (``RAW_INPUTS``: where ``pixbench fetch`` gets them and how it lays them out, in the shapes of
+:mod:`.raw_inputs`).
 Code outside the folders asks the registry and never names a benchmark. The folders build only on what lies below
 the registry (annotation, metrics, builds, runs, chat, judge, results) and on the modules beside them that several
-benchmarks share (:mod:`.image`, :mod:`.harnesses` and :mod:`.synthetic_images` for the image benchmarks;
+benchmarks share (:mod:`.raw_inputs` for every one; :mod:`.image`, :mod:`.harnesses` and :mod:`.synthetic_images`
+for the image benchmarks;
 :mod:`.mevis_release` and :mod:`.streamed_build`, a MeViS release read and a build streamed video by video, for
 the ones made from MeViS); nothing below imports them. Adding a benchmark is one folder here and one line in
 :data:`REGISTRY`.

@@ -1,14 +1,17 @@
 """The ``pixbench`` command: one module per command group, wired here.
 
 - :mod:`~pixbench.cli.build`: ``build``, ``check-annotations``, ``push``, ``show``;
+- :mod:`~pixbench.cli.fetch`: ``fetch`` (a builder's raw inputs, downloaded and checked);
 - :mod:`~pixbench.cli.score`: ``score``; :mod:`~pixbench.cli.view`: ``view`` (a static site of the results);
+  :mod:`~pixbench.cli.verify`: ``verify`` (re-score a receipt and say what differs);
   :mod:`~pixbench.cli.run`: ``run`` (a served model);
   :mod:`~pixbench.cli.compare`: ``compare``;
 - :mod:`~pixbench.cli.baseline`: ``baseline attend-segment|explain|video-ground|text-track|make-tiny`` (also
   ``python -m pixbench.baselines``);
 - :mod:`~pixbench.cli.convert`: ``convert``; :mod:`~pixbench.cli.demo`: ``demo``;
-- :mod:`~pixbench.cli.video`: the video benchmark's tools, ``mocentric export|show|ids`` (a probe in MeViS
-  layout; one expression drawn; a build's expression ids), named by the benchmark's registry name;
+- :mod:`~pixbench.cli.video`: the video benchmarks' tools, ``mocentric export|show|ids`` (a probe in MeViS
+  layout; one expression drawn; a build's expression ids) and ``mevis ids``, named by the benchmarks' registry
+  names;
 - :mod:`~pixbench.cli.options`: the option groups and helpers several commands share.
 
 Every command is a function ``(args) -> int`` (the exit code); ``main(argv)`` parses and dispatches, so tests
