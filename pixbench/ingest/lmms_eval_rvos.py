@@ -50,9 +50,9 @@ from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import MaskError, Rle
 from pixbench.benchmarks.mevis import MEVIS
 from pixbench.benchmarks.mevis.rows import MevisRow
-from pixbench.ingest.pixfoundation import MAX_PROBLEMS, ConvertError, ConvertProblem
+from pixbench.ingest.pixfoundation import ConvertError, ConvertProblem, ConvertProblems
 from pixbench.predictions import Prediction
-from pixbench.problems import ProblemLog, shorten
+from pixbench.problems import shorten
 
 __all__ = ["RVOS_SOURCE", "RvosItem", "RvosPlan", "RvosQuery", "Stage2Record", "convert_rvos", "plan_rvos",
            "prompts_from_tracks", "read_stage2", "read_submission"]
@@ -107,18 +107,6 @@ class RvosPlan:
     unanswered: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Problems(ProblemLog[ConvertProblem]):
-    limit: int | None = MAX_PROBLEMS
-
-    def place(self, file: str | Path, line: int, message: str) -> None:
-        self.add(ConvertProblem(str(file), line, message))
-
-    def check(self) -> None:
-        if self:
-            raise ConvertError(self.shown, more=self.hidden)
-
-
 # ------------------------------------------------------------------------------------------ reading
 
 
@@ -166,7 +154,7 @@ def read_submission(path: str | Path) -> list[RvosQuery]:
     """The queries of a stage-1 submission file; :class:`ConvertError` lists every malformed record (a
     field missing or of the wrong type, ``tracks`` not a list of entries with a time and points)."""
     path = Path(path)
-    problems = _Problems()
+    problems = ConvertProblems()
     queries: list[RvosQuery] = []
     for index, (line, record) in enumerate(_records(path, "submission file")):
         where = _where(index, line)
@@ -247,7 +235,7 @@ def _stage2_masks(value: Any, where: str) -> tuple[Rle | None, ...]:
 def read_stage2(path: str | Path) -> dict[str, Stage2Record]:
     """Stage 2's per-query file by lmms-eval id; :class:`ConvertError` lists malformed or repeated records."""
     path = Path(path)
-    problems = _Problems()
+    problems = ConvertProblems()
     out: dict[str, Stage2Record] = {}
     for index, (line, record) in enumerate(_records(path, "stage-2 file")):
         where = _where(index, line)
@@ -282,7 +270,7 @@ def plan_rvos(queries: Sequence[RvosQuery], rows: Mapping[str, MevisRow], *, ver
     """Match every query to its expression among ``rows`` (one version's, in build order) and split off the
     queries stage 2 lacks (module docstring); :class:`ConvertError` lists every query that cannot be
     matched, and stage-2 records that name no query or whose masks do not fit the video."""
-    problems = _Problems()
+    problems = ConvertProblems()
     by_video: dict[str, list[MevisRow]] = {}
     for row in rows.values():
         by_video.setdefault(row.video_id, []).append(row)
@@ -343,7 +331,7 @@ def _by_qid(query: RvosQuery, candidates: Sequence[MevisRow]) -> MevisRow | None
     return None
 
 
-def _check_masks(record: Stage2Record, row: MevisRow, problems: _Problems, source: str | Path) -> None:
+def _check_masks(record: Stage2Record, row: MevisRow, problems: ConvertProblems, source: str | Path) -> None:
     masks = record.masks or ()
     if len(masks) != len(row.frame_names):
         problems.place(source, 0, f"id {record.id}: {len(masks)} masks for the {len(row.frame_names)} frames of video "

@@ -71,9 +71,9 @@ from pixbench.predictions import PROBES, TEXT_PROBES, Candidate, Prediction
 from pixbench.problems import ProblemLog, shorten
 
 __all__ = ["MAX_PROBLEMS", "REFERENCE_ID_BASE", "SELECTION_ID_BASE", "AnswerLine", "CandidateName", "ConvertError",
-           "ConvertProblem", "MetaEntry", "candidate_index", "convert_reference", "parse_candidate_name",
-           "parse_mask_name", "parse_meta_line", "read_answers", "reference_id_base", "response_of",
-           "selected_file_name"]
+           "ConvertProblem", "ConvertProblems", "MetaEntry", "candidate_index", "convert_reference",
+           "parse_candidate_name", "parse_mask_name", "parse_meta_line", "read_answers", "reference_id_base",
+           "response_of", "selected_file_name"]
 
 
 def reference_id_base(benchmark: str) -> int:
@@ -124,7 +124,7 @@ class ConvertError(ValueError):
 
 
 @dataclass
-class _Problems(ProblemLog[ConvertProblem]):
+class ConvertProblems(ProblemLog[ConvertProblem]):
     """The first :data:`MAX_PROBLEMS` problems and the count of all; :meth:`check` raises them together."""
 
     limit: int | None = MAX_PROBLEMS
@@ -258,7 +258,7 @@ def response_of(obj: Mapping[str, Any]) -> str:
     raise ValueError("missing the model's text: expected a `response` or an `answer` field")
 
 
-def _json_objects(path: Path, problems: _Problems) -> Iterator[tuple[int, dict[str, Any]]]:
+def _json_objects(path: Path, problems: ConvertProblems) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line number, object)`` of each non-blank line (:func:`~pixbench.jsonl.iter_json_lines`); unreadable
     lines, lines that are not objects and a file that cannot be read at all become problems."""
     try:
@@ -327,7 +327,7 @@ class _Ids:
                              f"question_id {shorten(value)} (counted from {base})")
 
 
-def _read_answers(path: str | Path, *, ids: _Ids, id_base: int, problems: _Problems) -> dict[int, AnswerLine]:
+def _read_answers(path: str | Path, *, ids: _Ids, id_base: int, problems: ConvertProblems) -> dict[int, AnswerLine]:
     path = Path(path)
     out: dict[int, AnswerLine] = {}
     for number, obj in _json_objects(path, problems):
@@ -356,7 +356,7 @@ def read_answers(path: str | Path, *, benchmark: str, id_base: int | None = None
 
     Raises :class:`ConvertError` listing every malformed line, unknown id and repeated id.
     """
-    problems = _Problems()
+    problems = ConvertProblems()
     ids = _Ids.of(benchmark, names, valid_ids)
     out = _read_answers(path, ids=ids, id_base=reference_id_base(benchmark) if id_base is None else id_base,
                         problems=problems)
@@ -364,7 +364,7 @@ def read_answers(path: str | Path, *, benchmark: str, id_base: int | None = None
     return out
 
 
-def _text_lines(path: Path, problems: _Problems) -> Iterator[tuple[int, str]]:
+def _text_lines(path: Path, problems: ConvertProblems) -> Iterator[tuple[int, str]]:
     """``(line number, text)`` of each non-blank line of a text file (regular files only); a file that cannot
     be read becomes a problem."""
     try:
@@ -381,7 +381,8 @@ def _text_lines(path: Path, problems: _Problems) -> Iterator[tuple[int, str]]:
         problems.place(path, 0, f"cannot read: {exc.strerror or exc}")
 
 
-def _read_meta(path: str | Path, *, ids: _Ids, problems: _Problems) -> dict[tuple[int, int], tuple[int, MetaEntry]]:
+def _read_meta(path: str | Path, *, ids: _Ids,
+               problems: ConvertProblems) -> dict[tuple[int, int], tuple[int, MetaEntry]]:
     """Meta lines by ``(row id, group)``, each with its line number."""
     path = Path(path)
     out: dict[tuple[int, int], tuple[int, MetaEntry]] = {}
@@ -406,7 +407,7 @@ def _read_meta(path: str | Path, *, ids: _Ids, problems: _Problems) -> dict[tupl
 
 
 def _read_selection(path: str | Path, *, ids: _Ids, id_base: int,
-                   problems: _Problems) -> dict[int, tuple[int, str | None]]:
+                   problems: ConvertProblems) -> dict[int, tuple[int, str | None]]:
     """Selection lines by row id: ``(line number, candidate file name or None for "NONE")``."""
     path = Path(path)
     out: dict[int, tuple[int, str | None]] = {}
@@ -437,7 +438,7 @@ def _encode_png(path: Path) -> Rle | str:
         return f"unreadable PNG: {exc}"
 
 
-def _read_pngs(paths: list[Path], problems: _Problems, *, workers: int | None, progress: bool) -> dict[Path, Rle]:
+def _read_pngs(paths: list[Path], problems: ConvertProblems, *, workers: int | None, progress: bool) -> dict[Path, Rle]:
     """Every PNG as RLE (decoded in a thread pool: PIL's decoder releases the GIL); failures are problems."""
     workers = workers or min(8, os.cpu_count() or 1)
     out: dict[Path, Rle] = {}
@@ -461,14 +462,14 @@ def _read_pngs(paths: list[Path], problems: _Problems, *, workers: int | None, p
     return out
 
 
-def _listing(folder: Path, problems: _Problems) -> list[Path]:
+def _listing(folder: Path, problems: ConvertProblems) -> list[Path]:
     if not folder.is_dir():
         problems.place(folder, 0, "not a folder")
         return []
     return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file())
 
 
-def _scan_mask_folder(folder: str | Path, *, ids: _Ids, problems: _Problems) -> dict[int, Path]:
+def _scan_mask_folder(folder: str | Path, *, ids: _Ids, problems: ConvertProblems) -> dict[int, Path]:
     """The mask file of each row id in a mask folder (names in the module docstring)."""
     folder = Path(folder)
     found: dict[int, Path] = {}
@@ -500,7 +501,7 @@ class _RowCandidates:
     bare: Path | None = None
 
 
-def _scan_candidate_folder(folder: str | Path, *, ids: _Ids, problems: _Problems) -> dict[int, _RowCandidates]:
+def _scan_candidate_folder(folder: str | Path, *, ids: _Ids, problems: ConvertProblems) -> dict[int, _RowCandidates]:
     """Candidate files by row id, with duplicates and stray names reported."""
     folder = Path(folder)
     rows: dict[int, _RowCandidates] = {}
@@ -534,7 +535,7 @@ def _scan_candidate_folder(folder: str | Path, *, ids: _Ids, problems: _Problems
     return rows
 
 
-def _check_same_ids(sources: list[tuple[str, set[int]]], problems: _Problems) -> None:
+def _check_same_ids(sources: list[tuple[str, set[int]]], problems: ConvertProblems) -> None:
     """Every given input must cover the same row ids (reference scripts write a file for every row)."""
     everything = set().union(*(ids for _, ids in sources))
     for name, ids in sources:
@@ -545,7 +546,7 @@ def _check_same_ids(sources: list[tuple[str, set[int]]], problems: _Problems) ->
 
 def _candidates_of(row_id: int, row: _RowCandidates, pngs: Mapping[Path, Rle],
                    meta: dict[tuple[int, int], tuple[int, MetaEntry]] | None, meta_path: Path | None,
-                   problems: _Problems) -> tuple[Candidate, ...]:
+                   problems: ConvertProblems) -> tuple[Candidate, ...]:
     """The row's candidates ordered by ``(group, mask)``, with the meta file's phrase and score."""
     out: list[Candidate] = []
     size: tuple[int, int] | None = None
@@ -576,7 +577,7 @@ def _candidates_of(row_id: int, row: _RowCandidates, pngs: Mapping[Path, Rle],
 
 
 def _selected(row_id: int, row: _RowCandidates, selection: dict[int, tuple[int, str | None]],
-              selection_path: Path, ids: _Ids, problems: _Problems) -> int | Literal["none"] | None:
+              selection_path: Path, ids: _Ids, problems: ConvertProblems) -> int | Literal["none"] | None:
     """The index in the row's candidates that the selection file names (see the module docstring)."""
     order = sorted(row.files)
     if row_id not in selection:
@@ -629,7 +630,7 @@ def convert_reference(*, benchmark: str, probe: str, model: str, answers: str | 
             raise ValueError(f"Expected `{name}` to be a non-negative int, but got {base!r}")
     ids = _Ids.of(benchmark, names, valid_ids)
     base = reference_id_base(benchmark) if id_base is None else id_base
-    problems = _Problems()
+    problems = ConvertProblems()
 
     text = _read_answers(answers, ids=ids, id_base=base, problems=problems) if answers is not None else None
     own = _scan_mask_folder(masks, ids=ids, problems=problems) if masks is not None else None
