@@ -17,10 +17,11 @@ What :func:`plan_rvos` and :func:`convert_rvos` do with them:
   ``exp_id``), else by the expression text within the video (case and runs of whitespace ignored). A
   record whose video or text matches nothing, a text two expressions of the video share (and no ``qid``
   to tell them apart), or two records of one expression are problems, each naming the record.
-- **Points to masks** (:func:`prompts_from_tracks`): a track entry's time ``s`` goes to the native frame
-  ``round(s * fps)`` (``fps``: the rate of the release's frames, 6, as stage 2 samples them), clamped to
-  the video; ``x``, ``y`` are scaled from the record's size to the frame's and clamped to the frame as
-  stage 2 clamps them; an object's points of one frame are one prompt; SAM 2 tracks them
+- **Points to masks** (:func:`~pixbench.baselines.point_tracks.prompts_from_lmms_tracks`): a track
+  entry's time ``s`` goes to the native frame ``round(s * fps)`` (``fps``: the rate of the release's
+  frames, 6, as stage 2 samples them), clamped to the video; ``x``, ``y`` are scaled from the record's size
+  to the frame's and clamped to the frame as stage 2 clamps them; an object's points of one frame are one
+  prompt; SAM 2 tracks them
   (:meth:`~pixbench.baselines.video_segmenters.Sam2VideoSegmenter.segment_points`: from each prompt frame
   to the next, backward from the first, union over objects) on the **native frames** of the build's
   ``videos`` config. A record without any point gets empty masks (stage 2 does the same).
@@ -48,6 +49,7 @@ import numpy as np
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import MaskError, Rle
+from pixbench.baselines.point_tracks import prompts_from_lmms_tracks
 from pixbench.benchmarks.mevis import MEVIS
 from pixbench.benchmarks.mevis.rows import MevisRow
 from pixbench.ingest.pixfoundation import ConvertError, ConvertProblem, ConvertProblems
@@ -55,12 +57,10 @@ from pixbench.predictions import Prediction
 from pixbench.problems import shorten
 
 __all__ = ["RVOS_SOURCE", "RvosItem", "RvosPlan", "RvosQuery", "Stage2Record", "convert_rvos", "plan_rvos",
-           "prompts_from_tracks", "read_stage2", "read_submission"]
+           "read_stage2", "read_submission"]
 
 #: The ``--from`` name of this source.
 RVOS_SOURCE = "lmms-eval-rvos"
-#: Point prompts: native frame -> object key -> points ``(x, y)`` in frame pixels.
-Prompts = dict[int, dict[str, list[tuple[float, float]]]]
 
 
 @dataclass(frozen=True)
@@ -346,31 +346,6 @@ def _check_masks(record: Stage2Record, row: MevisRow, problems: ConvertProblems,
 # ------------------------------------------------------------------------------------------ converting
 
 
-def prompts_from_tracks(tracks: Sequence[Mapping[str, Any]], *, fps: float, num_frames: int,
-                        record_size: tuple[int, int], frame_size: tuple[int, int]) -> Prompts:
-    """A record's ``tracks`` as point prompts on native frames (module docstring): ``record_size`` and
-    ``frame_size`` are ``(height, width)``; an entry without a time uses its ``frame`` as a time at ``fps``."""
-    (record_h, record_w), (height, width) = record_size, frame_size
-    scale_x, scale_y = width / record_w, height / record_h
-    prompts: Prompts = {}
-    for entry in tracks:
-        time = _number(entry.get("time"))
-        frame = round(time * fps) if time is not None else int(_number(entry.get("frame")) or 0)
-        frame = max(0, min(frame, num_frames - 1))
-        for key, value in entry["points"].items():
-            xy = _point(value)
-            x = max(0.0, min(float(xy[0]) * scale_x, float(width - 1)))
-            y = max(0.0, min(float(xy[1]) * scale_y, float(height - 1)))
-            prompts.setdefault(frame, {}).setdefault(str(key), []).append((x, y))
-    return prompts
-
-
-def _point(value: Any) -> Sequence[float]:
-    """``[x, y]`` of a track point (``{"point": [x, y]}`` or the bare pair), checked by :func:`read_submission`."""
-    point: Sequence[float] = value["point"] if isinstance(value, dict) else value
-    return point
-
-
 def _encode(masks: Sequence[np.ndarray], row: MevisRow) -> tuple[Rle | None, ...]:
     if len(masks) != len(row.frame_names):
         raise ValueError(f"expression {row.id}: the segmenter returned {len(masks)} masks for "
@@ -385,8 +360,9 @@ def convert_rvos(plan: RvosPlan, *, frames_of: Callable[[str], Sequence[np.ndarr
     ``segment_points`` (:class:`~pixbench.baselines.video_segmenters.PointPropagator`)."""
     for item in plan.items:
         query, row = item.query, item.row
-        prompts = prompts_from_tracks(query.tracks, fps=fps, num_frames=len(row.frame_names),
-                                      record_size=(query.height, query.width), frame_size=(row.height, row.width))
+        prompts = prompts_from_lmms_tracks(query.tracks, fps=fps, num_frames=len(row.frame_names),
+                                           record_size=(query.height, query.width),
+                                           frame_size=(row.height, row.width))
         details: dict[str, Any] = {
             "source": RVOS_SOURCE, "lmms_eval_id": query.id, "qid": query.qid, "expression": query.expression,
             "reply": query.reply, "fps": fps,

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from pixbench.annotation import rle
+from pixbench.baselines.point_tracks import prompts_from_lmms_tracks
 from pixbench.benchmarks.mevis import build as mevis
 from pixbench.benchmarks.mevis.rows import MevisReference, MevisRow
 from pixbench.benchmarks.mevis.synthetic import write_synthetic_release
 from pixbench.cli import main
-from pixbench.ingest.lmms_eval_rvos import prompts_from_tracks
 from pixbench.references import load_reference
 
 SCALE = 2  # the records' videos are twice the build's frame size (lmms-eval's mp4 need not be the JPEGs' size)
@@ -90,7 +90,7 @@ def test_times_go_to_native_frames_and_points_are_scaled_and_clamped() -> None:
               {"time": 0.25, "points": {"a": {"point": [-5.0, 400.0]}, "b": [10, 20]}},  # round(1.5) = 2
               {"time": 99.0, "points": {"a": {"point": [10.0, 10.0]}}},  # past the end: the last frame
               {"frame": 3, "points": {"a": {"point": [0.0, 0.0]}}}]  # no time: its frame
-    prompts = prompts_from_tracks(tracks, fps=6.0, num_frames=5, record_size=(200, 400), frame_size=(100, 200))
+    prompts = prompts_from_lmms_tracks(tracks, fps=6.0, num_frames=5, record_size=(200, 400), frame_size=(100, 200))
     assert prompts == {1: {"a": [(50.0, 25.0)]}, 2: {"a": [(0.0, 99.0)], "b": [(5.0, 10.0)]},
                        4: {"a": [(5.0, 5.0)]}, 3: {"a": [(0.0, 0.0)]}}
 
