@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
 import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -81,7 +80,7 @@ from pixbench.baselines.point_models import (
 from pixbench.baselines.point_tracks import POINT_FORMATS, PointFormat, PointTrackAnswer, point_prompts
 from pixbench.baselines.runner import DistributedContext, file_sha256, resolve_path
 from pixbench.benchmarks import REGISTRY, Benchmark, UnknownBenchmarkError, get_benchmark
-from pixbench.builds.layout import BUILD_SUMMARY_FILE
+from pixbench.builds.layout import BUILD_SUMMARY_FILE, summary_benchmark
 from pixbench.predictions import Prediction, prediction_to_json, read_predictions
 from pixbench.runs import (
     LineKey,
@@ -222,14 +221,14 @@ def video_benchmarks() -> dict[str, ClipSource]:
 def benchmark_of_build(folder: str | Path) -> str:
     """The benchmark a built folder holds (its ``build_summary.json``'s ``benchmark``); ``ValueError`` naming
     the file when it cannot be read."""
-    path = Path(folder) / BUILD_SUMMARY_FILE
     try:
-        name = json.loads(path.read_text(encoding="utf-8")).get("benchmark")
-    except (OSError, ValueError, AttributeError) as exc:
-        raise ValueError(f"{path}: cannot tell which benchmark the build holds ({type(exc).__name__}: {exc}); "
-                         "name it: --data BENCHMARK=PATH") from None
-    if not isinstance(name, str) or name not in REGISTRY:
-        raise ValueError(f"{path}: expected the benchmark of the build, one of {list(REGISTRY)}, but got {name!r}")
+        name = summary_benchmark(folder)
+    except ValueError as exc:
+        raise ValueError(f"{Path(folder) / BUILD_SUMMARY_FILE}: cannot tell which benchmark the build holds "
+                         f"({exc}); name it: --data BENCHMARK=PATH") from None
+    if name not in REGISTRY:
+        raise ValueError(f"{Path(folder) / BUILD_SUMMARY_FILE}: expected the benchmark of the build, one of "
+                         f"{list(REGISTRY)}, but got {name!r}")
     return name
 
 

@@ -8,6 +8,7 @@ A built folder holds ``README.md`` (the dataset card), ``build_summary.json`` an
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,3 +26,20 @@ def content_hash(folder: Path, files: Sequence[Path] | None = None) -> str:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def summary_benchmark(folder: str | Path) -> str:
+    """The benchmark a built folder holds, as its ``build_summary.json`` names it; ``ValueError`` naming the
+    file when there is none, it cannot be read, or its ``benchmark`` field is not a name (callers check the name
+    against the registry and add how to name the benchmark instead)."""
+    summary = Path(folder).expanduser() / BUILD_SUMMARY_FILE
+    if not summary.is_file():
+        raise ValueError(f"no {BUILD_SUMMARY_FILE} in that folder")
+    try:
+        record = json.loads(summary.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{summary}: unreadable build summary ({type(exc).__name__}: {exc})") from None
+    benchmark = record.get("benchmark") if isinstance(record, dict) else None
+    if not isinstance(benchmark, str) or not benchmark:
+        raise ValueError(f"{summary}: field 'benchmark': expected a benchmark name, but got {benchmark!r}")
+    return benchmark

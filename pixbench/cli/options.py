@@ -155,10 +155,9 @@ def add_data_option(parser: argparse.ArgumentParser) -> None:
 def _built_benchmark(value: str, names: Sequence[str]) -> str:
     """The benchmark named by the build summary of the folder ``value``; ``ValueError`` saying why there is none
     and that ``BENCHMARK=`` is then needed."""
-    import json
     import re
 
-    from pixbench.builds.layout import BUILD_SUMMARY_FILE
+    from pixbench.builds.layout import BUILD_SUMMARY_FILE, summary_benchmark
 
     prefixed = f"--data BENCHMARK={value} (BENCHMARK: {', '.join(names)})"
     path = Path(value).expanduser()
@@ -168,19 +167,16 @@ def _built_benchmark(value: str, names: Sequence[str]) -> str:
         raise ValueError(f"--data {value}: no such folder (expected a folder made by `pixbench build`, or {prefixed})")
     if not path.is_dir():
         raise ValueError(f"--data {value}: a file, not a folder made by `pixbench build`")
-    summary = path / BUILD_SUMMARY_FILE
-    if not summary.is_file():
-        raise ValueError(f"--data {value}: no {BUILD_SUMMARY_FILE} in that folder, so its benchmark is unknown (not a "
-                         f"folder made by `pixbench build`?); name it: {prefixed}")
     try:
-        record = json.loads(summary.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"--data {value}: {summary}: unreadable build summary ({type(exc).__name__}: {exc}); "
-                         f"name the benchmark: {prefixed}") from None
-    benchmark = record.get("benchmark") if isinstance(record, dict) else None
+        benchmark = summary_benchmark(path)
+    except ValueError as exc:
+        if not (path / BUILD_SUMMARY_FILE).is_file():
+            raise ValueError(f"--data {value}: {exc}, so its benchmark is unknown (not a folder made by "
+                             f"`pixbench build`?); name it: {prefixed}") from None
+        raise ValueError(f"--data {value}: {exc}; name the benchmark: {prefixed}") from None
     if benchmark not in names:
-        raise ValueError(f"--data {value}: {summary}: field 'benchmark': expected one of {list(names)}, but got "
-                         f"{benchmark!r}")
+        raise ValueError(f"--data {value}: {path / BUILD_SUMMARY_FILE}: field 'benchmark': expected one of "
+                         f"{list(names)}, but got {benchmark!r}")
     return str(benchmark)
 
 
