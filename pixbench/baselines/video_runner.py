@@ -9,7 +9,7 @@ text-track`` (SAM 3 segments and tracks the expression as a text prompt) share t
 Benchmarks and their clips
     The benchmark is the build's (``build_summary.json``) or the one named (``VideoRunConfig.benchmark``).
     What it shows a model comes from the benchmark itself (:func:`clip_source`, a :class:`ClipSource`: its
-    registry entry's ``clip_views()``, else the ``CLIPS`` of a ``clips`` module beside its builder): which
+    registry entry's ``clip_views()``): which
     probes take a layout (the first is the default), whether its expressions have a keyframe, whether one
     model's lines may answer several probes, and per (row, probe, layout) a :class:`ClipView` (the presented
     canvas size and length, the presented frames composed from the original ones, the presented keyframe, the
@@ -55,7 +55,6 @@ Expression normalisation
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -195,21 +194,9 @@ class ClipSource(Protocol):
 
 
 def clip_source(benchmark: Benchmark) -> ClipSource | None:
-    """``benchmark``'s clips for the video baselines: its ``clip_views()`` when that gives some, else the ``CLIPS``
-    of the ``clips`` module of the package that holds its builder; None for a benchmark without clips (an image
-    one)."""
-    views = getattr(benchmark, "clip_views", None)
-    source = views() if callable(views) else None
-    if source is not None:
-        return cast("ClipSource", source)
-    package = benchmark.builder.module.rpartition(".")[0]
-    try:
-        module = importlib.import_module(f"{package}.clips")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{package}.clips":
-            raise
-        return None
-    return cast("ClipSource | None", getattr(module, "CLIPS", None))
+    """``benchmark``'s clips for the video baselines (its :meth:`~pixbench.benchmarks.base.Benchmark.clip_views`);
+    None for a benchmark without clips (an image one)."""
+    return cast("ClipSource | None", benchmark.clip_views())
 
 
 def video_benchmarks() -> dict[str, ClipSource]:

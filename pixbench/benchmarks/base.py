@@ -214,6 +214,12 @@ class Benchmark(ABC):
     def __repr__(self) -> str:
         return f"<benchmark {self.name}>"
 
+    def clip_views(self) -> Any | None:
+        """What the video baselines show a model of this benchmark (a
+        ``pixbench.baselines.video_runner.ClipSource``: ``keyframes``, ``exclusive_probes``, ``layouts(probe)``,
+        ``view(row, probe, layout)``); ``None``: the baselines do not run on it (image benchmarks)."""
+        return None
+
     def published_rows(self) -> list[PublishedRow]:
         """The published rows for this benchmark (``published.tsv`` beside its rules; none when it has no such
         file), with the metrics of :attr:`report_columns`; a row without a ``source`` cell cites

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from pixbench.benchmarks.base import Benchmark, BuilderSpec, BuildOption, Kind, Presented, SummaryColumn
+from pixbench.benchmarks.mevis.clips import CLIPS, NativeClips
 from pixbench.benchmarks.mevis.protocols import PROTOCOLS, protocol_for
 from pixbench.benchmarks.mevis.rows import MevisLine, MevisReference, read_rows
 from pixbench.benchmarks.mevis.scoring import NO_TARGET, TARGET, score_version
@@ -95,6 +96,10 @@ class Mevis(Benchmark):
     def check_settings(self, settings: ScoreSettings) -> None:
         """A protocol MeViS defines; ``--fps`` only with one that re-samples (``lmms-eval``)."""
         protocol_for(settings.protocol, settings.fps)
+
+    def clip_views(self) -> NativeClips:
+        """What the video baselines show a model: the native frames (:mod:`.clips`)."""
+        return CLIPS
 
     def reference_files(self, folder: Path) -> list[Path]:
         """The versions' shards (never the frames): hashed to name the dataset revision."""
