@@ -193,3 +193,33 @@ def test_bad_inputs_are_listed_and_nothing_is_written(built, rows, tmp_path, cap
     assert "no parsed `tracks`" in capsys.readouterr().err
     assert main(_convert(tmp_path / "s.json", built, out, "--probe", "original")) == 1
     assert "--probe do not apply to --from lmms-eval-rvos" in capsys.readouterr().err
+
+
+def test_v2_queries_no_target_without_points_scores_n_acc(tmp_path_factory, tmp_path, capsys) -> None:
+    """MeViS v2 through the same path: a no-target query answered with no point gets empty masks (N-acc), one
+    answered with a point loses it; the target queries keep their stage-2 masks."""
+    raw = write_synthetic_release(tmp_path_factory.mktemp("mevis-raw-v2") / "mevis")
+    built = tmp_path_factory.mktemp("mevis-v2") / "MeViS"
+    mevis.build(mevis_root=raw.root, out_dir=built, version="v2", with_frames=False)
+    rows = load_reference("mevis", str(built)).rows_for("v2")
+    items = list(rows.values())
+    none = [row for row in items if row.no_target]
+    assert len(none) >= 2
+    records = [_record(k, row, points=not row.no_target) for k, row in enumerate(items)]
+    target = next(row for row in items if not row.no_target)
+    wrong = next(k for k, row in enumerate(items) if row.no_target)
+    records[wrong]["tracks"] = [{"time": 0.0, "points": {"0": {"point": [10.0, 10.0]}}}]
+    stage2 = [{"id": r["id"], "J": 1.0, "F": 1.0, "J&F": 1.0,
+               "masks": [dict(target.masks[0]) if k == wrong and t == 0 else (None if m is None else dict(m))
+                         for t, m in enumerate(row.masks)]}
+              for k, (r, row) in enumerate(zip(records, items))]
+    (tmp_path / "s2.json").write_text(json.dumps(stage2), encoding="utf-8")
+    out = tmp_path / "v2.jsonl"
+    argv = _convert(_submission(tmp_path / "sub.json", records), built, out, "--version", "v2", "--stage2",
+                    str(tmp_path / "s2.json"))
+    assert main(argv) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["score", str(out), "--data", f"mevis={built}", "--format", "json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)["results"][0]["metrics"]
+    assert metrics["JF"] == pytest.approx(100.0) and metrics["T_acc"] == pytest.approx(100.0)
+    assert metrics["N_acc"] == pytest.approx(100.0 * (len(none) - 1) / len(none))
