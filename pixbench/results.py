@@ -57,6 +57,9 @@ class ScoreSettings:
     protocol: str = "official"
     #: The frame rate a protocol re-samples at (``--fps``; ``None``: the protocol's default or no re-sampling).
     fps: float | None = None
+    #: The rate a protocol that re-samples takes the release's frames at (``--release-fps``; ``None``: the
+    #: benchmark's assumption).
+    release_fps: float | None = None
 
 
 @dataclass(frozen=True)

@@ -207,9 +207,10 @@ class Benchmark(ABC):
         if settings.protocol not in self.protocols:
             raise ValueError(f"--protocol {settings.protocol}: {self.display_name} is scored under "
                              f"{' or '.join(self.protocols)} only (got {settings.protocol!r})")
-        if settings.fps is not None and len(self.protocols) == 1:
-            raise ValueError(f"--fps {settings.fps:g}: {self.display_name} re-samples no frames (it has no "
-                             "protocol other than official)")
+        for flag, value in (("--fps", settings.fps), ("--release-fps", settings.release_fps)):
+            if value is not None and len(self.protocols) == 1:
+                raise ValueError(f"{flag} {value:g}: {self.display_name} re-samples no frames (it has no "
+                                 "protocol other than official)")
 
     def __repr__(self) -> str:
         return f"<benchmark {self.name}>"

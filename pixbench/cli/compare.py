@@ -47,7 +47,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         return 1
     settings = ScoreSettings(select=args.select, score_threshold=args.score_threshold,
                              include_none=args.include_none, letter_parser=args.letter_parser,
-                             protocol=args.protocol, fps=args.fps)
+                             protocol=args.protocol, fps=args.fps,
+                             release_fps=args.release_fps)
     by_file = []
     for path in (args.a, args.b):
         run = evaluate([path], data=data, settings=settings, judge=judge, progress=sys.stderr.isatty(),

@@ -97,7 +97,8 @@ def score_files(args: argparse.Namespace) -> Scored | int:
         return 1
     settings = ScoreSettings(select=args.select, score_threshold=args.score_threshold,
                              include_none=args.include_none, letter_parser=args.letter_parser,
-                             allow_judge_errors=args.allow_judge_errors, protocol=args.protocol, fps=args.fps)
+                             allow_judge_errors=args.allow_judge_errors, protocol=args.protocol, fps=args.fps,
+                             release_fps=args.release_fps)
     intervals = Intervals(args.ci, resamples=args.bootstrap, seed=args.seed) if args.ci is not None else None
     request = ScoreRequest(predictions=tuple(args.predictions), data=data, settings=settings,
                            options=read_options(args), strict=args.strict, intervals=intervals)
@@ -163,6 +164,9 @@ def add_protocol_options(parser: argparse.ArgumentParser) -> None:
                              "at --fps; other benchmarks refuse anything but official")
     parser.add_argument("--fps", type=positive_fps, metavar="FPS",
                         help="--protocol lmms-eval: the frame rate frames are re-sampled at (default 6)")
+    parser.add_argument("--release-fps", type=positive_fps, metavar="FPS",
+                        help="--protocol lmms-eval: the rate the release's frames were taken at, which gives each "
+                             "native frame its time (default 6, MeViS's)")
 
 
 def score_arguments(parser: argparse.ArgumentParser) -> None:

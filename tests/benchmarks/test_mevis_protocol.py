@@ -261,3 +261,21 @@ def test_score_refuses_lmms_eval_on_another_benchmark(tmp_path, tiny_built, caps
     assert "pixmmvp: --fps 3: PixMMVP re-samples no frames" in capsys.readouterr().err
     assert main([*argv, "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["settings"]["protocol"] == "official"
+
+
+def test_release_fps_gives_the_native_frames_their_times(built, reference, tmp_path, capsys):
+    """``--release-fps 12 --fps 6``: every other native frame is scored (their times are i / 12 s); the stamp
+    and the note say so; official and one-protocol benchmarks refuse the option."""
+    lines, _ = _lines(reference, "v1")
+    path = _write(tmp_path / "p.jsonl", "v1", lines)
+    result = _score(path, built, capsys, "--protocol", "lmms-eval", "--release-fps", "12")
+    stamp = result["analysis"]["protocol"]
+    kept = [row for i, row in reference.rows_for("v1").items() if i in lines]
+    assert (stamp["fps"], stamp["release_fps"]) == (6.0, 12.0)
+    assert stamp["frames"] == sum(len(resampled_frames(len(r.masks), 6.0, 12.0)) for r in kept)
+    assert stamp["frames"] < sum(len(r.masks) for r in kept)
+    assert protocol_for("lmms-eval", None, 12.0) == Protocol("lmms-eval", 6.0, 12.0)
+    with pytest.raises(ValueError, match="--release-fps 12: the official protocol scores native frames"):
+        protocol_for("official", None, 12.0)
+    assert main(["score", str(path), "--data", f"mevis={built}", "--release-fps", "12"]) == 1
+    assert "--release-fps 12: the official protocol scores native frames" in capsys.readouterr().err

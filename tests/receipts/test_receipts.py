@@ -74,7 +74,8 @@ def test_receipt_holds_what_was_scored_and_verifies_with_the_judge_gone(workspac
                                        "bytes": Path(PREDICTIONS).stat().st_size}]
     assert receipt["settings"] == {
         "score": {"select": "given", "score_threshold": 0.7, "include_none": False, "letter_parser": "default",
-                  "allow_judge_errors": False, "protocol": "official", "fps": None},
+                  "allow_judge_errors": False, "protocol": "official", "fps": None,
+                  "release_fps": None},
         "read": {"allow_unknown_fields": False, "allow_outside_paths": False}, "strict": False, "intervals": None}
     judge = receipt["judge"]
     assert {k: judge[k] for k in ("enabled", "model", "temperature", "protocol")} == {

@@ -15,7 +15,9 @@ scores 0; J and F are averaged over the video's native frames.
   lmms-eval extracts frames from the video with ffmpeg's ``fps`` filter and scores each extracted frame
   against the ground-truth mask of the *same index*. That lines up only when the video's rate is the
   extraction rate, so pixbench takes the release's frames as consecutive at :data:`RELEASE_FPS` = 6 (frame
-  ``i`` at ``i / 6`` s; at the default ``--fps`` every native frame is kept, as lmms-eval's figure needs).
+  ``i`` at ``i / 6`` s; at the default ``--fps`` every native frame is kept, as lmms-eval's figure needs), or at
+  ``--release-fps`` when the user knows the release's frames were taken at another rate (then ``RELEASE_FPS``
+  below reads that rate).
   At another ``fps``, pixbench keeps the timestamps straight (:func:`resampled_frames`): output frame ``n``
   (time ``n / fps``) is the native frame nearest in time, ``floor(n * RELEASE_FPS / fps + 1/2)`` (at most the
   last), for ``n`` in ``0 .. round(frames * fps / RELEASE_FPS) - 1`` (at least one frame; halves round up),
@@ -33,7 +35,8 @@ lmms-eval), ``frame_rule`` (``native`` / ``resampled``), ``fps`` and ``release_f
 and ``frames`` (expression-frames scored). Its ``counts`` are the scored expressions and their missing lines;
 its intervals and ``compare`` resample the scored expressions. ``--per-sample`` records carry ``protocol`` and,
 when frames are re-sampled, ``frames`` (the native indices their ``J_t`` and ``F_t`` are on); under
-``lmms-eval`` dropped expressions have no record.
+``lmms-eval`` a dropped expression's record says ``dropped`` and holds no metric
+(:mod:`pixbench.benchmarks.mevis.scoring`).
 """
 
 from __future__ import annotations
@@ -119,16 +122,19 @@ class Protocol:
                 "expression without a line scores 0")
 
 
-def protocol_for(name: str, fps: float | None) -> Protocol:
-    """The protocol a score's settings name (``ValueError`` for one MeViS lacks, or ``fps`` under official)."""
+def protocol_for(name: str, fps: float | None, release_fps: float | None = None) -> Protocol:
+    """The protocol a score's settings name (``ValueError`` for one MeViS lacks, or a frame rate under
+    official)."""
     if name not in PROTOCOLS:
         raise ValueError(f"--protocol {name}: MeViS is scored under {' or '.join(PROTOCOLS)} only")
     if name == "official":
-        if fps is not None:
-            raise ValueError(f"--fps {fps:g}: the official protocol scores native frames; re-sampling is "
-                             "--protocol lmms-eval's")
+        for flag, value in (("--fps", fps), ("--release-fps", release_fps)):
+            if value is not None:
+                raise ValueError(f"{flag} {value:g}: the official protocol scores native frames; re-sampling is "
+                                 "--protocol lmms-eval's")
         return Protocol(name)
-    return Protocol(name, DEFAULT_FPS if fps is None else float(fps), RELEASE_FPS)
+    return Protocol(name, DEFAULT_FPS if fps is None else float(fps),
+                    RELEASE_FPS if release_fps is None else float(release_fps))
 
 
 def pick(values: Sequence[Any], indices: tuple[int, ...] | None) -> list[Any]:
