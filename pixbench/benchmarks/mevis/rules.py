@@ -95,7 +95,7 @@ class Mevis(Benchmark):
 
     def check_settings(self, settings: ScoreSettings) -> None:
         """A protocol MeViS defines; ``--fps`` only with one that re-samples (``lmms-eval``)."""
-        protocol_for(settings.protocol, settings.fps)
+        protocol_for(settings.protocol, settings.fps, settings.release_fps)
 
     def clip_views(self) -> NativeClips:
         """What the video baselines show a model: the native frames (:mod:`.clips`)."""
@@ -154,7 +154,8 @@ class Mevis(Benchmark):
         version = next(iter(first))
         return [score_version(benchmark=self.name, model=model, version=version, rows=reference.rows_for(version),
                               lines={str(p.id): p for p in predictions}, variant=variant, progress=progress,
-                              workers=workers, protocol=protocol_for(settings.protocol, settings.fps))]
+                              workers=workers, protocol=protocol_for(settings.protocol, settings.fps,
+                                                                      settings.release_fps))]
 
     def unanswered(self, predictions: Sequence[Prediction], reference: MevisReference) -> list[str]:
         messages = []
