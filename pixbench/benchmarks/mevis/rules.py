@@ -86,6 +86,9 @@ class Mevis(Benchmark):
         ("J_recall", "J-R"), ("J_decay", "J-D"), ("F_recall", "F-R"), ("F_decay", "F-D"))
     labels: ClassVar[tuple[tuple[str, str], ...]] = (("probe", "version"),)
     headline: ClassVar[str] = "JF"
+    #: ``pixbench view``: per expression, its version's native frames as a player (the players of MoCentric-Bench,
+    #: through :meth:`clip_views`), and a grid of the expressions per model.
+    sample_pages: ClassVar[str | None] = "probe-players"
     summary_columns: ClassVar[tuple[SummaryColumn, ...]] = (
         SummaryColumn("v1 J&F", "v1", "JF", "MeViS v1 valid_u under the official rules (missing = 0)"),
         SummaryColumn("v2 J&F", "v2", "JF", "MeViS v2 valid_u, over the expressions that refer to an object"),
@@ -98,7 +101,7 @@ class Mevis(Benchmark):
         protocol_for(settings.protocol, settings.fps, settings.release_fps)
 
     def clip_views(self) -> NativeClips:
-        """What the video baselines show a model: the native frames (:mod:`.clips`)."""
+        """What the video baselines show a model and the site's players draw: the native frames (:mod:`.clips`)."""
         return CLIPS
 
     def reference_files(self, folder: Path) -> list[Path]:

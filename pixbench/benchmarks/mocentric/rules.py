@@ -86,7 +86,9 @@ def _rows(folder: Path, config: str) -> dict[str, ExpressionRow]:
 @dataclass(frozen=True)
 class ProbeClip:
     """A probe view as the video baselines see it (``pixbench.baselines.video_runner.ClipView``): the view, the
-    presented position of the row's keyframe, and the axis the halves of a pair canvas swap along."""
+    presented position of the row's keyframe, and the axis the halves of a pair canvas swap along; and, for the
+    site's players (``pixbench.view.video_plan.PlayerClip``), the view's frame names, the original frames of each
+    half at every presented position and where the halves lie (:class:`ProbeView`'s, as they are)."""
 
     view: ProbeView
     keyframe: int
@@ -98,6 +100,26 @@ class ProbeClip:
     @property
     def canvas(self) -> tuple[int, int]:
         return self.view.canvas
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.view.names
+
+    @property
+    def target_frames(self) -> tuple[int, ...]:
+        return self.view.target_frames
+
+    @property
+    def other_frames(self) -> tuple[int, ...] | None:
+        return self.view.other_frames
+
+    @property
+    def target(self) -> tuple[slice, slice]:
+        return self.view.target
+
+    @property
+    def other(self) -> tuple[slice, slice] | None:
+        return self.view.other
 
     @property
     def mirror_axis(self) -> Literal["x", "y"] | None:

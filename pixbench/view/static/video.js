@@ -3,7 +3,9 @@
    the data's view spec says (at shown position i: the tile of original frame target_frames[i] in the target
    half, other_frames[i] in the other half, the truth of target_frames[i] in the target half, the model's tile i
    over the whole canvas). Masks are 1-bit tiles coloured by the site's SVG filters. Under each player, the
-   per-frame J and F (static: FPR and FG_FPR) of every presented frame, with the shown one marked.
+   per-frame J and F (static: FPR and FG_FPR) of every presented frame (or of the frames a record names, where
+   its protocol re-sampled them), with the shown one marked. A probe's tags (what the score's records say of the
+   expression: target kind, type) are shown with it; an expression a protocol dropped is marked so.
    Keys: space play/pause, arrows step, j/k next/previous expression (the grid's filtered order, else the ids). */
 (function () {
   "use strict";
@@ -62,6 +64,15 @@
                             : [["J", entry.J_t, "j"], ["F", entry.F_t, "f"]];
   }
 
+  /* The index in an entry's per-frame lists of presented frame t (-1: not among the frames it scored). */
+  function frameIndex(entry, t) {
+    return entry && entry.frames ? entry.frames.indexOf(t) : t;
+  }
+
+  function tagsText(tags) {
+    return Object.keys(tags || {}).map(function (name) { return name + ": " + tags[name]; }).join(" · ");
+  }
+
   function plot(player) {
     var width = player.width, height = PLOT_HEIGHT, last = Math.max(1, doc.length - 1);
     var node = svg("svg", {class: "plot", width: width, height: height, viewBox: "0 0 " + width + " " + height,
@@ -74,14 +85,17 @@
     var entry = entryOf(player), label = svg("text", {x: 4, y: height - 3});
     series(player, entry).forEach(function (s) {
       if (!s[1]) return;
-      var points = s[1].map(function (v, t) { return x(t).toFixed(1) + "," + y(v).toFixed(1); }).join(" ");
+      var points = s[1].map(function (v, k) {
+        return x(entry.frames ? entry.frames[k] : k).toFixed(1) + "," + y(v).toFixed(1);
+      }).join(" ");
       node.appendChild(svg("polyline", {class: s[2], points: points}));
       var name = svg("tspan", {class: s[2]});
       name.textContent = s[0] + " ";
       label.appendChild(name);
     });
     var rest = svg("tspan", {});
-    rest.textContent = label.childNodes.length ? "of every presented frame (0 to 100 %)" : "no per-frame values";
+    rest.textContent = !label.childNodes.length ? "no per-frame values" :
+      entry.frames ? "of the " + entry.frames.length + " frames scored (0 to 100 %)" : "of every presented frame (0 to 100 %)";
     label.appendChild(rest);
     node.appendChild(label);
     player.cursor = svg("line", {class: "cursor", x1: 0, x2: 0, y1: 0, y2: height - 11});
@@ -104,11 +118,17 @@
     var entry = entryOf(player), box = player.values, v;
     box.textContent = "";
     if (!entry) { box.appendChild(P.el("span", {class: "muted", text: "not scored on this probe"})); return; }
+    if (entry.dropped) {
+      box.appendChild(P.el("div", {class: "wrong", text: "no line: dropped, left out of every mean"}));
+      player.frameValue = null;
+      return;
+    }
     v = entry.values;
     var text = isStatic(player)
       ? "FPR " + percent(v.FPR) + " · FG_FPR " + percent(v.FG_FPR) + " · J_bg " + percent(v.J_bg) + " · H_bg " + percent(v.H_bg)
       : "J&F " + percent(v.JF) + " · J " + percent(v.J) + " · F " + percent(v.F) +
         (v.D_FPR !== undefined ? " · D_FPR " + percent(v.D_FPR) : "");
+    if (entry.answered_empty) text += " · answered empty";
     box.appendChild(P.el("div", {class: entry.missing ? "wrong" : null,
                                  text: entry.missing ? "no line: scored as missing · " + text : text}));
     player.frameValue = P.el("div", {class: "frame-value"});
@@ -138,7 +158,8 @@
       }
       var side = spec.other ? " · target " + (spec.target[1] ? "right" : spec.target[0] ? "bottom" : "left") + " half" : "";
       var caption = P.el("figcaption", {}, P.el("strong", {text: spec.label}), side,
-                         P.el("span", {class: "text", text: "“" + spec.expression + "”"}));
+                         P.el("span", {class: "text", text: "“" + spec.expression + "”"}),
+                         spec.tags ? P.el("span", {class: "tags", text: tagsText(spec.tags)}) : null);
       var player = {spec: spec, width: width, frame: frame, gt: gt, pred: pred, stage: stage,
                     gtTiles: indexOf(spec.gt.frames), values: P.el("div", {class: "values"}), plot: null};
       var figure = P.el("figure", {class: "player", "data-probe": spec.key}, caption, stage);
@@ -172,9 +193,11 @@
     player.cursor.setAttribute("x1", player.x(t));
     player.cursor.setAttribute("x2", player.x(t));
     if (player.frameValue) {
+      var k = frameIndex(entry, t);
       var parts = series(player, entry).filter(function (s) { return s[1]; })
-        .map(function (s) { return s[0] + " " + percent(s[1][t]); });
-      player.frameValue.textContent = parts.length ? "this frame (" + spec.names[i] + "): " + parts.join(" · ") : "";
+        .map(function (s) { return s[0] + " " + percent(s[1][k]); });
+      player.frameValue.textContent = !parts.length ? "" : k < 0 ? "this frame (" + spec.names[i] + "): not scored" :
+        "this frame (" + spec.names[i] + "): " + parts.join(" · ");
     }
   }
 
@@ -246,7 +269,9 @@
         var entry = model.probes[spec.key], v = null;
         if (entry) v = spec.probe === "static" ? entry.values.FPR : entry.values.JF;
         tr.appendChild(P.el("td", {"data-value": v === null || v === undefined ? "null" : String(100 * v),
-                                   class: entry && entry.missing ? "wrong" : null, text: percent(v)}));
+                                   class: entry && entry.missing ? "wrong" : null,
+                                   title: entry && entry.dropped ? "no line: dropped, left out of every mean" : null,
+                                   text: entry && entry.dropped ? "dropped" : percent(v)}));
       });
       tr.addEventListener("click", function () { $("model").value = key; changeModel(); });
       body.appendChild(tr);
@@ -276,8 +301,11 @@
     doc = found;
     $("heading").textContent = models.display_name + " " + doc.id;
     document.title = models.display_name + " " + doc.id;
-    $("expression").textContent = "“" + doc.expression + "”" +
-      (doc.reversed_expression ? " · reversed: “" + doc.reversed_expression + "”" : " · no reversed form");
+    var tagged = doc.probes.filter(function (spec) { return spec.tags; })[0];
+    $("expression").textContent = "“" + doc.expression + "”" + (!("reversed_expression" in doc) ? "" :
+      doc.reversed_expression ? " · reversed: “" + doc.reversed_expression + "”" : " · no reversed form") +
+      (tagged ? " · " + tagsText(tagged.tags) : "");
+    $("static-note").hidden = !doc.probes.some(function (spec) { return spec.probe === "static"; });
     videoTiles = indexOf(doc.video.frames);
     if (doc.video.grey) {
       $("note").textContent = "This build holds no frames (built with --no-frames): the players draw on grey.";

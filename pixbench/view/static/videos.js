@@ -1,11 +1,14 @@
-/* The expressions of a video benchmark for one model: a table with the model's J&F on every probe (static: FPR),
-   filtered, sorted by any column, in pages; thumbnails load lazily. The filtered order is remembered so that an
-   expression page's previous/next follow it. */
+/* The expressions of a video benchmark for one model: a table with the model's J&F on every probe it shows
+   (static: FPR), filtered (words, a column's range, a reversed form, a line missing, and each tag the rows carry,
+   such as a target kind or type), sorted by any column, in pages; thumbnails load lazily. An expression a protocol
+   dropped is marked in its column. The filtered order is remembered so that an expression page's previous/next
+   follow it. */
 (function () {
   "use strict";
   var P = pixbench, query = P.params(), benchmark = query.get("b");
   var $ = function (id) { return document.getElementById(id); };
-  var state = {rows: [], shown: [], columns: [], page: 0, size: 48, key: null, sort: "order", descending: false};
+  var state = {rows: [], shown: [], columns: [], page: 0, size: 48, key: null, sort: "order", descending: false,
+               tags: []};
 
   /* A column's value of a row in % (null: not scored). */
   function value(row, key) {
@@ -16,17 +19,50 @@
   function selected(row) {
     var words = $("search").value.trim().toLowerCase();
     if (words) {
-      var text = (row.id + " " + row.expression + " " + (row.reversed || "")).toLowerCase();
+      var text = (row.id + " " + row.expression + " " + (row.reversed || "") + " " + tagValues(row)).toLowerCase();
       if (!words.split(/\s+/).every(function (word) { return text.indexOf(word) >= 0; })) return false;
     }
     if ($("with-reversed").checked && !row.reversed) return false;
     if ($("with-missing").checked && !row.missing.length) return false;
+    for (var n = 0; n < state.tags.length; n++) {
+      var wanted = state.tags[n].select.value;
+      if (wanted && (row.tags || {})[state.tags[n].name] !== wanted) return false;
+    }
     var low = Number($("low").value), high = Number($("high").value);
     if (low > 0 || high < 100) {
       var v = value(row, $("column").value);
       if (v === null || v < low || v > high) return false;
     }
     return true;
+  }
+
+  function tagValues(row) {
+    return Object.keys(row.tags || {}).map(function (name) { return row.tags[name]; }).join(" ");
+  }
+
+  /* A select per tag the rows carry (its values in first-seen order), kept across models where still offered. */
+  function tagFilters() {
+    var before = {};
+    state.tags.forEach(function (tag) { before[tag.name] = tag.select.value; tag.label.remove(); });
+    var values = {};
+    state.rows.forEach(function (row) {
+      Object.keys(row.tags || {}).forEach(function (name) {
+        var seen = values[name] = values[name] || [];
+        if (seen.indexOf(row.tags[name]) < 0) seen.push(row.tags[name]);
+      });
+    });
+    var anchor = $("with-reversed").parentNode;
+    state.tags = Object.keys(values).map(function (name) {
+      var select = P.el("select", {"data-tag": name}, P.el("option", {value: "", text: "any"}));
+      values[name].forEach(function (value) { select.appendChild(P.el("option", {value: value, text: value})); });
+      if (values[name].indexOf(before[name]) >= 0) select.value = before[name];
+      select.addEventListener("change", function () { state.page = 0; apply(); });
+      var label = P.el("label", {}, name + " ", select);
+      anchor.parentNode.insertBefore(label, anchor);
+      return {name: name, select: select, label: label};
+    });
+    /* a benchmark whose expressions have no reversed form (its rows say nothing of one) */
+    anchor.hidden = !state.rows.some(function (row) { return "reversed" in row; });
   }
 
   function compare(a, b) {
@@ -81,12 +117,17 @@
     var cells = [P.el("td", {class: "thumb"}, P.el("a", {href: href, tabindex: "-1"}, thumb)),
                  P.el("td", {class: "label"}, P.el("a", {href: href, text: row.id})),
                  P.el("td", {class: "expression"}, row.expression,
-                      row.reversed ? P.el("span", {class: "muted", text: "reversed: " + row.reversed}) : null)];
+                      row.reversed ? P.el("span", {class: "muted", text: "reversed: " + row.reversed}) : null,
+                      row.tags ? P.el("span", {class: "tags", text: Object.keys(row.tags).map(function (name) {
+                        return name + ": " + row.tags[name]; }).join(" · ")}) : null)];
     state.columns.forEach(function (c) {
       var v = value(row, c.key), missing = row.missing.indexOf(c.key) >= 0;
-      cells.push(P.el("td", {"data-value": v === null ? "null" : String(v), class: missing ? "wrong" : null,
-                             title: missing ? "no line: scored as missing" : null,
-                             text: v === null ? "" : P.fmt(v)}));
+      var dropped = (row.dropped || []).indexOf(c.key) >= 0;
+      cells.push(P.el("td", {"data-value": v === null ? "null" : String(v),
+                             class: dropped ? "dropped" : missing ? "wrong" : null,
+                             title: dropped ? "no line: dropped, left out of every mean" :
+                               missing ? "no line: scored as missing" : null,
+                             text: dropped ? "dropped" : v === null ? "" : P.fmt(v)}));
     });
     var tr = P.el("tr", {"data-id": row.id, class: row.missing.length ? "missing" : null});
     cells.forEach(function (cell) { tr.appendChild(cell); });
@@ -109,18 +150,31 @@
     return P.need(benchmark + "/grid-" + key).then(function (doc) {
       state.rows = doc.rows.map(function (row, k) { row.order = k; return row; });
       state.size = doc.page_size;
+      columns(doc.columns);
+      tagFilters();
       $("total").textContent = String(doc.rows.length);
       apply();
     });
   }
 
+  /* The model's columns (where one model answers one probe, those it was scored on) and the range's choice. */
+  function columns(list) {
+    var chosen = $("column").value;
+    state.columns = list;
+    if (!list.some(function (c) { return c.key === state.sort; }) && ["order", "id", "expression"].indexOf(state.sort) < 0) {
+      state.sort = "order";
+      state.descending = false;
+    }
+    $("column").textContent = "";
+    list.forEach(function (c) { $("column").appendChild(P.el("option", {value: c.key, text: c.header})); });
+    if (list.some(function (c) { return c.key === chosen; })) $("column").value = chosen;
+    header();
+  }
+
   P.need(benchmark + "/models").then(function (doc) {
     $("heading").textContent = doc.display_name + " expressions";
     document.title = doc.display_name + " expressions";
-    state.columns = doc.columns;
     doc.models.forEach(function (m) { $("model").appendChild(P.el("option", {value: m.key, text: m.model})); });
-    doc.columns.forEach(function (c) { $("column").appendChild(P.el("option", {value: c.key, text: c.header})); });
-    header();
     var wanted = query.get("m");
     var key = doc.models.some(function (m) { return m.key === wanted; }) ? wanted : doc.models[0].key;
     $("model").value = key;
