@@ -1,4 +1,4 @@
-"""Timing: the video part of ``pixbench view`` on a MeViS-sized MoCentric-Bench run.
+"""Timing: the video part of ``pixbench view`` on a MeViS-sized MoCentric-Bench run, or on MeViS v2 itself.
 
 What it makes (:func:`make_mevis_run`, reusable by other timing scripts): the raw MeViS inputs of
 ``perf/bench_mocentric.py``'s generator (its ``full`` profile by default: 50 videos of 25-216 frames, mean ~69,
@@ -13,6 +13,12 @@ model, each with a line for every expression of every probe (pair probes in thei
 - ``shifted-<k>`` (k = 1, 2, ...): the truth moved ``12 k`` pixels to the right (on ``static``: the keyframe's
   truth moved so).
 
+``--benchmark mevis`` makes a MeViS v2 ``valid_u`` instead (:func:`make_mevis_release_run`): the release of
+``perf/bench_mevis.py``'s generator (907 expressions over 50 videos of 30-180 frames, ~10 % no-target, types
+``motion`` / ``reasoning``), its frames painted as above, built with frames (``pixbench build mevis``'s
+builder, ``--version v2``), and the made-up models ``perturbed`` (bench_mevis's perturbed truth, ~3 % of the
+expressions without a line, no-target ones mostly answered empty), ``truth`` and ``shifted-<k>``, all on v2.
+
 Then, in this process: scoring as ``pixbench view`` does (``score files``, reported, not the point), the site
 (:func:`pixbench.view.build_site`, timed: first build, then a second one into the same folder, which must
 write no media), and the site's size: all files, the largest data file, the largest expression page (its HTML,
@@ -23,6 +29,7 @@ scripts, data files and the media it loads for one model) and the first page of 
     python perf/bench_view_video.py --models 5             # the issue's 5 models (scoring dominates: ~20 min)
     python perf/bench_view_video.py --keep /tmp/mevis-run  # keep (and reuse) the generated run
     python perf/bench_view_video.py --videos 4 --expressions 40 --size 360x640   # a quick try
+    python perf/bench_view_video.py --benchmark mevis --expressions 60 --size 360x640   # MeViS v2, a quick try
 
 Measured on the 2-core development machine, shared with other jobs (load 2-4), full profile at 720 x 1280:
 
@@ -47,6 +54,7 @@ expression page of a real MeViS clip may reach 1 MB (``video_side`` or ``video_f
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -64,21 +72,31 @@ HERE = Path(__file__).resolve().parent
 #: Bump when the made data change: a kept folder made by another version is made again.
 MAKER_VERSION = 2
 MODEL_NAMES = ("truth", "appearance-only", "shifted-1", "shifted-2", "shifted-3", "shifted-4", "shifted-5")
+#: The made-up models of a MeViS run (``--benchmark mevis``).
+MEVIS_MODEL_NAMES = ("perturbed", "truth", "shifted-1", "shifted-2", "shifted-3", "shifted-4", "shifted-5")
 
 
-def _bench_mocentric() -> Any:
-    """``perf/bench_mocentric.py`` as a module (its MeViS generator)."""
-    spec = importlib.util.spec_from_file_location("bench_mocentric", HERE / "bench_mocentric.py")
+def _perf_module(name: str) -> Any:
+    """``perf/<name>.py`` as a module."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_mocentric", module)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
 
+def _bench_mocentric() -> Any:
+    """``perf/bench_mocentric.py`` as a module (its MeViS generator)."""
+    return _perf_module("bench_mocentric")
+
+
 @dataclass(frozen=True)
 class MevisRun:
-    """A made MoCentric-Bench run: the built folder, the predictions files (one per model) and its shape."""
+    """A made run: the built folder, the predictions files (one per model), its shape and its benchmark
+    (``mocentric``: MoCentric-Bench on MeViS-sized inputs; ``mevis``: MeViS v2)."""
 
     built: Path
     predictions: tuple[Path, ...]
@@ -87,17 +105,19 @@ class MevisRun:
     frames: int
     expressions: int
     reversed: int
+    benchmark: str = "mocentric"
 
 
-def _paint_frames(root: Path, height: int, width: int, seed: int) -> int:
-    """JPEG frames for every video of ``root``'s MeViS inputs, painted from its masks; returns the frame count."""
+def _paint_frames(root: Path, height: int, width: int, seed: int, meta_file: str | None = None) -> int:
+    """JPEG frames for every video of ``root``'s MeViS inputs (their ``meta_file``, default v1's), painted from
+    its masks; returns the frame count."""
     import numpy as np
 
     from pixbench.annotation import rle as rle_ops
     from pixbench.benchmarks.mocentric.synthetic import FRAMES_FOLDER, MASK_FILE, META_FILE, SPLIT, jpeg_bytes
 
     split = root / SPLIT
-    meta = json.loads((split / META_FILE).read_text(encoding="utf-8"))["videos"]
+    meta = json.loads((split / (meta_file or META_FILE)).read_text(encoding="utf-8"))["videos"]
     masks = json.loads((split / MASK_FILE).read_text(encoding="utf-8"))
     rng = np.random.default_rng([seed, 7])
     ramp = (np.linspace(0, 60, width, dtype=np.float32)[None, :, None]
@@ -209,6 +229,60 @@ def make_mevis_run(work: Path, *, models: int = 5, videos: int = 50, expressions
     return MevisRun(built, tuple(work / f"preds-{name}.jsonl" for name in names), names, **found["shape"])
 
 
+def _mevis_lines(reference: Any, model: str) -> Iterator[Any]:
+    """Every v2 line of the made-up model ``truth`` or ``shifted-<k>`` (the truth moved ``12 k`` pixels right)."""
+    from pixbench.prediction_records import Prediction
+
+    step = 0 if model == "truth" else 12 * int(model.rsplit("-", 1)[1])
+    for row_id, row in reference.rows_for("v2").items():
+        frames = tuple(row.masks) if not step else tuple(_shift(mask, step) for mask in row.masks)
+        yield Prediction(benchmark=reference.benchmark, id=row_id, probe="v2", model=model, frames=frames)
+
+
+def make_mevis_release_run(work: Path, *, models: int = 2, expressions: int = 907, size: tuple[int, int] = (720, 1280),
+                           seed: int = 0) -> MevisRun:
+    """A MeViS v2 ``valid_u`` run under ``work`` (module docstring: ``--benchmark mevis``), the first ``models`` of
+    :data:`MEVIS_MODEL_NAMES`; what was made there before with the same arguments is reused."""
+    from pixbench.benchmarks.mevis import build as builder
+    from pixbench.predictions import write_predictions
+    from pixbench.references import load_reference
+
+    if not 1 <= models <= len(MEVIS_MODEL_NAMES):
+        raise ValueError(f"Expected 1 to {len(MEVIS_MODEL_NAMES)} models, but got {models}")
+    bench = _perf_module("bench_mevis")
+    shape = bench.full_shape(expressions)
+    key = {"version": MAKER_VERSION, "benchmark": "mevis", "shape": asdict(shape), "size": list(size), "seed": seed}
+    made = work / "made.json"
+    names = MEVIS_MODEL_NAMES[:models]
+    built = work / "MeViS"
+    found = json.loads(made.read_text(encoding="utf-8")) if made.is_file() else {}
+    if found.get("key") != key:
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True)
+        root = work / "mevis"
+        plan = bench.write_release(root, shape, seed, *size)
+        frame_count = _paint_frames(root, *size, seed, meta_file=bench.META_V2)
+        builder.build(mevis_root=root, out_dir=built, version="v2")
+        write_predictions(work / "preds-perturbed.jsonl",
+                          (dataclasses.replace(line, model="perturbed") for line in bench._lines(plan, shape, seed)))
+        reference = load_reference("mevis", str(built))
+        rows = reference.rows_for("v2")
+        found = {"key": key, "models": ["perturbed"], "shape": {
+            "videos": len({row.video_id for row in rows.values()}), "frames": frame_count, "expressions": len(rows),
+            "reversed": 0}}
+    reference = None
+    for name in names:
+        if name not in found["models"]:
+            reference = reference or load_reference("mevis", str(built))
+            write_predictions(work / f"preds-{name}.jsonl", _mevis_lines(reference, name))
+            found["models"].append(name)
+            made.write_text(json.dumps(found, indent=2) + "\n", encoding="utf-8")
+    made.write_text(json.dumps(found, indent=2) + "\n", encoding="utf-8")
+    return MevisRun(built, tuple(work / f"preds-{name}.jsonl" for name in names), names, **found["shape"],
+                    benchmark="mevis")
+
+
 # ------------------------------------------------------------------------------------------ measuring
 
 
@@ -249,7 +323,7 @@ def page_weights(root: Path, benchmark: str = "mocentric") -> dict[str, Any]:
             "largest_data_file": str(largest.relative_to(root)), "largest_data_kb": largest.stat().st_size / 1e3}
 
 
-def first_render(site: Path, expression_id: str) -> dict[str, float] | None:
+def first_render(site: Path, expression_id: str, benchmark: str = "mocentric") -> dict[str, float] | None:
     """Seconds from opening to drawn in headless Chromium (``None`` without Playwright or a Chromium): the
     expressions grid (its first page of rows) and the heaviest expression page (every player's frame and mask
     drawn); each opened once cold and once more."""
@@ -264,8 +338,9 @@ def first_render(site: Path, expression_id: str) -> dict[str, float] | None:
 
     drawn = """() => { const masks = Array.from(document.querySelectorAll('canvas.mask.pred'));
         return masks.length > 0 && masks.every(c => c.dataset.tile === '' || c.dataset.drawn === 'true'); }"""
-    pages = {"grid": ((site / "videos.html").as_uri() + "?b=mocentric", "() => document.querySelector('#rows tr')"),
-             "expression": ((site / "video.html").as_uri() + "?" + urlencode({"b": "mocentric", "id": expression_id}),
+    pages = {"grid": ((site / "videos.html").as_uri() + "?" + urlencode({"b": benchmark}),
+                      "() => document.querySelector('#rows tr')"),
+             "expression": ((site / "video.html").as_uri() + "?" + urlencode({"b": benchmark, "id": expression_id}),
                             drawn)}
     out: dict[str, float] = {}
     with sync_playwright() as playwright:
@@ -290,14 +365,14 @@ def measure(run: MevisRun, site: Path, workers: int) -> dict[str, Any]:
 
     parser = argparse.ArgumentParser()
     score_arguments(parser)
-    args = parser.parse_args([*map(str, run.predictions), "--data", f"mocentric={run.built}", "--no-judge",
+    args = parser.parse_args([*map(str, run.predictions), "--data", f"{run.benchmark}={run.built}", "--no-judge",
                               "--workers", str(workers)])
     start = time.perf_counter()
     scored = score_files(args)
     if isinstance(scored, int):
         raise SystemExit(f"scoring failed ({scored})")
     score_s = time.perf_counter() - start
-    options = SiteOptions(folders={"mocentric": run.built})
+    options = SiteOptions(folders={run.benchmark: run.built})
     if site.exists():
         shutil.rmtree(site)
     start = time.perf_counter()
@@ -311,12 +386,12 @@ def measure(run: MevisRun, site: Path, workers: int) -> dict[str, Any]:
     rewritten = sum(1 for p, t in media_after.items() if media_before.get(p) != t)
     files, total = _tree_bytes(site)
     media_files, media_bytes = _tree_bytes(site / "media")
-    weights = page_weights(site)
+    weights = page_weights(site, run.benchmark)
     return {"score_s": score_s, "build_s": build_s, "resumed_s": resumed_s, "files": files, "site_mb": total / 1e6,
             "media_files": media_files, "media_mb": media_bytes / 1e6, "written_first": first.written,
             "written_second": second.written, "kept_second": second.kept, "media_rewritten": rewritten,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3, **weights,
-            "render": first_render(site, weights["expression_id"])}
+            "render": first_render(site, weights["expression_id"], run.benchmark)}
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -326,10 +401,12 @@ def _size(text: str) -> tuple[int, int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--benchmark", choices=("mocentric", "mevis"), default="mocentric",
+                        help="MoCentric-Bench on MeViS-sized inputs (default) or MeViS v2 itself")
     parser.add_argument("--models", type=int, default=2, help="made-up models (1-7; default 2)")
-    parser.add_argument("--videos", type=int, default=50)
-    parser.add_argument("--expressions", type=int, default=793)
-    parser.add_argument("--reversed", type=int, default=152)
+    parser.add_argument("--videos", type=int, default=50, help="mocentric only (mevis: 50 per 907 expressions)")
+    parser.add_argument("--expressions", type=int, help="default 793 (mocentric) or 907 (mevis)")
+    parser.add_argument("--reversed", type=int, default=152, help="mocentric only")
     parser.add_argument("--size", type=_size, default=(720, 1280), metavar="HxW")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2, help="scoring processes (the site is built in one)")
@@ -338,8 +415,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-view-video-"))
     try:
         start = time.perf_counter()
-        run = make_mevis_run(work / "run", models=args.models, videos=args.videos, expressions=args.expressions,
-                             reversed_count=args.reversed, size=args.size, seed=args.seed)
+        if args.benchmark == "mevis":
+            run = make_mevis_release_run(work / "run-mevis", models=args.models, expressions=args.expressions or 907,
+                                         size=args.size, seed=args.seed)
+        else:
+            run = make_mevis_run(work / "run", models=args.models, videos=args.videos,
+                                 expressions=args.expressions or 793, reversed_count=args.reversed, size=args.size,
+                                 seed=args.seed)
         print(f"run: {run.videos} videos, {run.frames} frames of {args.size[0]}x{args.size[1]}, {run.expressions} "
               f"expressions ({run.reversed} reversed), models {', '.join(run.models)} "
               f"(made or found in {time.perf_counter() - start:.0f} s)", flush=True)
