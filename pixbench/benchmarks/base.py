@@ -195,7 +195,8 @@ class Benchmark(ABC):
     #: What reports call a build's variant of the answer labels, where the benchmark has variants.
     label_set_title: ClassVar[str] = "labels"
     #: How ``pixbench view`` draws its samples: ``image-rows`` (an image, its ground truth and masks per row) or
-    #: ``probe-players`` (each probe's presented frames as a player, MoCentric's views); ``None``: tables only.
+    #: ``probe-players`` (each probe's presented frames as a player, drawn from the benchmark's
+    #: :meth:`clip_views`: MoCentric's probes, MeViS's versions); ``None``: tables only.
     sample_pages: ClassVar[str | None] = None
     published_source: ClassVar[str | None] = None
     #: The scoring protocols the benchmark defines (``--protocol``); the first is the default.

@@ -24,11 +24,11 @@ def _demo_files(name: str, work: Path) -> tuple[Path, list[Path]]:
     return Path(built.folder), paths
 
 
-def test_a_benchmark_without_sample_pages_gets_its_tables_and_a_note(tmp_path: Path):
-    without = [name for name, b in REGISTRY.items() if b.sample_pages is None]
-    if not without:  # every benchmark has sample pages: nothing to check
-        return
-    name = without[0]
+def test_a_benchmark_without_sample_pages_gets_its_tables_and_a_note(tmp_path: Path, monkeypatch):
+    """Every benchmark has sample pages today; one made without them (as a new benchmark may be) gets its
+    tables and a note."""
+    name = "mevis"
+    monkeypatch.setattr(type(REGISTRY[name]), "sample_pages", None)
     folder, paths = _demo_files(name, tmp_path / "work")
     site = tmp_path / "site"
     assert main(["view", *map(str, paths), "--data", f"{name}={folder}", "--no-judge", "--out", str(site)]) == 0
