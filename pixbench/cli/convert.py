@@ -240,11 +240,12 @@ def _summary(predictions: list[Prediction], args: argparse.Namespace, model: str
 def run(args: argparse.Namespace) -> int:
     """``pixbench convert``: convert, write, print a one-line summary to stderr; 1 on any problem."""
     from pixbench.ingest import MEVIS_SOURCE, ConvertError, convert_reference, dataset_ids
+    from pixbench.ingest.lmms_eval_rvos import RVOS_SOURCE
     from pixbench.predictions import PROBES, write_predictions
 
     if args.source_format == MEVIS_SOURCE:
         return _run_mevis(args)
-    if args.source_format == "lmms-eval-rvos":
+    if args.source_format == RVOS_SOURCE:
         return _run_rvos(args)
     for flag, given in (("--stage2", args.stage2), ("--sam2", args.sam2), ("--version", args.version),
                         ("--fps", args.fps), ("--device", args.device)):
@@ -536,7 +537,7 @@ def _run_rvos(args: argparse.Namespace) -> int:
                          f"pass --version or build it with --version {version}")
         queries = read_submission(args.source)
         stage2 = read_stage2(args.stage2) if args.stage2 else None
-        plan = plan_rvos(queries, rows, version=version, source=args.source, stage2=stage2,
+        plan = plan_rvos(queries, rows, version=version, fps=fps, source=args.source, stage2=stage2,
                          stage2_source=args.stage2 or "")
     except ConvertError as exc:
         return _fail(f"nothing written; {exc}")
@@ -554,7 +555,7 @@ def _write_rvos(args: argparse.Namespace, plan: Any, out: Path, *, fps: float, m
     from pixbench.runs import RunError, exclusive_output, run_file, start_run
 
     sam2 = args.sam2 or RVOS_SAM2
-    needs_sam2 = any(item.query.tracks and (item.stage2 is None or item.stage2.masks is None) for item in plan.items)
+    needs_sam2 = any(item.needs_segmenter for item in plan.items)
     settings = {"source": RVOS_SOURCE, "submission_sha256": file_sha256(args.source),
                 "stage2_sha256": file_sha256(args.stage2) if args.stage2 else None, "data": resolve_path(args.data),
                 "version": plan.version, "fps": fps, "segmenter": model_fingerprint(sam2) if needs_sam2 else None}
@@ -565,27 +566,26 @@ def _write_rvos(args: argparse.Namespace, plan: Any, out: Path, *, fps: float, m
                     path.unlink(missing_ok=True)
             done = start_run(out, producer=f"convert {RVOS_SOURCE}", model=model, benchmark=MEVIS.name,
                              settings=settings, hint="pass --force to start over, or choose another --out")
-            return _propagate_rvos(args, plan, out, done=done, sam2=sam2, fps=fps, model=model)
+            return _propagate_rvos(args, plan, out, done=done, sam2=sam2, model=model)
     except RunError as exc:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"{out}: {exc}")
 
 
-def _propagate_rvos(args: argparse.Namespace, plan: Any, out: Path, *, done: Any, sam2: str, fps: float,
-                    model: str) -> int:
+def _propagate_rvos(args: argparse.Namespace, plan: Any, out: Path, *, done: Any, sam2: str, model: str) -> int:
     """Write the lines of the planned items ``done`` lacks, one at a time (an interrupted run keeps them)."""
     import dataclasses
 
     from pixbench.benchmarks.mevis import MEVIS
     from pixbench.ingest.lmms_eval_rvos import convert_rvos
     from pixbench.predictions import prediction_to_json
-    from pixbench.runs import LineWriter
+    from pixbench.runs import LineWriter, line_key
 
-    todo = [item for item in plan.items
-            if (model, MEVIS.name, item.row.id, plan.version, None, None) not in done]
+    todo = [item for item in plan.items if line_key({"model": model, "benchmark": MEVIS.name, "id": item.row.id,
+                                                     "probe": plan.version}) not in done]
     segmenter = None
-    if any(item.query.tracks and (item.stage2 is None or item.stage2.masks is None) for item in todo):
+    if any(item.needs_segmenter for item in todo):
         from pixbench.cli.options import check_model_sources
 
         try:
@@ -597,11 +597,11 @@ def _propagate_rvos(args: argparse.Namespace, plan: Any, out: Path, *, done: Any
             return _fail(f"{exc}")
         except Exception as exc:  # the loader and the hub raise many types
             return _fail(f"--sam2 {sam2}: {type(exc).__name__}: {exc}")
-    frames_of = _frames_reader(Path(args.data), [item.row.video_id for item in todo])
+    frames_of = _frames_reader(Path(args.data), {item.row.video_id for item in todo if item.needs_segmenter})
     written = 0
     with LineWriter(out, drop_partial=True) as lines:
         for prediction in convert_rvos(dataclasses.replace(plan, items=todo), frames_of=frames_of,
-                                       segmenter=segmenter, fps=fps, model=model):
+                                       segmenter=segmenter, model=model):
             lines.write(prediction_to_json(prediction))
             written += 1
     skipped = len(plan.items) - len(todo)
@@ -613,21 +613,27 @@ def _propagate_rvos(args: argparse.Namespace, plan: Any, out: Path, *, done: Any
     return 0
 
 
-def _frames_reader(data: Path, videos: Sequence[str]) -> Any:
-    """``video_id -> frames`` over the build's ``videos`` config, one video decoded at a time, read in the
-    order the items ask (the plan's order groups no videos, so each video is looked up when first asked)."""
+def _frames_reader(data: Path, videos: set[str]) -> Any:
+    """``video_id -> frames`` of the ``videos`` that are asked for, one video decoded at a time, in one pass over
+    the build's ``videos`` config when they are asked in its order (the build's row order, which a plan keeps);
+    a video asked out of that order starts another pass."""
     from pixbench.video.export import FrameCache, iter_videos
 
-    cache: dict[str, FrameCache] = {}
+    stream = iter_videos(data, wanted=videos)
+    current: list[FrameCache] = []
 
     def frames_of(video_id: str) -> FrameCache:
-        if video_id not in cache:
-            cache.clear()
-            found = next(iter_videos(data, wanted={video_id}), None)
-            if found is None:
-                raise ValueError(f"{data}: video {video_id} has no frames in the videos config")
-            cache[video_id] = FrameCache(found)
-        return cache[video_id]
+        nonlocal stream
+        for _ in range(2):
+            while not current or current[0].video.video_id != video_id:
+                found = next(stream, None)
+                if found is None:
+                    break
+                current[:] = [FrameCache(found)]
+            if current and current[0].video.video_id == video_id:
+                return current[0]
+            stream = iter_videos(data, wanted=videos)
+        raise ValueError(f"{data}: video {video_id} has no frames in the videos config")
 
     return frames_of
 

@@ -49,7 +49,7 @@ import numpy as np
 
 from pixbench.annotation import rle as rle_ops
 from pixbench.annotation.rle import MaskError, Rle
-from pixbench.baselines.point_tracks import prompts_from_lmms_tracks
+from pixbench.baselines.point_tracks import PointPrompts, prompts_from_lmms_tracks
 from pixbench.benchmarks.mevis import MEVIS
 from pixbench.benchmarks.mevis.rows import MevisRow
 from pixbench.ingest.pixfoundation import ConvertError, ConvertProblem, ConvertProblems
@@ -89,11 +89,18 @@ class Stage2Record:
 
 @dataclass(frozen=True)
 class RvosItem:
-    """A query matched to its MeViS expression (and its stage-2 record, if given)."""
+    """A query matched to its MeViS expression (and its stage-2 record, if given), with its point prompts on
+    the expression's native frames."""
 
     query: RvosQuery
     row: MevisRow
     stage2: Stage2Record | None
+    prompts: PointPrompts
+
+    @property
+    def needs_segmenter(self) -> bool:
+        """Whether SAM 2 runs for it: it has points and no masks of stage 2's."""
+        return bool(self.prompts) and (self.stage2 is None or self.stage2.masks is None)
 
 
 @dataclass
@@ -102,6 +109,7 @@ class RvosPlan:
     (no line); ``unanswered``: expressions of the version no record answers."""
 
     version: str
+    fps: float
     items: list[RvosItem] = field(default_factory=list)
     failed: list[RvosQuery] = field(default_factory=list)
     unanswered: list[str] = field(default_factory=list)
@@ -179,9 +187,8 @@ def read_submission(path: str | Path) -> list[RvosQuery]:
             problems.place(path, line, f"{where} ({record['id']}): no parsed `tracks` (the stage-1 submission file "
                            "holds them; is this the stage-2 file?)")
             continue
-        bad = _bad_track(tracks)
-        if bad is not None:
-            problems.place(path, line, f"{where} ({record['id']}): {bad}")
+        if not isinstance(tracks, list):
+            problems.place(path, line, f"{where} ({record['id']}): tracks must be a list, got {type(tracks).__name__}")
             continue
         qid = record.get("qid")
         reply = record.get("prediction")
@@ -199,22 +206,6 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if math.isfinite(value) else None
-
-
-def _bad_track(tracks: Any) -> str | None:
-    """What is wrong with a record's ``tracks`` (``None``: nothing)."""
-    if not isinstance(tracks, list):
-        return f"tracks must be a list, got {type(tracks).__name__}"
-    for k, entry in enumerate(tracks):
-        if not isinstance(entry, dict) or not isinstance(entry.get("points"), dict):
-            return f"tracks[{k}] must be an object with `points` (object -> {{point: [x, y]}})"
-        if _number(entry.get("time")) is None and _number(entry.get("frame")) is None:
-            return f"tracks[{k}] has neither a time nor a frame"
-        for key, value in entry["points"].items():
-            xy = value.get("point") if isinstance(value, dict) else value
-            if not isinstance(xy, (list, tuple)) or len(xy) < 2 or _number(xy[0]) is None or _number(xy[1]) is None:
-                return f"tracks[{k}].points[{key!r}] must hold a point [x, y] of two finite numbers, got {xy!r}"
-    return None
 
 
 def _stage2_masks(value: Any, where: str) -> tuple[Rle | None, ...]:
@@ -265,17 +256,19 @@ def _text(expression: str) -> str:
     return " ".join(expression.lower().split())
 
 
-def plan_rvos(queries: Sequence[RvosQuery], rows: Mapping[str, MevisRow], *, version: str, source: str | Path,
-              stage2: Mapping[str, Stage2Record] | None = None, stage2_source: str | Path = "") -> RvosPlan:
-    """Match every query to its expression among ``rows`` (one version's, in build order) and split off the
-    queries stage 2 lacks (module docstring); :class:`ConvertError` lists every query that cannot be
-    matched, and stage-2 records that name no query or whose masks do not fit the video."""
+def plan_rvos(queries: Sequence[RvosQuery], rows: Mapping[str, MevisRow], *, version: str, fps: float,
+              source: str | Path, stage2: Mapping[str, Stage2Record] | None = None,
+              stage2_source: str | Path = "") -> RvosPlan:
+    """Match every query to its expression among ``rows`` (one version's, in build order), make its point
+    prompts at ``fps`` and split off the queries stage 2 lacks (module docstring); :class:`ConvertError` lists
+    every query that cannot be matched or whose tracks cannot be read, and stage-2 records that name no query or
+    whose masks do not fit the video. Nothing is read or run after the plan can fail."""
     problems = ConvertProblems()
     by_video: dict[str, list[MevisRow]] = {}
     for row in rows.values():
         by_video.setdefault(row.video_id, []).append(row)
     matched: dict[str, RvosQuery] = {}
-    plan = RvosPlan(version)
+    plan = RvosPlan(version, fps)
     for query in queries:
         where = f"record {query.index} ({query.id})"
         candidates = by_video.get(query.video)
@@ -317,7 +310,14 @@ def plan_rvos(queries: Sequence[RvosQuery], rows: Mapping[str, MevisRow], *, ver
             continue
         if record is not None and record.masks is not None:
             _check_masks(record, row, problems, stage2_source)
-        plan.items.append(RvosItem(answer, row, record))
+        try:
+            prompts = prompts_from_lmms_tracks(answer.tracks, fps=fps, num_frames=len(row.frame_names),
+                                               record_size=(answer.height, answer.width),
+                                               frame_size=(row.height, row.width))
+        except ValueError as exc:
+            problems.place(source, 0, f"record {answer.index} ({answer.id}): {exc}")
+            continue
+        plan.items.append(RvosItem(answer, row, record, prompts))
     problems.check()
     return plan
 
@@ -354,18 +354,15 @@ def _encode(masks: Sequence[np.ndarray], row: MevisRow) -> tuple[Rle | None, ...
 
 
 def convert_rvos(plan: RvosPlan, *, frames_of: Callable[[str], Sequence[np.ndarray]], segmenter: Any,
-                 fps: float, model: str) -> Iterator[Prediction]:
+                 model: str) -> Iterator[Prediction]:
     """One line per planned item, in the plan's order (module docstring). ``frames_of(video_id)`` gives a
     video's native frames (``H x W x 3`` uint8), asked only for items SAM 2 must run on; ``segmenter`` has
     ``segment_points`` (:class:`~pixbench.baselines.video_segmenters.PointPropagator`)."""
     for item in plan.items:
-        query, row = item.query, item.row
-        prompts = prompts_from_lmms_tracks(query.tracks, fps=fps, num_frames=len(row.frame_names),
-                                           record_size=(query.height, query.width),
-                                           frame_size=(row.height, row.width))
+        query, row, prompts = item.query, item.row, item.prompts
         details: dict[str, Any] = {
             "source": RVOS_SOURCE, "lmms_eval_id": query.id, "qid": query.qid, "expression": query.expression,
-            "reply": query.reply, "fps": fps,
+            "reply": query.reply, "fps": plan.fps,
             "prompt_frames": sorted(prompts),
             "prompt_points": sum(len(points) for objects in prompts.values() for points in objects.values()),
             "points": {str(frame): objects for frame, objects in sorted(prompts.items())}}
@@ -374,7 +371,7 @@ def convert_rvos(plan: RvosPlan, *, frames_of: Callable[[str], Sequence[np.ndarr
         if item.stage2 is not None and item.stage2.masks is not None:
             details["masks_from"] = "stage-2 file"
             frames: tuple[Rle | None, ...] = item.stage2.masks
-        elif not prompts:
+        elif not item.needs_segmenter:
             details["masks_from"] = "no point: empty masks"
             frames = (None,) * len(row.frame_names)
         else:

@@ -178,8 +178,15 @@ def test_bad_inputs_are_listed_and_nothing_is_written(built, rows, tmp_path, cap
     out = tmp_path / "m.jsonl"
     assert main(_convert(_submission(tmp_path / "s.json", records), built, out)) == 1
     err = capsys.readouterr().err
-    assert "record 4 (mevis_track_4): tracks[0].points['0'] must hold a point" in err
     assert "record 5 (mevis_track_5): width and height must be positive integers" in err
+    assert not out.exists()
+    # tracks are read when planning (on the matched expression's frames), before anything is written
+    nan_time = {**_record(6, items[5]), "tracks": [{"time": float("nan"), "frame": 1,
+                                                     "points": {"0": {"point": [1.0, 2.0]}}}]}
+    assert main(_convert(_submission(tmp_path / "s.json", [good, records[4], nan_time]), built, out)) == 1
+    err = capsys.readouterr().err
+    assert "record 1 (mevis_track_4): tracks[0].points['0']" in err  # records are numbered by place in the file
+    assert "record 2 (mevis_track_6): tracks[0].time" in err
     assert not out.exists()
     assert main(_convert(_submission(tmp_path / "s.json", records[:4]), built, out)) == 1
     err = capsys.readouterr().err
