@@ -240,28 +240,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _all_rows(reference: Any) -> dict[str, Any]:
-    """Every expression of a build: MoCentric-Bench's original expressions, or each version's rows in turn
-    (an id two versions share listed once, as the first version has it)."""
-    if hasattr(reference, "expressions"):
-        return dict(reference.expressions)
-    rows: dict[str, Any] = {}
-    for version_rows in reference.versions.values():
-        for row_id, row in version_rows.items():
-            rows.setdefault(row_id, row)
-    return rows
-
-
 def id_columns(row: Any) -> list[str]:
-    """One expression as ``ids`` prints it: id, video id, frames, the benchmark's own columns (a keyframe; a
-    target kind and an expression type), the text on one line."""
-    columns = [row.id, row.video_id, str(len(row.frame_names))]
-    if hasattr(row, "keyframe"):
-        columns.append(str(row.keyframe))
-    if hasattr(row, "no_target"):
-        columns.append("no-target" if row.no_target else "multi-object" if len(row.anno_ids) > 1 else "single-object")
-        columns.append(row.type or "-")
-    return [*columns, " ".join(row.expression.split())]
+    """One expression as ``ids`` prints it: id, video id, frames, the benchmark's own columns (the row's
+    ``listed()``: MoCentric's keyframe; MeViS's target kind and expression type), the text on one line."""
+    return [row.id, row.video_id, str(len(row.frame_names)), *row.listed(), " ".join(row.expression.split())]
 
 
 def cmd_ids(args: argparse.Namespace) -> int:
@@ -271,7 +253,7 @@ def cmd_ids(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
-    rows = reference.rows_for(args.probe) if args.probe else _all_rows(reference)
+    rows = reference.rows_for(args.probe) if args.probe else reference.expressions
     for row in rows.values():
         print("\t".join(id_columns(row)))
     what = f"shown by probe {args.probe}" if args.probe else "in the build"

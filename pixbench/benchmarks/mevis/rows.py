@@ -38,6 +38,15 @@ class MevisRow:
     frame_names: tuple[str, ...]
     masks: tuple[Rle, ...]
 
+    @property
+    def target(self) -> str:
+        """``single-object``, ``multi-object`` or ``no-target``: how many objects the expression refers to."""
+        return "no-target" if self.no_target else "multi-object" if len(set(self.anno_ids)) > 1 else "single-object"
+
+    def listed(self) -> tuple[str, ...]:
+        """What ``pixbench mevis ids`` shows of it beside id, video and frames: target kind, the release's type."""
+        return self.target, self.type or "-"
+
 
 @dataclass(frozen=True)
 class MevisLine:
@@ -64,6 +73,16 @@ class MevisReference:
     def rows_for(self, probe: str) -> dict[str, MevisRow]:
         """The rows a line's probe (its version) is scored on (none for a version the build lacks)."""
         return self.versions.get(probe, {})
+
+    @property
+    def expressions(self) -> dict[str, MevisRow]:
+        """Every expression of the build: each version's rows in turn, an id two versions share once (as the
+        first version has it)."""
+        rows: dict[str, MevisRow] = {}
+        for version_rows in self.versions.values():
+            for row_id, row in version_rows.items():
+                rows.setdefault(row_id, row)
+        return rows
 
 
 def _row(table: dict[str, list], k: int) -> MevisRow:

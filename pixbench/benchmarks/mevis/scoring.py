@@ -137,7 +137,7 @@ def group_metrics(values: Mapping[str, np.ndarray], target: np.ndarray, present:
 
 def _breakdown(rows: Sequence[MevisRow], values: Mapping[str, np.ndarray], target: np.ndarray, present: np.ndarray,
                empty: np.ndarray, no_target_rules: bool) -> dict[str, Any]:
-    kinds = np.array([target_kind(row) for row in rows])
+    kinds = np.array([row.target for row in rows])
     groupings = {"target": kinds}
     types = [row.type for row in rows]
     if any(kind is not None for kind in types):
@@ -164,11 +164,6 @@ def _notes(version: str, rows: int, targets: int, no_target_rules: bool, protoco
     return tuple(notes)
 
 
-def target_kind(row: MevisRow) -> str:
-    """``single-object``, ``multi-object`` or ``no-target``: how many objects an expression refers to."""
-    return NO_TARGET if row.no_target else "multi-object" if len(set(row.anno_ids)) > 1 else "single-object"
-
-
 def _record(model: str, benchmark: str, version: str, row: MevisRow, outcome: Expression | None,
             variant: str | None, protocol: Protocol) -> dict[str, Any]:
     """One ``--per-sample`` record (``outcome`` ``None``: the expression was dropped, see the module docstring)."""
@@ -176,7 +171,7 @@ def _record(model: str, benchmark: str, version: str, row: MevisRow, outcome: Ex
     if variant is not None:
         record["variant"] = variant
     record.update(protocol=protocol.name, video=row.video_id, exp_id=row.exp_id, expression=row.expression,
-                  target=target_kind(row), type=row.type, no_target=row.no_target,
+                  target=row.target, type=row.type, no_target=row.no_target,
                   missing=outcome is None or not outcome.present, dropped=outcome is None,
                   answered_empty=outcome.empty if outcome is not None and outcome.present else None,
                   frames_scored=0 if outcome is None else len(outcome.scores.j))

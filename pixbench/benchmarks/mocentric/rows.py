@@ -32,6 +32,10 @@ class ExpressionRow:
     keyframe_from_csv: bool
     masks: tuple[Rle, ...]
 
+    def listed(self) -> tuple[str, ...]:
+        """What ``pixbench mocentric ids`` shows of it beside id, video and frames: the keyframe."""
+        return (str(self.keyframe),)
+
 
 @dataclass(frozen=True)
 class VideoLine:
