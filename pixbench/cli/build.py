@@ -221,7 +221,9 @@ def _builder_options(parser: argparse.ArgumentParser, specs: Sequence[tuple[str,
         helps = list(dict.fromkeys(o.help for _, _, o in uses))
         text = helps[0] if len(helps) == 1 else "; ".join(f"{name}: {o.help}" for name, _, o in uses)
         if len(uses) == 1 and spec.group:
-            target = groups.setdefault(spec.group, parser.add_argument_group(spec.group))
+            if spec.group not in groups:
+                groups[spec.group] = parser.add_argument_group(spec.group)
+            target = groups[spec.group]
         else:
             target = parser
         extra: dict[str, Any] = {"metavar": option.metavar} if option.metavar else {}

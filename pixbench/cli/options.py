@@ -211,15 +211,13 @@ def parse_data(values: Sequence[str] | None) -> dict[str, str]:
 def _check_prefix(name: str, where: str, names: Sequence[str]) -> None:
     """Refuse ``name=where`` when ``where`` is a built folder whose summary names another benchmark (an unreadable
     summary is left to the reader of the data, which names the file)."""
-    from pixbench.builds.layout import BUILD_SUMMARY_FILE
+    from pixbench.builds.layout import summary_benchmark
 
-    if not (Path(where).expanduser() / BUILD_SUMMARY_FILE).is_file():
-        return
     try:
-        found = _built_benchmark(where, names)
+        found = summary_benchmark(where)
     except ValueError:
         return
-    if found != name:
+    if found in names and found != name:
         raise ValueError(f"--data {name}={where}: that folder is a {found} build (its build_summary.json), not "
                          f"{name}; give --data {found}={where}, or the {name} folder")
 
