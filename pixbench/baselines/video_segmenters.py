@@ -17,13 +17,13 @@ y down, ``x1 <= x2``, ``y1 <= y2``).
   video baseline seeds at most :data:`~pixbench.baselines.boxes.MAX_BOXES_PER_REPLY` (100) per clip.
   **Point prompts** (:meth:`~Sam2VideoSegmenter.segment_points`, :class:`PointPropagator`): positive points
   per object on any frames (point tracks, ``{frame: {object: [(x, y), ...]}}`` in frame pixels). Objects
-  are numbered 1, 2, ... in the order they first appear (frames ascending, then object keys as given);
-  every prompt frame's points are added to the session before propagating, each object's points of one
-  frame together (a later frame's points replace nothing: each prompt frame is a conditioning frame of its
-  own); propagation runs forward from the **first** prompt frame to the last frame (a later prompt frame is
-  segmented from its points when reached, and tracking goes on from it) and backward from the first
-  prompt frame to frame 0; the mask is the union over objects as above. No points: empty masks, the
-  model is not run.
+  are numbered 1, 2, ... in the order they first appear (frames ascending, then object keys as given).
+  Prompt frames are taken in order: a frame's points are added (each object's points of that frame
+  together) when forward tracking reaches it, it is segmented from them, and tracking goes on from it to
+  the frame before the next prompt frame (the last one: to the last frame); then the objects are tracked
+  backward from the **first** prompt frame to frame 0 (an object first prompted later is absent from the
+  forward frames before its prompt frame, as lmms-eval's stage 2 tracks it). The mask is the union over
+  objects as above. No points: empty masks, the model is not run.
 - :class:`Sam3TrackerVideoSegmenter`: the same for SAM 3's tracker (``Sam3TrackerVideoModel``, e.g.
   ``facebook/sam3``) where the installed ``transformers`` has it.
 - :class:`Sam3TextTracker`: SAM 3's text-prompted video segmentation (``Sam3VideoModel``): detection of the

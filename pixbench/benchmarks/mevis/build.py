@@ -223,8 +223,8 @@ def build(*, mevis_root: Path, out_dir: Path, version: str = ALL_VERSIONS, split
     inputs = read_inputs(mevis_root=mevis_root, version=version, split=split, with_frames=with_frames, report=report)
     common.ensure_no_errors(report, "MeViS inputs")
     summary = summarize(inputs, report, with_frames=with_frames)
-    files = write_folder(inputs, out_dir, summary=summary, with_frames=with_frames, force=force)
-    return BuildResult(out_dir, summary, report, files, list(plan.left_in_place))
+    written = write_folder(inputs, out_dir, summary=summary, with_frames=with_frames, force=force)
+    return BuildResult(out_dir, summary, report, written, list(plan.left_in_place))
 
 
 def check(*, mevis_root: Path, version: str = ALL_VERSIONS,
