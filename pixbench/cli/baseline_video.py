@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pixbench.benchmarks import REGISTRY, get_benchmark
+from pixbench.benchmarks import get_benchmark
 from pixbench.cli.baseline_common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -20,7 +20,7 @@ from pixbench.cli.baseline_common import (
     resolved_path,
     short_model_name,
 )
-from pixbench.cli.options import Subparsers, add_command, check_model_sources
+from pixbench.cli.options import Subparsers, add_command, check_model_sources, parse_data
 from pixbench.loaders.sources import SourceError
 
 logger = logging.getLogger(__name__)
@@ -206,28 +206,11 @@ def add_commands(sub: Subparsers) -> None:
                        "--sam3 facebook/sam3 --out preds/sam3-text.jsonl")
 
 
-def _data_argument(value: str) -> tuple[str | None, str]:
-    """``--data [BENCHMARK=]PATH`` -> (the benchmark named, or None: the build's; the path)."""
-    name, sep, path = value.partition("=")
-    if sep and name in REGISTRY:
-        return name, path
-    return None, value
-
-
 def _video_config(args: argparse.Namespace, *, model_name: str, method: dict[str, Any], init: Any) -> Any:
-    from pixbench.baselines.video_runner import VideoRunConfig, benchmark_of_build
+    from pixbench.baselines.video_runner import VideoRunConfig
 
     try:
-        named, data = _data_argument(args.data)
-        try:
-            built = benchmark_of_build(data)
-        except ValueError:
-            if named is None:
-                raise
-            built = named  # a build without a readable summary: the name given is trusted
-        if named is not None and named != built:
-            raise UsageError(f"--data {args.data}: that build holds {built}, not {named}")
-        benchmark = named or built
+        ((benchmark, data),) = parse_data([args.data]).items()  # --data [BENCHMARK=]PATH, as every command reads it
         probes = tuple(dict.fromkeys(args.probe)) if args.probe else get_benchmark(benchmark).probes[:1]
         return VideoRunConfig(data=data, out=args.out, model_name=args.model_name or model_name,
                               probes=probes, method=method,
