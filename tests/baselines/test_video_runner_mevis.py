@@ -270,7 +270,8 @@ def test_cli_points_and_boxes_on_mevis_with_the_real_tiny_sam2(built, reference,
     assert run_cli([*base[:4], "v1", "v2", *base[5:]]) == 2
     assert "answer one probe" in capsys.readouterr().err
     assert run_cli(["video-ground", "--data", f"mocentric={built}", *base[3:]]) == 2  # not a MoCentric build
-    assert f"--data mocentric={built}: that folder is a mevis build (its build_summary.json), not mocentric" in capsys.readouterr().err
+    assert (f"--data mocentric={built}: that folder is a mevis build (its build_summary.json), not mocentric"
+            in capsys.readouterr().err)
     assert not (tmp_path / "boxes.jsonl").exists()
 
 
