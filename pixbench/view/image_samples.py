@@ -189,12 +189,20 @@ def _candidate_facts(job: RowJob, gt: rle_ops.Rle, gt_empty: bool,
     return out
 
 
-def _scored_mask(line: Prediction, record: Mapping[str, Any] | None) -> rle_ops.Rle | None:
-    """The mask the score used for this line: the chosen candidate, else the line's own mask (``None``: empty)."""
-    index = record.get("candidate") if record else None
-    if isinstance(index, int) and line.candidates and 0 <= index < len(line.candidates):
-        return line.candidates[index].mask
-    return line.mask
+def _scored_candidate(line: Prediction, record: Mapping[str, Any]) -> int | None:
+    """The index of the candidate the score chose for this line (``None``: none)."""
+    index = record.get("candidate")
+    return index if isinstance(index, int) and line.candidates and 0 <= index < len(line.candidates) else None
+
+
+def _scored_mask(line: Prediction, record: Mapping[str, Any], select: str) -> rle_ops.Rle | None:
+    """The mask the score used for this line (``None``: empty), by :func:`~pixbench.metrics.selection.select_mask`'s
+    rule: the chosen candidate; under ``score`` / ``oracle`` a line with candidates and none chosen is the empty
+    mask; else the line's own mask."""
+    index = _scored_candidate(line, record)
+    if index is not None:
+        return (line.candidates or ())[index].mask
+    return None if select != "given" and line.candidates is not None else line.mask
 
 
 def _answer(records: Mapping[str, Mapping[str, Any]]) -> bool | None:
@@ -206,13 +214,16 @@ def _answer(records: Mapping[str, Mapping[str, Any]]) -> bool | None:
     return None
 
 
-def _category(records: Mapping[str, Mapping[str, Any]], gt_empty: bool, fraction: float | None) -> str | None:
+def _category(records: Mapping[str, Mapping[str, Any]], gt_empty: bool,
+              fractions: Mapping[str, float]) -> str | None:
+    """The failure category of the row (answer right/wrong x grounded or not), on the mask probe the failure
+    analysis reads, with the area fraction of the mask scored there."""
     answer = _answer(records)
     probe = next((p for p in MASK_PROBES if p in records and "iou" in records[p]), None)
     if answer is None or probe is None:
         return None
     grounded = row_grounded(iou=records[probe]["iou"], gt_empty=gt_empty,
-                            pred_area_fraction=None if records[probe].get("missing") else fraction)
+                            pred_area_fraction=None if records[probe].get("missing") else fractions.get(probe))
     return CATEGORIES[(answer, grounded)]
 
 
@@ -257,7 +268,8 @@ def write_samples(context: SiteContext, benchmark: str, reference: Reference, *,
             yield RowJob(benchmark, _row_fields(rows[row_id]), data, models,
                          {m.model: records.get(m.model, {}).get(row_id, {}) for m in models},
                          {m.model: lines.get(m.model, {}).get(row_id, {}) for m in models},
-                         folder.root, options.max_side, options.thumb_side, threshold)
+                         folder.root, options.max_side, options.thumb_side, threshold,
+                         str(context.settings.get("select", "given")))
 
     count = row_workers(len(rows)) if workers is None else max(1, workers)
     with tqdm(total=len(rows), desc=f"{spec.display_name} samples", unit="row", disable=not context.progress) as bar:
@@ -325,6 +337,7 @@ class RowJob:
     max_side: int
     thumb_side: int
     threshold: float
+    select: str = "given"
 
 
 @dataclass(frozen=True)
@@ -367,7 +380,7 @@ def draw_row(job: RowJob) -> RowDrawing:
         model_lines = job.lines.get(model.model, {})
         probes: dict[str, Any] = {}
         ious: dict[str, float | None] = {}
-        fraction = None
+        fractions: dict[str, float] = {}
         for probe, record in model_records.items():
             line = model_lines.get(probe)
             where = f"{Path(line.source).name}:{line.line}" if line is not None and line.source else None
@@ -381,24 +394,23 @@ def draw_row(job: RowJob) -> RowDrawing:
                 entry["iou"] = round(record["iou"] * 100, 4)
                 ious[probe] = record["iou"]
                 stem = f"{base}/{model.key}-{model.sha256[:8]}-{probe}"
-                index = record.get("candidate")
-                scored_candidate = isinstance(index, int) and line is not None and bool(line.candidates) \
-                    and 0 <= index < len(line.candidates or ())
-                mask = _scored_mask(line, record) if line is not None else None
+                index = _scored_candidate(line, record) if line is not None else None
+                mask = _scored_mask(line, record, job.select) if line is not None else None
                 if line is not None and line.candidates:
                     candidates = _candidates(line, row.mask, facts[(model.model, probe)], stem, folder, masks,
                                              job.threshold)
                     entry.update(candidates=candidates, selected=line.selected, scored_candidate=index)
-                if scored_candidate:  # the candidate's own file
+                if index is not None:  # the candidate's own file
                     entry["mask"] = f"{stem}-c{index}.png"
                 else:
                     entry["mask"] = f"{stem}.png"
                     if not folder.has(entry["mask"]):
                         masks.append((entry["mask"], mask))
-                if mask is not None and probe in MASK_PROBES and fraction is None:
-                    fraction = int(rle_ops.area([mask])[0]) / max(1, row.height * row.width)
+                if line is not None and probe in MASK_PROBES:
+                    area = 0 if mask is None else int(rle_ops.area([mask])[0])
+                    fractions[probe] = area / max(1, row.height * row.width)
             probes[probe] = entry
-        category = _category(model_records, gt_area == 0, fraction)
+        category = _category(model_records, gt_area == 0, fractions)
         page_models[model.key] = {"model": model.model, "probes": probes, "category": category}
         grid[model.key] = {
             "id": row.id, "letter": model_records.get("letter", {}).get("correct"),

@@ -381,3 +381,21 @@ def test_rgba_palette_and_grey_images_are_drawn_in_their_colours(hostile_images)
             source = np.asarray(Image.fromarray(source).resize(shown.size, Image.Resampling.LANCZOS))
         assert np.abs(pixels - source.astype(int)).mean() < 6, (row_id, mode)  # not grey, not black
         assert pixels.std() > 5  # the gradient is there
+
+
+def test_the_page_shows_the_mask_the_score_used_and_grounds_an_empty_answer_on_an_empty_truth():
+    """Under score/oracle a line with candidates and none chosen was scored on the empty mask, even when it also
+    carries a mask of its own; an empty answer on an empty truth is grounded (as the failure analysis counts it)."""
+    from pixbench.prediction_records import Candidate, Prediction
+    from pixbench.view.image_samples import _category, _scored_mask
+
+    own = rle_ops.encode(np.eye(4, dtype=np.uint8))
+    other = rle_ops.encode(np.ones((4, 4), dtype=np.uint8))
+    line = Prediction(benchmark="pixmmvp", id=1, probe="segment", model="m", mask=own, has_mask=True,
+                      candidates=(Candidate(mask=other, score=0.1),))
+    assert _scored_mask(line, {"candidate": None}, "score") is None
+    assert _scored_mask(line, {"candidate": None}, "given") == own
+    assert _scored_mask(line, {"candidate": 0}, "oracle") == other
+    records = {"letter": {"correct": True}, "segment": {"iou": 1.0}}
+    assert _category(records, True, {"segment": 0.0}) == "both_succeed"
+    assert _category(records, True, {"segment": 0.5}) == "grounding_only_failure"
