@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from pycocotools import mask as coco_mask
 
 from pixbench.annotation import rle as rle_ops
 
@@ -91,16 +90,6 @@ def display_webps(image: Image.Image, size: tuple[int, int], thumb: tuple[int, i
 def grey_webp(size: tuple[int, int]) -> bytes:
     """A neutral grey canvas (rows of a build without images)."""
     return _webp(Image.new("RGB", (size[1], size[0]), (128, 128, 128)), WEBP_QUALITY)
-
-
-def _decoded(mask: Mapping[str, Any]) -> np.ndarray:
-    """The mask as an ``h x w`` array (non-zero: the mask). Masks of predictions files and references were
-    checked when read, so compressed text counts go straight to pycocotools."""
-    counts = mask.get("counts")
-    if isinstance(counts, str):
-        size = mask["size"]
-        return np.asarray(coco_mask.decode({"size": [int(size[0]), int(size[1])], "counts": counts.encode("ascii")}))
-    return rle_ops.decode(mask)
 
 
 def _sampled(length: int, shown: int) -> np.ndarray:
@@ -180,7 +169,7 @@ class MaskDrawer:
             for k in present:
                 mask = masks[k]
                 assert mask is not None
-                out[k] = _decoded(mask).take(self._rows, axis=0).take(self._columns, axis=1) != 0
+                out[k] = rle_ops.decode(mask).take(self._rows, axis=0).take(self._columns, axis=1) != 0
             return out
         # marks[r, k, c]: +1 where a piece of mask k starts at output row r of column c, -1 past its end
         marks = np.zeros((height + 1, len(masks), width), dtype=np.int8)
@@ -210,10 +199,6 @@ class MaskDrawer:
             np.add(marks[row], marks[row - 1], out=marks[row])
         return marks[:height].view(bool).transpose(1, 0, 2)
 
-    def pixels(self, mask: Mapping[str, Any] | None) -> np.ndarray:
-        """One mask (``None``: empty) at the display size, as booleans."""
-        return self.pixels_many([mask])[0]
-
     def pngs(self, masks: Sequence[Mapping[str, Any] | None], *,
              runs: rle_ops.RunsCache | None = None) -> list[bytes]:
         """The masks (``None``: empty) as 1-bit PNGs of the display size (``runs`` may hold their runs)."""
@@ -224,10 +209,6 @@ class MaskDrawer:
             out += [self._blank() if mask is None else bits_png(pixels) for mask, pixels in zip(batch, drawn)]
         return out
 
-    def png(self, mask: Mapping[str, Any] | None) -> bytes:
-        """One mask (``None``: empty) as a 1-bit PNG of the display size."""
-        return self.pngs([mask])[0]
-
     def _blank(self) -> bytes:
         if self._empty is None:
             self._empty = bits_png(np.zeros(self.size, dtype=np.uint8))
@@ -237,9 +218,3 @@ class MaskDrawer:
 def _text_counts(mask: Mapping[str, Any]) -> str:
     counts = mask.get("counts")
     return counts if isinstance(counts, str) else rle_ops.normalize(mask)["counts"]
-
-
-def mask_png(mask: Mapping[str, Any] | None, size: tuple[int, int]) -> bytes:
-    """The mask (``None``: empty) at ``size`` (height, width) as a 1-bit PNG, white where the mask is."""
-    source = rle_ops.size_of(mask) if mask is not None else size
-    return MaskDrawer(source, size).png(mask)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from pixbench.view.media import WEBP_QUALITY, MaskDrawer, bits_png
+from pixbench.view.media import WEBP_QUALITY, MaskDrawer
 
 #: The longest side of a sheet (WebP cannot be larger).
 MAX_SHEET_SIDE = 16383
@@ -105,11 +105,3 @@ def frames_webp(tiles: Sequence[Image.Image | None], tile: tuple[int, int], colu
     buffer = io.BytesIO()
     sheet.save(buffer, format="WEBP", quality=quality, method=WEBP_METHOD)
     return buffer.getvalue()
-
-
-def mask_sheet_png(path: str, masks: Sequence[Mapping[str, Any] | None], source: tuple[int, int],
-                   tile: tuple[int, int], columns: int) -> tuple[str, bytes]:
-    """``(path, the PNG of the masks' sheet)``: :func:`mask_sheet` then :func:`~pixbench.view.media.bits_png`
-    (one call, so that a worker process could run it; two processes measured no faster on two shared cores, so
-    none does)."""
-    return path, bits_png(mask_sheet(masks, source=source, tile=tile, columns=columns))

@@ -45,7 +45,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from pixbench.view.video_media import SheetError, frame_tile, frames_webp, mask_sheet_png, sheet_columns
+from pixbench.view.media import bits_png
+from pixbench.view.video_media import SheetError, frame_tile, frames_webp, mask_sheet, sheet_columns
 from pixbench.view.video_plan import (
     Clips,
     ExpressionPlan,
@@ -166,7 +167,7 @@ class SheetWriter:
             return
         self.seen.add(path)
         if not self.folder.has(path):
-            self.folder.write_bytes(*mask_sheet_png(path, masks, source, tile, columns))
+            self.folder.write_bytes(path, bits_png(mask_sheet(masks, source=source, tile=tile, columns=columns)))
 
 
 # ------------------------------------------------------------------------------------------ expressions
