@@ -94,12 +94,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     from pixbench.cli.scoring import score_files
 
     if args.html:
-        from pixbench.view.pages import require_jinja
+        from pixbench.cli.view import view_extra_missing
 
-        try:
-            require_jinja()
-        except ImportError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+        if view_extra_missing():
             return 1
     if args.as_method:
         from pixbench.published import check_names

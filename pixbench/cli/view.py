@@ -70,15 +70,24 @@ def write_site(args: argparse.Namespace, scored: Scored, out: Path) -> int:
     return 0
 
 
-def cmd_view(args: argparse.Namespace) -> int:
-    """Score, then write the site: exit 0 written, 1 invalid input, 3 judge errors."""
-    from pixbench.cli.scoring import score_files
+def view_extra_missing() -> bool:
+    """Whether the site cannot be written for lack of the ``view`` extra (Jinja2); says so on stderr. Checked
+    before any scoring, so a missing extra costs no scoring run."""
     from pixbench.view.pages import require_jinja
 
     try:
         require_jinja()
     except ImportError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return True
+    return False
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    """Score, then write the site: exit 0 written, 1 invalid input, 3 judge errors."""
+    from pixbench.cli.scoring import score_files
+
+    if view_extra_missing():
         return 1
     scored = score_files(args)
     if isinstance(scored, int):
