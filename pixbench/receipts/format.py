@@ -50,7 +50,7 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, get_args
+from typing import Any, get_args, get_type_hints
 from urllib.parse import urlsplit, urlunsplit
 
 from pixbench.metrics.selection import SelectMode
@@ -420,13 +420,16 @@ def _score_settings(block: _Fields) -> ScoreSettings:
     if unknown:
         raise ReceiptError(f"{block.where}: {block.path}: unknown settings {unknown} (known: {sorted(known)})")
     values = {name: block.value[name] for name in known if name in block.value}
-    for name, default in asdict(ScoreSettings()).items():
-        value = values.get(name, default)
+    for name, annotation in get_type_hints(ScoreSettings).items():
+        if name not in values:
+            continue
+        value = values[name]
+        allowed = tuple(a for a in (get_args(annotation) or (annotation,)) if isinstance(a, type)) or (str,)
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not (value is None or isinstance(value, type(default)) or (number and isinstance(default, float))
-                or (name == "fps" and number)):
-            raise ReceiptError(f"{block.where}: {block.path}.{name}: expected {type(default).__name__}, got "
-                               f"{_kind(value)}")
+        if not ((value is None and type(None) in allowed) or (number and float in allowed)
+                or (isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed))):
+            expected = " or ".join("null" if a is type(None) else a.__name__ for a in allowed)
+            raise ReceiptError(f"{block.where}: {block.path}.{name}: expected {expected}, got {_kind(value)}")
     for name, choices in (("select", get_args(SelectMode)), ("letter_parser", get_args(LetterParser))):
         if name in values and values[name] not in choices:
             raise ReceiptError(f"{block.where}: {block.path}.{name}: expected one of {list(choices)}, got "

@@ -163,3 +163,29 @@ def test_png_masks_a_file_names_are_fingerprinted(workspace: Path, capsys: pytes
     assert "predictions: preds/png.jsonl PNG masks: 1 file(s) -> 1 file(s) (changed: masks/1.png)" in lines
     assert not any(line.startswith("predictions: preds/png.jsonl: sha256") for line in lines)  # same lines
     assert "results: m / pixmmvp: metrics.M: 16.666667 -> 8.333333" in lines  # IoU 0.5
+
+
+def test_a_receipt_with_release_fps_verifies_and_bad_settings_are_named(mevis_built: Path, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str],
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--release-fps`` (a float that may be null) is read back as the settings declare it; a null where the
+    settings take no null, or a bool for a number, is named."""
+    shutil.copytree(mevis_built, tmp_path / "MeViS")
+    monkeypatch.chdir(tmp_path)
+    reference = load_reference("mevis", "MeViS")
+    write_predictions(Path("p.jsonl"), [Prediction(benchmark="mevis", id=row_id, probe="v1", model="m",
+                                                   frames=tuple(row.masks))
+                                        for row_id, row in reference.rows_for("v1").items()])
+    assert main(["score", "p.jsonl", "--data", "mevis=MeViS", "--protocol", "lmms-eval", "--release-fps", "12",
+                 "--receipt", "r.json"]) == 0
+    capsys.readouterr()
+    assert json.loads(Path("r.json").read_text())["settings"]["score"]["release_fps"] == 12.0
+    code, out, err = verify(capsys, "r.json")
+    assert (code, out) == (0, "identical\n"), err
+    for field, value, expected in (("select", None, "expected str, got null"),
+                                   ("release_fps", True, "expected float or null, got")):
+        edited = json.loads(Path("r.json").read_text())
+        edited["settings"]["score"][field] = value
+        Path("edited.json").write_text(json.dumps(edited))
+        code, _, err = verify(capsys, "edited.json")
+        assert code == 2 and f"settings.score.{field}: {expected}" in err
