@@ -157,8 +157,12 @@ def positive_fps(text: str) -> float:
 
 def add_protocol_options(parser: argparse.ArgumentParser) -> None:
     """``--protocol`` and ``--fps`` (passed through :class:`~pixbench.results.ScoreSettings`; the benchmark
-    checks and applies them: only MeViS defines a protocol other than ``official``)."""
-    parser.add_argument("--protocol", choices=("official", "lmms-eval"), default="official",
+    checks and applies them: only MeViS defines a protocol other than ``official``); the choices are every
+    protocol a benchmark of the registry defines."""
+    from pixbench.benchmarks import REGISTRY
+
+    protocols = tuple(dict.fromkeys(p for benchmark in REGISTRY.values() for p in benchmark.protocols))
+    parser.add_argument("--protocol", choices=protocols, default=protocols[0],
                         help="scoring protocol (default official). mevis: lmms-eval drops expressions without a line "
                              "from the mean (counted and reported) and averages J and F over the frames re-sampled "
                              "at --fps; other benchmarks refuse anything but official")

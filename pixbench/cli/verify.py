@@ -85,7 +85,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
               "in the receipt (a response changed, or the judge's prompts did); verify asks no judge",
               file=sys.stderr)
         return CANNOT_VERIFY
-    if verification.differences:
+    if not verification.identical:
         return 1
     print("identical")
     return 0
